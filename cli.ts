@@ -1,0 +1,147 @@
+/**
+ * The `turn` command: a drop-in for turn 1.0's console tool (`status`,
+ * `follow`, `reset`, `lock`) plus `run`, `--json`, `--watch` and `--url`.
+ *
+ * Install it with the least privileges it needs:
+ *
+ * ```sh
+ * deno install -g -n turn --config deno.json --quiet --allow-net --allow-env=TURN_REDIS_URL,REDIS_URL --ignore-env --no-prompt --allow-run cli.ts
+ * ```
+ *
+ * @module
+ */
+
+import { findCommand, type FlagSpecs, parseFlags } from "./src/cli/args.ts";
+import type { Command } from "./src/cli/command.ts";
+import { connectionOptions } from "./src/cli/connection.ts";
+import { describeError } from "./src/cli/error_report.ts";
+import { ExitCode, UsageError } from "./src/cli/errors.ts";
+import { followCommand } from "./src/cli/follow.ts";
+import { commandHelp, generalHelp, GLOBAL_FLAGS } from "./src/cli/help.ts";
+import { lockCommand } from "./src/cli/lock.ts";
+import { resetCommand } from "./src/cli/reset.ts";
+import { runCommand } from "./src/cli/run.ts";
+import { statusCommand } from "./src/cli/status.ts";
+import { Locker } from "./mod.ts";
+import { checkResources } from "./src/validate.ts";
+import { printLines } from "./src/cli/output.ts";
+
+const COMMANDS: readonly Command[] = [
+  statusCommand,
+  followCommand,
+  resetCommand,
+  lockCommand,
+  runCommand,
+];
+const ALL_FLAGS: FlagSpecs = Object.assign(
+  {},
+  GLOBAL_FLAGS,
+  ...COMMANDS.map((command) => command.flags),
+);
+
+/**
+ * Runs the `turn` command line and resolves to the process exit code. Errors
+ * are printed as one line on stderr, never as a stack trace.
+ *
+ * @param args The arguments after `turn`, e.g. `["status", "printer"]`.
+ * @returns The exit code.
+ *
+ * @example Usage
+ * ```ts
+ * import { main } from "./cli.ts";
+ * const code = await main(["--help"]);
+ * console.log(code); // 0
+ * ```
+ */
+export async function main(args: readonly string[]): Promise<number> {
+  try {
+    return await dispatch(args);
+  } catch (error) {
+    return report(error);
+  }
+}
+
+function report(error: unknown): number {
+  const { message, exitCode } = describeError(error);
+  if (message !== undefined) console.error(`turn: ${message}`);
+  return exitCode;
+}
+
+async function dispatch(args: readonly string[]): Promise<number> {
+  const found = findCommand(args, ALL_FLAGS);
+  const rest = found === undefined ? args : args.toSpliced(found.index, 1);
+  if (found === undefined || found.name === "help") {
+    return help(rest, found !== undefined);
+  }
+  const command = commandNamed(found.name, "unknown command");
+  const parsed = parseFlags(
+    rest,
+    { ...GLOBAL_FLAGS, ...command.flags },
+    `turn ${command.name} --help`,
+  );
+  if (parsed.switches.has("help")) return print(commandHelp(command));
+  const { run, locker } = asUsageError(() => {
+    checkResources(parsed.names);
+    const run = command.prepare(parsed);
+    return { run, locker: new Locker(connectionOptions(parsed)) };
+  });
+  try {
+    return await run(locker);
+  } finally {
+    await locker.close();
+  }
+}
+
+function help(args: readonly string[], asked: boolean): number {
+  const parsed = parseFlags(args, ALL_FLAGS, "turn --help");
+  const topic = parsed.names[0];
+  if (topic !== undefined) {
+    return print(commandHelp(commandNamed(topic, "help is about a command")));
+  }
+  if (asked || parsed.switches.has("help")) return print(generalHelp(COMMANDS));
+  throw new UsageError(
+    `a command is needed (one of ${names()}; see turn --help): got none`,
+  );
+}
+
+function commandNamed(name: string, rule: string): Command {
+  const command = COMMANDS.find((command) => command.name === name);
+  if (command !== undefined) return command;
+  throw new UsageError(
+    `${rule} (one of ${names()}; see turn --help): got "${name}"`,
+  );
+}
+
+// The Locker's own checks of names, labels, durations and URLs throw
+// TypeError or RangeError; before anything runs, those are the user's input.
+function asUsageError<T>(prepare: () => T): T {
+  try {
+    return prepare();
+  } catch (error) {
+    if (error instanceof TypeError || error instanceof RangeError) {
+      throw new UsageError(error.message);
+    }
+    throw error;
+  }
+}
+
+function print(text: string): number {
+  printLines(text);
+  return ExitCode.Ok;
+}
+
+function names(): string {
+  return COMMANDS.map(({ name }) => name).join(", ");
+}
+
+if (import.meta.main) {
+  // A failure outside main's own promise chain must not show a stack trace
+  // either.
+  for (const type of ["error", "unhandledrejection"] as const) {
+    globalThis.addEventListener(type, (event) => {
+      event.preventDefault();
+      Deno.exit(report("reason" in event ? event.reason : event.error));
+    });
+  }
+  Deno.exit(await main(Deno.args));
+}

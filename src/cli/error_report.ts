@@ -1,0 +1,51 @@
+/**
+ * What a `turn` user sees when a command fails: one line, no stack trace,
+ * and an exit code that says what kind of failure it was.
+ *
+ * @module
+ */
+
+import { ConnectionError, LeaseLostError, TimeoutError } from "../../mod.ts";
+import { Interrupted } from "./signals.ts";
+import { CliError, ExitCode } from "./errors.ts";
+
+const TURN_ERRORS = [
+  [ConnectionError, ExitCode.Connection],
+  [TimeoutError, ExitCode.Timeout],
+  [LeaseLostError, ExitCode.LeaseLost],
+] as const;
+
+/** How the tool reports an error: a line for stderr (if any) and the code. */
+export interface ErrorReport {
+  /** One line, without a stack trace; absent when silence is right. */
+  readonly message?: string;
+  /** The process exit code. */
+  readonly exitCode: number;
+}
+
+/**
+ * Decides what the user sees for `error` and how the process exits.
+ *
+ * @param error Anything thrown by a command.
+ * @returns The one-line message and the exit code.
+ *
+ * @example Usage
+ * ```ts
+ * import { describeError } from "./error_report.ts";
+ * import { UsageError } from "./errors.ts";
+ * console.log(describeError(new UsageError("bad port: got 0")));
+ * // { message: "bad port: got 0", exitCode: 2 }
+ * ```
+ */
+export function describeError(error: unknown): ErrorReport {
+  if (error instanceof Interrupted) return { exitCode: ExitCode.Interrupted };
+  if (error instanceof Deno.errors.BrokenPipe) {
+    return { exitCode: ExitCode.StdoutClosed };
+  }
+  const exitCode = error instanceof CliError
+    ? error.exitCode
+    : TURN_ERRORS.find(([type]) => error instanceof type)?.[1] ??
+      ExitCode.Failure;
+  const text = error instanceof Error ? error.message : String(error);
+  return { message: text.replace(/\s*\n\s*/g, " ").trim(), exitCode };
+}

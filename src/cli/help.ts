@@ -1,0 +1,146 @@
+/**
+ * Help texts, built from the commands' own descriptions and flags so they
+ * cannot drift apart.
+ *
+ * @module
+ */
+
+import type { FlagSpecs } from "./args.ts";
+import type { Command } from "./command.ts";
+import { CONNECTION_FLAGS } from "./connection.ts";
+
+/**
+ * `-h` / `--help`, accepted everywhere.
+ *
+ * @example Usage
+ * ```ts
+ * import { HELP_FLAG } from "./help.ts";
+ * console.log(HELP_FLAG.help.short); // h
+ * ```
+ */
+export const HELP_FLAG: FlagSpecs = {
+  help: {
+    type: "boolean",
+    short: "h",
+    description: "Show help, e.g. turn run --help",
+  },
+};
+
+/**
+ * The flags every command accepts: connection flags and help.
+ *
+ * @example Usage
+ * ```ts
+ * import { GLOBAL_FLAGS } from "./help.ts";
+ * console.log(Object.keys(GLOBAL_FLAGS));
+ * ```
+ */
+export const GLOBAL_FLAGS: FlagSpecs = { ...CONNECTION_FLAGS, ...HELP_FLAG };
+
+const ENVIRONMENT = `Environment:
+  TURN_REDIS_URL, REDIS_URL   Redis URL when no connection flag is given, e.g. TURN_REDIS_URL=redis://:secret@cache:6379/0
+                              (prefer this over --password, which other users can see in \`ps\`)
+  NO_COLOR                    Turn off colours in status --watch`;
+
+const EXIT_CODES = `Exit codes:
+  0    success (also lock, follow and status --watch ended by Ctrl-C)
+  1    unexpected failure
+  2    bad command line (unknown command or flag; bad duration, port, URL, name or label)
+  69   Redis unreachable
+  70   a held turn was lost (its presence lapsed)
+  75   --timeout passed while waiting
+  126  run: command cannot be executed
+  127  run: command not found
+  130  Ctrl-C or SIGTERM while waiting
+  141  stdout closed by its reader (e.g. piped into head)
+  run otherwise exits with its command's exit code (128 + N if signal N ended it)`;
+
+/**
+ * The text of `turn --help`.
+ *
+ * @param commands Every command.
+ * @returns The help text.
+ *
+ * @example Usage
+ * ```ts
+ * import { generalHelp } from "./help.ts";
+ * console.log(generalHelp([]));
+ * ```
+ */
+export function generalHelp(commands: readonly Command[]): string {
+  const width = Math.max(0, ...commands.map((command) => command.name.length));
+  return [
+    "turn: take turns on shared resources through Redis (turn 1.0 compatible)",
+    "",
+    "Usage: turn [CONNECTION FLAGS] COMMAND [FLAGS] [RESOURCE...]",
+    "",
+    "Commands:",
+    ...commands.map((command) =>
+      `  ${command.name.padEnd(width)}  ${command.summary}`
+    ),
+    "",
+    "Connection flags (every command):",
+    ...flagLines(GLOBAL_FLAGS),
+    "",
+    ENVIRONMENT,
+    "",
+    EXIT_CODES,
+    "",
+    "Examples:",
+    ...exampleLines(commands.map((command) => command.examples[0])),
+    "",
+    "Run 'turn COMMAND --help' for a command's flags and more examples.",
+  ].join("\n");
+}
+
+/**
+ * The text of `turn COMMAND --help`.
+ *
+ * @param command The command.
+ * @returns The help text.
+ *
+ * @example Usage
+ * ```ts
+ * import { commandHelp } from "./help.ts";
+ * import { resetCommand } from "./reset.ts";
+ * console.log(commandHelp(resetCommand));
+ * ```
+ */
+export function commandHelp(command: Command): string {
+  return [
+    `Usage: turn ${command.usage}`,
+    "",
+    command.description,
+    "",
+    ...(Object.keys(command.flags).length > 0
+      ? ["Flags:", ...flagLines(command.flags), ""]
+      : []),
+    "Connection flags:",
+    ...flagLines(GLOBAL_FLAGS),
+    "",
+    "Examples:",
+    ...exampleLines(command.examples),
+  ].join("\n");
+}
+
+function flagLines(specs: FlagSpecs): string[] {
+  const heads = Object.entries(specs).map(([name, spec]) =>
+    [
+      `${spec.short ? `-${spec.short}, ` : ""}--${name}`,
+      spec.value,
+    ].filter(Boolean).join(" ")
+  );
+  const width = Math.max(...heads.map((head) => head.length));
+  return Object.values(specs).map((spec, i) =>
+    `  ${heads[i].padEnd(width)}  ${spec.description}`
+  );
+}
+
+function exampleLines(
+  examples: readonly (readonly [string, string])[],
+): string[] {
+  const width = Math.max(...examples.map(([command]) => command.length));
+  return examples.map(([command, comment]) =>
+    `  ${command.padEnd(width)}  # ${comment}`
+  );
+}

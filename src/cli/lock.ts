@@ -1,0 +1,70 @@
+/**
+ * `turn lock`: hold resources until Ctrl-C, printing turn 1.0's messages.
+ *
+ * @module
+ */
+
+import { acquireSorted, showWaiting } from "./acquire.ts";
+import { resourcesOrAll } from "./args.ts";
+import type { Command } from "./command.ts";
+import { ExitCode } from "./errors.ts";
+import { TURN_FLAGS, turnOptions } from "./turn_flags.ts";
+import { aborted, interruption } from "./signals.ts";
+import { printLines } from "./output.ts";
+
+/**
+ * The `lock` command.
+ *
+ * @example Usage
+ * ```ts
+ * import { lockCommand } from "./lock.ts";
+ * console.log(lockCommand.usage);
+ * ```
+ */
+export const lockCommand: Command = {
+  name: "lock",
+  summary: "Hold resources until Ctrl-C",
+  usage:
+    "lock [--label LABEL] [--timeout DURATION] [--expire DURATION] [RESOURCE...]",
+  description:
+    `Waits for the turn on each resource, in sorted order, and holds them all until Ctrl-C or SIGTERM.
+Prints "<resource>: acquiring", then "<resource>: locked" once held, and "<resource>: released" after Ctrl-C;
+Ctrl-C while still waiting prints "<resource>: canceled" (exit code 130). While waiting, stderr shows how many
+users are ahead. If a held turn is lost (its presence lapsed), releases everything and exits with 70.
+With no names, locks every resource that exists (as turn 1.0 does).`,
+  flags: TURN_FLAGS,
+  examples: [
+    ["turn lock printer", "hold the printer until Ctrl-C"],
+    [
+      "turn lock --timeout 2m scanner printer",
+      "hold both (printer first); give up if either takes over 2 minutes",
+    ],
+  ],
+  prepare(args) {
+    const options = turnOptions(args, "lock tool");
+    return async (locker) => {
+      const names = resourcesOrAll(args) ??
+        (await locker.status()).map((status) => status.resource);
+      if (names.length === 0) return ExitCode.Ok;
+      using interrupt = interruption();
+      await using holding = await acquireSorted(locker, names, {
+        ...options,
+        signal: interrupt.signal,
+      }, {
+        acquiring: say("acquiring"),
+        waiting: showWaiting,
+        locked: say("locked"),
+        canceled: say("canceled"),
+        released: say("released"),
+      });
+      await aborted(AbortSignal.any([interrupt.signal, holding.lost]));
+      if (holding.lost.aborted) throw holding.lost.reason;
+      return ExitCode.Ok;
+    };
+  },
+};
+
+/** turn 1.0's lock tool messages: `<resource>: <word>`. */
+function say(word: string): (resource: string) => void {
+  return (resource) => printLines(`${resource}: ${word}`);
+}

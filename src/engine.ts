@@ -1,0 +1,41 @@
+/**
+ * What a backend must do for the Locker. The Locker validates input and
+ * fills in defaults; an engine does the work.
+ *
+ * @module
+ */
+
+import type { Lock } from "./lock.ts";
+import type { Follow } from "./follow.ts";
+import type { TicketSpec } from "./ticket.ts";
+import type { ResetResult, ResourceStatus } from "./types.ts";
+
+/** How a wait may end early. */
+export interface WaitLimits {
+  readonly timeout?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** A backend behind the Locker (Redis, or the file system). */
+export interface Engine {
+  /** Waits for the turn on `resource`; `null` from `tryOnly` when busy. */
+  acquire(
+    resource: string,
+    spec: TicketSpec,
+    limits: WaitLimits,
+    tryOnly: boolean,
+  ): Promise<Lock | null>;
+  /** Names of every resource with a queue, sorted. */
+  resources(): Promise<string[]>;
+  /** The queues of `resources` that exist, in the order given. */
+  status(resources: readonly string[]): Promise<ResourceStatus[]>;
+  /** turn 1.0's reset, per resource. */
+  reset(resources: readonly string[]): Promise<ResetResult[]>;
+  /** Events of `resources`, or of every resource when `undefined`. */
+  follow(
+    resources: readonly string[] | undefined,
+    signal?: AbortSignal,
+  ): Follow;
+  /** Releases held turns, leaves queues, closes connections. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,106 @@
+/**
+ * Error classes. Each message states the rule that was broken and the value
+ * that broke it.
+ *
+ * @module
+ */
+
+/**
+ * Base class of every error this module throws on purpose.
+ *
+ * @example Telling turn's errors from others
+ * ```ts
+ * import { TurnError } from "./errors.ts";
+ * const error: unknown = new TurnError("something went wrong");
+ * if (error instanceof TurnError) console.log(error.message);
+ * ```
+ */
+export class TurnError extends Error {
+  /** Creates an error with the given message. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * The turn did not come within the `timeout` given to `lock`. The user has
+ * left the queue by the time this is thrown.
+ *
+ * @example Giving up after a while
+ * ```ts
+ * import { TimeoutError } from "./errors.ts";
+ * const error = new TimeoutError("printer", 3, 5000);
+ * console.log(error.message); // timed out after 5000 ms waiting for "printer": 3 user(s) still ahead
+ * ```
+ */
+export class TimeoutError extends TurnError {
+  /** The resource waited for. */
+  readonly resource: string;
+  /** Live users that were still ahead when the wait gave up. */
+  readonly ahead: number;
+  /** The timeout that ran out, in milliseconds. */
+  readonly timeout: number;
+
+  /** Creates the error for a wait on `resource` that gave up. */
+  constructor(resource: string, ahead: number, timeout: number) {
+    super(
+      `timed out after ${timeout} ms waiting for ${
+        JSON.stringify(resource)
+      }: ${ahead} user(s) still ahead`,
+    );
+    this.resource = resource;
+    this.ahead = ahead;
+    this.timeout = timeout;
+  }
+}
+
+/**
+ * A held turn is no longer certainly the holder's: its presence expired, the
+ * indicator moved on, or Redis was unreachable for longer than `expire`.
+ * `lock.signal` aborts with this as its reason.
+ *
+ * @example Reacting to a lost lease
+ * ```ts
+ * import { LeaseLostError } from "./errors.ts";
+ * const error = new LeaseLostError("printer", 7, "its presence key expired");
+ * console.log(error.message); // lost the turn on "printer" (number 7): its presence key expired
+ * ```
+ */
+export class LeaseLostError extends TurnError {
+  /** The resource whose turn was lost. */
+  readonly resource: string;
+  /** The number that held the turn. */
+  readonly number: number;
+
+  /** Creates the error for number `number` of `resource`. */
+  constructor(resource: string, number: number, why: string) {
+    super(
+      `lost the turn on ${JSON.stringify(resource)} (number ${number}): ${why}`,
+    );
+    this.resource = resource;
+    this.number = number;
+  }
+}
+
+/**
+ * Redis could not be reached or refused the credentials. The address never
+ * includes a password.
+ *
+ * @example Reporting an unreachable server
+ * ```ts
+ * import { ConnectionError } from "./errors.ts";
+ * const error = new ConnectionError("127.0.0.1:6390", "connect ECONNREFUSED");
+ * console.log(error.message); // cannot connect to Redis at 127.0.0.1:6390: connect ECONNREFUSED
+ * ```
+ */
+export class ConnectionError extends TurnError {
+  /** `host:port` (or socket path) that was tried. */
+  readonly address: string;
+
+  /** Creates the error for `address`, with the reason Redis or the OS gave. */
+  constructor(address: string, reason: string, options?: ErrorOptions) {
+    super(`cannot connect to Redis at ${address}: ${reason}`, options);
+    this.address = address;
+  }
+}

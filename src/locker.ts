@@ -1,0 +1,247 @@
+/**
+ * The Locker: take turns on shared resources, first come first served.
+ *
+ * @module
+ */
+
+import { hostname } from "node:os";
+import process from "node:process";
+import { RedisEngine } from "./redis_engine.ts";
+import type { Lock } from "./lock.ts";
+import type { Follow } from "./follow.ts";
+import {
+  lockAll,
+  type LockAllOptions,
+  type LockSet,
+  tryLockAll,
+} from "./lock_set.ts";
+import type { Engine, WaitLimits } from "./engine.ts";
+import {
+  checkDuration,
+  checkLabel,
+  checkResource,
+  checkResources,
+} from "./validate.ts";
+import type {
+  FollowOptions,
+  LockerOptions,
+  LockOptions,
+  ResetResult,
+  ResourceStatus,
+} from "./types.ts";
+import type { TicketSpec } from "./ticket.ts";
+
+/** Presence TTL when none is given: turn 1.0's 60 s. */
+export const DEFAULT_EXPIRE = 60_000;
+/** Patience when none is given: turn 1.0's 60 s. */
+export const DEFAULT_PATIENCE = 60_000;
+/** The shortest presence TTL accepted. */
+export const MIN_EXPIRE = 100;
+
+function defaultLabel(): string {
+  let host = "localhost";
+  try {
+    host = hostname();
+  } catch { /* no permission to read the host name */ }
+  return `${host}:${process.pid}`;
+}
+
+interface CheckedLockOptions {
+  readonly spec: TicketSpec;
+  readonly limits: WaitLimits;
+}
+
+function checkLockOptions(options: LockOptions): CheckedLockOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`options must be an object: got ${options}`);
+  }
+  const { label, expire, patience, timeout, signal, onQueue } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`signal must be an AbortSignal: got ${signal}`);
+  }
+  if (onQueue !== undefined && typeof onQueue !== "function") {
+    throw new TypeError(`onQueue must be a function: got ${onQueue}`);
+  }
+  return {
+    spec: {
+      label: label === undefined ? defaultLabel() : checkLabel(label),
+      expire: expire === undefined
+        ? DEFAULT_EXPIRE
+        : checkDuration("expire", expire, MIN_EXPIRE),
+      patience: patience === undefined
+        ? DEFAULT_PATIENCE
+        : checkDuration("patience", patience),
+      onQueue,
+    },
+    limits: {
+      timeout: timeout === undefined
+        ? undefined
+        : checkDuration("timeout", timeout),
+      signal,
+    },
+  };
+}
+
+/**
+ * Takes turns on named resources with other programs, on this host or
+ * others, through Redis: first come, first served, woken by pub/sub, and
+ * safe against crashed users. Speaks turn 1.0's wire protocol, so Python
+ * programs using turn 1.0 take turns with it.
+ *
+ * @example One turn at a time
+ * ```ts
+ * import { Locker } from "./locker.ts";
+ * await using locker = new Locker(); // TURN_REDIS_URL, REDIS_URL or localhost
+ * await locker.withLock("printer", async (lock) => {
+ *   console.log(`printing as number ${lock.number}`);
+ * });
+ * ```
+ */
+export class Locker implements AsyncDisposable {
+  readonly #engine: Engine;
+
+  /**
+   * Creates a Locker. Nothing is connected until first use. With no
+   * connection options, `TURN_REDIS_URL`, then `REDIS_URL`, then
+   * `redis://localhost:6379/0` is used.
+   */
+  constructor(options: LockerOptions = {}) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(`options must be an object: got ${options}`);
+    }
+    if (options.connectTimeout !== undefined) {
+      checkDuration("connectTimeout", options.connectTimeout);
+    }
+    this.#engine = new RedisEngine(options);
+  }
+
+  /**
+   * Waits for the turn on `resource` and returns it held. Rejects with a
+   * TimeoutError after `timeout`, or with the signal's reason when
+   * `signal` aborts; either way the user has left the queue.
+   */
+  async lock(resource: string, options: LockOptions = {}): Promise<Lock> {
+    const { spec, limits } = checkLockOptions(options);
+    const lock = await this.#engine.acquire(
+      checkResource(resource),
+      spec,
+      limits,
+      false,
+    );
+    return lock!;
+  }
+
+  /**
+   * Takes the turn only if nobody holds or waits for `resource`; otherwise
+   * returns `null` without taking a number.
+   */
+  async tryLock(
+    resource: string,
+    options: Omit<LockOptions, "timeout" | "signal" | "onQueue"> = {},
+  ): Promise<Lock | null> {
+    const { spec, limits } = checkLockOptions(options);
+    return await this.#engine.acquire(
+      checkResource(resource),
+      spec,
+      limits,
+      true,
+    );
+  }
+
+  /**
+   * Runs `fn` with the turn on `resource` held and returns its result. If
+   * `fn` throws, the turn is announced as crashed and handed on at once, and
+   * the error is rethrown.
+   */
+  async withLock<T>(
+    resource: string,
+    fn: (lock: Lock) => T | Promise<T>,
+    options: LockOptions = {},
+  ): Promise<T> {
+    if (typeof fn !== "function") {
+      throw new TypeError(`fn must be a function: got ${fn}`);
+    }
+    const lock = await this.lock(resource, options);
+    let result: T;
+    try {
+      result = await fn(lock);
+    } catch (error) {
+      await lock.release("crashed");
+      throw error;
+    }
+    await lock.release();
+    return result;
+  }
+
+  /**
+   * Waits for the turn on every resource, one at a time in sorted order (so
+   * two programs locking overlapping sets never wait on each other in a
+   * cycle). `timeout` bounds the whole set. If one wait fails, the turns
+   * already held are released and the error is rethrown.
+   */
+  async lockAll(
+    resources: readonly string[],
+    options: LockAllOptions = {},
+  ): Promise<LockSet> {
+    const names = checkResources(resources);
+    checkLockOptions({ ...options, onQueue: undefined });
+    return await lockAll((r, o) => this.lock(r, o), names, options);
+  }
+
+  /**
+   * Takes the turn on every resource only if none of them is busy now;
+   * otherwise holds nothing and returns `null`.
+   */
+  async tryLockAll(
+    resources: readonly string[],
+    options: Omit<LockOptions, "timeout" | "signal" | "onQueue"> = {},
+  ): Promise<LockSet | null> {
+    const names = checkResources(resources);
+    checkLockOptions(options);
+    return await tryLockAll((r, o) => this.tryLock(r, o), names, options);
+  }
+
+  /**
+   * The queues of `resources` that exist, in the order given; with no
+   * names, of every resource in the database, sorted by name.
+   */
+  async status(resources?: readonly string[]): Promise<ResourceStatus[]> {
+    const names = resources === undefined
+      ? await this.#engine.resources()
+      : checkResources(resources);
+    return await this.#engine.status(names);
+  }
+
+  /**
+   * Follows the messages of `resources`, parsed into events; with no
+   * names, of every resource, including ones created later. Await
+   * `.ready` to know the subscription is active.
+   */
+  follow(resources?: readonly string[], options: FollowOptions = {}): Follow {
+    const names = resources === undefined
+      ? undefined
+      : checkResources(resources);
+    return this.#engine.follow(names, options.signal);
+  }
+
+  /**
+   * turn 1.0's reset tool: bumps past users that are gone, and deletes the
+   * queue's keys if nobody remains. With no names, every resource.
+   */
+  async reset(resources?: readonly string[]): Promise<ResetResult[]> {
+    const names = resources === undefined
+      ? await this.#engine.resources()
+      : checkResources(resources);
+    return await this.#engine.reset(names);
+  }
+
+  /** Releases held turns, leaves queues, and closes owned connections. */
+  close(): Promise<void> {
+    return this.#engine.close();
+  }
+
+  /** Same as `close()`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

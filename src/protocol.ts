@@ -1,0 +1,394 @@
+/**
+ * The wire protocol, in one place: key names, channel names, message formats
+ * and the Lua scripts that change a queue. PROTOCOL.md describes the same
+ * contract in prose; the two must agree.
+ *
+ * It is turn 1.0's protocol (Python package `turn`), so turn 1.0 clients and
+ * this module take turns on the same resource. Every state change is one Lua
+ * script, so no interleaving of clients can move the indicator backwards or
+ * grant two users at once.
+ *
+ * @module
+ */
+
+/** Prefix of every key and channel. */
+export const PREFIX = "turn";
+
+/**
+ * How long a missing presence on the newest number is given before it counts
+ * as gone. A turn 1.0 client sets its presence one round trip after drawing,
+ * so "no presence yet" and "dead" look the same for a moment.
+ */
+export const NEWEST_GRACE_MS = 100;
+
+/** Every key and channel name of one resource. */
+export interface ResourceKeys {
+  readonly resource: string;
+  /** `turn:<r>:dispenser`: last number handed out. */
+  readonly dispenser: string;
+  /** `turn:<r>:indicator`: number whose turn it is. */
+  readonly indicator: string;
+  /** `turn:<r>:serial:`: prefix of presence keys, followed by the number. */
+  readonly presencePrefix: string;
+  /** `turn:<r>:internal`: carries the presence key of the number granted. */
+  readonly internal: string;
+  /** `turn:<r>:external`: human-readable messages. */
+  readonly external: string;
+}
+
+/**
+ * Builds the key and channel names of a resource. With `hashTag`, the
+ * resource is wrapped in `{}` so that all its keys share one Redis Cluster
+ * slot (not readable by turn 1.0 clients, whose names have no hash tag).
+ */
+export function resourceKeys(resource: string, hashTag = false): ResourceKeys {
+  const base = `${PREFIX}:${hashTag ? `{${resource}}` : resource}:`;
+  return {
+    resource,
+    dispenser: `${base}dispenser`,
+    indicator: `${base}indicator`,
+    presencePrefix: `${base}serial:`,
+    internal: `${base}internal`,
+    external: `${base}external`,
+  };
+}
+
+/** The presence key of number `n`. */
+export function presenceKey(keys: ResourceKeys, n: number): string {
+  return `${keys.presencePrefix}${n}`;
+}
+
+/** The number a presence key names, or `undefined` if it names none. */
+export function numberOfPresenceKey(
+  keys: ResourceKeys,
+  key: string,
+): number | undefined {
+  if (!key.startsWith(keys.presencePrefix)) return undefined;
+  const digits = key.slice(keys.presencePrefix.length);
+  return /^[1-9][0-9]*$/.test(digits) ? Number(digits) : undefined;
+}
+
+/** SCAN pattern matching the dispenser key of every resource. */
+export const DISPENSER_PATTERN = `${PREFIX}:*:dispenser`;
+
+/** PSUBSCRIBE pattern matching the external channel of every resource. */
+export const EXTERNAL_PATTERN = `${PREFIX}:*:external`;
+
+/** The resource named by a dispenser key or an external channel, if any. */
+export function resourceOf(
+  name: string,
+  suffix: "dispenser" | "external",
+  hashTag = false,
+): string | undefined {
+  const head = `${PREFIX}:`;
+  const tail = `:${suffix}`;
+  if (!name.startsWith(head) || !name.endsWith(tail)) return undefined;
+  const middle = name.slice(head.length, name.length - tail.length);
+  if (!hashTag) return middle;
+  return middle.startsWith("{") && middle.endsWith("}")
+    ? middle.slice(1, -1)
+    : undefined;
+}
+
+/**
+ * What an external message says happened.
+ *
+ * @example
+ * ```ts
+ * import type { EventKind } from "./protocol.ts";
+ * const kind: EventKind = "granted";
+ * ```
+ */
+export type EventKind =
+  | "assigned"
+  | "started"
+  | "completed"
+  | "granted"
+  | "bumps"
+  | "crashed"
+  | "left"
+  | "lapsed"
+  | "reset";
+
+/** One parsed external message. */
+export interface ParsedMessage {
+  readonly kind: EventKind;
+  readonly number?: number;
+  readonly label?: string;
+}
+
+const MESSAGE_FORMS: ReadonlyArray<[RegExp, EventKind]> = [
+  [/^(\d+) assigned to "(.*)"$/s, "assigned"],
+  [/^(\d+) started$/, "started"],
+  [/^(\d+) completed by "(.*)"$/s, "completed"],
+  [/^(\d+) granted$/, "granted"],
+  [/^(\d+) bumps$/, "bumps"],
+  [/^(\d+) crashed!$/, "crashed"],
+  [/^(\d+) left$/, "left"],
+  [/^(\d+) lapsed$/, "lapsed"],
+  [/^()Reset tool bumps\.$/, "reset"],
+];
+
+/**
+ * Parses an external message of `resource` (`"<r>: 7 started"`), or returns
+ * `undefined` for a message this protocol does not define.
+ */
+export function parseMessage(
+  resource: string,
+  payload: string,
+): ParsedMessage | undefined {
+  const head = `${resource}: `;
+  if (!payload.startsWith(head)) return undefined;
+  const text = payload.slice(head.length);
+  for (const [form, kind] of MESSAGE_FORMS) {
+    const match = form.exec(text);
+    if (!match) continue;
+    const number = match[1] ? Number(match[1]) : undefined;
+    return match[2] === undefined ? { kind, number } : {
+      kind,
+      number,
+      label: match[2],
+    };
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------
+// Lua scripts. Every script takes KEYS[1] = dispenser, KEYS[2] = indicator
+// and, where a user is concerned, KEYS[3] = that user's presence key; ARGV
+// starts with the resource, the presence prefix, the internal and the
+// external channel (see `commonArgs`), followed by the script's own.
+
+const PRELUDE = `
+local dispenser, indicator = KEYS[1], KEYS[2]
+local resource, prefix, internal, external = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local function say(text) redis.call('PUBLISH', external, resource .. ': ' .. text) end
+local function alive(m) return redis.call('EXISTS', prefix .. m) == 1 end
+local function counters()
+  return tonumber(redis.call('GET', indicator)), tonumber(redis.call('GET', dispenser))
+end
+-- The newest number may belong to a turn 1.0 client that has drawn but not yet
+-- set its presence, so it is skipped only when the caller has seen it missing
+-- for a grace period and names it in 'skip'.
+local function skippable(m, d, skip)
+  return not alive(m) and (m < d or m == skip)
+end
+-- Hands the turn to the first live number from 'from'; an empty queue leaves no keys.
+local function hand_over(from, d, skip)
+  local m = from
+  while m <= d and skippable(m, d, skip) do m = m + 1 end
+  redis.call('PUBLISH', internal, prefix .. m)
+  say(m .. ' granted')
+  if m > d then redis.call('DEL', dispenser, indicator) else redis.call('SET', indicator, m) end
+  return m
+end
+-- Skips a head of the queue whose presence is gone; returns indicator, dispenser.
+local function settle(skip)
+  local i, d = counters()
+  if not i or not d then return i, d end
+  if i <= d and skippable(i, d, skip) then hand_over(i, d, skip); i, d = counters() end
+  return i, d
+end
+-- The head's number if it is the newest and has no presence: a follow-up must skip it.
+local function stuck()
+  local i, d = counters()
+  if i and d and i == d and not alive(i) then return i end
+  return 0
+end
+local function live_between(from, to)
+  local k = 0
+  for m = from, to do if alive(m) then k = k + 1 end end
+  return k
+end
+`;
+
+/** One Lua script: its name (for ioredis `defineCommand`) and source. */
+export interface Script {
+  readonly name: string;
+  readonly keys: number;
+  readonly lua: string;
+}
+
+function script(name: string, keys: number, body: string): Script {
+  return { name, keys, lua: PRELUDE + body };
+}
+
+/**
+ * draw: ARGV label, expire ms, try (1: only if nobody holds or waits), skip.
+ * Returns `{n, 1}` when granted at once, `{n, 0, indicator}` when waiting,
+ * `{0, indicator, stuck}` when `try` found the resource busy.
+ */
+export const DRAW: Script = script(
+  "turnDraw",
+  2,
+  `
+local label, expire, try, skip = ARGV[5], ARGV[6], ARGV[7] == '1', tonumber(ARGV[8])
+settle(skip)
+redis.call('MSETNX', dispenser, 0, indicator, 1)
+local i, d = counters()
+if try and i and i <= d then return {0, i, stuck()} end
+local n = redis.call('INCR', dispenser)
+if not i or i > n then i = n; redis.call('SET', indicator, n) end
+redis.call('SET', prefix .. n, label, 'PX', expire)
+say(n .. ' assigned to "' .. label .. '"')
+if i == n then say(n .. ' started'); return {n, 1} end
+return {n, 0, i}
+`,
+);
+
+/**
+ * poll: a waiter's heartbeat and check. ARGV n, label, expire ms, skip.
+ * Returns `{1}` when the turn is the caller's (and announces it started),
+ * `{0, indicator, holderTtlMs}` while waiting, `{-1}` when the caller's
+ * presence lapsed or it was skipped (it must draw again).
+ */
+export const POLL: Script = script(
+  "turnPoll",
+  3,
+  `
+local n, label, expire, skip = tonumber(ARGV[5]), ARGV[6], ARGV[7], tonumber(ARGV[8])
+local mine = KEYS[3]
+if redis.call('GET', mine) ~= label then say(n .. ' lapsed'); return {-1} end
+redis.call('PEXPIRE', mine, expire)
+local i = settle(skip)
+if not i or i > n then redis.call('DEL', mine); say(n .. ' lapsed'); return {-1} end
+if i == n then say(n .. ' started'); return {1} end
+return {0, i, redis.call('PTTL', prefix .. i)}
+`,
+);
+
+/**
+ * renew: a holder's heartbeat. ARGV n, label, expire ms. Returns 1 while the
+ * caller still holds the turn, 0 when its lease is lost.
+ */
+export const RENEW: Script = script(
+  "turnRenew",
+  3,
+  `
+local n, label, expire = tonumber(ARGV[5]), ARGV[6], ARGV[7]
+if redis.call('GET', KEYS[3]) ~= label then return 0 end
+if tonumber(redis.call('GET', indicator)) ~= n then return 0 end
+redis.call('PEXPIRE', KEYS[3], expire)
+return 1
+`,
+);
+
+/** How a user leaves the queue. */
+export type Outcome = "completed" | "crashed" | "left";
+
+/**
+ * release: the caller leaves, as holder (`completed`, `crashed`) or waiter
+ * (`left`). ARGV n, label, outcome, skip. Hands the turn on if it was the
+ * caller's; a waiter holding the newest number gives it back (DECR).
+ * Returns `{wasHolder, usersAhead, stuck}`.
+ */
+export const RELEASE: Script = script(
+  "turnRelease",
+  3,
+  `
+local n, label, outcome, skip = tonumber(ARGV[5]), ARGV[6], ARGV[7], tonumber(ARGV[8])
+local mine = KEYS[3]
+local value = redis.call('GET', mine)
+local ours = value == label
+local i, d = counters()
+local holder = i == n and (ours or not value)
+local ahead = 0
+if i and i < n then ahead = live_between(i, n - 1) end
+if holder and outcome == 'crashed' then say(n .. ' crashed!') end
+if ours then redis.call('DEL', mine) end
+if holder and outcome == 'completed' then say(n .. ' completed by "' .. label .. '"') end
+if ours and outcome == 'left' then say(n .. ' left') end
+if holder then
+  hand_over(n + 1, d, skip)
+else
+  -- The newest waiter leaving un-draws its number, so no gap is left behind.
+  if ours and i and i < n and n == d then redis.call('DECR', dispenser) end
+  settle(skip)
+end
+return {holder and 1 or 0, ahead, stuck()}
+`,
+);
+
+/**
+ * bump: turn 1.0's bump, atomic. ARGV skip, bumper (the number that ran out
+ * of patience, or 0). Moves the indicator to the first live number and
+ * announces it in every case. Returns the number granted, or 0 when the
+ * resource has no queue.
+ */
+export const BUMP: Script = script(
+  "turnBump",
+  2,
+  `
+local skip, bumper = tonumber(ARGV[5]), tonumber(ARGV[6])
+local i, d = counters()
+if not i or not d then return 0 end
+if bumper > 0 then say(bumper .. ' bumps') end
+if i > d or skippable(i, d, skip) then return hand_over(i, d, skip) end
+redis.call('PUBLISH', internal, prefix .. i)
+say(i .. ' granted')
+return i
+`,
+);
+
+/**
+ * reset: turn 1.0's reset tool, atomic. Returns `{'missing', 0}`,
+ * `{'in-use', users}` or `{'reset', 0}`.
+ */
+export const RESET: Script = script(
+  "turnReset",
+  2,
+  `
+local i, d = counters()
+if not i or not d then return {'missing', 0} end
+if d >= i then
+  say('Reset tool bumps.')
+  hand_over(i, d, d)
+  i, d = counters()
+  if not i then return {'reset', 0} end
+  local users = live_between(i, d)
+  if users > 0 then return {'in-use', users} end
+end
+redis.call('DEL', dispenser, indicator)
+return {'reset', 0}
+`,
+);
+
+/**
+ * status: ARGV none beyond the common ones. Returns `{}` when the resource
+ * has no queue, else `{indicator, dispenser, n1, label1, ttl1, ...}` for each
+ * live user, in number order.
+ */
+export const STATUS: Script = script(
+  "turnStatus",
+  2,
+  `
+local i, d = counters()
+if not i or not d then return {} end
+local out = {i, d}
+for m = i, d do
+  local label = redis.call('GET', prefix .. m)
+  if label then
+    out[#out + 1] = m
+    out[#out + 1] = label
+    out[#out + 1] = redis.call('PTTL', prefix .. m)
+  end
+end
+return out
+`,
+);
+
+/** Every script, for registration with a client. */
+export const SCRIPTS: readonly Script[] = [
+  DRAW,
+  POLL,
+  RENEW,
+  RELEASE,
+  BUMP,
+  RESET,
+  STATUS,
+];
+
+/** The ARGV every script starts with. */
+export function commonArgs(keys: ResourceKeys): string[] {
+  return [keys.resource, keys.presencePrefix, keys.internal, keys.external];
+}

@@ -1,0 +1,18 @@
+/**
+ * Closing ioredis clients.
+ *
+ * @module
+ */
+
+import type { Redis } from "ioredis";
+
+/** Closes a client politely, or at once if it is not connected. */
+export async function quit(client: Redis): Promise<void> {
+  if (client.status === "ready") {
+    try {
+      await client.quit();
+      return;
+    } catch { /* fall through to disconnect */ }
+  }
+  client.disconnect();
+}

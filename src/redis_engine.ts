@@ -1,0 +1,675 @@
+/**
+ * The Redis side of the Locker: draws numbers, waits for turns by pub/sub,
+ * keeps presences alive with one heartbeat per Locker, and hands turns on.
+ *
+ * @module
+ */
+
+import type { Redis } from "ioredis";
+import {
+  BUMP,
+  commonArgs,
+  DISPENSER_PATTERN,
+  DRAW,
+  EXTERNAL_PATTERN,
+  NEWEST_GRACE_MS,
+  numberOfPresenceKey,
+  type Outcome,
+  POLL,
+  presenceKey,
+  RELEASE,
+  RENEW,
+  RESET,
+  type ResourceKeys,
+  resourceKeys,
+  resourceOf,
+  type Script,
+  STATUS,
+} from "./protocol.ts";
+import { runScript, runScripts, type ScriptCall } from "./scripts.ts";
+import {
+  type Connection,
+  openConnection,
+  waitUntilReady,
+} from "./connection.ts";
+import { Ticket, type TicketSpec, type TicketState } from "./ticket.ts";
+import { Lock, type ReleaseOutcome } from "./lock.ts";
+import { TimeoutError, TurnError } from "./errors.ts";
+import type {
+  LockerOptions,
+  ResetResult,
+  ResourceStatus,
+  UserStatus,
+} from "./types.ts";
+import { Subscriber } from "./subscriber.ts";
+import type { Engine, WaitLimits } from "./engine.ts";
+import { Follow } from "./follow.ts";
+import { quit } from "./quit.ts";
+
+const DEFAULT_CONNECT_TIMEOUT = 5_000;
+const TIMED_OUT = Symbol("timed out");
+
+type Reply = (number | string)[];
+
+/** The Redis implementation behind a Locker. */
+export class RedisEngine implements Engine {
+  readonly #connection: Connection;
+  readonly #connectTimeout: number;
+  readonly #hashTag: boolean;
+  readonly #subscriber: Subscriber;
+  readonly #tickets = new Set<Ticket>();
+  /** Waiting tickets by internal channel, for dispatching announcements. */
+  readonly #waiting = new Map<string, Set<Ticket>>();
+  /** When each resource's holder's presence would expire, by internal channel. */
+  readonly #holderDeadlines = new Map<string, number>();
+  /** Checks due on tickets right behind an announced number. */
+  readonly #checks = new Map<Ticket, number>();
+  /** Newest numbers left without presence, to skip after a grace period. */
+  readonly #followUps = new Map<string, { keys: ResourceKeys; skip: number }>();
+  readonly #exits = new Set<Promise<unknown>>();
+  #followUpDue = 0;
+  #ready: Promise<void> | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #lastBeat = 0;
+  #beating = false;
+  #closed = false;
+
+  constructor(options: LockerOptions) {
+    this.#connection = openConnection(options);
+    this.#connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
+    this.#hashTag = options.hashTag ?? false;
+    // Without a listener, ioredis prints every connection error to the console.
+    this.#connection.client.on("error", () => {});
+    this.#subscriber = new Subscriber(
+      () => this.#connection.client.duplicate(),
+      (client) => this.#connect(client),
+    );
+  }
+
+  get #client(): Redis {
+    return this.#connection.client;
+  }
+
+  /** Connects the command client once; later calls share the attempt. */
+  ready(): Promise<void> {
+    this.#assertOpen();
+    this.#ready ??= this.#connect(this.#client).catch((error) => {
+      this.#ready = undefined;
+      throw error;
+    });
+    return this.#ready;
+  }
+
+  #connect(client: Redis): Promise<void> {
+    return waitUntilReady(
+      client,
+      this.#connection.address,
+      this.#connectTimeout,
+    );
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new TurnError("the Locker is closed");
+  }
+
+  #call(script: Script, keys: ResourceKeys, extra: ScriptCall["args"]) {
+    return runScript(this.#client, this.#callOf(script, keys, extra));
+  }
+
+  #callOf(
+    script: Script,
+    keys: ResourceKeys,
+    extra: ScriptCall["args"],
+    n?: number,
+  ): ScriptCall {
+    const keyList = [keys.dispenser, keys.indicator];
+    if (n !== undefined) keyList.push(presenceKey(keys, n));
+    return { script, keys: keyList, args: [...commonArgs(keys), ...extra] };
+  }
+
+  // -------------------------------------------------------------------------
+  // Taking a turn
+
+  /** Waits for the turn on `resource`; `null` from `tryOnly` when busy. */
+  async acquire(
+    resource: string,
+    spec: TicketSpec,
+    limits: WaitLimits,
+    tryOnly: boolean,
+  ): Promise<Lock | null> {
+    await this.ready();
+    limits.signal?.throwIfAborted();
+    const ticket = new Ticket(resourceKeys(resource, this.#hashTag), spec);
+    if (tryOnly) return this.#tryDraw(ticket);
+    this.#tickets.add(ticket);
+    const entered = this.#enter(ticket);
+    entered.catch((error) => ticket.fail(error));
+    try {
+      await waitOrGiveUp(ticket.granted, limits);
+    } catch (reason) {
+      const ahead = await this.#exit(this.#abandon(ticket, entered));
+      if (reason === TIMED_OUT) {
+        throw new TimeoutError(resource, ahead, limits.timeout!);
+      }
+      throw reason;
+    }
+    return this.#lockOf(ticket);
+  }
+
+  async #tryDraw(ticket: Ticket): Promise<Lock | null> {
+    let skip = 0;
+    for (;;) {
+      const sentAt = Date.now();
+      const reply = await this.#call(DRAW, ticket.keys, [
+        ticket.spec.label,
+        ticket.spec.expire,
+        1,
+        skip,
+      ]) as Reply;
+      const [n, third] = [Number(reply[0]), Number(reply[2])];
+      if (n > 0) {
+        ticket.number = n;
+        ticket.grant(sentAt);
+        this.#tickets.add(ticket);
+        this.#schedule();
+        return this.#lockOf(ticket);
+      }
+      // A newest number without presence may be a turn 1.0 client mid-draw.
+      if (third === 0 || skip === third) return null;
+      skip = third;
+      await delay(NEWEST_GRACE_MS);
+    }
+  }
+
+  /** Draws a number, then watches the queue until the turn comes. */
+  async #enter(ticket: Ticket): Promise<void> {
+    await this.#draw(ticket);
+    if (ticket.state !== "waiting") return;
+    await this.#watch(ticket);
+    // The turn may have been announced before the subscription was active.
+    await this.#poll(ticket);
+  }
+
+  /** Draws a number; the ticket remembers the draw so leaving can await it. */
+  #draw(ticket: Ticket): Promise<void> {
+    const drawing = this.#drawOnce(ticket);
+    ticket.drawing = drawing.catch(() => {});
+    return drawing;
+  }
+
+  async #drawOnce(ticket: Ticket): Promise<void> {
+    const sentAt = Date.now();
+    const reply = await this.#call(DRAW, ticket.keys, [
+      ticket.spec.label,
+      ticket.spec.expire,
+      0,
+      0,
+    ]) as Reply;
+    ticket.number = Number(reply[0]);
+    ticket.validUntil = sentAt + ticket.spec.expire;
+    ticket.lastNews = Date.now();
+    if (ticket.state === "leaving") return;
+    if (Number(reply[1]) === 1) return this.#grant(ticket, sentAt);
+    ticket.state = "waiting";
+    ticket.seeIndicator(Number(reply[2]));
+    this.#schedule();
+  }
+
+  #grant(ticket: Ticket, sentAt: number): void {
+    if (ticket.state !== "waiting" && ticket.state !== "drawing") return;
+    this.#unwatch(ticket);
+    ticket.grant(sentAt);
+  }
+
+  async #watch(ticket: Ticket): Promise<void> {
+    const channel = ticket.keys.internal;
+    let tickets = this.#waiting.get(channel);
+    if (!tickets) this.#waiting.set(channel, tickets = new Set());
+    tickets.add(ticket);
+    await this.#subscriber.listen(channel, this.#onAnnouncement);
+  }
+
+  #unwatch(ticket: Ticket): void {
+    const channel = ticket.keys.internal;
+    const tickets = this.#waiting.get(channel);
+    this.#checks.delete(ticket);
+    if (!tickets?.delete(ticket)) return;
+    if (tickets.size > 0) return;
+    this.#waiting.delete(channel);
+    this.#holderDeadlines.delete(channel);
+    this.#subscriber.unlisten(channel, this.#onAnnouncement);
+  }
+
+  /** Asks Redis where the ticket stands; grants, redraws or notes the holder. */
+  async #poll(ticket: Ticket): Promise<void> {
+    if (ticket.busy) {
+      ticket.recheck = true;
+      return;
+    }
+    ticket.busy = true;
+    let lapsed = false;
+    try {
+      do {
+        ticket.recheck = false;
+        if (ticket.state !== "waiting") return;
+        const sentAt = Date.now();
+        const reply = await runScript(this.#client, this.#pollCall(ticket));
+        lapsed = this.#applyPoll(ticket, reply as Reply, sentAt);
+      } while (ticket.recheck && !lapsed);
+    } catch {
+      // Redis is unreachable: the next heartbeat asks again.
+    } finally {
+      ticket.busy = false;
+    }
+    if (lapsed) await this.#redraw(ticket);
+  }
+
+  #pollCall(ticket: Ticket): ScriptCall {
+    const { label, expire } = ticket.spec;
+    return this.#callOf(POLL, ticket.keys, [
+      ticket.number,
+      label,
+      expire,
+      0,
+    ], ticket.number);
+  }
+
+  /** Applies a poll's reply; true when the ticket lapsed and must redraw. */
+  #applyPoll(ticket: Ticket, reply: Reply, sentAt: number): boolean {
+    const verdict = Number(reply[0]);
+    if (verdict < 0) return true;
+    if (verdict === 1) {
+      this.#grant(ticket, sentAt);
+      return false;
+    }
+    ticket.validUntil = sentAt + ticket.spec.expire;
+    ticket.seeIndicator(Number(reply[1]));
+    const holderTtl = Number(reply[2]);
+    if (holderTtl >= 0) {
+      this.#holderDeadlines.set(ticket.keys.internal, sentAt + holderTtl + 1);
+    }
+    return false;
+  }
+
+  /** A waiter whose presence lapsed draws again at the back of the queue. */
+  async #redraw(ticket: Ticket): Promise<void> {
+    if (ticket.state !== "waiting" || ticket.busy) return;
+    ticket.busy = true;
+    try {
+      this.#unwatch(ticket);
+      ticket.state = "drawing" as TicketState;
+      await this.#draw(ticket);
+      if (ticket.state === "waiting") await this.#watch(ticket);
+    } catch (error) {
+      ticket.fail(error);
+    } finally {
+      ticket.busy = false;
+    }
+    if (ticket.state === "waiting") await this.#poll(ticket);
+  }
+
+  /** Leaves the queue after a failed wait; returns the live users ahead. */
+  async #abandon(ticket: Ticket, entered: Promise<void>): Promise<number> {
+    ticket.state = "leaving";
+    await entered.catch(() => {});
+    // A redraw may have started after the first draw; its number is the one to leave.
+    await ticket.drawing;
+    this.#unwatch(ticket);
+    this.#tickets.delete(ticket);
+    if (ticket.number === 0) return 0;
+    try {
+      const reply = await this.#finish(ticket, "left");
+      return Number(reply[1]);
+    } catch {
+      return Math.max(0, ticket.ahead);
+    }
+  }
+
+  #exit<T>(work: Promise<T>): Promise<T> {
+    this.#exits.add(work);
+    return work.finally(() => this.#exits.delete(work));
+  }
+
+  async #finish(ticket: Ticket, outcome: Outcome): Promise<Reply> {
+    ticket.state = "gone";
+    const reply = await runScript(
+      this.#client,
+      this.#callOf(RELEASE, ticket.keys, [
+        ticket.number,
+        ticket.spec.label,
+        outcome,
+        0,
+      ], ticket.number),
+    ) as Reply;
+    const stuck = Number(reply[2]);
+    if (stuck > 0) this.#followUp(ticket.keys, stuck);
+    return reply;
+  }
+
+  #lockOf(ticket: Ticket): Lock {
+    this.#schedule();
+    return new Lock(
+      ticket.keys.resource,
+      ticket.number,
+      ticket.spec.label,
+      ticket.leaseSignal,
+      (outcome) => this.#release(ticket, outcome),
+    );
+  }
+
+  async #release(ticket: Ticket, outcome: ReleaseOutcome): Promise<void> {
+    this.#tickets.delete(ticket);
+    await this.#exit(this.#finish(ticket, outcome));
+  }
+
+  /** Skips a newest number without presence once it had its grace period. */
+  #followUp(keys: ResourceKeys, skip: number): void {
+    this.#followUps.set(keys.dispenser, { keys, skip });
+    this.#followUpDue = Date.now() + NEWEST_GRACE_MS;
+    this.#schedule();
+  }
+
+  // -------------------------------------------------------------------------
+  // Announcements and the heartbeat
+
+  readonly #onAnnouncement = (channel: string, payload: string): void => {
+    const tickets = this.#waiting.get(channel);
+    if (!tickets || tickets.size === 0) return;
+    const keys = tickets.values().next().value!.keys;
+    const announced = numberOfPresenceKey(keys, payload);
+    if (announced === undefined) return;
+    const now = Date.now();
+    this.#holderDeadlines.delete(channel);
+    for (const ticket of tickets) {
+      ticket.lastNews = now;
+      ticket.seeIndicator(announced);
+      // Its own number, or a later one: it was skipped and must redraw.
+      if (ticket.number <= announced) void this.#poll(ticket);
+      // If the announced user is gone, the one right behind skips it; the
+      // grace lets an alive holder's announcement pass without a round trip.
+      else if (ticket.number === announced + 1) {
+        this.#checks.set(ticket, now + NEWEST_GRACE_MS);
+      } else this.#checks.delete(ticket);
+    }
+    this.#schedule();
+  };
+
+  #beatInterval(): number {
+    let shortest = Infinity;
+    for (const ticket of this.#tickets) {
+      shortest = Math.min(shortest, ticket.spec.expire);
+    }
+    return shortest / 3;
+  }
+
+  #nextDue(): number {
+    let due = this.#lastBeat + this.#beatInterval();
+    for (const ticket of this.#tickets) {
+      if (ticket.state === "held") due = Math.min(due, ticket.validUntil + 1);
+      if (ticket.state === "waiting") {
+        due = Math.min(due, ticket.lastNews + ticket.spec.patience);
+      }
+    }
+    for (const deadline of this.#holderDeadlines.values()) {
+      due = Math.min(due, deadline);
+    }
+    for (const check of this.#checks.values()) due = Math.min(due, check);
+    if (this.#followUps.size > 0) due = Math.min(due, this.#followUpDue);
+    return due;
+  }
+
+  #schedule(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#closed) return;
+    if (this.#tickets.size === 0 && this.#followUps.size === 0) return;
+    const wait = Math.max(0, this.#nextDue() - Date.now());
+    this.#timer = setTimeout(() => this.#tick(), Math.min(wait, 2 ** 31 - 1));
+  }
+
+  #tick(): void {
+    const now = Date.now();
+    for (const ticket of this.#tickets) {
+      if (ticket.state === "held" && now > ticket.validUntil) {
+        ticket.lose(
+          `no heartbeat reached Redis within expire (${ticket.spec.expire} ms)`,
+        );
+      }
+    }
+    if (!this.#beating) void this.#beat(now);
+    this.#schedule();
+  }
+
+  /** One round trip: renews holders, polls waiters, bumps and follows up. */
+  async #beat(now: number): Promise<void> {
+    this.#beating = true;
+    this.#lastBeat = now;
+    this.#holderDeadlines.clear();
+    this.#checks.clear();
+    const followUps = this.#dueFollowUps(now);
+    const polled = [...this.#tickets].filter((t) =>
+      t.state === "waiting" && !t.busy
+    );
+    const held = [...this.#tickets].filter((t) =>
+      t.state === "held" && !t.leaseSignal.aborted
+    );
+    const bumpers = polled.filter((t) => now - t.lastNews >= t.spec.patience);
+    for (const ticket of polled) ticket.busy = true;
+    const calls = [
+      ...polled.map((t) => this.#pollCall(t)),
+      ...held.map((t) =>
+        this.#callOf(
+          RENEW,
+          t.keys,
+          [t.number, t.spec.label, t.spec.expire],
+          t.number,
+        )
+      ),
+      ...bumpers.map((t) => this.#callOf(BUMP, t.keys, [0, t.number])),
+      ...followUps.map(({ keys, skip }) => this.#callOf(BUMP, keys, [skip, 0])),
+    ];
+    try {
+      const results = await runScripts(this.#client, calls);
+      polled.forEach((ticket, index) => {
+        ticket.busy = false;
+        const result = results[index];
+        if (result.ok && this.#applyPoll(ticket, result.value as Reply, now)) {
+          void this.#redraw(ticket);
+        } else if (ticket.recheck) void this.#poll(ticket);
+      });
+      held.forEach((ticket, index) => {
+        const result = results[polled.length + index];
+        if (result.ok) this.#applyRenew(ticket, Number(result.value), now);
+      });
+      for (const ticket of bumpers) ticket.lastNews = now;
+    } catch {
+      // Redis is unreachable: leases run out locally, the next beat retries.
+    } finally {
+      for (const ticket of polled) ticket.busy = false;
+      this.#beating = false;
+      this.#schedule();
+    }
+  }
+
+  #applyRenew(ticket: Ticket, verdict: number, sentAt: number): void {
+    if (verdict !== 1) {
+      return ticket.lose("its presence expired or the indicator moved on");
+    }
+    if (sentAt > ticket.validUntil) {
+      return ticket.lose(
+        `no heartbeat reached Redis within expire (${ticket.spec.expire} ms)`,
+      );
+    }
+    ticket.validUntil = sentAt + ticket.spec.expire;
+  }
+
+  /** Runs pending follow-ups once due, so a closing Locker leaves no keys. */
+  async #flushFollowUps(): Promise<void> {
+    if (this.#followUps.size === 0) return;
+    await delay(Math.max(0, this.#followUpDue - Date.now()));
+    const due = this.#dueFollowUps(Date.now());
+    await runScripts(
+      this.#client,
+      due.map(({ keys, skip }) => this.#callOf(BUMP, keys, [skip, 0])),
+    ).catch(() => {});
+  }
+
+  #dueFollowUps(now: number): { keys: ResourceKeys; skip: number }[] {
+    if (this.#followUps.size === 0 || now < this.#followUpDue) return [];
+    const due = [...this.#followUps.values()];
+    this.#followUps.clear();
+    return due;
+  }
+
+  // -------------------------------------------------------------------------
+  // Reading and resetting queues
+
+  /** Names of every resource with a queue in the database, sorted. */
+  async resources(): Promise<string[]> {
+    await this.ready();
+    const found = new Set<string>();
+    let cursor = "0";
+    do {
+      const [next, names] = await this.#client.scan(
+        cursor,
+        "MATCH",
+        DISPENSER_PATTERN,
+        "COUNT",
+        1000,
+      );
+      cursor = next;
+      for (const name of names) {
+        const resource = resourceOf(name, "dispenser", this.#hashTag);
+        if (resource !== undefined) found.add(resource);
+      }
+    } while (cursor !== "0");
+    return [...found].sort();
+  }
+
+  /** The queues of `resources` that exist, in the order given. */
+  async status(resources: readonly string[]): Promise<ResourceStatus[]> {
+    await this.ready();
+    const results = await runScripts(
+      this.#client,
+      resources.map((r) => this.#callOf(STATUS, this.#keys(r), [])),
+    );
+    return resources.flatMap((resource, index) => {
+      const result = results[index];
+      if (!result.ok) throw result.error;
+      const reply = result.value as Reply;
+      return reply.length === 0 ? [] : [statusOf(resource, reply)];
+    });
+  }
+
+  /** turn 1.0's reset, per resource. */
+  async reset(resources: readonly string[]): Promise<ResetResult[]> {
+    await this.ready();
+    const results: ResetResult[] = [];
+    for (const resource of resources) {
+      const reply = await this.#call(RESET, this.#keys(resource), []) as Reply;
+      results.push({
+        resource,
+        outcome: reply[0] as ResetResult["outcome"],
+        users: Number(reply[1]),
+      });
+    }
+    return results;
+  }
+
+  /** Events of `resources` from their external channels; all when undefined. */
+  follow(
+    resources: readonly string[] | undefined,
+    signal?: AbortSignal,
+  ): Follow {
+    const subscriber = this.#subscriber;
+    const hashTag = this.#hashTag;
+    return new Follow((emit) => {
+      const listener = (channel: string, payload: string) => {
+        const resource = resourceOf(channel, "external", hashTag);
+        if (resource !== undefined) emit(resource, payload);
+      };
+      if (resources === undefined) {
+        return {
+          ready: subscriber.listenPattern(EXTERNAL_PATTERN, listener),
+          stop: () => subscriber.unlistenPattern(EXTERNAL_PATTERN, listener),
+        };
+      }
+      const channels = [
+        ...new Set(resources.map((r) => this.#keys(r).external)),
+      ];
+      return {
+        ready: Promise.all(channels.map((c) => subscriber.listen(c, listener)))
+          .then(() => {}),
+        stop: () => channels.forEach((c) => subscriber.unlisten(c, listener)),
+      };
+    }, [signal, subscriber.closed]);
+  }
+
+  #keys(resource: string): ResourceKeys {
+    return resourceKeys(resource, this.#hashTag);
+  }
+
+  // -------------------------------------------------------------------------
+  // Closing
+
+  /** Releases held turns, leaves queues, closes owned connections. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    const closing = new TurnError("the Locker was closed while waiting");
+    for (const ticket of this.#tickets) {
+      if (ticket.state === "held") {
+        this.#exit(this.#release(ticket, "completed")).catch(() => {});
+      } else ticket.fail(closing);
+    }
+    // Let failed waits start leaving before the exits are awaited.
+    await Promise.resolve();
+    await Promise.allSettled([...this.#exits]);
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    await this.#flushFollowUps();
+    await this.#subscriber.close();
+    if (this.#connection.owned) await quit(this.#client);
+  }
+}
+
+function statusOf(resource: string, reply: Reply): ResourceStatus {
+  const [indicator, dispenser] = [Number(reply[0]), Number(reply[1])];
+  const users: UserStatus[] = [];
+  for (let index = 2; index < reply.length; index += 3) {
+    users.push({
+      number: Number(reply[index]),
+      label: String(reply[index + 1]),
+      ttl: Number(reply[index + 2]),
+    });
+  }
+  const size = Math.max(0, dispenser - indicator + 1);
+  return { resource, indicator, dispenser, size, users };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Waits for `promise`; rejects with TIMED_OUT or the signal's reason. */
+async function waitOrGiveUp(
+  promise: Promise<void>,
+  { timeout, signal }: WaitLimits,
+): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  const giveUp = new Promise<never>((_, reject) => {
+    if (timeout !== undefined) {
+      timer = setTimeout(() => reject(TIMED_OUT), timeout);
+    }
+    if (signal) {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+    }
+  });
+  try {
+    await Promise.race([promise, giveUp]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal!.removeEventListener("abort", onAbort);
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Runs the protocol's Lua scripts: EVALSHA first, EVAL when the server does
+ * not have the script cached (NOSCRIPT), alone or many in one pipeline.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { Script } from "./protocol.ts";
+
+/** One script invocation. */
+export interface ScriptCall {
+  readonly script: Script;
+  readonly keys: readonly string[];
+  readonly args: readonly (string | number)[];
+}
+
+/** The outcome of one call in a batch: an error, or the script's reply. */
+export type CallResult =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly error: Error };
+
+const shas = new WeakMap<Script, string>();
+
+function shaOf(script: Script): string {
+  let sha = shas.get(script);
+  if (!sha) {
+    sha = createHash("sha1").update(script.lua).digest("hex");
+    shas.set(script, sha);
+  }
+  return sha;
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith("NOSCRIPT");
+}
+
+function evalArgs(call: ScriptCall): [number, ...(string | number)[]] {
+  return [call.keys.length, ...call.keys, ...call.args];
+}
+
+/** Runs one script and returns its reply. */
+export async function runScript(
+  client: Redis,
+  call: ScriptCall,
+): Promise<unknown> {
+  try {
+    return await client.evalsha(shaOf(call.script), ...evalArgs(call));
+  } catch (error) {
+    if (!isNoScript(error)) throw error;
+    return await client.eval(call.script.lua, ...evalArgs(call));
+  }
+}
+
+/**
+ * Runs many scripts in one round trip (a pipeline). Calls the server had no
+ * cached script for are run again with EVAL, once each script is loaded.
+ */
+export async function runScripts(
+  client: Redis,
+  calls: readonly ScriptCall[],
+): Promise<CallResult[]> {
+  if (calls.length === 0) return [];
+  const pipeline = client.pipeline();
+  for (const call of calls) {
+    pipeline.evalsha(shaOf(call.script), ...evalArgs(call));
+  }
+  const replies = (await pipeline.exec()) ?? [];
+  return Promise.all(calls.map(async (call, index) => {
+    const [error, value] = replies[index] ?? [new Error("no reply"), null];
+    if (!error) return { ok: true, value };
+    if (!isNoScript(error)) return { ok: false, error };
+    try {
+      return { ok: true, value: await runScript(client, call) };
+    } catch (retryError) {
+      return { ok: false, error: retryError as Error };
+    }
+  }));
+}

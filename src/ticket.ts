@@ -1,0 +1,88 @@
+/**
+ * One user's place in one resource's queue, from drawing a number to leaving.
+ *
+ * @module
+ */
+
+import type { ResourceKeys } from "./protocol.ts";
+import { LeaseLostError } from "./errors.ts";
+
+/** Where a ticket stands. */
+export type TicketState = "drawing" | "waiting" | "held" | "leaving" | "gone";
+
+/** The settings a ticket is drawn with. */
+export interface TicketSpec {
+  readonly label: string;
+  readonly expire: number;
+  readonly patience: number;
+  readonly onQueue?: (ahead: number) => void;
+}
+
+/** A user's place in a queue. Owned and driven by the engine. */
+export class Ticket {
+  readonly keys: ResourceKeys;
+  readonly spec: TicketSpec;
+  /** The number drawn; 0 until drawn. */
+  number = 0;
+  state: TicketState = "drawing";
+  /** Until when the presence is certainly alive (send time of the last refresh + expire). */
+  validUntil = 0;
+  /** When the queue last showed a sign of life (for patience). */
+  lastNews = 0;
+  /** A script for this ticket is in flight; `recheck` asks for one more. */
+  busy = false;
+  recheck = false;
+  /** The latest draw, settled or in flight. */
+  drawing: Promise<void> | undefined;
+  #ahead = -1;
+  readonly #granted = Promise.withResolvers<void>();
+  readonly #lease = new AbortController();
+
+  constructor(keys: ResourceKeys, spec: TicketSpec) {
+    this.keys = keys;
+    this.spec = spec;
+    this.#granted.promise.catch(() => {});
+  }
+
+  /** Settles when the turn is this ticket's, or the wait failed. */
+  get granted(): Promise<void> {
+    return this.#granted.promise;
+  }
+
+  /** Aborts when the lease is lost. */
+  get leaseSignal(): AbortSignal {
+    return this.#lease.signal;
+  }
+
+  /** Tickets ahead as last seen, or -1 if never seen. */
+  get ahead(): number {
+    return this.#ahead;
+  }
+
+  /** Records the number that has the turn now. */
+  seeIndicator(indicator: number): void {
+    const ahead = Math.max(0, this.number - indicator);
+    if (ahead === this.#ahead) return;
+    this.#ahead = ahead;
+    this.spec.onQueue?.(ahead);
+  }
+
+  /** Marks the turn as this ticket's. */
+  grant(sentAt: number): void {
+    this.state = "held";
+    this.validUntil = sentAt + this.spec.expire;
+    this.#ahead = 0;
+    this.#granted.resolve();
+  }
+
+  /** Ends the wait with an error. */
+  fail(reason: unknown): void {
+    this.#granted.reject(reason);
+  }
+
+  /** Aborts the lease signal, once. */
+  lose(why: string): void {
+    if (this.#lease.signal.aborted) return;
+    this.#lease.abort(new LeaseLostError(this.keys.resource, this.number, why));
+  }
+}

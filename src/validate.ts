@@ -1,0 +1,90 @@
+/**
+ * Checks on user input. Each throws a TypeError or RangeError naming the rule
+ * and the offending value, before anything is sent to Redis.
+ *
+ * @module
+ */
+
+/** Longest resource name or label accepted, in UTF-16 code units. */
+export const MAX_NAME_LENGTH = 1024;
+
+// Control characters would break turn 1.0's line-based messages and output.
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** Shows a value in an error message: strings quoted and cut at 40 characters. */
+export function show(value: unknown): string {
+  if (typeof value === "string") {
+    const shown = value.length > 40 ? `${value.slice(0, 40)}...` : value;
+    return JSON.stringify(shown);
+  }
+  if (typeof value === "bigint") return `${value}n`;
+  try {
+    return String(value);
+  } catch {
+    return typeof value;
+  }
+}
+
+function checkText(what: string, value: unknown, allowEmpty: boolean): string {
+  if (typeof value !== "string") {
+    throw new TypeError(`${what} must be a string: got ${show(value)}`);
+  }
+  if (!allowEmpty && value.length === 0) {
+    throw new RangeError(`${what} must not be empty: got ""`);
+  }
+  if (value.length > MAX_NAME_LENGTH) {
+    throw new RangeError(
+      `${what} must be at most ${MAX_NAME_LENGTH} characters: got ${value.length}`,
+    );
+  }
+  if (CONTROL.test(value)) {
+    throw new RangeError(
+      `${what} must not contain control characters: got ${show(value)}`,
+    );
+  }
+  if (!value.isWellFormed()) {
+    throw new RangeError(
+      `${what} must be well-formed Unicode (no lone surrogates): got ${
+        show(value)
+      }`,
+    );
+  }
+  return value;
+}
+
+/** Checks a resource name: a non-empty string without control characters. */
+export function checkResource(value: unknown): string {
+  return checkText("resource", value, false);
+}
+
+/** Checks a label: a string without control characters. */
+export function checkLabel(value: unknown): string {
+  return checkText("label", value, true);
+}
+
+/** Checks a list of resource names (an array of valid names). */
+export function checkResources(value: unknown): string[] {
+  if (!Array.isArray(value)) {
+    throw new TypeError(`resources must be an array: got ${show(value)}`);
+  }
+  return value.map(checkResource);
+}
+
+/**
+ * Checks a duration in milliseconds: a finite number, at least `min`.
+ * Fractions round up, since Redis takes whole milliseconds.
+ */
+export function checkDuration(what: string, value: unknown, min = 1): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new RangeError(
+      `${what} must be a positive number of milliseconds: got ${show(value)}`,
+    );
+  }
+  if (value < min) {
+    throw new RangeError(
+      `${what} must be at least ${min} milliseconds: got ${value}`,
+    );
+  }
+  return Math.ceil(value);
+}

@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import {
+  allKeys,
+  followUntil,
+  redisTest,
+  untilQueued,
+  waitFor,
+  within,
+} from "./_helpers.ts";
+import { turn1Lock } from "./turn1_client.ts";
+
+redisTest(
+  "a turn 1.0 holder hands over to a waiter of this module",
+  async (t) => {
+    const python = await turn1Lock(t.server.port, "shared", "python");
+    await python.started;
+    const locker = t.locker();
+    const waiting = locker.lock("shared", { label: "deno", patience: 600_000 });
+    await untilQueued(locker, "shared", 2);
+    await python.complete();
+    const lock = await within(
+      waiting,
+      5000,
+      "granted after turn 1.0 completes",
+    );
+    assert.equal(lock.number, 2);
+    await lock.release();
+    python.close();
+    assert.deepEqual(await allKeys(t.redis), []);
+  },
+);
+
+redisTest("a turn 1.0 waiter is woken when this module releases", async (t) => {
+  const locker = t.locker();
+  const lock = await locker.lock("shared", { label: "deno" });
+  const python = await turn1Lock(t.server.port, "shared", "python");
+  assert.equal(python.number, 2);
+  await lock.release();
+  await within(python.started, 5000, "turn 1.0 waiter started");
+  const [status] = await locker.status(["shared"]);
+  assert.deepEqual(status.users.map((u) => [u.number, u.label]), [
+    [2, "python"],
+  ]);
+  await python.complete();
+  python.close();
+});
+
+redisTest(
+  "a turn 1.0 holder that crashed is skipped without waiting for patience",
+  async (t) => {
+    const python = await turn1Lock(t.server.port, "shared", "python", 2);
+    await python.started;
+    const locker = t.locker();
+    const waiting = locker.lock("shared", { label: "deno", patience: 600_000 });
+    await untilQueued(locker, "shared", 2);
+    // Let the waiter finish settling in (subscribed, then one check).
+    await waitFor(
+      async () =>
+        (await t.redis.pubsub("NUMSUB", "turn:shared:internal"))[1] === 2,
+      "waiter subscribed",
+    );
+    await locker.status(["shared"]);
+    // turn 1.0's exception path deletes the presence and does not advance.
+    await python.crash();
+    const crashedAt = Date.now();
+    // No later than the holder's TTL (2 s) would have run out.
+    const lock = await within(waiting, 4000, "granted after the crash");
+    console.log(`granted ${Date.now() - crashedAt} ms after the crash`);
+    assert.equal(lock.number, 2);
+    await lock.release();
+    python.close();
+    assert.deepEqual(await allKeys(t.redis), []);
+  },
+);
+
+redisTest(
+  "a turn announced by turn 1.0 for a user that left is skipped at once",
+  async (t) => {
+    const python = await turn1Lock(t.server.port, "shared", "python");
+    await python.started;
+    const locker = t.locker();
+    const controller = new AbortController();
+    const leaver = locker.lock("shared", { signal: controller.signal });
+    leaver.catch(() => {});
+    const waiting = locker.lock("shared", { label: "deno", patience: 600_000 });
+    await untilQueued(locker, "shared", 3);
+    controller.abort();
+    await assert.rejects(leaver);
+    // turn 1.0 sets the indicator to n + 1 (the one that left) unconditionally.
+    await python.complete();
+    const lock = await within(waiting, 3000, "dead announcement skipped");
+    assert.equal(lock.number, 3);
+    await lock.release();
+    python.close();
+    assert.deepEqual(await allKeys(t.redis), []);
+  },
+);
+
+redisTest("turn 1.0 follow output shows users of this module", async (t) => {
+  const locker = t.locker();
+  const { events } = await followUntil(
+    locker,
+    ["test_resource"],
+    (e) => e.kind === "granted",
+  );
+  await locker.withLock("test_resource", () => {}, { label: "test_label" });
+  // The raw payloads are exactly what turn 1.0's `turn follow` prints.
+  assert.deepEqual((await events).map((e) => e.message), [
+    'test_resource: 1 assigned to "test_label"',
+    "test_resource: 1 started",
+    'test_resource: 1 completed by "test_label"',
+    "test_resource: 2 granted",
+  ]);
+});

@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import {
+  numberOfPresenceKey,
+  parseMessage,
+  presenceKey,
+  resourceKeys,
+  resourceOf,
+  SCRIPTS,
+} from "../src/protocol.ts";
+
+Deno.test("key and channel names are turn 1.0's", () => {
+  const keys = resourceKeys("printer");
+  assert.deepEqual(keys, {
+    resource: "printer",
+    dispenser: "turn:printer:dispenser",
+    indicator: "turn:printer:indicator",
+    presencePrefix: "turn:printer:serial:",
+    internal: "turn:printer:internal",
+    external: "turn:printer:external",
+  });
+  assert.equal(presenceKey(keys, 7), "turn:printer:serial:7");
+  assert.equal(resourceKeys("a", true).dispenser, "turn:{a}:dispenser");
+});
+
+Deno.test("presence keys of another resource are not mistaken for numbers", () => {
+  const keys = resourceKeys("a");
+  assert.equal(numberOfPresenceKey(keys, "turn:a:serial:12"), 12);
+  assert.equal(
+    numberOfPresenceKey(keys, "turn:a:serial:1:serial:2"),
+    undefined,
+  );
+  assert.equal(numberOfPresenceKey(keys, "turn:a:serial:01"), undefined);
+  assert.equal(numberOfPresenceKey(keys, "turn:b:serial:1"), undefined);
+});
+
+Deno.test("resource names come back from key and channel names", () => {
+  assert.equal(resourceOf("turn:a:b:dispenser", "dispenser"), "a:b");
+  assert.equal(resourceOf("turn:x:external", "external"), "x");
+  assert.equal(resourceOf("turn:{x}:external", "external", true), "x");
+  assert.equal(resourceOf("turn:x:external", "external", true), undefined);
+  assert.equal(resourceOf("other:x:external", "external"), undefined);
+});
+
+Deno.test("every message form parses", () => {
+  const cases: [string, unknown][] = [
+    ['r: 1 assigned to "a "quoted" label"', {
+      kind: "assigned",
+      number: 1,
+      label: 'a "quoted" label',
+    }],
+    ["r: 2 started", { kind: "started", number: 2 }],
+    ['r: 3 completed by "x"', { kind: "completed", number: 3, label: "x" }],
+    ["r: 4 granted", { kind: "granted", number: 4 }],
+    ["r: 5 bumps", { kind: "bumps", number: 5 }],
+    ["r: 6 crashed!", { kind: "crashed", number: 6 }],
+    ["r: 7 left", { kind: "left", number: 7 }],
+    ["r: 8 lapsed", { kind: "lapsed", number: 8 }],
+    ["r: Reset tool bumps.", { kind: "reset", number: undefined }],
+  ];
+  for (const [payload, expected] of cases) {
+    assert.deepEqual(parseMessage("r", payload), expected, payload);
+  }
+  assert.equal(parseMessage("r", "r: something else"), undefined);
+  assert.equal(parseMessage("r", "s: 1 started"), undefined);
+});
+
+Deno.test("scripts have distinct names and declare their keys", () => {
+  assert.equal(new Set(SCRIPTS.map((s) => s.name)).size, SCRIPTS.length);
+  for (const script of SCRIPTS) {
+    assert.ok(script.keys === 2 || script.keys === 3);
+  }
+});
