@@ -11,12 +11,18 @@ import { quit } from "./quit.ts";
 /** Receives a message: the channel it came on and its payload. */
 export type Listener = (channel: string, payload: string) => void;
 
+interface Subscription {
+  readonly listeners: Set<Listener>;
+  /** The SUBSCRIBE (or PSUBSCRIBE) under way or done. */
+  subscribed?: Promise<void>;
+}
+
 /** One pub/sub connection with listeners per channel and per pattern. */
 export class Subscriber {
   readonly #create: () => Redis;
   readonly #connect: (client: Redis) => Promise<void>;
-  readonly #channels = new Map<string, Set<Listener>>();
-  readonly #patterns = new Map<string, Set<Listener>>();
+  readonly #channels = new Map<string, Subscription>();
+  readonly #patterns = new Map<string, Subscription>();
   readonly #closing = new AbortController();
   #client: Promise<Redis> | undefined;
 
@@ -31,14 +37,16 @@ export class Subscriber {
       const client = this.#create();
       client.on("error", () => {});
       client.on("message", (channel: string, payload: string) => {
-        for (const listener of this.#channels.get(channel) ?? []) {
+        for (const listener of this.#channels.get(channel)?.listeners ?? []) {
           listener(channel, payload);
         }
       });
       client.on(
         "pmessage",
         (pattern: string, channel: string, payload: string) => {
-          for (const listener of this.#patterns.get(pattern) ?? []) {
+          for (
+            const listener of this.#patterns.get(pattern)?.listeners ?? []
+          ) {
             listener(channel, payload);
           }
         },
@@ -95,28 +103,34 @@ export class Subscriber {
     );
   }
 
-  async #add(
-    table: Map<string, Set<Listener>>,
+  #add(
+    table: Map<string, Subscription>,
     name: string,
     listener: Listener,
     subscribe: (client: Redis) => Promise<unknown>,
   ): Promise<void> {
-    let listeners = table.get(name);
-    const fresh = !listeners;
-    if (!listeners) table.set(name, listeners = new Set());
-    listeners.add(listener);
-    const client = await this.#open();
-    if (fresh) await subscribe(client);
+    let entry = table.get(name);
+    if (!entry) table.set(name, entry = { listeners: new Set() });
+    entry.listeners.add(listener);
+    // Every listener waits for the one SUBSCRIBE, so none resolves before the
+    // channel is live and misses a message published in between.
+    const subscription = entry;
+    subscription.subscribed ??= this.#open().then(subscribe).then(() => {})
+      .catch((error) => {
+        subscription.subscribed = undefined; // the next listener tries again
+        throw error;
+      });
+    return subscription.subscribed;
   }
 
   #remove(
-    table: Map<string, Set<Listener>>,
+    table: Map<string, Subscription>,
     name: string,
     listener: Listener,
     unsubscribe: (client: Redis) => Promise<unknown>,
   ): void {
-    const listeners = table.get(name);
-    if (!listeners?.delete(listener) || listeners.size > 0) return;
+    const entry = table.get(name);
+    if (!entry?.listeners.delete(listener) || entry.listeners.size > 0) return;
     table.delete(name);
     this.#client?.then(unsubscribe).catch(() => {});
   }
