@@ -66,13 +66,15 @@ export class RedisEngine implements Engine {
   readonly #checks = new Map<Ticket, number>();
   /** Newest numbers left without presence, to skip after a grace period. */
   readonly #followUps = new Map<string, { keys: ResourceKeys; skip: number }>();
-  readonly #exits = new Set<Promise<unknown>>();
+  /** Waits, releases and leaves under way, which close() lets finish. */
+  readonly #inFlight = new Set<Promise<unknown>>();
   #followUpDue = 0;
   #ready: Promise<void> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastBeat = 0;
   #beating = false;
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   constructor(options: LockerOptions) {
     this.#connection = openConnection(options);
@@ -138,18 +140,25 @@ export class RedisEngine implements Engine {
     tryOnly: boolean,
   ): Promise<Lock | null> {
     await this.ready();
+    // close() may have run while this call waited for the connection.
+    this.#assertOpen();
     limits.signal?.throwIfAborted();
     const ticket = new Ticket(resourceKeys(resource, this.#hashTag), spec);
     if (tryOnly) return this.#tryDraw(ticket);
     this.#tickets.add(ticket);
+    return await this.#track(this.#wait(ticket, limits));
+  }
+
+  /** Waits for a ticket's turn; on failure leaves the queue, then rethrows. */
+  async #wait(ticket: Ticket, limits: WaitLimits): Promise<Lock> {
     const entered = this.#enter(ticket);
     entered.catch((error) => ticket.fail(error));
     try {
       await waitOrGiveUp(ticket.granted, limits);
     } catch (reason) {
-      const ahead = await this.#exit(this.#abandon(ticket, entered));
+      const ahead = await this.#abandon(ticket, entered);
       if (reason === TIMED_OUT) {
-        throw new TimeoutError(resource, ahead, limits.timeout!);
+        throw new TimeoutError(ticket.keys.resource, ahead, limits.timeout!);
       }
       throw reason;
     }
@@ -325,9 +334,10 @@ export class RedisEngine implements Engine {
     }
   }
 
-  #exit<T>(work: Promise<T>): Promise<T> {
-    this.#exits.add(work);
-    return work.finally(() => this.#exits.delete(work));
+  /** Notes work that close() must let finish before closing connections. */
+  #track<T>(work: Promise<T>): Promise<T> {
+    this.#inFlight.add(work);
+    return work.finally(() => this.#inFlight.delete(work));
   }
 
   async #finish(ticket: Ticket, outcome: Outcome): Promise<Reply> {
@@ -358,8 +368,10 @@ export class RedisEngine implements Engine {
   }
 
   async #release(ticket: Ticket, outcome: ReleaseOutcome): Promise<void> {
+    // close() may have released it already.
+    if (ticket.state === "gone") return;
     this.#tickets.delete(ticket);
-    await this.#exit(this.#finish(ticket, outcome));
+    await this.#track(this.#finish(ticket, outcome));
   }
 
   /** Skips a newest number without presence once it had its grace period. */
@@ -613,18 +625,21 @@ export class RedisEngine implements Engine {
   // Closing
 
   /** Releases held turns, leaves queues, closes owned connections. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    return this.#closing ??= this.#close();
+  }
+
+  async #close(): Promise<void> {
+    // From here on, new calls are refused; work under way may finish.
+    this.#closed = true;
     const closing = new TurnError("the Locker was closed while waiting");
     for (const ticket of this.#tickets) {
       if (ticket.state === "held") {
-        this.#exit(this.#release(ticket, "completed")).catch(() => {});
+        this.#release(ticket, "completed").catch(() => {});
       } else ticket.fail(closing);
     }
-    // Let failed waits start leaving before the exits are awaited.
-    await Promise.resolve();
-    await Promise.allSettled([...this.#exits]);
-    this.#closed = true;
+    // Failed waits leave their queues inside their tracked #wait.
+    await Promise.allSettled([...this.#inFlight]);
     clearTimeout(this.#timer);
     await this.#flushFollowUps();
     await this.#subscriber.close();

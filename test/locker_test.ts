@@ -334,12 +334,15 @@ redisTest(
 redisTest("close releases held turns and leaves queues", async (t) => {
   const locker = t.locker();
   const other = t.locker();
-  await locker.lock("c");
-  const waiting = locker.lock("c");
+  await locker.lock("c", { label: "closing holder" });
+  const waiting = locker.lock("c", { label: "closing waiter" });
   waiting.catch(() => {});
-  const outside = other.lock("c");
+  const outside = other.lock("c", { label: "outsider" });
   await untilQueued(other, "c", 3);
   await locker.close();
+  // Gone by the time close() returns, not when their presence would expire.
+  const [queue] = await other.status(["c"]);
+  assert.deepEqual(queue.users.map((u) => u.label), ["outsider"]);
   await assert.rejects(waiting, /closed while waiting/);
   const lock = await within(outside, 5000, "outsider served after close");
   await lock.release();
