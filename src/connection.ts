@@ -203,7 +203,33 @@ export function openConnection(options: ConnectionOptions): Connection {
   }
   const resolved = redisOptions(options);
   const client = new Redis({ ...resolved, lazyConnect: true });
+  refuseWrongDatabase(client);
   return { client, owned: true, address: addressOf(resolved) };
+}
+
+/** Whether `error` is a failed `SELECT` of the connection handshake. */
+function isSelectError(error: unknown): boolean {
+  const command = (error as { command?: { name?: unknown } }).command;
+  return command?.name === "select";
+}
+
+// ioredis reports a failed SELECT (no ACL permission, or a db number beyond
+// the server's `databases`) as an error event and carries on in database 0,
+// where the queues are other users' queues. Closing the connection makes
+// every command fail instead, on every reconnect too.
+function refuseWrongDatabase(client: Redis): void {
+  client.on("error", (error: Error) => {
+    if (isSelectError(error)) client.disconnect();
+  });
+}
+
+/** The reason to report for a connection error event. */
+function reasonOf(error: Error): Error {
+  if (!isSelectError(error)) return error;
+  const db = (error as { command?: { args?: unknown[] } }).command?.args?.[0];
+  return new Error(`cannot select database ${db}: ${error.message}`, {
+    cause: error,
+  });
 }
 
 /**
@@ -218,7 +244,7 @@ export async function waitUntilReady(
 ): Promise<void> {
   if (client.status === "ready") return;
   let lastError: Error | undefined;
-  const remember = (error: Error) => lastError = error;
+  const remember = (error: Error) => lastError = reasonOf(error);
   client.on("error", remember);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<never>((_, reject) => {
