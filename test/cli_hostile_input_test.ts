@@ -12,6 +12,8 @@ import { formatResources } from "../src/cli/status_table.ts";
 import { allKeys, redisTest, waitFor } from "./_helpers.ts";
 import { runCli, spawnCli } from "./cli_helpers.ts";
 import { bystander, VALID_NAMES } from "./hostile_input.ts";
+import { turn1Lock } from "./turn1_client.ts";
+import type { ResourceStatus } from "../mod.ts";
 
 const NAMES = VALID_NAMES.map(([, name]) => name);
 // `run` takes its command after `--`, so its names cannot start with "-".
@@ -154,5 +156,57 @@ redisTest(
     });
     assert.deepEqual(await allKeys(t.redis), [...others.keys].sort());
     await others.check();
+  },
+);
+
+// Terminal controls: colours, clear screen, a window title, a carriage return
+// that would overwrite the line. Every control but the newline.
+// deno-lint-ignore no-control-regex
+const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
+
+redisTest(
+  "names and labels that others wrote with control characters are printed escaped, never raw",
+  async (t) => {
+    const url = t.server.url;
+    const name = "\x1b[31mred";
+    const label = "\x1b]0;pwned\x07\x1b[2J\rfake\u009b";
+    await using follow = spawnCli(["follow", "--url", url]);
+    await using watch = spawnCli(["status", "--watch", "--url", url]);
+    await watch.stdoutHas("no queues");
+    await waitFor(
+      async () =>
+        (await t.redis.client("LIST") as string).match(/ psub=1 /g)?.length ===
+          2,
+      "follow and watch subscribed",
+    );
+    // A turn 1.0 client checks nothing: it draws with whatever it was given.
+    const user = await turn1Lock(t.server.port, name, label);
+    await user.started;
+    const shownName = "\\u001b[31mred";
+    const shownLabel = "\\u001b]0;pwned\\u0007\\u001b[2J\\u000dfake\\u009b";
+    await follow.stdoutHas(`${shownName}: 1 assigned to "${shownLabel}"\n`);
+    await watch.stdoutHas(shownLabel);
+    const sizes = await runCli(["status", "--url", url]);
+    const row = sizes.stdout.split("\n")[2];
+    assert.deepEqual(row.split(/ +/), [shownName, "1"], sizes.stdout);
+    const json = await runCli(["status", "--json", "--url", url]);
+    assert.deepEqual(
+      JSON.parse(json.stdout).map((s: ResourceStatus) => [
+        s.resource,
+        s.users[0].label,
+      ]),
+      [[name, label]],
+    );
+    await user.complete();
+    user.close();
+    await follow.stdoutHas(`${shownName}: 2 granted\n`);
+    follow.kill("SIGINT");
+    watch.kill("SIGINT");
+    for (const output of [sizes, json, await follow.result()]) {
+      assert.doesNotMatch(output.stdout, RAW_CONTROL);
+    }
+    const frames = (await watch.result()).stdout;
+    assert.ok(frames.includes(`${shownName}\n`), frames);
+    assert.doesNotMatch(frames, RAW_CONTROL);
   },
 );
