@@ -199,12 +199,37 @@ function addressOf(options: RedisOptions): string {
 export function openConnection(options: ConnectionOptions): Connection {
   if (options.redis) {
     const client = options.redis as unknown as Redis;
+    hideCredentials(client);
     return { client, owned: false, address: addressOf(client.options) };
   }
   const resolved = redisOptions(options);
   const client = new Redis({ ...resolved, lazyConnect: true });
+  hideCredentials(client);
   refuseWrongDatabase(client);
   return { client, owned: true, address: addressOf(resolved) };
+}
+
+/** A second client like `connection`'s (not connected), for pub/sub. */
+export function duplicateClient(connection: Connection): Redis {
+  const client = connection.client.duplicate();
+  hideCredentials(client);
+  return client;
+}
+
+// ioredis attaches the failed command to its errors, and for a refused AUTH
+// or HELLO (a password rotated while connected) its arguments hold the
+// password. The same error object rejects every queued command, and loggers
+// print all of an error's fields, so the arguments are blanked as soon as the
+// error is emitted, before any rejection handler runs.
+function hideCredentials(client: Redis): void {
+  client.on("error", (error: Error) => {
+    const command = (error as { command?: { name?: unknown; args?: unknown } })
+      .command;
+    const name = String(command?.name).toLowerCase();
+    if ((name === "auth" || name === "hello") && Array.isArray(command!.args)) {
+      command!.args = command!.args.map(() => "***");
+    }
+  });
 }
 
 /** Whether `error` is a failed `SELECT` of the connection handshake. */
@@ -223,13 +248,15 @@ function refuseWrongDatabase(client: Redis): void {
   });
 }
 
-/** The reason to report for a connection error event. */
+/**
+ * The reason to report for a connection error, without ioredis's `command`
+ * field: for a refused AUTH or HELLO it lists the password, and loggers print
+ * an error's cause with all its fields.
+ */
 function reasonOf(error: Error): Error {
-  if (!isSelectError(error)) return error;
+  if (!isSelectError(error)) return new Error(error.message);
   const db = (error as { command?: { args?: unknown[] } }).command?.args?.[0];
-  return new Error(`cannot select database ${db}: ${error.message}`, {
-    cause: error,
-  });
+  return new Error(`cannot select database ${db}: ${error.message}`);
 }
 
 /**
@@ -269,7 +296,7 @@ export async function waitUntilReady(
     throw new ConnectionError(
       address,
       lastError?.message ?? (error as Error).message,
-      { cause: lastError ?? error },
+      { cause: lastError ?? reasonOf(error as Error) },
     );
   } finally {
     clearTimeout(timer);

@@ -29,6 +29,7 @@ import {
 import { runScript, runScripts, type ScriptCall } from "./scripts.ts";
 import {
   type Connection,
+  duplicateClient,
   openConnection,
   waitUntilReady,
 } from "./connection.ts";
@@ -81,7 +82,7 @@ export class RedisEngine implements Engine {
     // Without a listener, ioredis prints every connection error to the console.
     this.#connection.client.on("error", () => {});
     this.#subscriber = new Subscriber(
-      () => this.#connection.client.duplicate(),
+      () => duplicateClient(this.#connection),
       (client) => this.#connect(client),
     );
   }
