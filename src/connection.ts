@@ -77,9 +77,13 @@ export interface Connection {
 const DEFAULT_URL = "redis://localhost:6379/0";
 const ENV_NAMES = ["TURN_REDIS_URL", "REDIS_URL"] as const;
 
-/** Hides the password of a URL-like string, for error messages. */
+/**
+ * Hides the password of a URL-like string, for error messages. Everything up
+ * to the last `@` counts as user info, since a malformed URL may hold a
+ * password with a raw `@` or `/` in it.
+ */
 export function redact(url: string): string {
-  return url.replace(/\/\/([^/@]*)@/, (_, userinfo: string) => {
+  return url.replace(/\/\/(.*)@/s, (_, userinfo: string) => {
     const user = userinfo.split(":")[0];
     return `//${user ? `${user}:` : ""}***@`;
   });
