@@ -251,3 +251,27 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "a user missing a command a waiter's script needs fails the wait with Redis's refusal, not a timeout",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const rules = (await readmeRules()).replace(" +pexpire", "");
+    await using acl = await startAclServer(rules);
+    // Drawing needs no PEXPIRE; a waiter's poll does.
+    await using holder = new Locker({ url: acl.url });
+    await using waiter = new Locker({ url: acl.url });
+    await using held = await holder.lock("printer");
+    const started = Date.now();
+    await assert.rejects(
+      waiter.lock("printer", { timeout: 20_000 }),
+      (error: Error) =>
+        !(error instanceof TimeoutError) &&
+        /^NOPERM |can't run this command/.test(error.message),
+    );
+    assert.ok(Date.now() - started < 10_000, "failed only at the timeout");
+    await held.release();
+  },
+});
