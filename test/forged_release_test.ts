@@ -1,7 +1,8 @@
 /**
  * A client that did not draw a number cannot release, renew or bump someone
  * else's turn out of order: the scripts check the presence value (the
- * label) and liveness, not just the number a caller names.
+ * label) and liveness, not just the number a caller names. Forged
+ * announcements only make waiters ask Redis again.
  *
  * @module
  */
@@ -20,25 +21,24 @@ import {
   type Script,
 } from "../src/protocol.ts";
 import { runScript } from "../src/scripts.ts";
-import { redisTest, untilQueued, within } from "./_helpers.ts";
+import { redisTest, untilQueued, waitFor, within } from "./_helpers.ts";
 
 const KEYS = resourceKeys("r");
 
 redisTest(
-  "forged releases, renewals, polls and bumps by a client that did not draw change nothing",
+  "forged releases, renewals, polls, bumps and announcements by a client that did not draw change nothing",
   async (t) => {
     const quiet = { expire: 600_000, patience: 600_000 };
     const holder: Lock = await t.locker().lock("r", { ...quiet, label: "A" });
     let granted: string | undefined;
-    const waiters = ["B", "C"].map((label) =>
-      t.locker().lock("r", { ...quiet, label }).then((lock) => {
-        granted ??= lock.label;
-        return lock;
-      })
-    );
-    // If the test fails early, closing the lockers rejects the waits.
-    for (const waiter of waiters) waiter.catch(() => {});
-    await untilQueued(t.locker(), "r", 3);
+    const waiters: Promise<Lock>[] = [];
+    for (const label of ["B", "C"]) {
+      const waiter = t.locker().lock("r", { ...quiet, label });
+      waiter.then(() => granted ??= label, () => {});
+      waiters.push(waiter);
+      // One at a time, so that B draws 2 and C draws 3.
+      await untilQueued(t.locker(), "r", waiters.length + 1);
+    }
     const keys = [1, 2, 3].map((n) => presenceKey(KEYS, n));
     const state = async () => ({
       counters: await t.redis.mget(KEYS.dispenser, KEYS.indicator),
@@ -85,6 +85,22 @@ redisTest(
       assert.equal(await forge(BUMP, [skip, 0]), 1, `bump skipping ${skip}`);
     }
     assert.deepEqual(await forge(RESET, []), ["in-use", 3]);
+
+    // Announcements are only hints: forged ones make waiters ask Redis,
+    // whose scripts see the holder alive.
+    const polls = async () => {
+      const info = await t.redis.info("commandstats");
+      return Number(/cmdstat_evalsha:calls=(\d+)/.exec(info)?.[1] ?? 0);
+    };
+    const asked = await polls();
+    for (const payload of [2, 3, 4].map((n) => presenceKey(KEYS, n))) {
+      await t.redis.publish(KEYS.internal, payload);
+    }
+    await t.redis.publish(KEYS.internal, "garbage");
+    await waitFor(
+      async () => (await polls()) >= asked + 2,
+      "both waiters asked Redis after the forged announcements",
+    );
 
     assert.deepEqual(await state(), before, "the queue changed");
     assert.equal(granted, undefined, "a waiter was granted out of order");
