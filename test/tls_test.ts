@@ -180,7 +180,10 @@ Deno.test({
 
     const untrusted = await runCli(["status", "--url", tls.url]);
     assert.equal(untrusted.code, 69);
-    assert.match(untrusted.stderr, /^turn: cannot connect .*certificate/);
+    assert.match(
+      untrusted.stderr,
+      /^turn: cannot connect .*certificate.* \(for a private CA, set DENO_CERT=\/path\/to\/ca\.pem\)\n$/,
+    );
     assert.ok(!untrusted.stderr.includes(PASSWORD), untrusted.stderr);
   },
 });
