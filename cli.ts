@@ -11,7 +11,12 @@
  * @module
  */
 
-import { findCommand, type FlagSpecs, parseFlags } from "./src/cli/args.ts";
+import {
+  findCommand,
+  type FlagSpecs,
+  type ParsedArgs,
+  parseFlags,
+} from "./src/cli/args.ts";
 import type { Command } from "./src/cli/command.ts";
 import { connectionOptions } from "./src/cli/connection.ts";
 import { describeError } from "./src/cli/error_report.ts";
@@ -74,10 +79,13 @@ async function dispatch(args: readonly string[]): Promise<number> {
     return help(rest, found !== undefined);
   }
   const command = commandNamed(found.name, "unknown command");
-  const parsed = parseFlags(
-    rest,
-    { ...GLOBAL_FLAGS, ...command.flags },
-    `turn ${command.name} --help`,
+  const parsed = namesAfterDashes(
+    command,
+    parseFlags(
+      rest,
+      { ...GLOBAL_FLAGS, ...command.flags },
+      `turn ${command.name} --help`,
+    ),
   );
   if (parsed.switches.has("help")) return print(commandHelp(command));
   const { run, locker } = asUsageError(() => {
@@ -90,6 +98,18 @@ async function dispatch(args: readonly string[]): Promise<number> {
   } finally {
     await locker.close();
   }
+}
+
+// `--` ends the flags, so a resource whose name starts with "-" can still be
+// named. Dropping those words instead would turn `turn reset -- -x` into a
+// reset of every resource.
+function namesAfterDashes(command: Command, parsed: ParsedArgs): ParsedArgs {
+  if (command.takesCommand || parsed.rest === undefined) return parsed;
+  return {
+    ...parsed,
+    names: [...parsed.names, ...parsed.rest],
+    rest: undefined,
+  };
 }
 
 function help(args: readonly string[], asked: boolean): number {

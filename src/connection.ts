@@ -77,9 +77,13 @@ export interface Connection {
 const DEFAULT_URL = "redis://localhost:6379/0";
 const ENV_NAMES = ["TURN_REDIS_URL", "REDIS_URL"] as const;
 
-/** Hides the password of a URL-like string, for error messages. */
+/**
+ * Hides the password of a URL-like string, for error messages. Everything up
+ * to the last `@` counts as user info, since a malformed URL may hold a
+ * password with a raw `@` or `/` in it.
+ */
 export function redact(url: string): string {
-  return url.replace(/\/\/([^/@]*)@/, (_, userinfo: string) => {
+  return url.replace(/\/\/(.*)@/s, (_, userinfo: string) => {
     const user = userinfo.split(":")[0];
     return `//${user ? `${user}:` : ""}***@`;
   });
@@ -199,11 +203,64 @@ function addressOf(options: RedisOptions): string {
 export function openConnection(options: ConnectionOptions): Connection {
   if (options.redis) {
     const client = options.redis as unknown as Redis;
+    hideCredentials(client);
     return { client, owned: false, address: addressOf(client.options) };
   }
   const resolved = redisOptions(options);
   const client = new Redis({ ...resolved, lazyConnect: true });
+  hideCredentials(client);
+  refuseWrongDatabase(client);
   return { client, owned: true, address: addressOf(resolved) };
+}
+
+/** A second client like `connection`'s (not connected), for pub/sub. */
+export function duplicateClient(connection: Connection): Redis {
+  const client = connection.client.duplicate();
+  hideCredentials(client);
+  return client;
+}
+
+// ioredis attaches the failed command to its errors, and for a refused AUTH
+// or HELLO (a password rotated while connected) its arguments hold the
+// password. The same error object rejects every queued command, and loggers
+// print all of an error's fields, so the arguments are blanked as soon as the
+// error is emitted, before any rejection handler runs.
+function hideCredentials(client: Redis): void {
+  client.on("error", (error: Error) => {
+    const command = (error as { command?: { name?: unknown; args?: unknown } })
+      .command;
+    const name = String(command?.name).toLowerCase();
+    if ((name === "auth" || name === "hello") && Array.isArray(command!.args)) {
+      command!.args = command!.args.map(() => "***");
+    }
+  });
+}
+
+/** Whether `error` is a failed `SELECT` of the connection handshake. */
+function isSelectError(error: unknown): boolean {
+  const command = (error as { command?: { name?: unknown } }).command;
+  return command?.name === "select";
+}
+
+// ioredis reports a failed SELECT (no ACL permission, or a db number beyond
+// the server's `databases`) as an error event and carries on in database 0,
+// where the queues are other users' queues. Closing the connection makes
+// every command fail instead, on every reconnect too.
+function refuseWrongDatabase(client: Redis): void {
+  client.on("error", (error: Error) => {
+    if (isSelectError(error)) client.disconnect();
+  });
+}
+
+/**
+ * The reason to report for a connection error, without ioredis's `command`
+ * field: for a refused AUTH or HELLO it lists the password, and loggers print
+ * an error's cause with all its fields.
+ */
+function reasonOf(error: Error): Error {
+  if (!isSelectError(error)) return new Error(error.message);
+  const db = (error as { command?: { args?: unknown[] } }).command?.args?.[0];
+  return new Error(`cannot select database ${db}: ${error.message}`);
 }
 
 /**
@@ -218,7 +275,7 @@ export async function waitUntilReady(
 ): Promise<void> {
   if (client.status === "ready") return;
   let lastError: Error | undefined;
-  const remember = (error: Error) => lastError = error;
+  const remember = (error: Error) => lastError = reasonOf(error);
   client.on("error", remember);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<never>((_, reject) => {
@@ -243,7 +300,7 @@ export async function waitUntilReady(
     throw new ConnectionError(
       address,
       lastError?.message ?? (error as Error).message,
-      { cause: lastError ?? error },
+      { cause: lastError ?? reasonOf(error as Error) },
     );
   } finally {
     clearTimeout(timer);

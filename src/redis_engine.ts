@@ -29,6 +29,7 @@ import {
 import { runScript, runScripts, type ScriptCall } from "./scripts.ts";
 import {
   type Connection,
+  duplicateClient,
   openConnection,
   waitUntilReady,
 } from "./connection.ts";
@@ -83,7 +84,7 @@ export class RedisEngine implements Engine {
     // Without a listener, ioredis prints every connection error to the console.
     this.#connection.client.on("error", () => {});
     this.#subscriber = new Subscriber(
-      () => this.#connection.client.duplicate(),
+      () => duplicateClient(this.#connection),
       (client) => this.#connect(client),
     );
   }
@@ -265,8 +266,9 @@ export class RedisEngine implements Engine {
         const reply = await runScript(this.#client, this.#pollCall(ticket));
         lapsed = this.#applyPoll(ticket, reply as Reply, sentAt);
       } while (ticket.recheck && !lapsed);
-    } catch {
+    } catch (error) {
       // Redis is unreachable: the next heartbeat asks again.
+      if (isRefused(error)) ticket.fail(error);
     } finally {
       ticket.busy = false;
     }
@@ -485,7 +487,10 @@ export class RedisEngine implements Engine {
       polled.forEach((ticket, index) => {
         ticket.busy = false;
         const result = results[index];
-        if (result.ok && this.#applyPoll(ticket, result.value as Reply, now)) {
+        if (!result.ok && isRefused(result.error)) ticket.fail(result.error);
+        else if (
+          result.ok && this.#applyPoll(ticket, result.value as Reply, now)
+        ) {
           void this.#redraw(ticket);
         } else if (ticket.recheck) void this.#poll(ticket);
       });
@@ -659,6 +664,15 @@ function statusOf(resource: string, reply: Reply): ResourceStatus {
   }
   const size = Math.max(0, dispenser - indicator + 1);
   return { resource, indicator, dispenser, size, users };
+}
+
+// The ACL user lacks a command a script needs (Redis 7.0 words it as an ERR,
+// later versions as NOPERM): asking again cannot help, so the wait fails with
+// Redis's reason instead of lasting until its timeout.
+const REFUSED = /^NOPERM |^ERR The user executing the script can't run/;
+
+function isRefused(error: unknown): boolean {
+  return error instanceof Error && REFUSED.test(error.message);
 }
 
 function delay(ms: number): Promise<void> {

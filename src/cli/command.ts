@@ -20,6 +20,12 @@ export interface Command {
   readonly usage: string;
   /** Paragraphs explaining what it prints and how it ends. */
   readonly description: string;
+  /**
+   * Whether the words after `--` are a command to run (`run`). For every
+   * other command they are resource names, so `turn reset -- -x` names the
+   * resource `-x`.
+   */
+  readonly takesCommand?: boolean;
   /** Its own flags (the connection flags are added to every command). */
   readonly flags: FlagSpecs;
   /** Example command lines with what each does. */

@@ -47,5 +47,13 @@ export function describeError(error: unknown): ErrorReport {
     : TURN_ERRORS.find(([type]) => error instanceof type)?.[1] ??
       ExitCode.Failure;
   const text = error instanceof Error ? error.message : String(error);
-  return { message: text.replace(/\s*\n\s*/g, " ").trim(), exitCode };
+  const line = text.replace(/\s*\n\s*/g, " ").trim();
+  return { message: line + hint(error), exitCode };
+}
+
+// The tool reads no files, so a private CA reaches it only through Deno.
+function hint(error: unknown): string {
+  return error instanceof ConnectionError && /certificate/i.test(error.message)
+    ? " (for a private CA, set DENO_CERT=/path/to/ca.pem)"
+    : "";
 }

@@ -34,6 +34,7 @@ Exit codes of its own: 75 when --timeout passes, 69 when Redis is unreachable, 7
 COMMAND runs (COMMAND gets SIGTERM), 127 when COMMAND is not found, 126 when it cannot be executed.
 The label defaults to the command line (control characters as spaces, cut at 100 characters).`,
   flags: TURN_FLAGS,
+  takesCommand: true,
   examples: [
     ["turn run printer -- lp report.pdf", "print when it is our turn"],
     [

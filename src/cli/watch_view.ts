@@ -11,6 +11,7 @@
 
 import { formatDuration } from "./duration.ts";
 import type { ResourceStatus, TurnEvent } from "../../mod.ts";
+import { printable } from "./output.ts";
 
 /**
  * Remembers when each user was seen to join a queue and to get its turn.
@@ -145,7 +146,7 @@ export function renderWatch(
     header,
     ...statuses.flatMap((status) => [
       "",
-      style.title(status.resource),
+      style.title(printable(status.resource)),
       ...resourceLines(status, times, now, style),
     ]),
   ];
@@ -176,7 +177,7 @@ function userLine(
   now: number,
 ): string {
   const time = (since.atLeast ? ">=" : "") + formatDuration(now - since.time);
-  return `  ${role} ${String(user.number).padStart(6)}  ${
-    time.padStart(9)
-  }  ${user.label}`;
+  return `  ${role} ${String(user.number).padStart(6)}  ${time.padStart(9)}  ${
+    printable(user.label)
+  }`;
 }
