@@ -5,12 +5,17 @@
  * @module
  */
 
+import type { Cluster } from "ioredis";
 import { Redis, type RedisOptions } from "ioredis";
 import { ConnectionError } from "./errors.ts";
 
+/** An ioredis client: one server (direct or through Sentinel), or a cluster. */
+export type Client = Redis | Cluster;
+
 /**
- * An ioredis `Redis` client, described by the little this module's public
- * types need, so that they do not expose ioredis' own types.
+ * An ioredis `Redis` or `Cluster` client, described by the little this
+ * module's public types need, so that they do not expose ioredis' own types.
+ * With a `Cluster`, keys carry a hash tag and grants use sharded pub/sub.
  *
  * @example Lending the Locker an existing client
  * ```ts
@@ -24,13 +29,25 @@ import { ConnectionError } from "./errors.ts";
  */
 export interface IoredisClient {
   /** The client's connection options. */
-  readonly options: {
-    readonly host?: string;
-    readonly port?: number;
-    readonly path?: string;
-  };
+  readonly options: object;
+  /** `true` for an ioredis `Cluster`. */
+  readonly isCluster?: boolean;
   /** Makes a second connection with the same options. */
   duplicate(): unknown;
+}
+
+/**
+ * One Redis Sentinel to ask where the master is.
+ *
+ * @example
+ * ```ts
+ * import type { SentinelAddress } from "./connection.ts";
+ * const sentinel: SentinelAddress = { host: "sentinel-1.internal", port: 26379 };
+ * ```
+ */
+export interface SentinelAddress {
+  readonly host: string;
+  readonly port: number;
 }
 
 /**
@@ -64,14 +81,23 @@ export interface ConnectionOptions {
   readonly redis?: IoredisClient;
   /** How long to wait for a connection before giving up. Default 5000 ms. */
   readonly connectTimeout?: number;
+  /**
+   * Redis Sentinels to ask for the master named `name` (ioredis' sentinel
+   * options). `password`, `username`, `db` and `tls` apply to the master.
+   */
+  readonly sentinels?: readonly SentinelAddress[];
+  /** The master group name the sentinels monitor (with `sentinels`). */
+  readonly name?: string;
 }
 
 /** A client the Locker uses, and whether the Locker must close it. */
 export interface Connection {
-  readonly client: Redis;
+  readonly client: Client;
   readonly owned: boolean;
   /** `host:port`, for messages. */
   readonly address: string;
+  /** The client is an ioredis `Cluster`. */
+  readonly cluster: boolean;
 }
 
 const DEFAULT_URL = "redis://localhost:6379/0";
@@ -190,20 +216,60 @@ function redisOptions(options: ConnectionOptions): RedisOptions {
 }
 
 function addressOf(options: RedisOptions): string {
+  if (options.sentinels) {
+    return `sentinel master ${JSON.stringify(options.name)}`;
+  }
   if (options.path) return options.path;
   const host = options.host ?? "localhost";
   return `${host.includes(":") ? `[${host}]` : host}:${options.port ?? 6379}`;
 }
 
+function checkSentinels(options: ConnectionOptions): RedisOptions {
+  const { sentinels, name, url, host, port } = options;
+  if (url !== undefined || host !== undefined || port !== undefined) {
+    throw new TypeError(
+      "sentinels name the master's address: drop url, host and port",
+    );
+  }
+  if (
+    !Array.isArray(sentinels) || sentinels.length === 0 ||
+    !sentinels.every((s) => typeof s?.host === "string" && s.host !== "")
+  ) {
+    throw new TypeError(
+      `sentinels must be a non-empty array of { host, port }: got ${
+        JSON.stringify(sentinels)
+      }`,
+    );
+  }
+  sentinels.forEach((s) => checkPort(s.port, String(s.port)));
+  if (typeof name !== "string" || name === "") {
+    throw new TypeError(
+      `name (the sentinels' master group) must be a non-empty string: got ${
+        JSON.stringify(name)
+      }`,
+    );
+  }
+  const base = redisOptions({ ...options, host: "localhost" });
+  delete base.host;
+  delete base.port;
+  return { ...base, sentinels: sentinels.map((s) => ({ ...s })), name };
+}
+
 /** Builds (but does not connect) the client described by `options`. */
 export function openConnection(options: ConnectionOptions): Connection {
   if (options.redis) {
-    const client = options.redis as unknown as Redis;
-    return { client, owned: false, address: addressOf(client.options) };
+    const client = options.redis as unknown as Client;
+    if (client.isCluster) {
+      return { client, owned: false, address: "Redis Cluster", cluster: true };
+    }
+    const address = addressOf((client as Redis).options);
+    return { client, owned: false, address, cluster: false };
   }
-  const resolved = redisOptions(options);
+  const resolved = options.sentinels !== undefined || options.name !== undefined
+    ? checkSentinels(options)
+    : redisOptions(options);
   const client = new Redis({ ...resolved, lazyConnect: true });
-  return { client, owned: true, address: addressOf(resolved) };
+  return { client, owned: true, address: addressOf(resolved), cluster: false };
 }
 
 /**
@@ -212,7 +278,7 @@ export function openConnection(options: ConnectionOptions): Connection {
  * the last reason Redis or the OS gave.
  */
 export async function waitUntilReady(
-  client: Redis,
+  client: Client,
   address: string,
   timeout: number,
 ): Promise<void> {

@@ -1,11 +1,12 @@
 /**
  * The Locker's one pub/sub connection, shared by every waiter and follower.
- * Channels and patterns are subscribed while at least one listener wants them.
+ * Channels, shard channels (sharded pub/sub on a Redis Cluster) and patterns
+ * are subscribed while at least one listener wants them.
  *
  * @module
  */
 
-import type { Redis } from "ioredis";
+import type { Client } from "./connection.ts";
 import { quit } from "./quit.ts";
 
 /** Receives a message: the channel it came on and its payload. */
@@ -13,28 +14,39 @@ export type Listener = (channel: string, payload: string) => void;
 
 /** One pub/sub connection with listeners per channel and per pattern. */
 export class Subscriber {
-  readonly #create: () => Redis;
-  readonly #connect: (client: Redis) => Promise<void>;
+  readonly #create: () => Client;
+  readonly #connect: (client: Client) => Promise<void>;
   readonly #channels = new Map<string, Set<Listener>>();
+  readonly #shardChannels = new Map<string, Set<Listener>>();
   readonly #patterns = new Map<string, Set<Listener>>();
   readonly #closing = new AbortController();
-  #client: Promise<Redis> | undefined;
+  #client: Promise<Client> | undefined;
 
   /** `create` makes the client (not connected); `connect` waits for it. */
-  constructor(create: () => Redis, connect: (client: Redis) => Promise<void>) {
+  constructor(
+    create: () => Client,
+    connect: (client: Client) => Promise<void>,
+  ) {
     this.#create = create;
     this.#connect = connect;
   }
 
-  #open(): Promise<Redis> {
+  #open(): Promise<Client> {
     this.#client ??= (async () => {
       const client = this.#create();
       client.on("error", () => {});
-      client.on("message", (channel: string, payload: string) => {
-        for (const listener of this.#channels.get(channel) ?? []) {
-          listener(channel, payload);
-        }
-      });
+      for (
+        const [event, table] of [
+          ["message", this.#channels],
+          ["smessage", this.#shardChannels],
+        ] as const
+      ) {
+        client.on(event, (channel: string, payload: string) => {
+          for (const listener of table.get(channel) ?? []) {
+            listener(channel, payload);
+          }
+        });
+      }
       client.on(
         "pmessage",
         (pattern: string, channel: string, payload: string) => {
@@ -75,6 +87,26 @@ export class Subscriber {
     );
   }
 
+  /** Calls `listener` for messages on shard channel `channel` (SSUBSCRIBE). */
+  listenShard(channel: string, listener: Listener): Promise<void> {
+    return this.#add(
+      this.#shardChannels,
+      channel,
+      listener,
+      (c) => c.ssubscribe(channel),
+    );
+  }
+
+  /** Stops calling `listener` for shard channel `channel`. */
+  unlistenShard(channel: string, listener: Listener): void {
+    this.#remove(
+      this.#shardChannels,
+      channel,
+      listener,
+      (c) => c.sunsubscribe(channel),
+    );
+  }
+
   /** Calls `listener` for messages on channels matching `pattern`. */
   listenPattern(pattern: string, listener: Listener): Promise<void> {
     return this.#add(
@@ -99,7 +131,7 @@ export class Subscriber {
     table: Map<string, Set<Listener>>,
     name: string,
     listener: Listener,
-    subscribe: (client: Redis) => Promise<unknown>,
+    subscribe: (client: Client) => Promise<unknown>,
   ): Promise<void> {
     let listeners = table.get(name);
     const fresh = !listeners;
@@ -113,7 +145,7 @@ export class Subscriber {
     table: Map<string, Set<Listener>>,
     name: string,
     listener: Listener,
-    unsubscribe: (client: Redis) => Promise<unknown>,
+    unsubscribe: (client: Client) => Promise<unknown>,
   ): void {
     const listeners = table.get(name);
     if (!listeners?.delete(listener) || listeners.size > 0) return;
@@ -130,6 +162,7 @@ export class Subscriber {
   async close(): Promise<void> {
     this.#closing.abort();
     this.#channels.clear();
+    this.#shardChannels.clear();
     this.#patterns.clear();
     const client = await this.#client?.catch(() => undefined);
     this.#client = undefined;
