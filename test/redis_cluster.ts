@@ -27,7 +27,7 @@ export interface RedisCluster extends AsyncDisposable {
   slotOf(key: string): Promise<number>;
   /**
    * Moves `slot` and its keys to master `to`: IMPORTING/MIGRATING, MIGRATE
-   * key by key, then SETSLOT NODE everywhere.
+   * in batches of up to 100 keys, then SETSLOT NODE everywhere.
    */
   moveSlot(slot: number, to: number): Promise<void>;
   stop(): Promise<void>;
@@ -69,14 +69,7 @@ export async function startCluster(masters = 3): Promise<RedisCluster> {
       return client;
     },
     async ownerOf(slot) {
-      const ranges = await admins[0].cluster("SLOTS") as [
-        number,
-        number,
-        [string, number, string],
-      ][];
-      const range = ranges.find(([from, to]) => from <= slot && slot <= to);
-      if (!range) throw new Error(`slot ${slot} has no owner`);
-      return ids.indexOf(range[2][2]);
+      return ids.indexOf(ownerId(await admins[0].cluster("SLOTS"), slot));
     },
     async slotOf(key) {
       return Number(await admins[0].cluster("KEYSLOT", key));
@@ -87,18 +80,12 @@ export async function startCluster(masters = 3): Promise<RedisCluster> {
       const [source, target] = [admins[from], admins[to]];
       await target.cluster("SETSLOT", slot, "IMPORTING", ids[from]);
       await source.cluster("SETSLOT", slot, "MIGRATING", ids[to]);
+      // Like `redis-cli --cluster reshard`: one MIGRATE per batch of keys.
       for (;;) {
         const keys = await source.cluster("GETKEYSINSLOT", slot, 100);
         if (keys.length === 0) break;
-        for (const key of keys) {
-          await source.migrate(
-            "127.0.0.1",
-            servers[to].port,
-            key,
-            0,
-            5000,
-          );
-        }
+        const port = servers[to].port;
+        await source.migrate("127.0.0.1", port, "", 0, 5000, "KEYS", ...keys);
       }
       // The new owner first, so no node points at a master that disowns it.
       for (const admin of [target, source, ...admins]) {
@@ -121,11 +108,13 @@ async function join(admins: Redis[], servers: RedisServer[]): Promise<void> {
     await admin.cluster("ADDSLOTSRANGE", from, to);
   }));
   // Every pair meets, so nobody waits for gossip to learn of a third node.
-  await Promise.all(admins.flatMap((admin, index) =>
-    servers.slice(index + 1).map((server) =>
-      admin.cluster("MEET", "127.0.0.1", server.port)
-    )
-  ));
+  await Promise.all(
+    admins.flatMap((admin, index) =>
+      servers.slice(index + 1).map((server) =>
+        admin.cluster("MEET", "127.0.0.1", server.port)
+      )
+    ),
+  );
   // A fresh master waits 2 s (CLUSTER_WRITABLE_DELAY) before it says ok.
   await waitFor(
     async () =>
@@ -144,14 +133,19 @@ async function waitUntilAgreed(
 ): Promise<void> {
   await waitFor(
     async () =>
-      (await Promise.all(
-        admins.map((a) => a.cluster("SLOTS") as Promise<unknown[][]>),
-      )).every((ranges) =>
-        ranges.some(([from, to, master]) =>
-          Number(from) <= slot && slot <= Number(to) &&
-          (master as string[])[2] === owner
-        )
-      ),
+      (await Promise.all(admins.map((a) => a.cluster("SLOTS")))).every((
+        ranges,
+      ) => ownerId(ranges, slot) === owner),
     `every master agrees slot ${slot} is on ${owner}`,
   );
+}
+
+/** A CLUSTER SLOTS reply: from, to, then master and replicas. */
+type SlotRanges = [number, number, ...[string, number, string, unknown[]][]][];
+
+/** The node id serving `slot` in a CLUSTER SLOTS reply. */
+function ownerId(ranges: SlotRanges, slot: number): string {
+  const range = ranges.find(([from, to]) => from <= slot && slot <= to);
+  if (!range) throw new Error(`slot ${slot} has no owner`);
+  return range[2][2];
 }
