@@ -252,7 +252,14 @@ function checkSentinels(options: ConnectionOptions): RedisOptions {
   const base = redisOptions({ ...options, host: "localhost" });
   delete base.host;
   delete base.port;
-  return { ...base, sentinels: sentinels.map((s) => ({ ...s })), name };
+  return {
+    ...base,
+    sentinels: sentinels.map((s) => ({ ...s })),
+    name,
+    // Move to the new master as soon as a sentinel announces +switch-master,
+    // not when the old master, still writable, next drops the connection.
+    failoverDetector: true,
+  };
 }
 
 /** Builds (but does not connect) the client described by `options`. */
