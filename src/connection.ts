@@ -46,7 +46,9 @@ export interface IoredisClient {
  * ```
  */
 export interface SentinelAddress {
+  /** The sentinel's host name or address. */
   readonly host: string;
+  /** The sentinel's port (Redis Sentinel's default is 26379). */
   readonly port: number;
 }
 
