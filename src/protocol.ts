@@ -182,6 +182,14 @@ local dispenser, indicator = KEYS[1], KEYS[2]
 local resource, prefix, internal, external = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local function say(text) redis.call('PUBLISH', external, resource .. ': ' .. text) end
 local function announce(m) redis.call('${publish}', internal, prefix .. m) end
+-- While a Redis Cluster moves this resource's slot, some of its keys may be on
+-- the other master, and a script would take a live user for gone. Number 0
+-- never has a presence, so reading it with the dispenser is refused exactly
+-- while the slot is split (TRYAGAIN or ASK); the script then changes nothing
+-- and answers TRYAGAIN, which cluster clients retry. Elsewhere it costs one read.
+if type(redis.pcall('EXISTS', dispenser, prefix .. 0)) == 'table' then
+  return redis.error_reply('TRYAGAIN turn: the slot of "' .. resource .. '" is moving')
+end
 local function alive(m) return redis.call('EXISTS', prefix .. m) == 1 end
 local function counters()
   return tonumber(redis.call('GET', indicator)), tonumber(redis.call('GET', dispenser))

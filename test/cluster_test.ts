@@ -32,6 +32,18 @@ class Witness {
   }
 }
 
+/** Script runs a server counted, whether they succeeded or not. */
+function scriptCalls(commandstats: string): number {
+  let total = 0;
+  for (const line of commandstats.split("\n")) {
+    if (!/^cmdstat_eval(sha)?:/.test(line)) continue;
+    for (const [, count] of line.matchAll(/(?:^|,|:)\w*calls=(\d+)/g)) {
+      total += Number(count);
+    }
+  }
+  return total;
+}
+
 Deno.test({
   name: "Redis Cluster",
   sanitizeOps: false,
@@ -209,6 +221,62 @@ Deno.test({
             `slot ${slot} moved from master ${from} to ${to} in ${moveMs} ms; ` +
               `moved back while 5 waiters were served in ${drainMs} ms`,
           );
+        },
+      );
+      await t.step(
+        "scripts wait while a resource's keys are split between masters",
+        async () => {
+          const resource = "split";
+          const slot = await cluster.slotOf(`turn:{${resource}}:x`);
+          const from = await cluster.ownerOf(slot);
+          const to = (from + 2) % 3;
+          const target = cluster.admins[to];
+          const witness = new Witness(witnessRedis, "witness:split");
+          const holderLocker = locker();
+          const holder = await holderLocker.lock(resource, { expire: EXPIRE });
+          await witness.enter();
+          const granted: number[] = [];
+          const waiters = [1, 2].map(() =>
+            locker().withLock(resource, async (lock: Lock) => {
+              await witness.enter();
+              granted.push(lock.number);
+              await witness.leave();
+            }, { expire: EXPIRE })
+          );
+          const outcomes = Promise.allSettled(waiters);
+          await untilQueued(holderLocker, resource, 3);
+          const holderKey = `turn:{${resource}}:serial:${holder.number}`;
+          await target.config("RESETSTAT");
+          // Everything but the holder's presence moves first: the waiters'
+          // polls are redirected (ASK) to the new master, which does not have
+          // the holder's presence yet and must not take it for gone.
+          await cluster.moveSlot(slot, to, {
+            batches: (
+              keys,
+            ) => [keys.filter((k) => k !== holderKey), [holderKey]],
+            between: () =>
+              waitFor(
+                async () => scriptCalls(await target.info("commandstats")) >= 4,
+                "waiters' scripts reached the new master",
+              ),
+          });
+          assert.equal(
+            witness.max,
+            1,
+            "a waiter was granted while the holder held",
+          );
+          // The new master refused those scripts until the slot was whole.
+          assert.match(
+            await target.info("errorstats"),
+            /errorstat_TRYAGAIN:count=[1-9]/,
+          );
+          await witness.leave();
+          await holder.release();
+          const settled = await within(outcomes, 30_000, "every waiter done");
+          assert.deepEqual(settled.filter((o) => o.status === "rejected"), []);
+          assert.equal(witness.max, 1, "two users held the turn at once");
+          assert.deepEqual(granted, [2, 3]);
+          assert.deepEqual(await keysEverywhere(), []);
         },
       );
     } finally {

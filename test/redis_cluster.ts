@@ -29,8 +29,16 @@ export interface RedisCluster extends AsyncDisposable {
    * Moves `slot` and its keys to master `to`: IMPORTING/MIGRATING, MIGRATE
    * in batches of up to 100 keys, then SETSLOT NODE everywhere.
    */
-  moveSlot(slot: number, to: number): Promise<void>;
+  moveSlot(slot: number, to: number, split?: SplitMove): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** Moves a slot's keys in chosen batches, pausing between them. */
+export interface SplitMove {
+  /** The keys of the slot, split into batches moved in this order. */
+  batches(keys: string[]): string[][];
+  /** Runs after each batch but the last, with the slot split. */
+  between(): Promise<void>;
 }
 
 /** Starts `masters` cluster-enabled servers and joins them into one cluster. */
@@ -74,18 +82,36 @@ export async function startCluster(masters = 3): Promise<RedisCluster> {
     async slotOf(key) {
       return Number(await admins[0].cluster("KEYSLOT", key));
     },
-    async moveSlot(slot, to) {
+    async moveSlot(slot, to, split) {
       const from = await cluster.ownerOf(slot);
       if (from === to) return;
       const [source, target] = [admins[from], admins[to]];
+      const migrate = (keys: string[]) =>
+        source.migrate(
+          "127.0.0.1",
+          servers[to].port,
+          "",
+          0,
+          5000,
+          "KEYS",
+          ...keys,
+        );
       await target.cluster("SETSLOT", slot, "IMPORTING", ids[from]);
       await source.cluster("SETSLOT", slot, "MIGRATING", ids[to]);
+      if (split) {
+        const batches = split.batches(
+          await source.cluster("GETKEYSINSLOT", slot, 1000),
+        );
+        for (const [index, batch] of batches.entries()) {
+          await migrate(batch);
+          if (index < batches.length - 1) await split.between();
+        }
+      }
       // Like `redis-cli --cluster reshard`: one MIGRATE per batch of keys.
       for (;;) {
         const keys = await source.cluster("GETKEYSINSLOT", slot, 100);
         if (keys.length === 0) break;
-        const port = servers[to].port;
-        await source.migrate("127.0.0.1", port, "", 0, 5000, "KEYS", ...keys);
+        await migrate(keys);
       }
       // The new owner first, so no node points at a master that disowns it.
       for (const admin of [target, source, ...admins]) {
