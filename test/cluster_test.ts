@@ -1,6 +1,7 @@
 // The Locker on a 3-master Redis Cluster built by the test: hash-tagged keys,
-// sharded pub/sub, status and reset across masters, and a resource whose slot
-// moves to another master while its waiters wait.
+// sharded pub/sub, status and reset across masters, a resource whose slot
+// moves to another master and back while its users wait and take turns, and a
+// slot split on purpose between two masters.
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { Locker } from "../mod.ts";
@@ -62,6 +63,45 @@ Deno.test({
     };
     const keysEverywhere = async () =>
       (await Promise.all(cluster.admins.map((a) => a.keys("turn:*")))).flat();
+    /**
+     * One holder and `count` waiters on `resource`, each counted by a witness
+     * inside its turn; resolves once all are queued.
+     */
+    const queueUp = async (resource: string, count: number) => {
+      const slot = await cluster.slotOf(`turn:{${resource}}:x`);
+      const witness = new Witness(witnessRedis, `witness:${resource}`);
+      const holderLocker = locker();
+      const holder = await holderLocker.lock(resource, { expire: EXPIRE });
+      await witness.enter();
+      const granted: number[] = [];
+      const waiters = Array.from(
+        { length: count },
+        () =>
+          locker().withLock(resource, async (lock: Lock) => {
+            await witness.enter();
+            granted.push(lock.number);
+            await delay(Math.random() * 30);
+            assert.equal(lock.signal.aborted, false);
+            await witness.leave();
+          }, { expire: EXPIRE }),
+      );
+      // Failures are asserted by the caller; none may go unhandled meanwhile.
+      const done = Promise.allSettled(waiters);
+      await untilQueued(holderLocker, resource, count + 1);
+      const from = await cluster.ownerOf(slot);
+      const serve = async () => {
+        await witness.leave();
+        await holder.release();
+        const settled = await within(done, 30_000, "every waiter done");
+        assert.deepEqual(settled.filter((o) => o.status === "rejected"), []);
+        assert.equal(witness.max, 1, "two users held the turn at once");
+        assert.deepEqual(
+          granted,
+          Array.from({ length: count }, (_, k) => holder.number + 1 + k),
+        );
+      };
+      return { slot, from, holderLocker, holder, witness, serve };
+    };
     const ownerOfResource = async (resource: string) =>
       await cluster.ownerOf(await cluster.slotOf(`turn:{${resource}}:x`));
 
@@ -157,26 +197,11 @@ Deno.test({
         "a resource whose slot moves keeps its queue and its turns",
         async () => {
           const resource = "moving";
-          const slot = await cluster.slotOf(`turn:{${resource}}:x`);
-          const from = await cluster.ownerOf(slot);
-          const to = (from + 1) % 3;
-          const witness = new Witness(witnessRedis, "witness:moving");
-          const holderLocker = locker();
-          const holder = await holderLocker.lock(resource, { expire: EXPIRE });
-          await witness.enter();
-          const granted: number[] = [];
-          const waiters = Array.from(
-            { length: 5 },
-            () =>
-              locker().withLock(resource, async (lock: Lock) => {
-                await witness.enter();
-                granted.push(lock.number);
-                await delay(20 + Math.random() * 30);
-                assert.equal(lock.signal.aborted, false);
-                await witness.leave();
-              }, { expire: EXPIRE }),
+          const { slot, from, holderLocker, holder, serve } = await queueUp(
+            resource,
+            5,
           );
-          await untilQueued(holderLocker, resource, 6);
+          const to = (from + 1) % 3;
 
           const moveStarted = Date.now();
           await cluster.moveSlot(slot, to);
@@ -208,13 +233,9 @@ Deno.test({
           );
           assert.equal(holder.signal.aborted, false);
           // Then the slot moves back while the turns are handed on.
-          await witness.leave();
           const released = Date.now();
-          await Promise.all([holder.release(), cluster.moveSlot(slot, from)]);
-          await within(Promise.all(waiters), 30_000, "every waiter granted");
+          await Promise.all([serve(), cluster.moveSlot(slot, from)]);
           const drainMs = Date.now() - released;
-          assert.equal(witness.max, 1, "two users held the turn at once");
-          assert.deepEqual(granted, [2, 3, 4, 5, 6]);
           assert.equal(await cluster.ownerOf(slot), from);
           assert.deepEqual(await keysEverywhere(), []);
           console.log(
@@ -227,24 +248,12 @@ Deno.test({
         "scripts wait while a resource's keys are split between masters",
         async () => {
           const resource = "split";
-          const slot = await cluster.slotOf(`turn:{${resource}}:x`);
-          const from = await cluster.ownerOf(slot);
+          const { slot, from, holder, witness, serve } = await queueUp(
+            resource,
+            2,
+          );
           const to = (from + 2) % 3;
           const target = cluster.admins[to];
-          const witness = new Witness(witnessRedis, "witness:split");
-          const holderLocker = locker();
-          const holder = await holderLocker.lock(resource, { expire: EXPIRE });
-          await witness.enter();
-          const granted: number[] = [];
-          const waiters = [1, 2].map(() =>
-            locker().withLock(resource, async (lock: Lock) => {
-              await witness.enter();
-              granted.push(lock.number);
-              await witness.leave();
-            }, { expire: EXPIRE })
-          );
-          const outcomes = Promise.allSettled(waiters);
-          await untilQueued(holderLocker, resource, 3);
           const holderKey = `turn:{${resource}}:serial:${holder.number}`;
           await target.config("RESETSTAT");
           // Everything but the holder's presence moves first: the waiters'
@@ -270,12 +279,7 @@ Deno.test({
             await target.info("errorstats"),
             /errorstat_TRYAGAIN:count=[1-9]/,
           );
-          await witness.leave();
-          await holder.release();
-          const settled = await within(outcomes, 30_000, "every waiter done");
-          assert.deepEqual(settled.filter((o) => o.status === "rejected"), []);
-          assert.equal(witness.max, 1, "two users held the turn at once");
-          assert.deepEqual(granted, [2, 3]);
+          await serve();
           assert.deepEqual(await keysEverywhere(), []);
         },
       );
