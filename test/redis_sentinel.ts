@@ -14,8 +14,6 @@ export const MASTER_NAME = "turnmaster";
 
 /** A running master, replica and sentinels. */
 export interface SentinelGroup extends AsyncDisposable {
-  /** The first master and its replica; their roles swap on failover. */
-  readonly servers: readonly [RedisServer, RedisServer];
   readonly sentinels: readonly RedisServer[];
   /** `{ host, port }` of every sentinel, for ioredis or the Locker. */
   readonly addresses: readonly { host: string; port: number }[];
@@ -29,6 +27,13 @@ export interface SentinelGroup extends AsyncDisposable {
    * writes from any client not yet moved, which the new master never sees.
    */
   failover(): Promise<void>;
+  /**
+   * Kills the master with SIGKILL and waits until the sentinels, finding it
+   * down, have promoted the replica (`+switch-master`).
+   */
+  crash(): Promise<void>;
+  /** Starts the stopped server again, as a synced replica of the master. */
+  restoreReplica(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -53,9 +58,10 @@ export async function startSentinelGroup(
     return redis;
   };
   const sentinels: RedisServer[] = [];
+  const servers = [master, replica];
   const stop = async () => {
     for (const redis of clients) redis.disconnect();
-    await Promise.all([...sentinels, replica, master].map((s) => s.stop()));
+    await Promise.all([...sentinels, ...servers].map((s) => s.stop()));
   };
   try {
     await untilSynced(client(replica.port));
@@ -84,40 +90,63 @@ export async function startSentinelGroup(
     ) as [string, string];
     return Number(port);
   };
-  // SENTINEL FAILOVER needs a sentinel that has talked to the replica
-  // itself, and the other sentinels must know it to accept its new epoch:
-  // a sentinel that missed the failover turns the new master back into a
-  // replica of the old one, which wipes the queue it holds.
-  await waitFor(async () => {
-    const peers = await asked.call("SENTINEL", "SENTINELS", MASTER_NAME);
-    if ((peers as unknown[]).length !== 2) return false;
-    const replicas = await asked.call("SENTINEL", "REPLICAS", MASTER_NAME);
-    const [fields] = replicas as string[][];
-    if (!fields) return false;
-    const info = new Map<string, string>();
-    for (let i = 0; i < fields.length; i += 2) {
-      info.set(fields[i], fields[i + 1]);
-    }
-    return info.get("flags") === "slave" &&
-      info.get("master-link-status") === "ok" &&
-      Number(info.get("info-refresh")) < 10_000;
-  }, "sentinel knows the replica and the other sentinels");
-  const servers = [master, replica] as const;
+  // A failover needs a sentinel that has talked to the replica itself, and
+  // the other sentinels must know it to accept its new epoch: a sentinel
+  // that missed the failover turns the new master back into a replica of the
+  // old one, which wipes the queue it holds.
+  const untilReplicaKnown = () =>
+    waitFor(async () => {
+      const peers = await asked.call("SENTINEL", "SENTINELS", MASTER_NAME);
+      if ((peers as unknown[]).length !== 2) return false;
+      const replicas = await asked.call("SENTINEL", "REPLICAS", MASTER_NAME);
+      const [fields] = replicas as string[][];
+      if (!fields) return false;
+      const info = new Map<string, string>();
+      for (let i = 0; i < fields.length; i += 2) {
+        info.set(fields[i], fields[i + 1]);
+      }
+      return info.get("flags") === "slave" &&
+        info.get("master-link-status") === "ok" &&
+        Number(info.get("info-refresh")) < 10_000;
+    }, "sentinel knows the replica and the other sentinels");
+  await untilReplicaKnown();
+  const serverAt = (port: number) => servers.find((s) => s.port === port)!;
+  /** Runs `act` and resolves on the next `+switch-master`; returns the old port. */
+  const switchMaster = async (act: () => Promise<unknown>) => {
+    const before = await masterPort();
+    const listener = client(sentinels[0].port);
+    const switched = new Promise<void>((resolve) =>
+      listener.on("message", () => resolve())
+    );
+    await listener.subscribe("+switch-master");
+    await act();
+    await within(switched, 20_000, "+switch-master");
+    listener.disconnect();
+    return before;
+  };
   return {
-    servers,
     sentinels,
     addresses: sentinels.map((s) => ({ host: "127.0.0.1", port: s.port })),
     masterPort,
     async failover() {
-      const before = await masterPort();
-      const listener = client(sentinels[0].port);
-      const switched = new Promise<void>((resolve) =>
-        listener.on("message", () => resolve())
+      const before = await switchMaster(() =>
+        asked.call("SENTINEL", "FAILOVER", MASTER_NAME)
       );
-      await listener.subscribe("+switch-master");
-      await asked.call("SENTINEL", "FAILOVER", MASTER_NAME);
-      await within(switched, 10_000, "+switch-master");
-      await servers.find((s) => s.port === before)!.stop();
+      await serverAt(before).stop();
+    },
+    async crash() {
+      const port = await masterPort();
+      await switchMaster(() => serverAt(port).stop("SIGKILL"));
+    },
+    async restoreReplica() {
+      const now = await masterPort();
+      const index = servers.findIndex((s) => s.port !== now);
+      servers[index] = await startRedis({
+        port: servers[index].port,
+        args: [...args, "--replicaof", "127.0.0.1", String(now)],
+      });
+      await untilSynced(client(servers[index].port));
+      await untilReplicaKnown();
     },
     stop,
     [Symbol.asyncDispose]: stop,
