@@ -283,6 +283,18 @@ Deno.test({
           assert.deepEqual(await keysEverywhere(), []);
         },
       );
+      await t.step("closed Lockers leave no subscriber behind", async () => {
+        await Promise.all(lockers.map((l) => l.close()));
+        await waitFor(
+          async () =>
+            (await Promise.all(
+              cluster.admins.map((a) =>
+                a.call("CLIENT", "LIST", "TYPE", "PUBSUB")
+              ),
+            )).every((list) => list === ""),
+          "no pub/sub connection left on any master",
+        );
+      });
     } finally {
       await Promise.allSettled(lockers.map((l) => l.close()));
       witnessRedis.disconnect();
