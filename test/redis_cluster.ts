@@ -46,7 +46,7 @@ export async function startCluster(masters = 3): Promise<RedisCluster> {
   const servers = await Promise.all(
     Array.from({ length: masters }, () =>
       startRedis({
-        args: ["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"],
+        args: ["--cluster-enabled", "yes", "--cluster-node-timeout", "5000"],
       })),
   );
   const admins = servers.map((s) => new Redis(s.port, "127.0.0.1"));

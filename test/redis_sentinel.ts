@@ -71,7 +71,7 @@ export async function startSentinelGroup(
           sentinel: true,
           config: [
             `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${master.port} 2`,
-            `sentinel down-after-milliseconds ${MASTER_NAME} 1000`,
+            `sentinel down-after-milliseconds ${MASTER_NAME} 1500`,
             `sentinel failover-timeout ${MASTER_NAME} 10000`,
           ],
         })
