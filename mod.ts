@@ -33,6 +33,7 @@ export type {
   LockOptions,
   ResetResult,
   ResourceStatus,
+  SentinelAddress,
   TurnEvent,
   UserStatus,
 } from "./src/types.ts";

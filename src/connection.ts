@@ -5,12 +5,17 @@
  * @module
  */
 
+import type { Cluster } from "ioredis";
 import { Redis, type RedisOptions } from "ioredis";
 import { ConnectionError } from "./errors.ts";
 
+/** An ioredis client: one server (direct or through Sentinel), or a cluster. */
+export type Client = Redis | Cluster;
+
 /**
- * An ioredis `Redis` client, described by the little this module's public
- * types need, so that they do not expose ioredis' own types.
+ * An ioredis `Redis` or `Cluster` client, described by the little this
+ * module's public types need, so that they do not expose ioredis' own types.
+ * With a `Cluster`, keys carry a hash tag and grants use sharded pub/sub.
  *
  * @example Lending the Locker an existing client
  * ```ts
@@ -24,13 +29,27 @@ import { ConnectionError } from "./errors.ts";
  */
 export interface IoredisClient {
   /** The client's connection options. */
-  readonly options: {
-    readonly host?: string;
-    readonly port?: number;
-    readonly path?: string;
-  };
+  readonly options: object;
+  /** `true` for an ioredis `Cluster`. */
+  readonly isCluster?: boolean;
   /** Makes a second connection with the same options. */
   duplicate(): unknown;
+}
+
+/**
+ * One Redis Sentinel to ask where the master is.
+ *
+ * @example
+ * ```ts
+ * import type { SentinelAddress } from "./connection.ts";
+ * const sentinel: SentinelAddress = { host: "sentinel-1.internal", port: 26379 };
+ * ```
+ */
+export interface SentinelAddress {
+  /** The sentinel's host name or address. */
+  readonly host: string;
+  /** The sentinel's port (Redis Sentinel's default is 26379). */
+  readonly port: number;
 }
 
 /**
@@ -64,14 +83,23 @@ export interface ConnectionOptions {
   readonly redis?: IoredisClient;
   /** How long to wait for a connection before giving up. Default 5000 ms. */
   readonly connectTimeout?: number;
+  /**
+   * Redis Sentinels to ask for the master named `name` (ioredis' sentinel
+   * options). `password`, `username`, `db` and `tls` apply to the master.
+   */
+  readonly sentinels?: readonly SentinelAddress[];
+  /** The master group name the sentinels monitor (with `sentinels`). */
+  readonly name?: string;
 }
 
 /** A client the Locker uses, and whether the Locker must close it. */
 export interface Connection {
-  readonly client: Redis;
+  readonly client: Client;
   readonly owned: boolean;
   /** `host:port`, for messages. */
   readonly address: string;
+  /** The client is an ioredis `Cluster`. */
+  readonly cluster: boolean;
 }
 
 const DEFAULT_URL = "redis://localhost:6379/0";
@@ -194,28 +222,78 @@ function redisOptions(options: ConnectionOptions): RedisOptions {
 }
 
 function addressOf(options: RedisOptions): string {
+  if (options.sentinels) {
+    return `sentinel master ${JSON.stringify(options.name)}`;
+  }
   if (options.path) return options.path;
   const host = options.host ?? "localhost";
   return `${host.includes(":") ? `[${host}]` : host}:${options.port ?? 6379}`;
 }
 
+function checkSentinels(options: ConnectionOptions): RedisOptions {
+  const { sentinels, name, url, host, port } = options;
+  if (url !== undefined || host !== undefined || port !== undefined) {
+    throw new TypeError(
+      "sentinels name the master's address: drop url, host and port",
+    );
+  }
+  if (
+    !Array.isArray(sentinels) || sentinels.length === 0 ||
+    !sentinels.every((s) => typeof s?.host === "string" && s.host !== "")
+  ) {
+    throw new TypeError(
+      `sentinels must be a non-empty array of { host, port }: got ${
+        JSON.stringify(sentinels)
+      }`,
+    );
+  }
+  sentinels.forEach((s) => checkPort(s.port, String(s.port)));
+  if (typeof name !== "string" || name === "") {
+    throw new TypeError(
+      `name (the sentinels' master group) must be a non-empty string: got ${
+        JSON.stringify(name)
+      }`,
+    );
+  }
+  const base = redisOptions({ ...options, host: "localhost" });
+  delete base.host;
+  delete base.port;
+  return {
+    ...base,
+    sentinels: sentinels.map((s) => ({ ...s })),
+    name,
+    // Move to the new master as soon as a sentinel announces +switch-master,
+    // not when the old master, still writable, next drops the connection.
+    failoverDetector: true,
+  };
+}
+
 /** Builds (but does not connect) the client described by `options`. */
 export function openConnection(options: ConnectionOptions): Connection {
   if (options.redis) {
-    const client = options.redis as unknown as Redis;
+    const client = options.redis as unknown as Client;
     hideCredentials(client);
-    return { client, owned: false, address: addressOf(client.options) };
+    if (client.isCluster) {
+      return { client, owned: false, address: "Redis Cluster", cluster: true };
+    }
+    const address = addressOf((client as Redis).options);
+    return { client, owned: false, address, cluster: false };
   }
-  const resolved = redisOptions(options);
+  const resolved = options.sentinels !== undefined || options.name !== undefined
+    ? checkSentinels(options)
+    : redisOptions(options);
   const client = new Redis({ ...resolved, lazyConnect: true });
   hideCredentials(client);
   refuseWrongDatabase(client);
-  return { client, owned: true, address: addressOf(resolved) };
+  return { client, owned: true, address: addressOf(resolved), cluster: false };
 }
 
 /** A second client like `connection`'s (not connected), for pub/sub. */
-export function duplicateClient(connection: Connection): Redis {
-  const client = connection.client.duplicate();
+export function duplicateClient(connection: Connection): Client {
+  // Sharded pub/sub on a cluster needs a client made for it.
+  const client = connection.cluster
+    ? (connection.client as Cluster).duplicate([], { shardedSubscribers: true })
+    : (connection.client as Redis).duplicate();
   hideCredentials(client);
   return client;
 }
@@ -225,7 +303,7 @@ export function duplicateClient(connection: Connection): Redis {
 // password. The same error object rejects every queued command, and loggers
 // print all of an error's fields, so the arguments are blanked as soon as the
 // error is emitted, before any rejection handler runs.
-function hideCredentials(client: Redis): void {
+function hideCredentials(client: Client): void {
   client.on("error", (error: Error) => {
     const command = (error as { command?: { name?: unknown; args?: unknown } })
       .command;
@@ -269,7 +347,7 @@ function reasonOf(error: Error): Error {
  * the last reason Redis or the OS gave.
  */
 export async function waitUntilReady(
-  client: Redis,
+  client: Client,
   address: string,
   timeout: number,
 ): Promise<void> {

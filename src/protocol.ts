@@ -42,6 +42,15 @@ export interface ResourceKeys {
  * slot (not readable by turn 1.0 clients, whose names have no hash tag).
  */
 export function resourceKeys(resource: string, hashTag = false): ResourceKeys {
+  // Redis hashes the text between the first `{` and the next `}`; an empty
+  // tag hashes the whole key, which would scatter the resource over slots.
+  if (hashTag && resource.startsWith("}")) {
+    throw new RangeError(
+      `resource must not start with "}" when keys carry a hash tag (Redis Cluster): got ${
+        JSON.stringify(resource)
+      }`,
+    );
+  }
   const base = `${PREFIX}:${hashTag ? `{${resource}}` : resource}:`;
   return {
     resource,
@@ -159,10 +168,28 @@ export function parseMessage(
 // starts with the resource, the presence prefix, the internal and the
 // external channel (see `commonArgs`), followed by the script's own.
 
-const PRELUDE = `
+/**
+ * How scripts publish on the internal channel: PUBLISH, or SPUBLISH (sharded
+ * pub/sub, Redis 7) on a Redis Cluster, where the channel's hash tag puts it
+ * in the slot of the resource's keys. The external channel always uses
+ * PUBLISH: sharded pub/sub has no pattern form, and following every resource
+ * needs one.
+ */
+export type InternalPublish = "PUBLISH" | "SPUBLISH";
+
+const prelude = (publish: InternalPublish) => `
 local dispenser, indicator = KEYS[1], KEYS[2]
 local resource, prefix, internal, external = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local function say(text) redis.call('PUBLISH', external, resource .. ': ' .. text) end
+local function announce(m) redis.call('${publish}', internal, prefix .. m) end
+-- While a Redis Cluster moves this resource's slot, some of its keys may be on
+-- the other master, and a script would take a live user for gone. Number 0
+-- never has a presence, so reading it with the dispenser is refused exactly
+-- while the slot is split (TRYAGAIN or ASK); the script then changes nothing
+-- and answers TRYAGAIN, which cluster clients retry. Elsewhere it costs one read.
+if type(redis.pcall('EXISTS', dispenser, prefix .. 0)) == 'table' then
+  return redis.error_reply('TRYAGAIN turn: the slot of "' .. resource .. '" is moving')
+end
 local function alive(m) return redis.call('EXISTS', prefix .. m) == 1 end
 local function counters()
   return tonumber(redis.call('GET', indicator)), tonumber(redis.call('GET', dispenser))
@@ -177,7 +204,7 @@ end
 local function hand_over(from, d, skip)
   local m = from
   while m <= d and skippable(m, d, skip) do m = m + 1 end
-  redis.call('PUBLISH', internal, prefix .. m)
+  announce(m)
   say(m .. ' granted')
   if m > d then redis.call('DEL', dispenser, indicator) else redis.call('SET', indicator, m) end
   return m
@@ -207,10 +234,22 @@ export interface Script {
   readonly name: string;
   readonly keys: number;
   readonly lua: string;
+  /** The same script announcing grants with SPUBLISH, for a Redis Cluster. */
+  readonly sharded?: Script;
 }
 
 function script(name: string, keys: number, body: string): Script {
-  return { name, keys, lua: PRELUDE + body };
+  return {
+    name,
+    keys,
+    lua: prelude("PUBLISH") + body,
+    sharded: { name: `${name}Sharded`, keys, lua: prelude("SPUBLISH") + body },
+  };
+}
+
+/** The variant of `script` that publishes grants with `publish`. */
+export function scriptFor(script: Script, publish: InternalPublish): Script {
+  return publish === "SPUBLISH" ? script.sharded ?? script : script;
 }
 
 /**
@@ -324,7 +363,7 @@ local i, d = counters()
 if not i or not d then return 0 end
 if bumper > 0 then say(bumper .. ' bumps') end
 if i > d or skippable(i, d, skip) then return hand_over(i, d, skip) end
-redis.call('PUBLISH', internal, prefix .. i)
+announce(i)
 say(i .. ' granted')
 return i
 `,

@@ -4,10 +4,10 @@
  * @module
  */
 
-import type { Redis } from "ioredis";
+import type { Client } from "./connection.ts";
 
 /** Closes a client politely, or at once if it is not connected. */
-export async function quit(client: Redis): Promise<void> {
+export async function quit(client: Client): Promise<void> {
   if (client.status === "ready") {
     try {
       await client.quit();

@@ -5,13 +5,14 @@
  * @module
  */
 
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import {
   BUMP,
   commonArgs,
   DISPENSER_PATTERN,
   DRAW,
   EXTERNAL_PATTERN,
+  type InternalPublish,
   NEWEST_GRACE_MS,
   numberOfPresenceKey,
   type Outcome,
@@ -24,10 +25,12 @@ import {
   resourceKeys,
   resourceOf,
   type Script,
+  scriptFor,
   STATUS,
 } from "./protocol.ts";
 import { runScript, runScripts, type ScriptCall } from "./scripts.ts";
 import {
+  type Client,
   type Connection,
   duplicateClient,
   openConnection,
@@ -76,11 +79,19 @@ export class RedisEngine implements Engine {
   #beating = false;
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** How scripts announce grants; SPUBLISH once a cluster proves it has it. */
+  #publish: InternalPublish = "PUBLISH";
 
   constructor(options: LockerOptions) {
     this.#connection = openConnection(options);
     this.#connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
-    this.#hashTag = options.hashTag ?? false;
+    const { cluster } = this.#connection;
+    if (cluster && options.hashTag === false) {
+      throw new TypeError(
+        "hashTag must be true with a Redis Cluster, so each resource's keys share one slot: got false",
+      );
+    }
+    this.#hashTag = options.hashTag ?? cluster;
     // Without a listener, ioredis prints every connection error to the console.
     this.#connection.client.on("error", () => {});
     this.#subscriber = new Subscriber(
@@ -89,21 +100,33 @@ export class RedisEngine implements Engine {
     );
   }
 
-  get #client(): Redis {
+  get #client(): Client {
     return this.#connection.client;
   }
 
   /** Connects the command client once; later calls share the attempt. */
   ready(): Promise<void> {
     this.#assertOpen();
-    this.#ready ??= this.#connect(this.#client).catch((error) => {
+    this.#ready ??= this.#connectCommands().catch((error) => {
       this.#ready = undefined;
       throw error;
     });
     return this.#ready;
   }
 
-  #connect(client: Redis): Promise<void> {
+  async #connectCommands(): Promise<void> {
+    await this.#connect(this.#client);
+    if (!this.#connection.cluster) return;
+    // Sharded pub/sub came with Redis 7; older clusters get PUBLISH.
+    const [spublish] = await this.#client.call(
+      "COMMAND",
+      "INFO",
+      "SPUBLISH",
+    ) as unknown[];
+    this.#publish = spublish ? "SPUBLISH" : "PUBLISH";
+  }
+
+  #connect(client: Client): Promise<void> {
     return waitUntilReady(
       client,
       this.#connection.address,
@@ -127,7 +150,11 @@ export class RedisEngine implements Engine {
   ): ScriptCall {
     const keyList = [keys.dispenser, keys.indicator];
     if (n !== undefined) keyList.push(presenceKey(keys, n));
-    return { script, keys: keyList, args: [...commonArgs(keys), ...extra] };
+    return {
+      script: scriptFor(script, this.#publish),
+      keys: keyList,
+      args: [...commonArgs(keys), ...extra],
+    };
   }
 
   // -------------------------------------------------------------------------
@@ -236,7 +263,9 @@ export class RedisEngine implements Engine {
     let tickets = this.#waiting.get(channel);
     if (!tickets) this.#waiting.set(channel, tickets = new Set());
     tickets.add(ticket);
-    await this.#subscriber.listen(channel, this.#onAnnouncement);
+    await (this.#publish === "SPUBLISH"
+      ? this.#subscriber.listenShard(channel, this.#onAnnouncement)
+      : this.#subscriber.listen(channel, this.#onAnnouncement));
   }
 
   #unwatch(ticket: Ticket): void {
@@ -247,7 +276,9 @@ export class RedisEngine implements Engine {
     if (tickets.size > 0) return;
     this.#waiting.delete(channel);
     this.#holderDeadlines.delete(channel);
-    this.#subscriber.unlisten(channel, this.#onAnnouncement);
+    if (this.#publish === "SPUBLISH") {
+      this.#subscriber.unlistenShard(channel, this.#onAnnouncement);
+    } else this.#subscriber.unlisten(channel, this.#onAnnouncement);
   }
 
   /** Asks Redis where the ticket stands; grants, redraws or notes the holder. */
@@ -541,25 +572,22 @@ export class RedisEngine implements Engine {
   // -------------------------------------------------------------------------
   // Reading and resetting queues
 
-  /** Names of every resource with a queue in the database, sorted. */
+  /**
+   * Names of every resource with a queue in the database, sorted. On a
+   * cluster, every master is scanned.
+   */
   async resources(): Promise<string[]> {
     await this.ready();
     const found = new Set<string>();
-    let cursor = "0";
-    do {
-      const [next, names] = await this.#client.scan(
-        cursor,
-        "MATCH",
-        DISPENSER_PATTERN,
-        "COUNT",
-        1000,
-      );
-      cursor = next;
-      for (const name of names) {
+    const servers = this.#connection.cluster
+      ? (this.#client as Cluster).nodes("master")
+      : [this.#client as Redis];
+    for (const server of servers) {
+      for (const name of await scanDispensers(server)) {
         const resource = resourceOf(name, "dispenser", this.#hashTag);
         if (resource !== undefined) found.add(resource);
       }
-    } while (cursor !== "0");
+    }
     return [...found].sort();
   }
 
@@ -650,6 +678,24 @@ export class RedisEngine implements Engine {
     await this.#subscriber.close();
     if (this.#connection.owned) await quit(this.#client);
   }
+}
+
+/** Every dispenser key on one server. */
+async function scanDispensers(server: Redis): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, names] = await server.scan(
+      cursor,
+      "MATCH",
+      DISPENSER_PATTERN,
+      "COUNT",
+      1000,
+    );
+    cursor = next;
+    found.push(...names);
+  } while (cursor !== "0");
+  return found;
 }
 
 function statusOf(resource: string, reply: Reply): ResourceStatus {

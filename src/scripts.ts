@@ -6,7 +6,7 @@
  */
 
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { Client } from "./connection.ts";
 import type { Script } from "./protocol.ts";
 
 /** One script invocation. */
@@ -42,7 +42,7 @@ function evalArgs(call: ScriptCall): [number, ...(string | number)[]] {
 
 /** Runs one script and returns its reply. */
 export async function runScript(
-  client: Redis,
+  client: Client,
   call: ScriptCall,
 ): Promise<unknown> {
   try {
@@ -53,15 +53,31 @@ export async function runScript(
   }
 }
 
+async function settle(
+  client: Client,
+  call: ScriptCall,
+): Promise<CallResult> {
+  try {
+    return { ok: true, value: await runScript(client, call) };
+  } catch (error) {
+    return { ok: false, error: error as Error };
+  }
+}
+
 /**
  * Runs many scripts in one round trip (a pipeline). Calls the server had no
  * cached script for are run again with EVAL, once each script is loaded.
+ * On a Redis Cluster, where a pipeline must stay in one slot, the calls run
+ * side by side instead, each routed to its slot's master.
  */
 export async function runScripts(
-  client: Redis,
+  client: Client,
   calls: readonly ScriptCall[],
 ): Promise<CallResult[]> {
   if (calls.length === 0) return [];
+  if (client.isCluster) {
+    return await Promise.all(calls.map((call) => settle(client, call)));
+  }
   const pipeline = client.pipeline();
   for (const call of calls) {
     pipeline.evalsha(shaOf(call.script), ...evalArgs(call));
@@ -71,10 +87,6 @@ export async function runScripts(
     const [error, value] = replies[index] ?? [new Error("no reply"), null];
     if (!error) return { ok: true, value };
     if (!isNoScript(error)) return { ok: false, error };
-    try {
-      return { ok: true, value: await runScript(client, call) };
-    } catch (retryError) {
-      return { ok: false, error: retryError as Error };
-    }
+    return await settle(client, call);
   }));
 }

@@ -1,54 +1,79 @@
 /**
  * The Locker's one pub/sub connection, shared by every waiter and follower.
- * Channels and patterns are subscribed while at least one listener wants them.
+ * Channels, shard channels (sharded pub/sub on a Redis Cluster) and patterns
+ * are subscribed while at least one listener wants them.
  *
  * @module
  */
 
-import type { Redis } from "ioredis";
+import type { Client } from "./connection.ts";
 import { quit } from "./quit.ts";
 
 /** Receives a message: the channel it came on and its payload. */
 export type Listener = (channel: string, payload: string) => void;
 
+/** How one kind of name (channel, shard channel, pattern) is subscribed. */
+interface Kind {
+  readonly subscribe: (client: Client, name: string) => Promise<unknown>;
+  readonly unsubscribe: (client: Client, name: string) => Promise<unknown>;
+  readonly entries: Map<string, Subscription>;
+}
+
 interface Subscription {
   readonly listeners: Set<Listener>;
-  /** The SUBSCRIBE (or PSUBSCRIBE) under way or done. */
+  /** The subscription under way or done; unset after it failed. */
   subscribed?: Promise<void>;
+}
+
+function kind(
+  subscribe: Kind["subscribe"],
+  unsubscribe: Kind["unsubscribe"],
+): Kind {
+  return { subscribe, unsubscribe, entries: new Map() };
 }
 
 /** One pub/sub connection with listeners per channel and per pattern. */
 export class Subscriber {
-  readonly #create: () => Redis;
-  readonly #connect: (client: Redis) => Promise<void>;
-  readonly #channels = new Map<string, Subscription>();
-  readonly #patterns = new Map<string, Subscription>();
+  readonly #create: () => Client;
+  readonly #connect: (client: Client) => Promise<void>;
+  readonly #channels = kind(
+    (c, name) => c.subscribe(name),
+    (c, name) => c.unsubscribe(name),
+  );
+  readonly #shardChannels = kind(
+    (c, name) => c.ssubscribe(name),
+    (c, name) => c.sunsubscribe(name),
+  );
+  readonly #patterns = kind(
+    (c, name) => c.psubscribe(name),
+    (c, name) => c.punsubscribe(name),
+  );
   readonly #closing = new AbortController();
-  #client: Promise<Redis> | undefined;
+  #client: Promise<Client> | undefined;
 
   /** `create` makes the client (not connected); `connect` waits for it. */
-  constructor(create: () => Redis, connect: (client: Redis) => Promise<void>) {
+  constructor(
+    create: () => Client,
+    connect: (client: Client) => Promise<void>,
+  ) {
     this.#create = create;
     this.#connect = connect;
   }
 
-  #open(): Promise<Redis> {
+  #open(): Promise<Client> {
     this.#client ??= (async () => {
       const client = this.#create();
       client.on("error", () => {});
       client.on("message", (channel: string, payload: string) => {
-        for (const listener of this.#channels.get(channel)?.listeners ?? []) {
-          listener(channel, payload);
-        }
+        this.#deliver(this.#channels, channel, channel, payload);
+      });
+      client.on("smessage", (channel: string, payload: string) => {
+        this.#deliver(this.#shardChannels, channel, channel, payload);
       });
       client.on(
         "pmessage",
         (pattern: string, channel: string, payload: string) => {
-          for (
-            const listener of this.#patterns.get(pattern)?.listeners ?? []
-          ) {
-            listener(channel, payload);
-          }
+          this.#deliver(this.#patterns, pattern, channel, payload);
         },
       );
       try {
@@ -63,76 +88,85 @@ export class Subscriber {
     return this.#client;
   }
 
+  #deliver(table: Kind, name: string, channel: string, payload: string): void {
+    for (const listener of table.entries.get(name)?.listeners ?? []) {
+      listener(channel, payload);
+    }
+  }
+
   /** Calls `listener` for messages on `channel`; resolves once subscribed. */
   listen(channel: string, listener: Listener): Promise<void> {
-    return this.#add(
-      this.#channels,
-      channel,
-      listener,
-      (c) => c.subscribe(channel),
-    );
+    return this.#add(this.#channels, channel, listener);
   }
 
   /** Stops calling `listener` for `channel`. */
   unlisten(channel: string, listener: Listener): void {
-    this.#remove(
-      this.#channels,
-      channel,
-      listener,
-      (c) => c.unsubscribe(channel),
-    );
+    this.#remove(this.#channels, channel, listener);
+  }
+
+  /** Calls `listener` for messages on shard channel `channel` (SSUBSCRIBE). */
+  listenShard(channel: string, listener: Listener): Promise<void> {
+    return this.#add(this.#shardChannels, channel, listener);
+  }
+
+  /** Stops calling `listener` for shard channel `channel`. */
+  unlistenShard(channel: string, listener: Listener): void {
+    this.#remove(this.#shardChannels, channel, listener);
   }
 
   /** Calls `listener` for messages on channels matching `pattern`. */
   listenPattern(pattern: string, listener: Listener): Promise<void> {
-    return this.#add(
-      this.#patterns,
-      pattern,
-      listener,
-      (c) => c.psubscribe(pattern),
-    );
+    return this.#add(this.#patterns, pattern, listener);
   }
 
   /** Stops calling `listener` for `pattern`. */
   unlistenPattern(pattern: string, listener: Listener): void {
-    this.#remove(
-      this.#patterns,
-      pattern,
-      listener,
-      (c) => c.punsubscribe(pattern),
-    );
+    this.#remove(this.#patterns, pattern, listener);
   }
 
-  #add(
-    table: Map<string, Subscription>,
-    name: string,
-    listener: Listener,
-    subscribe: (client: Redis) => Promise<unknown>,
-  ): Promise<void> {
-    let entry = table.get(name);
-    if (!entry) table.set(name, entry = { listeners: new Set() });
+  #add(table: Kind, name: string, listener: Listener): Promise<void> {
+    let entry = table.entries.get(name);
+    if (!entry) table.entries.set(name, entry = { listeners: new Set() });
     entry.listeners.add(listener);
-    // Every listener waits for the one SUBSCRIBE, so none resolves before the
-    // channel is live and misses a message published in between.
-    const subscription = entry;
-    subscription.subscribed ??= this.#open().then(subscribe).then(() => {})
-      .catch((error) => {
-        subscription.subscribed = undefined; // the next listener tries again
+    return this.#subscribe(table, name, entry);
+  }
+
+  /**
+   * Every listener of a name waits for its one subscription, so none resolves
+   * before the name is live and misses a message published in between.
+   */
+  #subscribe(table: Kind, name: string, entry: Subscription): Promise<void> {
+    entry.subscribed ??= this.#open()
+      .then((client) => table.subscribe(client, name))
+      .then(() => {}, (error) => {
+        entry.subscribed = undefined; // reopen() or the next listener retries
         throw error;
       });
-    return subscription.subscribed;
+    return entry.subscribed;
   }
 
-  #remove(
-    table: Map<string, Subscription>,
-    name: string,
-    listener: Listener,
-    unsubscribe: (client: Redis) => Promise<unknown>,
-  ): void {
-    const entry = table.get(name);
+  #remove(table: Kind, name: string, listener: Listener): void {
+    const entry = table.entries.get(name);
     if (!entry?.listeners.delete(listener) || entry.listeners.size > 0) return;
-    table.delete(name);
-    this.#client?.then(unsubscribe).catch(() => {});
+    table.entries.delete(name);
+    this.#client?.then((client) => table.unsubscribe(client, name))
+      .catch(() => {});
+  }
+
+  /**
+   * Subscribes again every name whose subscription failed (Redis was away);
+   * resolves once they are live. Names already live stay so: ioredis
+   * resubscribes them after a reconnect by itself.
+   */
+  async reopen(): Promise<void> {
+    if (this.#closing.signal.aborted) return;
+    const pending: Promise<void>[] = [];
+    for (const table of [this.#channels, this.#shardChannels, this.#patterns]) {
+      for (const [name, entry] of table.entries) {
+        pending.push(this.#subscribe(table, name, entry));
+      }
+    }
+    await Promise.all(pending);
   }
 
   /** Aborts when the connection is closed for good. */
@@ -143,8 +177,9 @@ export class Subscriber {
   /** Closes the connection. */
   async close(): Promise<void> {
     this.#closing.abort();
-    this.#channels.clear();
-    this.#patterns.clear();
+    for (const table of [this.#channels, this.#shardChannels, this.#patterns]) {
+      table.entries.clear();
+    }
     const client = await this.#client?.catch(() => undefined);
     this.#client = undefined;
     if (client) await quit(client);

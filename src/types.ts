@@ -5,9 +5,13 @@
  */
 
 import type { EventKind } from "./protocol.ts";
-import type { ConnectionOptions, IoredisClient } from "./connection.ts";
+import type {
+  ConnectionOptions,
+  IoredisClient,
+  SentinelAddress,
+} from "./connection.ts";
 
-export type { ConnectionOptions, EventKind, IoredisClient };
+export type { ConnectionOptions, EventKind, IoredisClient, SentinelAddress };
 
 /**
  * Options of `new Locker(options)`.
@@ -21,7 +25,8 @@ export type { ConnectionOptions, EventKind, IoredisClient };
 export interface LockerOptions extends ConnectionOptions {
   /**
    * Wrap resource names in `{}` in key names so each resource's keys share
-   * one Redis Cluster slot. Turn 1.0 clients cannot see such queues.
+   * one Redis Cluster slot. On by itself (and required) when `redis` is an
+   * ioredis `Cluster`. Turn 1.0 clients cannot see such queues.
    */
   readonly hashTag?: boolean;
 }

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { parseRedisUrl, redact } from "../src/connection.ts";
+import { ConnectionError, Locker } from "../mod.ts";
+import { freePort } from "./redis_server.ts";
 
 Deno.test("redis URLs carry turn 1.0's connection words", () => {
   assert.deepEqual(parseRedisUrl("redis://localhost:6379/0"), {
@@ -36,4 +38,38 @@ Deno.test("bad URLs are rejected with the rule and the value, password hidden", 
     (e: Error) => !e.message.includes("secret") && e.message.includes("u:***@"),
   );
   assert.equal(redact("redis://:pw@h:1/0"), "redis://***@h:1/0");
+});
+
+Deno.test("sentinel options are checked, and name the master group in messages", async () => {
+  const sentinels = [{ host: "127.0.0.1", port: 26379 }];
+  assert.throws(
+    () => new Locker({ sentinels: [], name: "m" }),
+    /sentinels must be a non-empty array of \{ host, port \}: got \[\]/,
+  );
+  assert.throws(
+    () => new Locker({ sentinels: [{ host: "h", port: 0 }], name: "m" }),
+    /port must be an integer from 1 to 65535: got 0/,
+  );
+  assert.throws(
+    () => new Locker({ sentinels }),
+    /name \(the sentinels' master group\) must be a non-empty string: got undefined/,
+  );
+  assert.throws(
+    () => new Locker({ sentinels, name: "m", url: "redis://u:secret@h" }),
+    (e: Error) =>
+      e instanceof TypeError && /drop url, host and port/.test(e.message) &&
+      !e.message.includes("secret"),
+  );
+  // Nothing listens on a port from freePort(): the error names the group.
+  const locker = new Locker({
+    sentinels: [{ host: "127.0.0.1", port: freePort() }],
+    name: "orders",
+    connectTimeout: 500,
+    password: "secret",
+  });
+  const error = await locker.status(["x"]).catch((e) => e);
+  assert.ok(error instanceof ConnectionError, String(error));
+  assert.match(error.message, /sentinel master "orders"/);
+  assert.ok(!error.message.includes("secret"));
+  await locker.close();
 });

@@ -5,6 +5,7 @@ import {
   presenceKey,
   resourceKeys,
   resourceOf,
+  scriptFor,
   SCRIPTS,
 } from "../src/protocol.ts";
 
@@ -68,5 +69,31 @@ Deno.test("scripts have distinct names and declare their keys", () => {
   assert.equal(new Set(SCRIPTS.map((s) => s.name)).size, SCRIPTS.length);
   for (const script of SCRIPTS) {
     assert.ok(script.keys === 2 || script.keys === 3);
+  }
+});
+
+Deno.test("with a hash tag every name of a resource hashes the same tag", () => {
+  const keys = resourceKeys("a}b", true);
+  // Redis hashes the text between the first "{" and the next "}": "a".
+  for (const name of [keys.dispenser, keys.indicator, keys.internal]) {
+    assert.ok(name.startsWith("turn:{a}b}:"), name);
+  }
+  assert.throws(
+    () => resourceKeys("}x", true),
+    /resource must not start with "}" when keys carry a hash tag \(Redis Cluster\): got "}x"/,
+  );
+  assert.equal(resourceKeys("}x").dispenser, "turn:}x:dispenser");
+});
+
+Deno.test("sharded variants differ only in how grants are published", () => {
+  for (const script of SCRIPTS) {
+    assert.equal(scriptFor(script, "PUBLISH"), script);
+    const sharded = scriptFor(script, "SPUBLISH");
+    assert.equal(sharded.name, `${script.name}Sharded`);
+    assert.equal(
+      sharded.lua.replace("'SPUBLISH', internal", "'PUBLISH', internal"),
+      script.lua,
+    );
+    assert.ok(!script.lua.includes("SPUBLISH"));
   }
 });

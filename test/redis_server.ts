@@ -11,6 +11,10 @@ export interface RedisServerOptions {
   readonly args?: readonly string[];
   /** Use this port instead of a free one (to restart a server in place). */
   readonly port?: number;
+  /** Lines of a config file written to the temp dir and loaded first. */
+  readonly config?: readonly string[];
+  /** Run as a Redis Sentinel (needs `config` with a `sentinel monitor`). */
+  readonly sentinel?: boolean;
 }
 
 /** A running throwaway redis-server. */
@@ -24,6 +28,8 @@ export interface RedisServer extends AsyncDisposable {
 }
 
 const READY = "Ready to accept connections";
+// A sentinel never says it is ready; it is once it monitors its master.
+const SENTINEL_READY = "+monitor master";
 const START_TIMEOUT_MS = 10_000;
 
 /** Asks the OS for a port nobody listens on right now. */
@@ -40,7 +46,7 @@ export async function startRedis(
 ): Promise<RedisServer> {
   for (let attempt = 0;; attempt++) {
     try {
-      return await spawnOnce(options.port ?? freePort(), options.args ?? []);
+      return await spawnOnce(options.port ?? freePort(), options);
     } catch (error) {
       const portClash = String(error).includes("Address already in use");
       if (!portClash || options.port !== undefined || attempt >= 5) throw error;
@@ -50,13 +56,17 @@ export async function startRedis(
 
 async function spawnOnce(
   port: number,
-  args: readonly string[],
+  { args = [], config, sentinel = false }: RedisServerOptions,
 ): Promise<RedisServer> {
   const dir = await Deno.makeTempDir({ prefix: "turn-redis-" });
+  const configFile = `${dir}/redis.conf`;
+  if (config) await Deno.writeTextFile(configFile, config.join("\n") + "\n");
   let command: Deno.Command;
   try {
     command = new Deno.Command("redis-server", {
       args: [
+        ...(config ? [configFile] : []),
+        ...(sentinel ? ["--sentinel"] : []),
         "--port",
         String(port),
         "--bind",
@@ -91,7 +101,10 @@ async function spawnOnce(
   }
   child.stderr.pipeTo(new WritableStream());
   const status = child.status;
-  const log = await waitForReady(child.stdout);
+  const log = await waitForReady(
+    child.stdout,
+    sentinel ? SENTINEL_READY : READY,
+  );
   if (!log.ready) {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     throw new Error(`redis-server on port ${port} did not start:\n${log.text}`);
@@ -117,12 +130,13 @@ async function spawnOnce(
 
 async function waitForReady(
   stdout: ReadableStream<Uint8Array>,
+  marker: string,
 ): Promise<{ ready: boolean; text: string }> {
   const reader = stdout.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
   const timer = setTimeout(() => reader.cancel(), START_TIMEOUT_MS);
   try {
-    while (!text.includes(READY)) {
+    while (!text.includes(marker)) {
       const { value, done } = await reader.read();
       if (done) return { ready: false, text };
       text += value;

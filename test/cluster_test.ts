@@ -1,0 +1,304 @@
+// The Locker on a 3-master Redis Cluster built by the test: hash-tagged keys,
+// sharded pub/sub, status and reset across masters, a resource whose slot
+// moves to another master and back while its users wait and take turns, and a
+// slot split on purpose between two masters.
+import assert from "node:assert/strict";
+import { Redis } from "ioredis";
+import { Locker } from "../mod.ts";
+import type { Lock } from "../mod.ts";
+import { startCluster } from "./redis_cluster.ts";
+import { startRedis } from "./redis_server.ts";
+import { followUntil, untilQueued, waitFor, within } from "./_helpers.ts";
+
+const EXPIRE = 3_000;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Counts who is inside a critical section, in a Redis outside the cluster. */
+class Witness {
+  readonly #redis: Redis;
+  readonly #key: string;
+  max = 0;
+  constructor(redis: Redis, key: string) {
+    this.#redis = redis;
+    this.#key = key;
+  }
+  async enter(): Promise<void> {
+    this.max = Math.max(this.max, await this.#redis.incr(this.#key));
+  }
+  async leave(): Promise<void> {
+    await this.#redis.decr(this.#key);
+  }
+}
+
+/** Script runs a server counted, whether they succeeded or not. */
+function scriptCalls(commandstats: string): number {
+  let total = 0;
+  for (const line of commandstats.split("\n")) {
+    if (!/^cmdstat_eval(sha)?:/.test(line)) continue;
+    for (const [, count] of line.matchAll(/(?:^|,|:)\w*calls=(\d+)/g)) {
+      total += Number(count);
+    }
+  }
+  return total;
+}
+
+Deno.test({
+  name: "Redis Cluster",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const started = Date.now();
+    await using cluster = await startCluster(3);
+    await using witnessServer = await startRedis();
+    const witnessRedis = new Redis(witnessServer.port, "127.0.0.1");
+    console.log(`cluster of 3 masters ready in ${Date.now() - started} ms`);
+    const lockers: Locker[] = [];
+    const locker = () => {
+      const l = new Locker({ redis: cluster.client() });
+      lockers.push(l);
+      return l;
+    };
+    const keysEverywhere = async () =>
+      (await Promise.all(cluster.admins.map((a) => a.keys("turn:*")))).flat();
+    /**
+     * One holder and `count` waiters on `resource`, each counted by a witness
+     * inside its turn; resolves once all are queued.
+     */
+    const queueUp = async (resource: string, count: number) => {
+      const slot = await cluster.slotOf(`turn:{${resource}}:x`);
+      const witness = new Witness(witnessRedis, `witness:${resource}`);
+      const holderLocker = locker();
+      const holder = await holderLocker.lock(resource, { expire: EXPIRE });
+      await witness.enter();
+      const granted: number[] = [];
+      const waiters = Array.from(
+        { length: count },
+        () =>
+          locker().withLock(resource, async (lock: Lock) => {
+            await witness.enter();
+            granted.push(lock.number);
+            await delay(Math.random() * 30);
+            assert.equal(lock.signal.aborted, false);
+            await witness.leave();
+          }, { expire: EXPIRE }),
+      );
+      // Failures are asserted by the caller; none may go unhandled meanwhile.
+      const done = Promise.allSettled(waiters);
+      await untilQueued(holderLocker, resource, count + 1);
+      const from = await cluster.ownerOf(slot);
+      const serve = async () => {
+        await witness.leave();
+        await holder.release();
+        const settled = await within(done, 30_000, "every waiter done");
+        assert.deepEqual(settled.filter((o) => o.status === "rejected"), []);
+        assert.equal(witness.max, 1, "two users held the turn at once");
+        assert.deepEqual(
+          granted,
+          Array.from({ length: count }, (_, k) => holder.number + 1 + k),
+        );
+      };
+      return { slot, from, holderLocker, holder, witness, serve };
+    };
+    const ownerOfResource = async (resource: string) =>
+      await cluster.ownerOf(await cluster.slotOf(`turn:{${resource}}:x`));
+
+    try {
+      await t.step(
+        "keys carry a hash tag; grants use sharded pub/sub",
+        async () => {
+          const [a, b] = [locker(), locker()];
+          const held = await a.lock("printer", { expire: EXPIRE });
+          const { events } = await followUntil(
+            b,
+            ["printer"],
+            (e) => e.kind === "started" && e.number === 2,
+          );
+          const waiting = b.lock("printer", { expire: EXPIRE });
+          await untilQueued(a, "printer", 2);
+          const owner = cluster.admins[await ownerOfResource("printer")];
+          assert.deepEqual((await owner.keys("turn:*")).sort(), [
+            "turn:{printer}:dispenser",
+            "turn:{printer}:indicator",
+            "turn:{printer}:serial:1",
+            "turn:{printer}:serial:2",
+          ]);
+          assert.deepEqual(await owner.call("PUBSUB", "SHARDCHANNELS"), [
+            "turn:{printer}:internal",
+          ]);
+          assert.deepEqual(
+            await owner.call("PUBSUB", "CHANNELS", "*internal"),
+            [],
+          );
+          await held.release();
+          const next = await within(waiting, 10_000, "waiter granted");
+          assert.equal(next.number, 2);
+          const seen = await within(events, 10_000, "events followed");
+          assert.deepEqual(
+            seen.map((e) => e.message),
+            [
+              'printer: 2 assigned to "' + seen[0].label + '"',
+              `printer: 1 completed by "${held.label}"`,
+              "printer: 2 granted",
+              "printer: 2 started",
+            ],
+          );
+          await next.release();
+          assert.deepEqual(await keysEverywhere(), []);
+        },
+      );
+
+      await t.step(
+        "status and reset without names cover every master",
+        async () => {
+          const a = locker();
+          const names: string[] = [];
+          const owners = new Set<number>();
+          for (let i = 0; owners.size < 3; i++) {
+            const owner = await ownerOfResource(`r${i}`);
+            if (owners.has(owner)) continue;
+            owners.add(owner);
+            names.push(`r${i}`);
+          }
+          const held = await Promise.all(
+            names.map((r) => a.lock(r, { expire: EXPIRE })),
+          );
+          const status = await a.status();
+          assert.deepEqual(status.map((s) => s.resource), [...names].sort());
+          const reset = await a.reset();
+          assert.deepEqual(
+            reset.map((r) => [r.resource, r.outcome, r.users]),
+            [...names].sort().map((r) => [r, "in-use", 1]),
+          );
+          await Promise.all(held.map((l) => l.release()));
+          assert.deepEqual(await a.status(), []);
+          assert.deepEqual(await keysEverywhere(), []);
+        },
+      );
+
+      await t.step(
+        "a cluster needs hash tags; a tag cannot be empty",
+        async () => {
+          assert.throws(
+            () => new Locker({ redis: cluster.client(), hashTag: false }),
+            /hashTag must be true with a Redis Cluster.*: got false/,
+          );
+          await assert.rejects(
+            () => locker().lock("}x"),
+            /resource must not start with "}" when keys carry a hash tag \(Redis Cluster\): got "}x"/,
+          );
+          assert.deepEqual(await keysEverywhere(), []);
+        },
+      );
+
+      await t.step(
+        "a resource whose slot moves keeps its queue and its turns",
+        async () => {
+          const resource = "moving";
+          const { slot, from, holderLocker, holder, serve } = await queueUp(
+            resource,
+            5,
+          );
+          const to = (from + 1) % 3;
+
+          const moveStarted = Date.now();
+          await cluster.moveSlot(slot, to);
+          const moveMs = Date.now() - moveStarted;
+          assert.equal(await cluster.ownerOf(slot), to);
+          assert.equal(
+            Number(await cluster.admins[from].cluster("COUNTKEYSINSLOT", slot)),
+            0,
+          );
+          // Dispenser, indicator and six presences now live on the new master.
+          assert.equal(
+            Number(await cluster.admins[to].cluster("COUNTKEYSINSLOT", slot)),
+            8,
+          );
+          // The waiters' sharded subscription follows the slot.
+          await waitFor(
+            async () =>
+              ((await cluster.admins[to].call(
+                "PUBSUB",
+                "SHARDCHANNELS",
+              )) as string[]).includes(`turn:{${resource}}:internal`),
+            "shard channel subscribed on the new master",
+          );
+
+          // Presences kept alive across the move: nobody lapsed or was skipped.
+          assert.equal(
+            (await holderLocker.status([resource]))[0].users.length,
+            6,
+          );
+          assert.equal(holder.signal.aborted, false);
+          // Then the slot moves back while the turns are handed on.
+          const released = Date.now();
+          await Promise.all([serve(), cluster.moveSlot(slot, from)]);
+          const drainMs = Date.now() - released;
+          assert.equal(await cluster.ownerOf(slot), from);
+          assert.deepEqual(await keysEverywhere(), []);
+          console.log(
+            `slot ${slot} moved from master ${from} to ${to} in ${moveMs} ms; ` +
+              `moved back while 5 waiters were served in ${drainMs} ms`,
+          );
+        },
+      );
+      await t.step(
+        "scripts wait while a resource's keys are split between masters",
+        async () => {
+          const resource = "split";
+          const { slot, from, holder, witness, serve } = await queueUp(
+            resource,
+            2,
+          );
+          const to = (from + 2) % 3;
+          const target = cluster.admins[to];
+          const holderKey = `turn:{${resource}}:serial:${holder.number}`;
+          await target.config("RESETSTAT");
+          // Everything but the holder's presence moves first: the waiters'
+          // polls are redirected (ASK) to the new master, which does not have
+          // the holder's presence yet and must not take it for gone.
+          await cluster.moveSlot(slot, to, {
+            batches: (
+              keys,
+            ) => [keys.filter((k) => k !== holderKey), [holderKey]],
+            between: () =>
+              waitFor(
+                async () => scriptCalls(await target.info("commandstats")) >= 4,
+                "waiters' scripts reached the new master",
+              ),
+          });
+          assert.equal(
+            witness.max,
+            1,
+            "a waiter was granted while the holder held",
+          );
+          // The new master refused those scripts until the slot was whole.
+          assert.match(
+            await target.info("errorstats"),
+            /errorstat_TRYAGAIN:count=[1-9]/,
+          );
+          await serve();
+          assert.deepEqual(await keysEverywhere(), []);
+        },
+      );
+      await t.step("closed Lockers leave no subscriber behind", async () => {
+        await Promise.all(lockers.map((l) => l.close()));
+        await waitFor(
+          async () =>
+            (await Promise.all(
+              cluster.admins.map((a) =>
+                a.call("CLIENT", "LIST", "TYPE", "PUBSUB")
+              ),
+            )).every((list) => list === ""),
+          "no pub/sub connection left on any master",
+        );
+      });
+    } finally {
+      await Promise.allSettled(lockers.map((l) => l.close()));
+      witnessRedis.disconnect();
+      console.log(`cluster test took ${Date.now() - started} ms`);
+    }
+  },
+});

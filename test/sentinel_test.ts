@@ -1,0 +1,140 @@
+// The Locker through Redis Sentinel: one master, one replica, three
+// sentinels, all started here. The master fails over twice, once by command
+// and once killed, while one user holds a resource and four wait; the figures
+// printed say what held during each failover.
+import assert from "node:assert/strict";
+import { Redis } from "ioredis";
+import { Locker } from "../mod.ts";
+import type { Lock } from "../mod.ts";
+import { MASTER_NAME, startSentinelGroup } from "./redis_sentinel.ts";
+import { startRedis } from "./redis_server.ts";
+import { untilQueued, waitFor, within } from "./_helpers.ts";
+
+const EXPIRE = 3_000;
+
+Deno.test({
+  name: "Sentinel failovers while a turn is held and four users wait",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const started = Date.now();
+    await using group = await startSentinelGroup();
+    console.log(`sentinel group ready in ${Date.now() - started} ms`);
+    // The witness lives outside the failing-over pair, so failover cannot lose it.
+    await using witnessServer = await startRedis();
+    const witness = new Redis(witnessServer.port, "127.0.0.1");
+    const lockers: Locker[] = [];
+    const locker = () => {
+      const l = new Locker({ sentinels: group.addresses, name: MASTER_NAME });
+      lockers.push(l);
+      return l;
+    };
+
+    /**
+     * Queues a holder and four waiters on `resource`, fails over, then lets
+     * the holder go. The holder leaves its critical section when it ends or
+     * when `lock.signal` says its lease is lost, as the README asks.
+     */
+    const scenario = async (
+      resource: string,
+      failover: () => Promise<void>,
+    ): Promise<void> => {
+      const holderLocker = locker();
+      const holder = await holderLocker.lock(resource, {
+        expire: EXPIRE,
+        label: "holder",
+      });
+      let inside = 0;
+      let most = 0;
+      const enter = async () => {
+        inside++;
+        most = Math.max(most, await witness.incr(`inside:${resource}`));
+      };
+      const leave = async () => {
+        inside--;
+        await witness.decr(`inside:${resource}`);
+      };
+      await enter();
+      let holderInside = true;
+      const holderLeaves = async () => {
+        if (!holderInside) return;
+        holderInside = false;
+        await leave();
+      };
+      holder.signal.addEventListener("abort", () => void holderLeaves());
+      const granted: number[] = [];
+      const waiters = [1, 2, 3, 4].map((i) =>
+        locker().withLock(resource, async (lock: Lock) => {
+          await enter();
+          granted.push(lock.number);
+          await leave();
+        }, { expire: EXPIRE, label: `waiter ${i}` })
+      );
+      // Failures are asserted below; none may go unhandled meanwhile.
+      const outcomes = Promise.allSettled(waiters);
+      await untilQueued(holderLocker, resource, 5);
+
+      const oldMaster = await group.masterPort();
+      const failoverStarted = Date.now();
+      await failover();
+      const failoverMs = Date.now() - failoverStarted;
+      assert.notEqual(await group.masterPort(), oldMaster);
+      // The queue is read back from the new master, holder first.
+      await waitFor(
+        async () => {
+          try {
+            const [status] = await holderLocker.status([resource]);
+            return status?.users[0]?.number === holder.number ||
+              holder.signal.aborted;
+          } catch {
+            return false; // still reconnecting through the sentinels
+          }
+        },
+        "the queue read back from the new master",
+        20_000,
+      );
+      const readableMs = Date.now() - failoverStarted;
+      const kept = !holder.signal.aborted;
+
+      await holderLeaves();
+      const released = Date.now();
+      await holder.release();
+      const settled = await within(outcomes, 30_000, "every waiter done");
+      const drainMs = Date.now() - released;
+      assert.deepEqual(settled.filter((o) => o.status === "rejected"), []);
+      assert.equal(most, 1, "two users held the turn at once");
+      assert.equal(inside, 0);
+      assert.equal(granted.length, 4);
+      // A failover longer than `expire` lets every presence lapse: waiters
+      // draw again (and order is lost), but nobody overlaps.
+      if (kept) assert.deepEqual(granted, [2, 3, 4, 5]);
+      await Promise.all(lockers.map((l) => l.close()));
+      const newMaster = new Redis(await group.masterPort(), "127.0.0.1");
+      assert.deepEqual(await newMaster.keys(`turn:${resource}:*`), []);
+      newMaster.disconnect();
+      console.log(
+        `failover took ${failoverMs} ms; queue readable ${readableMs} ms after it began; ` +
+          `holder kept its lease (expire ${EXPIRE} ms): ${kept}; ` +
+          `4 waiters served in ${drainMs} ms after release, as numbers ${granted}`,
+      );
+    };
+
+    try {
+      await t.step(
+        "SENTINEL FAILOVER",
+        () => scenario("ledger", group.failover),
+      );
+      const restoring = Date.now();
+      await group.restoreReplica();
+      console.log(`replica restored in ${Date.now() - restoring} ms`);
+      await t.step(
+        "the master killed with SIGKILL",
+        () => scenario("journal", group.crash),
+      );
+    } finally {
+      await Promise.allSettled(lockers.map((l) => l.close()));
+      witness.disconnect();
+      console.log(`sentinel test took ${Date.now() - started} ms`);
+    }
+  },
+});
