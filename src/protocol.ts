@@ -291,7 +291,9 @@ local mine = KEYS[3]
 local value = redis.call('GET', mine)
 local ours = value == label
 local i, d = counters()
-local holder = i == n and (ours or not value)
+-- A gone presence counts as the caller's only where anyone could skip it, so a
+-- stranger naming the newest number cannot pass a turn 1.0 user mid-draw.
+local holder = i == n and (ours or (d ~= nil and skippable(n, d, skip)))
 local ahead = 0
 if i and i < n then ahead = live_between(i, n - 1) end
 if holder and outcome == 'crashed' then say(n .. ' crashed!') end
