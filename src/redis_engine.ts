@@ -48,6 +48,8 @@ import { quit } from "./quit.ts";
 
 const DEFAULT_CONNECT_TIMEOUT = 5_000;
 const TIMED_OUT = Symbol("timed out");
+/** How long a user that gives up waits for Redis to confirm it has left. */
+const LEAVE_REPLY_WAIT_MS = 1_000;
 
 type Reply = (number | string)[];
 
@@ -147,7 +149,7 @@ export class RedisEngine implements Engine {
     try {
       await waitOrGiveUp(ticket.granted, limits);
     } catch (reason) {
-      const ahead = await this.#exit(this.#abandon(ticket, entered));
+      const ahead = await this.#leave(ticket, entered);
       if (reason === TIMED_OUT) {
         throw new TimeoutError(resource, ahead, limits.timeout!);
       }
@@ -323,6 +325,18 @@ export class RedisEngine implements Engine {
     } catch {
       return Math.max(0, ticket.ahead);
     }
+  }
+
+  /**
+   * Leaves after a failed wait and returns the live users ahead. Giving up
+   * must not wait for a Redis that is away or stalled: the leave goes on in
+   * the background (close() still awaits it) and the last count seen is used.
+   */
+  #leave(ticket: Ticket, entered: Promise<void>): Promise<number> {
+    const leaving = this.#exit(this.#abandon(ticket, entered));
+    const lastSeen = Math.max(0, ticket.ahead);
+    if (this.#client.status !== "ready") return Promise.resolve(lastSeen);
+    return settleWithin(leaving, LEAVE_REPLY_WAIT_MS, lastSeen);
   }
 
   #exit<T>(work: Promise<T>): Promise<T> {
@@ -648,6 +662,23 @@ function statusOf(resource: string, reply: Reply): ResourceStatus {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** `promise`'s value, or `fallback` if it has not settled within `ms`. */
+async function settleWithin<T>(
+  promise: Promise<T>,
+  ms: number,
+  fallback: T,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Waits for `promise`; rejects with TIMED_OUT or the signal's reason. */
