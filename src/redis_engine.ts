@@ -82,10 +82,24 @@ export class RedisEngine implements Engine {
     this.#hashTag = options.hashTag ?? false;
     // Without a listener, ioredis prints every connection error to the console.
     this.#connection.client.on("error", () => {});
+    this.#connection.client.on("close", () => this.#onConnectionLost());
     this.#subscriber = new Subscriber(
       () => this.#connection.client.duplicate(),
       (client) => this.#connect(client),
     );
+  }
+
+  /**
+   * A dropped connection may mean a restarted Redis that lost every key, and
+   * others may be granted as soon as it is back: no held lease can be
+   * trusted past this point, so each is given up before a reconnect.
+   */
+  #onConnectionLost(): void {
+    for (const ticket of this.#tickets) {
+      if (ticket.state === "held") {
+        ticket.lose("the connection to Redis was lost (its keys may be gone)");
+      }
+    }
   }
 
   get #client(): Redis {
