@@ -195,6 +195,16 @@ function addressOf(options: RedisOptions): string {
   return `${host.includes(":") ? `[${host}]` : host}:${options.port ?? 6379}`;
 }
 
+/**
+ * The longest pause between reconnect attempts. ioredis' default grows to
+ * 2 s, which is how late waiters would learn that Redis is back.
+ */
+const MAX_RECONNECT_DELAY_MS = 250;
+
+function reconnectDelay(attempt: number): number {
+  return Math.min(attempt * 50, MAX_RECONNECT_DELAY_MS);
+}
+
 /** Builds (but does not connect) the client described by `options`. */
 export function openConnection(options: ConnectionOptions): Connection {
   if (options.redis) {
@@ -202,7 +212,11 @@ export function openConnection(options: ConnectionOptions): Connection {
     return { client, owned: false, address: addressOf(client.options) };
   }
   const resolved = redisOptions(options);
-  const client = new Redis({ ...resolved, lazyConnect: true });
+  const client = new Redis({
+    ...resolved,
+    lazyConnect: true,
+    retryStrategy: reconnectDelay,
+  });
   return { client, owned: true, address: addressOf(resolved) };
 }
 

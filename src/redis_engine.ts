@@ -83,6 +83,7 @@ export class RedisEngine implements Engine {
     // Without a listener, ioredis prints every connection error to the console.
     this.#connection.client.on("error", () => {});
     this.#connection.client.on("close", () => this.#onConnectionLost());
+    this.#connection.client.on("ready", () => this.#onReconnected());
     this.#subscriber = new Subscriber(
       () => this.#connection.client.duplicate(),
       (client) => this.#connect(client),
@@ -100,6 +101,16 @@ export class RedisEngine implements Engine {
         ticket.lose("the connection to Redis was lost (its keys may be gone)");
       }
     }
+  }
+
+  /**
+   * Waiters ask at once after a reconnect rather than at the next heartbeat
+   * (up to expire / 3 away): their presence may be gone, the queue may have
+   * moved, and announcements sent meanwhile were missed.
+   */
+  #onReconnected(): void {
+    if (this.#closed || this.#beating || this.#tickets.size === 0) return;
+    void this.#beat(Date.now());
   }
 
   get #client(): Redis {
