@@ -112,7 +112,9 @@ export async function outageScenario(
           quitters.map((q) => q.find("failed")!.waited).join(", ")
         } ms (timeout ${options.quitterTimeout} ms)`,
     );
-    assert.ok(lost.at <= firstGrant, "the holder knew before the next grant");
+    // Its presence could be gone from the moment Redis went away, and others
+    // may be granted as soon as Redis is back: the holder must know by then.
+    assert.ok(lost.at < backAt, "the holder knew before Redis was back");
     assert.equal(await mostInside(witness, RESOURCE), 1, "witness");
     const check = new Redis(server.url);
     try {
