@@ -49,7 +49,7 @@ import { quit } from "./quit.ts";
 const DEFAULT_CONNECT_TIMEOUT = 5_000;
 const TIMED_OUT = Symbol("timed out");
 /** How long a user that gives up waits for Redis to confirm it has left. */
-const LEAVE_REPLY_WAIT_MS = 1_000;
+const LEAVE_REPLY_WAIT_MS = 250;
 
 type Reply = (number | string)[];
 

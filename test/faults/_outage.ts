@@ -99,6 +99,7 @@ export async function outageScenario(
         failed.waited! >= options.quitterTimeout,
         `${quitter.label} gave up after ${failed.waited} ms`,
       );
+      assert.ok(failed.at < backAt, `${quitter.label} did not wait for Redis`);
     }
     const grants = await Promise.all(waiters.map((w) => w.until("granted")));
     await Promise.all(users.map((u) => u.exit()));
