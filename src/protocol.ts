@@ -273,13 +273,17 @@ return 1
 `,
 );
 
-/** How a user leaves the queue. */
-export type Outcome = "completed" | "crashed" | "left";
+/**
+ * How a user leaves the queue. `lost`: a holder whose lease is lost; it
+ * claims nothing, since its number and label may now be someone else's.
+ */
+export type Outcome = "completed" | "crashed" | "left" | "lost";
 
 /**
- * release: the caller leaves, as holder (`completed`, `crashed`) or waiter
- * (`left`). ARGV n, label, outcome, skip. Hands the turn on if it was the
- * caller's; a waiter holding the newest number gives it back (DECR).
+ * release: the caller leaves, as holder (`completed`, `crashed`), as a
+ * holder whose lease is lost (`lost`) or as waiter (`left`). ARGV n, label,
+ * outcome, skip. Hands the turn on if it was the caller's; a waiter holding
+ * the newest number gives it back (DECR).
  * Returns `{wasHolder, usersAhead, stuck}`.
  */
 export const RELEASE: Script = script(
@@ -289,7 +293,7 @@ export const RELEASE: Script = script(
 local n, label, outcome, skip = tonumber(ARGV[5]), ARGV[6], ARGV[7], tonumber(ARGV[8])
 local mine = KEYS[3]
 local value = redis.call('GET', mine)
-local ours = value == label
+local ours = value == label and outcome ~= 'lost'
 local i, d = counters()
 -- A gone presence counts as the caller's only where anyone could skip it, so a
 -- stranger naming the newest number cannot pass a turn 1.0 user mid-draw.

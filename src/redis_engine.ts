@@ -393,12 +393,17 @@ export class RedisEngine implements Engine {
       ticket.spec.label,
       ticket.leaseSignal,
       (outcome) => this.#release(ticket, outcome),
+      () => ticket.checkLease(),
     );
   }
 
   async #release(ticket: Ticket, outcome: ReleaseOutcome): Promise<void> {
+    // A lease that is lost may have passed to someone else, possibly under
+    // the same number and label once the queue restarted: claim nothing.
+    ticket.checkLease();
     this.#tickets.delete(ticket);
-    await this.#exit(this.#finish(ticket, outcome));
+    const leaving = ticket.leaseSignal.aborted ? "lost" : outcome;
+    await this.#exit(this.#finish(ticket, leaving));
   }
 
   /** Skips a newest number without presence once it had its grace period. */
@@ -468,13 +473,7 @@ export class RedisEngine implements Engine {
 
   #tick(): void {
     const now = Date.now();
-    for (const ticket of this.#tickets) {
-      if (ticket.state === "held" && now > ticket.validUntil) {
-        ticket.lose(
-          `no heartbeat reached Redis within expire (${ticket.spec.expire} ms)`,
-        );
-      }
-    }
+    for (const ticket of this.#tickets) ticket.checkLease(now);
     if (!this.#beating) void this.#beat(now);
     this.#schedule();
   }
