@@ -26,6 +26,15 @@ export interface UserConfig {
   readonly blockMs?: number;
 }
 
+/** What one soak worker (`fixtures/soak_worker.ts`) does. */
+export interface SoakConfig extends UserConfig {
+  /** Each cycle takes a turn on one of these, at random. */
+  readonly resources: readonly string[];
+  readonly cycles: number;
+  /** Each turn is held for a random time up to this. */
+  readonly maxHoldMs: number;
+}
+
 /** One line a user process reported. */
 export interface UserEvent {
   readonly event:
@@ -34,6 +43,7 @@ export interface UserEvent {
     | "resumed"
     | "released"
     | "failed"
+    | "done"
     | "exit";
   readonly at: number;
   readonly number?: number;
@@ -42,14 +52,22 @@ export interface UserEvent {
   readonly waited?: number;
   readonly name?: string;
   readonly message?: string;
+  /** From a soak worker's `done`: what its cycles saw. */
+  readonly cycles?: number;
+  readonly maxWait?: number;
+  readonly lostLeases?: number;
+  readonly timeouts?: number;
 }
 
 // Witness keys live on the witness server; `holding` maps a label to the
-// resource it is inside, so a user killed inside can be let out afterwards.
+// resource it is inside, so a user killed inside can be let out afterwards;
+// `grants:<r>` lists grant times, `overlaps` counts entries into a busy one.
 const ENTER = `
 local inside = redis.call('INCR', KEYS[1])
 if inside > tonumber(redis.call('GET', KEYS[2]) or 0) then redis.call('SET', KEYS[2], inside) end
+if inside > 1 then redis.call('INCR', 'overlaps') end
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+redis.call('RPUSH', 'grants:' .. ARGV[2], ARGV[3])
 return inside`;
 const LEAVE = `
 if redis.call('HGET', KEYS[2], ARGV[1]) == ARGV[2] then
@@ -68,7 +86,14 @@ export async function enterWitness(
   label: string,
 ): Promise<number> {
   return Number(
-    await witness.eval(ENTER, 3, ...witnessKeys(resource), label, resource),
+    await witness.eval(
+      ENTER,
+      3,
+      ...witnessKeys(resource),
+      label,
+      resource,
+      Date.now(),
+    ),
   );
 }
 
@@ -80,6 +105,24 @@ export async function leaveWitness(
 ): Promise<void> {
   const [inside, , holding] = witnessKeys(resource);
   await witness.eval(LEAVE, 2, inside, holding, label, resource);
+}
+
+/** The resource each user is inside now, by label. */
+export async function holders(witness: Redis): Promise<Record<string, string>> {
+  return await witness.hgetall(witnessKeys("")[2]);
+}
+
+/** How many times a user entered a resource someone was inside. */
+export async function overlaps(witness: Redis): Promise<number> {
+  return Number(await witness.get("overlaps") ?? 0);
+}
+
+/** When each user was granted `resource`, in order. */
+export async function grantTimes(
+  witness: Redis,
+  resource: string,
+): Promise<number[]> {
+  return (await witness.lrange(`grants:${resource}`, 0, -1)).map(Number);
 }
 
 /** The most users ever inside `resource` at once. */
@@ -100,13 +143,14 @@ export class User {
   readonly status: Promise<Deno.CommandStatus>;
   #ended = false;
 
-  constructor(config: UserConfig) {
+  /** Starts `fixtures/<fixture>` with `config` as its argument. */
+  constructor(config: UserConfig, fixture = "user.ts") {
     this.config = config;
     this.#child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "-A",
-        new URL("./fixtures/user.ts", import.meta.url).pathname,
+        new URL(`./fixtures/${fixture}`, import.meta.url).pathname,
         JSON.stringify(config),
       ],
       stdout: "piped",
