@@ -195,6 +195,11 @@ local function stuck()
   if i and d and i == d and not alive(i) then return i end
   return 0
 end
+-- A late heartbeat from a stalled client whose number and label were drawn
+-- again by someone else must not cut that user's presence short: only extend.
+local function refresh(key, expire)
+  if redis.call('PTTL', key) < tonumber(expire) then redis.call('PEXPIRE', key, expire) end
+end
 local function live_between(from, to)
   local k = 0
   for m = from, to do if alive(m) then k = k + 1 end end
@@ -249,7 +254,7 @@ export const POLL: Script = script(
 local n, label, expire, skip = tonumber(ARGV[5]), ARGV[6], ARGV[7], tonumber(ARGV[8])
 local mine = KEYS[3]
 if redis.call('GET', mine) ~= label then say(n .. ' lapsed'); return {-1} end
-redis.call('PEXPIRE', mine, expire)
+refresh(mine, expire)
 local i = settle(skip)
 if not i or i > n then redis.call('DEL', mine); say(n .. ' lapsed'); return {-1} end
 if i == n then say(n .. ' started'); return {1} end
@@ -268,7 +273,7 @@ export const RENEW: Script = script(
 local n, label, expire = tonumber(ARGV[5]), ARGV[6], ARGV[7]
 if redis.call('GET', KEYS[3]) ~= label then return 0 end
 if tonumber(redis.call('GET', indicator)) ~= n then return 0 end
-redis.call('PEXPIRE', KEYS[3], expire)
+refresh(KEYS[3], expire)
 return 1
 `,
 );
