@@ -7,6 +7,7 @@ import { redisTest, untilQueued } from "../_helpers.ts";
 import {
   BUMP,
   commonArgs,
+  POLL,
   presenceKey,
   RELEASE,
   RENEW,
@@ -116,5 +117,27 @@ redisTest(
     assert.equal(await t.redis.get(keys.indicator), "1");
     assert.equal(await call(t.redis, RENEW, [1, "python", 60_000], 1), 1);
     await t.redis.del(keys.dispenser, keys.indicator, presenceKey(keys, 1));
+  },
+);
+
+redisTest(
+  "a late heartbeat under the same label never cuts a presence short",
+  async (t) => {
+    // A stalled client's renew or poll, sent before its lease ran out, can
+    // arrive after the queue restarted and the same number was drawn again
+    // under the same label (the default label is per process).
+    const lock = await t.locker().lock("printer", {
+      label: "app",
+      expire: 60_000,
+    });
+    const presence = presenceKey(keys, lock.number);
+    assert.equal(
+      await call(t.redis, RENEW, [lock.number, "app", 1_000], lock.number),
+      1,
+    );
+    assert.ok(await t.redis.pttl(presence) > 50_000, "renew cut it short");
+    await call(t.redis, POLL, [lock.number, "app", 1_000, 0], lock.number);
+    assert.ok(await t.redis.pttl(presence) > 50_000, "poll cut it short");
+    await lock.release();
   },
 );
