@@ -212,7 +212,9 @@ export class RedisEngine implements Engine {
   async #enter(ticket: Ticket): Promise<void> {
     await this.#draw(ticket);
     if (ticket.state !== "waiting") return;
-    await this.#watch(ticket);
+    // Once drawn, a failed subscription (Redis away for a moment) must not
+    // end the wait: heartbeats poll meanwhile, and the next beat reconnects.
+    await this.#watch(ticket).catch(() => {});
     // The turn may have been announced before the subscription was active.
     await this.#poll(ticket);
   }
@@ -326,7 +328,7 @@ export class RedisEngine implements Engine {
       this.#unwatch(ticket);
       ticket.state = "drawing" as TicketState;
       await this.#draw(ticket);
-      if (ticket.state === "waiting") await this.#watch(ticket);
+      if (ticket.state === "waiting") await this.#watch(ticket).catch(() => {});
     } catch (error) {
       ticket.fail(error);
     } finally {
@@ -481,6 +483,7 @@ export class RedisEngine implements Engine {
   /** One round trip: renews holders, polls waiters, bumps and follows up. */
   async #beat(now: number): Promise<void> {
     this.#beating = true;
+    this.#subscriber.reopen().catch(() => {});
     this.#lastBeat = now;
     this.#holderDeadlines.clear();
     this.#checks.clear();

@@ -45,6 +45,14 @@ export class Subscriber {
       );
       try {
         await this.#connect(client);
+        // Names added while an earlier connection attempt failed are
+        // subscribed here; subscribing twice to a name is harmless.
+        if (this.#channels.size > 0) {
+          await client.subscribe(...this.#channels.keys());
+        }
+        if (this.#patterns.size > 0) {
+          await client.psubscribe(...this.#patterns.keys());
+        }
       } catch (error) {
         client.disconnect();
         this.#client = undefined;
@@ -119,6 +127,16 @@ export class Subscriber {
     if (!listeners?.delete(listener) || listeners.size > 0) return;
     table.delete(name);
     this.#client?.then(unsubscribe).catch(() => {});
+  }
+
+  /**
+   * Connects again if listeners are waiting and the last attempt failed
+   * (Redis was away); resolves once their names are subscribed.
+   */
+  async reopen(): Promise<void> {
+    if (this.#closing.signal.aborted) return;
+    if (this.#channels.size === 0 && this.#patterns.size === 0) return;
+    await this.#open();
   }
 
   /** Aborts when the connection is closed for good. */
