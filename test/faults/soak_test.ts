@@ -111,7 +111,11 @@ Deno.test({
         !kills.some((k) => k.label === w.label)
       );
       await Promise.all(survivors.map((w) => w.exit(120_000)));
-      const reports = survivors.map((w) => w.find("done")!);
+      const reports = survivors.map((w) => {
+        const done = w.find("done");
+        assert.ok(done, `${w.label} reported done`);
+        return done;
+      });
       const grants = (await Promise.all(
         RESOURCES.map((r) => grantTimes(witness, r)),
       )).flat().length;
@@ -133,9 +137,8 @@ Deno.test({
       assert.equal(figures.overlaps, 0, "witness saw an overlap");
       for (const r of RESOURCES) assert.ok(await mostInside(witness, r) <= 1);
       assert.equal(figures.timeouts, 0, "a wait ran out");
-      assert.equal(
+      assert.ok(
         figures.cycles >= (PROCESSES - KILLS) * CYCLES,
-        true,
         "every survivor finished its cycles",
       );
 
