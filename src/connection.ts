@@ -230,6 +230,16 @@ function addressOf(options: RedisOptions): string {
   return `${host.includes(":") ? `[${host}]` : host}:${options.port ?? 6379}`;
 }
 
+/**
+ * The longest pause between reconnect attempts. ioredis' default grows to
+ * 2 s, which is how late waiters would learn that Redis is back.
+ */
+const MAX_RECONNECT_DELAY_MS = 250;
+
+function reconnectDelay(attempt: number): number {
+  return Math.min(attempt * 50, MAX_RECONNECT_DELAY_MS);
+}
+
 function checkSentinels(options: ConnectionOptions): RedisOptions {
   const { sentinels, name, url, host, port } = options;
   if (url !== undefined || host !== undefined || port !== undefined) {
@@ -282,7 +292,11 @@ export function openConnection(options: ConnectionOptions): Connection {
   const resolved = options.sentinels !== undefined || options.name !== undefined
     ? checkSentinels(options)
     : redisOptions(options);
-  const client = new Redis({ ...resolved, lazyConnect: true });
+  const client = new Redis({
+    ...resolved,
+    lazyConnect: true,
+    retryStrategy: reconnectDelay,
+  });
   hideCredentials(client);
   refuseWrongDatabase(client);
   return { client, owned: true, address: addressOf(resolved), cluster: false };

@@ -34,8 +34,8 @@ export class Lock implements AsyncDisposable {
   readonly number: number;
   /** The label shown to others. */
   readonly label: string;
-  /** Aborts, with a LeaseLostError as reason, if the lease is lost. */
-  readonly signal: AbortSignal;
+  readonly #signal: AbortSignal;
+  readonly #check: () => void;
   readonly #end: (outcome: ReleaseOutcome) => Promise<void>;
   #released: Promise<void> | undefined;
 
@@ -46,12 +46,25 @@ export class Lock implements AsyncDisposable {
     label: string,
     signal: AbortSignal,
     end: (outcome: ReleaseOutcome) => Promise<void>,
+    check: () => void = () => {},
   ) {
     this.resource = resource;
     this.number = number;
     this.label = label;
-    this.signal = signal;
+    this.#signal = signal;
     this.#end = end;
+    this.#check = check;
+  }
+
+  /**
+   * Aborts, with a LeaseLostError as reason, if the lease is lost. Reading
+   * it checks the lease's deadline first, so code whose event loop was
+   * blocked past `expire` sees the loss at once, before any timer has run:
+   * read `lock.signal` again rather than keeping an old reference.
+   */
+  get signal(): AbortSignal {
+    this.#check();
+    return this.#signal;
   }
 
   /** Whether `release()` has been called. */

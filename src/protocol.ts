@@ -222,6 +222,11 @@ local function stuck()
   if i and d and i == d and not alive(i) then return i end
   return 0
 end
+-- A late heartbeat from a stalled client whose number and label were drawn
+-- again by someone else must not cut that user's presence short: only extend.
+local function refresh(key, expire)
+  if redis.call('PTTL', key) < tonumber(expire) then redis.call('PEXPIRE', key, expire) end
+end
 local function live_between(from, to)
   local k = 0
   for m = from, to do if alive(m) then k = k + 1 end end
@@ -288,7 +293,7 @@ export const POLL: Script = script(
 local n, label, expire, skip = tonumber(ARGV[5]), ARGV[6], ARGV[7], tonumber(ARGV[8])
 local mine = KEYS[3]
 if redis.call('GET', mine) ~= label then say(n .. ' lapsed'); return {-1} end
-redis.call('PEXPIRE', mine, expire)
+refresh(mine, expire)
 local i = settle(skip)
 if not i or i > n then redis.call('DEL', mine); say(n .. ' lapsed'); return {-1} end
 if i == n then say(n .. ' started'); return {1} end
@@ -307,18 +312,22 @@ export const RENEW: Script = script(
 local n, label, expire = tonumber(ARGV[5]), ARGV[6], ARGV[7]
 if redis.call('GET', KEYS[3]) ~= label then return 0 end
 if tonumber(redis.call('GET', indicator)) ~= n then return 0 end
-redis.call('PEXPIRE', KEYS[3], expire)
+refresh(KEYS[3], expire)
 return 1
 `,
 );
 
-/** How a user leaves the queue. */
-export type Outcome = "completed" | "crashed" | "left";
+/**
+ * How a user leaves the queue. `lost`: a holder whose lease is lost; it
+ * claims nothing, since its number and label may now be someone else's.
+ */
+export type Outcome = "completed" | "crashed" | "left" | "lost";
 
 /**
- * release: the caller leaves, as holder (`completed`, `crashed`) or waiter
- * (`left`). ARGV n, label, outcome, skip. Hands the turn on if it was the
- * caller's; a waiter holding the newest number gives it back (DECR).
+ * release: the caller leaves, as holder (`completed`, `crashed`), as a
+ * holder whose lease is lost (`lost`) or as waiter (`left`). ARGV n, label,
+ * outcome, skip. Hands the turn on if it was the caller's; a waiter holding
+ * the newest number gives it back (DECR).
  * Returns `{wasHolder, usersAhead, stuck}`.
  */
 export const RELEASE: Script = script(
@@ -328,9 +337,11 @@ export const RELEASE: Script = script(
 local n, label, outcome, skip = tonumber(ARGV[5]), ARGV[6], ARGV[7], tonumber(ARGV[8])
 local mine = KEYS[3]
 local value = redis.call('GET', mine)
-local ours = value == label
+local ours = value == label and outcome ~= 'lost'
 local i, d = counters()
-local holder = i == n and (ours or not value)
+-- A gone presence counts as the caller's only where anyone could skip it, so a
+-- stranger naming the newest number cannot pass a turn 1.0 user mid-draw.
+local holder = i == n and (ours or (d ~= nil and skippable(n, d, skip)))
 local ahead = 0
 if i and i < n then ahead = live_between(i, n - 1) end
 if holder and outcome == 'crashed' then say(n .. ' crashed!') end

@@ -52,6 +52,8 @@ import { quit } from "./quit.ts";
 
 const DEFAULT_CONNECT_TIMEOUT = 5_000;
 const TIMED_OUT = Symbol("timed out");
+/** How long a user that gives up waits for Redis to confirm it has left. */
+const LEAVE_REPLY_WAIT_MS = 250;
 
 type Reply = (number | string)[];
 
@@ -94,10 +96,35 @@ export class RedisEngine implements Engine {
     this.#hashTag = options.hashTag ?? cluster;
     // Without a listener, ioredis prints every connection error to the console.
     this.#connection.client.on("error", () => {});
+    this.#connection.client.on("close", () => this.#onConnectionLost());
+    this.#connection.client.on("ready", () => this.#onReconnected());
     this.#subscriber = new Subscriber(
       () => duplicateClient(this.#connection),
       (client) => this.#connect(client),
     );
+  }
+
+  /**
+   * A dropped connection may mean a restarted Redis that lost every key, and
+   * others may be granted as soon as it is back: no held lease can be
+   * trusted past this point, so each is given up before a reconnect.
+   */
+  #onConnectionLost(): void {
+    for (const ticket of this.#tickets) {
+      if (ticket.state === "held") {
+        ticket.lose("the connection to Redis was lost (its keys may be gone)");
+      }
+    }
+  }
+
+  /**
+   * Waiters ask at once after a reconnect rather than at the next heartbeat
+   * (up to expire / 3 away): their presence may be gone, the queue may have
+   * moved, and announcements sent meanwhile were missed.
+   */
+  #onReconnected(): void {
+    if (this.#closed || this.#beating || this.#tickets.size === 0) return;
+    void this.#beat(Date.now());
   }
 
   get #client(): Client {
@@ -184,7 +211,7 @@ export class RedisEngine implements Engine {
     try {
       await waitOrGiveUp(ticket.granted, limits);
     } catch (reason) {
-      const ahead = await this.#abandon(ticket, entered);
+      const ahead = await this.#leave(ticket, entered);
       if (reason === TIMED_OUT) {
         throw new TimeoutError(ticket.keys.resource, ahead, limits.timeout!);
       }
@@ -222,7 +249,9 @@ export class RedisEngine implements Engine {
   async #enter(ticket: Ticket): Promise<void> {
     await this.#draw(ticket);
     if (ticket.state !== "waiting") return;
-    await this.#watch(ticket);
+    // Once drawn, a failed subscription (Redis away for a moment) must not
+    // end the wait: heartbeats poll meanwhile, and the next beat reconnects.
+    await this.#watch(ticket).catch(() => {});
     // The turn may have been announced before the subscription was active.
     await this.#poll(ticket);
   }
@@ -341,7 +370,7 @@ export class RedisEngine implements Engine {
       this.#unwatch(ticket);
       ticket.state = "drawing" as TicketState;
       await this.#draw(ticket);
-      if (ticket.state === "waiting") await this.#watch(ticket);
+      if (ticket.state === "waiting") await this.#watch(ticket).catch(() => {});
     } catch (error) {
       ticket.fail(error);
     } finally {
@@ -373,6 +402,18 @@ export class RedisEngine implements Engine {
     return work.finally(() => this.#inFlight.delete(work));
   }
 
+  /**
+   * Leaves after a failed wait and returns the live users ahead. Giving up
+   * must not wait for a Redis that is away or stalled: the leave goes on in
+   * the background (close() still awaits it) and the last count seen is used.
+   */
+  #leave(ticket: Ticket, entered: Promise<void>): Promise<number> {
+    const leaving = this.#track(this.#abandon(ticket, entered));
+    const lastSeen = Math.max(0, ticket.ahead);
+    if (this.#client.status !== "ready") return Promise.resolve(lastSeen);
+    return settleWithin(leaving, LEAVE_REPLY_WAIT_MS, lastSeen);
+  }
+
   async #finish(ticket: Ticket, outcome: Outcome): Promise<Reply> {
     ticket.state = "gone";
     const reply = await runScript(
@@ -397,14 +438,19 @@ export class RedisEngine implements Engine {
       ticket.spec.label,
       ticket.leaseSignal,
       (outcome) => this.#release(ticket, outcome),
+      () => ticket.checkLease(),
     );
   }
 
   async #release(ticket: Ticket, outcome: ReleaseOutcome): Promise<void> {
     // close() may have released it already.
     if (ticket.state === "gone") return;
+    // A lease that is lost may have passed to someone else, possibly under
+    // the same number and label once the queue restarted: claim nothing.
+    ticket.checkLease();
     this.#tickets.delete(ticket);
-    await this.#track(this.#finish(ticket, outcome));
+    const leaving = ticket.leaseSignal.aborted ? "lost" : outcome;
+    await this.#track(this.#finish(ticket, leaving));
   }
 
   /** Skips a newest number without presence once it had its grace period. */
@@ -474,13 +520,7 @@ export class RedisEngine implements Engine {
 
   #tick(): void {
     const now = Date.now();
-    for (const ticket of this.#tickets) {
-      if (ticket.state === "held" && now > ticket.validUntil) {
-        ticket.lose(
-          `no heartbeat reached Redis within expire (${ticket.spec.expire} ms)`,
-        );
-      }
-    }
+    for (const ticket of this.#tickets) ticket.checkLease(now);
     if (!this.#beating) void this.#beat(now);
     this.#schedule();
   }
@@ -488,6 +528,7 @@ export class RedisEngine implements Engine {
   /** One round trip: renews holders, polls waiters, bumps and follows up. */
   async #beat(now: number): Promise<void> {
     this.#beating = true;
+    this.#subscriber.reopen().catch(() => {});
     this.#lastBeat = now;
     this.#holderDeadlines.clear();
     this.#checks.clear();
@@ -723,6 +764,23 @@ function isRefused(error: unknown): boolean {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** `promise`'s value, or `fallback` if it has not settled within `ms`. */
+async function settleWithin<T>(
+  promise: Promise<T>,
+  ms: number,
+  fallback: T,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Waits for `promise`; rejects with TIMED_OUT or the signal's reason. */

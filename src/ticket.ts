@@ -80,6 +80,19 @@ export class Ticket {
     this.#granted.reject(reason);
   }
 
+  /**
+   * Loses the lease if no heartbeat has reached Redis within `expire`: the
+   * presence may have lapsed and the turn moved on, whether or not a timer
+   * has had the chance to notice.
+   */
+  checkLease(now: number = Date.now()): void {
+    if (this.state === "held" && now > this.validUntil) {
+      this.lose(
+        `no heartbeat reached Redis within expire (${this.spec.expire} ms)`,
+      );
+    }
+  }
+
   /** Aborts the lease signal, once. */
   lose(why: string): void {
     if (this.#lease.signal.aborted) return;

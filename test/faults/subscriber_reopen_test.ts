@@ -1,0 +1,43 @@
+// A waiter that has drawn its number may find Redis away just as it
+// subscribes for announcements. The subscription must come back with Redis,
+// not leave the waiter deaf (or failed) for good.
+import assert from "node:assert/strict";
+import { Redis } from "ioredis";
+import { Subscriber } from "../../src/subscriber.ts";
+import { waitUntilReady } from "../../src/connection.ts";
+import { freePort, startRedis } from "../redis_server.ts";
+import { within } from "../_helpers.ts";
+
+Deno.test({
+  name: "a subscription that failed while Redis was away is made on reopen",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const port = freePort();
+    const subscriber = new Subscriber(
+      () => new Redis({ port, host: "127.0.0.1", lazyConnect: true }),
+      (client) => waitUntilReady(client, `127.0.0.1:${port}`, 500),
+    );
+    const heard = Promise.withResolvers<string>();
+    await assert.rejects(
+      subscriber.listen(
+        "turn:r:internal",
+        (_, payload) => heard.resolve(payload),
+      ),
+      { name: "ConnectionError" },
+    );
+    await using server = await startRedis({ port });
+    await subscriber.reopen();
+    const publisher = new Redis(server.url);
+    try {
+      await publisher.publish("turn:r:internal", "turn:r:serial:1");
+      assert.equal(
+        await within(heard.promise, 5_000, "announcement"),
+        "turn:r:serial:1",
+      );
+    } finally {
+      publisher.disconnect();
+      await subscriber.close();
+    }
+  },
+});
