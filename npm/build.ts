@@ -39,17 +39,25 @@ const denoJson: DenoJson = JSON.parse(
   await Deno.readTextFile(new URL("deno.json", ROOT)),
 );
 
-await stage();
-await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline"]);
-await Deno.remove(OUT, { recursive: true }).catch(() => {});
-await run("node", ["node_modules/typescript/bin/tsc", "-p", "tsconfig.json"]);
-await Deno.writeTextFile(
-  new URL("package.json", OUT),
-  JSON.stringify(packageJson(), null, 2) + "\n",
-);
-await Deno.copyFile(new URL("README.md", ROOT), new URL("README.md", OUT));
-await Deno.chmod(new URL("bin/turn.js", OUT), 0o755);
-await pack();
+/**
+ * Builds build/npm and packs it as build/turn.tgz.
+ *
+ * @returns The path of the tarball.
+ */
+export async function buildNpm(): Promise<string> {
+  await stage();
+  await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline"]);
+  await Deno.remove(OUT, { recursive: true }).catch(() => {});
+  await run("node", ["node_modules/typescript/bin/tsc", "-p", "tsconfig.json"]);
+  await Deno.writeTextFile(
+    new URL("package.json", OUT),
+    JSON.stringify(packageJson(), null, 2) + "\n",
+  );
+  await Deno.copyFile(new URL("README.md", ROOT), new URL("README.md", OUT));
+  await Deno.chmod(new URL("bin/turn.js", OUT), 0o755);
+  await pack();
+  return TARBALL.pathname;
+}
 
 /** Copies the sources into the stage, keeping its installed toolchain. */
 async function stage(): Promise<void> {
@@ -157,7 +165,6 @@ async function pack(): Promise<void> {
   const packed = await run("npm", ["pack", "--silent", OUT.pathname]);
   const name = packed.trim().split("\n").at(-1)!;
   await Deno.rename(new URL(name, STAGE), TARBALL);
-  console.log(`built ${OUT.pathname} and ${TARBALL.pathname}`);
 }
 
 async function run(program: string, args: string[]): Promise<string> {
@@ -176,4 +183,8 @@ async function run(program: string, args: string[]): Promise<string> {
     );
   }
   return text;
+}
+
+if (import.meta.main) {
+  console.log(`built ${OUT.pathname} and ${await buildNpm()}`);
 }
