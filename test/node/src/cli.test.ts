@@ -3,6 +3,9 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { Locker } from "@turn/turn";
 import { startRedis } from "./redis.js";
@@ -96,4 +99,31 @@ test("examples/shell/counter.sh: jobs under turn run never lose an update", asyn
     }),
   );
   assert.match(stdout, /counter: 8 \(expected 8\)/);
+});
+
+test("npm install -g puts turn on PATH (README, Install)", async () => {
+  await using server = await startRedis();
+  const prefix = await mkdtemp(join(tmpdir(), "turn-npm-global-"));
+  try {
+    succeeded(
+      await run("npm", [
+        "install",
+        "-g",
+        "--prefix",
+        prefix,
+        "--no-audit",
+        "--no-fund",
+        "--prefer-offline",
+        `${REPO}build/turn.tgz`,
+      ]),
+    );
+    const { stdout } = succeeded(
+      await run(join(prefix, "bin", "turn"), ["status", "--json", "printer"], {
+        env: { TURN_REDIS_URL: server.url },
+      }),
+    );
+    assert.deepEqual(JSON.parse(stdout), []);
+  } finally {
+    await rm(prefix, { recursive: true, force: true });
+  }
 });
