@@ -127,3 +127,27 @@ test("npm install -g puts turn on PATH (README, Install)", async () => {
     await rm(prefix, { recursive: true, force: true });
   }
 });
+
+test("turn's output survives a slow reader and ends quietly when the reader goes", async () => {
+  await using server = await startRedis();
+  await using locker = new Locker({ url: server.url });
+  // Enough held resources that `turn status` prints more than a pipe holds.
+  const names = Array.from({ length: 1500 }, (_, i) => `resource-${i}`);
+  await using _held = await locker.lockAll(names, { label: "holder" });
+  const env = { TURN_REDIS_URL: server.url, TURN: `${BIN}/turn`, NAMES: names.join(" ") };
+  const direct = succeeded(await run("bash", ["-c", '"$TURN" status $NAMES | wc -c'], { env }));
+  assert.ok(Number(direct.stdout) > 200_000, `only ${direct.stdout} bytes`);
+  // Node makes a stdout pipe non-blocking: a full pipe must not fail.
+  const slow = await run("bash", [
+    "-c",
+    '"$TURN" status $NAMES | (sleep 1; wc -c); exit ${PIPESTATUS[0]}',
+  ], { env });
+  assert.equal(slow.code, 0, slow.stderr);
+  assert.equal(slow.stdout, direct.stdout);
+  const closed = await run("bash", [
+    "-c",
+    '"$TURN" status $NAMES | head -1; exit ${PIPESTATUS[0]}',
+  ], { env });
+  assert.equal(closed.code, 141, closed.stderr);
+  assert.equal(closed.stderr, "");
+});
