@@ -59,6 +59,9 @@ The label defaults to the command line (control characters as spaces, cut at 100
         signal: waiting.signal,
       }, { waiting: showWaiting });
       const child = started.child = await spawn(command);
+      // A signal that came while the command was starting is its, too.
+      const early = waiting.signal.reason;
+      if (early instanceof Interrupted) child.kill(early.signal);
       holding.lost.addEventListener("abort", () => child.kill("SIGTERM"));
       const code = await child.exitCode;
       if (holding.lost.aborted) throw holding.lost.reason;
