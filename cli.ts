@@ -19,7 +19,7 @@ import {
 } from "./src/cli/args.ts";
 import type { Command } from "./src/cli/command.ts";
 import { connectionOptions } from "./src/cli/connection.ts";
-import { describeError } from "./src/cli/error_report.ts";
+import { reportError } from "./src/cli/error_report.ts";
 import { ExitCode, UsageError } from "./src/cli/errors.ts";
 import { followCommand } from "./src/cli/follow.ts";
 import { commandHelp, generalHelp, GLOBAL_FLAGS } from "./src/cli/help.ts";
@@ -30,6 +30,7 @@ import { statusCommand } from "./src/cli/status.ts";
 import { Locker } from "./mod.ts";
 import { checkResources } from "./src/validate.ts";
 import { printLines } from "./src/cli/output.ts";
+import { runProgram } from "./src/cli/platform.ts";
 
 const COMMANDS: readonly Command[] = [
   statusCommand,
@@ -62,14 +63,8 @@ export async function main(args: readonly string[]): Promise<number> {
   try {
     return await dispatch(args);
   } catch (error) {
-    return report(error);
+    return reportError(error);
   }
-}
-
-function report(error: unknown): number {
-  const { message, exitCode } = describeError(error);
-  if (message !== undefined) console.error(`turn: ${message}`);
-  return exitCode;
 }
 
 async function dispatch(args: readonly string[]): Promise<number> {
@@ -154,14 +149,4 @@ function names(): string {
   return COMMANDS.map(({ name }) => name).join(", ");
 }
 
-if (import.meta.main) {
-  // A failure outside main's own promise chain must not show a stack trace
-  // either.
-  for (const type of ["error", "unhandledrejection"] as const) {
-    globalThis.addEventListener(type, (event) => {
-      event.preventDefault();
-      Deno.exit(report("reason" in event ? event.reason : event.error));
-    });
-  }
-  Deno.exit(await main(Deno.args));
-}
+if (import.meta.main) await runProgram(main, reportError);

@@ -5,6 +5,7 @@
  */
 
 import type { ResourceKeys } from "./protocol.ts";
+import { deferred } from "./deferred.ts";
 import { LeaseLostError } from "./errors.ts";
 
 /** Where a ticket stands. */
@@ -35,7 +36,7 @@ export class Ticket {
   /** The latest draw, settled or in flight. */
   drawing: Promise<void> | undefined;
   #ahead = -1;
-  readonly #granted = Promise.withResolvers<void>();
+  readonly #granted = deferred<void>();
   readonly #lease = new AbortController();
 
   constructor(keys: ResourceKeys, spec: TicketSpec) {

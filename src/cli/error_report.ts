@@ -39,7 +39,7 @@ export interface ErrorReport {
  */
 export function describeError(error: unknown): ErrorReport {
   if (error instanceof Interrupted) return { exitCode: ExitCode.Interrupted };
-  if (error instanceof Deno.errors.BrokenPipe) {
+  if ((error as { code?: unknown } | null)?.code === "EPIPE") {
     return { exitCode: ExitCode.StdoutClosed };
   }
   const exitCode = error instanceof CliError
@@ -56,4 +56,23 @@ function hint(error: unknown): string {
   return error instanceof ConnectionError && /certificate/i.test(error.message)
     ? " (for a private CA, set DENO_CERT=/path/to/ca.pem)"
     : "";
+}
+
+/**
+ * Prints `error` for the user (one line on stderr, if any) and returns the
+ * exit code it means.
+ *
+ * @param error Anything thrown by a command.
+ * @returns The exit code.
+ *
+ * @example Usage
+ * ```ts
+ * import { reportError } from "./error_report.ts";
+ * console.log(reportError(new Error("boom"))); // prints "turn: boom", then 1
+ * ```
+ */
+export function reportError(error: unknown): number {
+  const { message, exitCode } = describeError(error);
+  if (message !== undefined) console.error(`turn: ${message}`);
+  return exitCode;
 }

@@ -1,10 +1,12 @@
 /**
  * Writing to stdout so that a closed pipe is noticed. `console.log` ignores
  * EPIPE, so `turn follow | head -1` would never end; these throw
- * `Deno.errors.BrokenPipe` instead, and the tool exits quietly.
+ * an error with code `EPIPE` instead, and the tool exits quietly.
  *
  * @module
  */
+
+import { writeStdout } from "./platform.ts";
 
 const encoder = new TextEncoder();
 
@@ -12,7 +14,7 @@ const encoder = new TextEncoder();
  * Writes all of `text` to stdout.
  *
  * @param text The text, newlines included.
- * @throws {Deno.errors.BrokenPipe} When nobody reads stdout any more.
+ * @throws {Error} With code `EPIPE` When nobody reads stdout any more.
  *
  * @example Usage
  * ```ts
@@ -23,7 +25,7 @@ const encoder = new TextEncoder();
 export function write(text: string): void {
   const bytes = encoder.encode(text);
   for (let done = 0; done < bytes.length;) {
-    done += Deno.stdout.writeSync(bytes.subarray(done));
+    done += writeStdout(bytes.subarray(done));
   }
 }
 
@@ -61,7 +63,7 @@ export function printable(text: string): string {
  * characters escaped (see {@linkcode printable}).
  *
  * @param lines The lines.
- * @throws {Deno.errors.BrokenPipe} When nobody reads stdout any more.
+ * @throws {Error} With code `EPIPE` When nobody reads stdout any more.
  *
  * @example Usage
  * ```ts

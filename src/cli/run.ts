@@ -9,6 +9,7 @@ import { acquireSorted, showWaiting } from "./acquire.ts";
 import type { ParsedArgs } from "./args.ts";
 import type { Command } from "./command.ts";
 import { CliError, ExitCode, UsageError } from "./errors.ts";
+import { type Child, spawnInherited } from "./platform.ts";
 import { Interrupted, onEndingSignal } from "./signals.ts";
 import { TURN_FLAGS, turnOptions } from "./turn_flags.ts";
 
@@ -49,18 +50,21 @@ The label defaults to the command line (control characters as spaces, cut at 100
       const waiting = new AbortController();
       // Before the command starts, a signal cancels the wait; after, the
       // command gets it and decides.
-      const started: { child?: Deno.ChildProcess } = {};
+      const started: { child?: Child } = {};
       using _forwarding = onEndingSignal((signal) => {
-        if (started.child) kill(started.child, signal);
+        if (started.child) started.child.kill(signal);
         else waiting.abort(new Interrupted(signal));
       });
       await using holding = await acquireSorted(locker, args.names, {
         ...options,
         signal: waiting.signal,
       }, { waiting: showWaiting });
-      const child = started.child = spawn(command);
-      holding.lost.addEventListener("abort", () => kill(child, "SIGTERM"));
-      const { code } = await child.status;
+      const child = started.child = await spawn(command);
+      // A signal that came while the command was starting is its, too.
+      const early = waiting.signal.reason;
+      if (early instanceof Interrupted) child.kill(early.signal);
+      holding.lost.addEventListener("abort", () => child.kill("SIGTERM"));
+      const code = await child.exitCode;
       if (holding.lost.aborted) throw holding.lost.reason;
       return code;
     };
@@ -96,35 +100,23 @@ function commandLabel(command: readonly string[]): string {
     : `${chars.slice(0, LABEL_LENGTH - 3).join("")}...`;
 }
 
-function spawn([program, ...args]: readonly string[]): Deno.ChildProcess {
+async function spawn([program, ...args]: readonly string[]): Promise<Child> {
   try {
-    return new Deno.Command(program, {
-      args,
-      stdin: "inherit",
-      stdout: "inherit",
-      stderr: "inherit",
-    }).spawn();
+    return await spawnInherited(program, args);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code === "ENOENT") {
       throw new CliError(
         `command not found: got "${program}"`,
         ExitCode.CommandNotFound,
       );
     }
-    if (error instanceof Deno.errors.PermissionDenied) {
+    if (code === "EACCES") {
       throw new CliError(
         `command must be an executable file: got "${program}"`,
         ExitCode.CannotExecute,
       );
     }
     throw error;
-  }
-}
-
-function kill(child: Deno.ChildProcess, signal: Deno.Signal): void {
-  try {
-    child.kill(signal);
-  } catch {
-    // It has already exited; its status says how.
   }
 }

@@ -5,12 +5,7 @@
  * @module
  */
 
-/**
- * The signals that end a `turn` command. Windows has no SIGTERM to listen
- * for; Ctrl-Break is its second way to stop a console program.
- */
-export const ENDING_SIGNALS: readonly Deno.Signal[] =
-  Deno.build.os === "windows" ? ["SIGINT", "SIGBREAK"] : ["SIGINT", "SIGTERM"];
+import { ENDING_SIGNALS, listen, type Signal } from "./platform.ts";
 
 /**
  * The reason an interrupted wait was aborted with.
@@ -23,10 +18,10 @@ export const ENDING_SIGNALS: readonly Deno.Signal[] =
  */
 export class Interrupted extends Error {
   /** The signal that arrived. */
-  readonly signal: Deno.Signal;
+  readonly signal: Signal;
 
   /** Creates the reason for `signal`. */
-  constructor(signal: Deno.Signal) {
+  constructor(signal: Signal) {
     super(`interrupted by ${signal}`);
     this.name = "Interrupted";
     this.signal = signal;
@@ -47,18 +42,14 @@ export class Interrupted extends Error {
  * ```
  */
 export function onEndingSignal(
-  handler: (signal: Deno.Signal) => void,
+  handler: (signal: Signal) => void,
 ): Disposable {
-  const listeners = ENDING_SIGNALS.map((signal) => {
-    const listener = () => handler(signal);
-    Deno.addSignalListener(signal, listener);
-    return [signal, listener] as const;
-  });
+  const stops = ENDING_SIGNALS.map((signal) =>
+    listen(signal, () => handler(signal))
+  );
   return {
     [Symbol.dispose]() {
-      for (const [signal, listener] of listeners) {
-        Deno.removeSignalListener(signal, listener);
-      }
+      for (const stop of stops) stop();
     },
   };
 }

@@ -13,6 +13,8 @@ import { aborted, interruption } from "./signals.ts";
 import { COLOURED, PLAIN, renderWatch, WatchTimes } from "./watch_view.ts";
 import type { Locker } from "../../mod.ts";
 import { write } from "./output.ts";
+import { stdoutStyle } from "./platform.ts";
+import { deferred } from "../deferred.ts";
 
 const TICK_MS = 1_000;
 const CLEAR_SCREEN = "\x1b[H\x1b[2J";
@@ -36,10 +38,10 @@ export async function watch(
 ): Promise<number> {
   using interrupt = interruption();
   const { signal } = interrupt;
-  const terminal = Deno.stdout.isTerminal();
-  const style = terminal && !Deno.noColor ? COLOURED : PLAIN;
+  const { terminal, colour } = stdoutStyle();
+  const style = colour ? COLOURED : PLAIN;
   const times = new WatchTimes(Date.now());
-  let change = Promise.withResolvers<void>();
+  let change = deferred<void>();
   let failure: unknown;
   const events = locker.follow(names, { signal });
   // Subscribed before the first frame, so no change after it goes unseen.
@@ -65,7 +67,7 @@ export async function watch(
       aborted(signal),
       ...(terminal ? [delay(TICK_MS, signal)] : []),
     ]);
-    change = Promise.withResolvers<void>();
+    change = deferred<void>();
   }
   return ExitCode.Ok;
 }

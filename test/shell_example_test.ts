@@ -1,0 +1,53 @@
+// The shell example runs with `turn` on PATH: here the Deno CLI, installed
+// the way README.md and docs/CLI.md say (into a temp root). The Node tests
+// run it with the npm package's `turn`.
+import { equal, match } from "node:assert/strict";
+import { CLI_PERMISSIONS } from "./cli_helpers.ts";
+import { startRedis } from "./redis_server.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const EXAMPLE = new URL("../examples/shell/counter.sh", import.meta.url);
+
+async function succeed(command: Deno.Command): Promise<string> {
+  const { code, stdout, stderr } = await command.output();
+  const output = new TextDecoder().decode(stdout);
+  equal(code, 0, output + new TextDecoder().decode(stderr));
+  return output;
+}
+
+Deno.test("examples/shell: jobs under turn run never lose an update", async () => {
+  await using server = await startRedis();
+  const root = await Deno.makeTempDir({ prefix: "turn-install-" });
+  try {
+    await succeed(
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "install",
+          "-g",
+          "--root",
+          root,
+          "-n",
+          "turn",
+          "--config",
+          "deno.json",
+          "--quiet",
+          ...CLI_PERMISSIONS,
+          "cli.ts",
+        ],
+        cwd: ROOT,
+      }),
+    );
+    const output = await succeed(
+      new Deno.Command("bash", {
+        args: [EXAMPLE.pathname],
+        env: {
+          TURN_REDIS_URL: server.url,
+          PATH: `${root}/bin:${Deno.env.get("PATH")}`,
+        },
+      }),
+    );
+    match(output, /counter: 8 \(expected 8\)/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
