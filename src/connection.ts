@@ -43,7 +43,10 @@ export interface IoredisClient {
  * ```
  */
 export interface ConnectionOptions {
-  /** `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS. */
+  /**
+   * `redis://[user:password@]host[:port][/db]`, `rediss://` for TLS, or
+   * `file:///dir` for the file backend (one host, no server).
+   */
   readonly url?: string;
   /** Host name (turn 1.0's `--host`). Default `localhost`. */
   readonly host?: string;
@@ -75,7 +78,8 @@ export interface Connection {
 }
 
 const DEFAULT_URL = "redis://localhost:6379/0";
-const ENV_NAMES = ["TURN_REDIS_URL", "REDIS_URL"] as const;
+/** Read in this order; `TURN_URL` may also hold a `file:` URL. */
+const ENV_NAMES = ["TURN_URL", "TURN_REDIS_URL", "REDIS_URL"] as const;
 
 /** Hides the password of a URL-like string, for error messages. */
 export function redact(url: string): string {

@@ -45,9 +45,9 @@ import { Subscriber } from "./subscriber.ts";
 import type { Engine, WaitLimits } from "./engine.ts";
 import { Follow } from "./follow.ts";
 import { quit } from "./quit.ts";
+import { delay, TIMED_OUT, waitOrGiveUp } from "./wait.ts";
 
 const DEFAULT_CONNECT_TIMEOUT = 5_000;
-const TIMED_OUT = Symbol("timed out");
 
 type Reply = (number | string)[];
 
@@ -644,32 +644,4 @@ function statusOf(resource: string, reply: Reply): ResourceStatus {
   }
   const size = Math.max(0, dispenser - indicator + 1);
   return { resource, indicator, dispenser, size, users };
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Waits for `promise`; rejects with TIMED_OUT or the signal's reason. */
-async function waitOrGiveUp(
-  promise: Promise<void>,
-  { timeout, signal }: WaitLimits,
-): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let onAbort: (() => void) | undefined;
-  const giveUp = new Promise<never>((_, reject) => {
-    if (timeout !== undefined) {
-      timer = setTimeout(() => reject(TIMED_OUT), timeout);
-    }
-    if (signal) {
-      onAbort = () => reject(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-    }
-  });
-  try {
-    await Promise.race([promise, giveUp]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) signal!.removeEventListener("abort", onAbort);
-  }
 }

@@ -1,0 +1,347 @@
+/**
+ * The file-system side of the Locker, for programs on one host: queues are
+ * directories under a root, presence is a locked file (freed by the OS the
+ * moment its process dies), and waiters are woken by file-system events,
+ * with a bounded poll as the fallback.
+ *
+ * @module
+ */
+
+import { resourceKeys } from "./protocol.ts";
+import { Ticket, type TicketSpec } from "./ticket.ts";
+import { Lock, type ReleaseOutcome } from "./lock.ts";
+import { TimeoutError, TurnError } from "./errors.ts";
+import type { ResetResult, ResourceStatus } from "./types.ts";
+import type { Engine, WaitLimits } from "./engine.ts";
+import { Follow } from "./follow.ts";
+import { TIMED_OUT, waitOrGiveUp } from "./wait.ts";
+import {
+  FOLLOW_DIR,
+  presencePath,
+  type ResourcePaths,
+  resourceOfDirName,
+  resourcePaths,
+} from "./file_layout.ts";
+import { readState } from "./file_state.ts";
+import { isLive, type Presence } from "./file_presence.ts";
+import { draw, poll, release, reset, status } from "./file_steps.ts";
+import { Watch } from "./file_watch.ts";
+import { inboxEvents } from "./file_events.ts";
+import type { Outcome } from "./protocol.ts";
+
+/** One resource's watch, shared by this engine's tickets on it. */
+interface Watched {
+  readonly watch: Watch;
+  readonly tickets: Set<Ticket>;
+}
+
+/** The file-system implementation behind a Locker. */
+export class FileEngine implements Engine {
+  readonly #root: string;
+  readonly #tickets = new Set<Ticket>();
+  readonly #presences = new Map<Ticket, Presence>();
+  readonly #checks = new Map<Ticket, Promise<void>>();
+  readonly #watched = new Map<string, Watched>();
+  readonly #exits = new Set<Promise<unknown>>();
+  readonly #closing = new AbortController();
+  #closed = false;
+
+  /** An engine keeping its queues in directories under `root`. */
+  constructor(root: string) {
+    this.#root = root;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new TurnError("the Locker is closed");
+  }
+
+  #paths(ticket: Ticket): ResourcePaths {
+    return resourcePaths(this.#root, ticket.keys.resource);
+  }
+
+  // -------------------------------------------------------------------------
+  // Taking a turn
+
+  /** Waits for the turn on `resource`; `null` from `tryOnly` when busy. */
+  async acquire(
+    resource: string,
+    spec: TicketSpec,
+    limits: WaitLimits,
+    tryOnly: boolean,
+  ): Promise<Lock | null> {
+    this.#assertOpen();
+    limits.signal?.throwIfAborted();
+    const ticket = new Ticket(resourceKeys(resource), spec);
+    if (tryOnly) return await this.#tryDraw(ticket);
+    this.#tickets.add(ticket);
+    const entered = this.#enter(ticket);
+    entered.catch((error) => ticket.fail(error));
+    try {
+      await waitOrGiveUp(ticket.granted, limits);
+    } catch (reason) {
+      const ahead = await this.#exit(this.#abandon(ticket, entered));
+      if (reason === TIMED_OUT) {
+        throw new TimeoutError(resource, ahead, limits.timeout!);
+      }
+      throw reason;
+    }
+    return this.#lockOf(ticket);
+  }
+
+  async #tryDraw(ticket: Ticket): Promise<Lock | null> {
+    const drawn = await draw(this.#paths(ticket), ticket.spec.label, true);
+    if (drawn === undefined) return null;
+    ticket.number = drawn.n;
+    this.#presences.set(ticket, drawn.presence);
+    this.#tickets.add(ticket);
+    ticket.grant(Date.now());
+    this.#watch(ticket);
+    return this.#lockOf(ticket);
+  }
+
+  /** Draws a number, then watches the queue until the turn comes. */
+  async #enter(ticket: Ticket): Promise<void> {
+    await this.#draw(ticket);
+    if (ticket.state !== "waiting") return;
+    this.#watch(ticket);
+    // The turn may have come before the watch was active.
+    this.#check(ticket);
+  }
+
+  /** Draws a number; the ticket remembers the draw so leaving can await it. */
+  #draw(ticket: Ticket): Promise<void> {
+    ticket.state = "drawing";
+    const drawing = this.#drawOnce(ticket);
+    ticket.drawing = drawing.catch(() => {});
+    return drawing;
+  }
+
+  async #drawOnce(ticket: Ticket): Promise<void> {
+    const drawn = (await draw(this.#paths(ticket), ticket.spec.label, false))!;
+    ticket.number = drawn.n;
+    this.#presences.set(ticket, drawn.presence);
+    if (ticket.state === "leaving") return;
+    if (drawn.granted) return this.#grant(ticket);
+    ticket.state = "waiting";
+    ticket.seeIndicator(drawn.indicator);
+  }
+
+  #grant(ticket: Ticket): void {
+    if (ticket.state !== "waiting" && ticket.state !== "drawing") return;
+    ticket.grant(Date.now());
+  }
+
+  #watch(ticket: Ticket): void {
+    const resource = ticket.keys.resource;
+    let watched = this.#watched.get(resource);
+    if (watched === undefined) {
+      const tickets = new Set<Ticket>();
+      const dir = resourcePaths(this.#root, resource).dir;
+      const watch = new Watch(dir, () => tickets.forEach((t) => this.#check(t)));
+      this.#watched.set(resource, watched = { watch, tickets });
+    }
+    watched.tickets.add(ticket);
+  }
+
+  #unwatch(ticket: Ticket): void {
+    const resource = ticket.keys.resource;
+    const watched = this.#watched.get(resource);
+    if (!watched?.tickets.delete(ticket) || watched.tickets.size > 0) return;
+    watched.watch[Symbol.dispose]();
+    this.#watched.delete(resource);
+  }
+
+  /** Looks at the queue for one ticket; one look at a time per ticket. */
+  #check(ticket: Ticket): void {
+    if (ticket.busy) {
+      ticket.recheck = true;
+      return;
+    }
+    ticket.busy = true;
+    const checking = (async () => {
+      try {
+        do {
+          ticket.recheck = false;
+          if (ticket.state === "waiting") await this.#checkWaiter(ticket);
+          else if (ticket.state === "held") await this.#checkHolder(ticket);
+        } while (ticket.recheck);
+      } catch {
+        // The file system failed us for now: the next event or poll asks again.
+      } finally {
+        ticket.busy = false;
+        this.#checks.delete(ticket);
+      }
+    })();
+    this.#checks.set(ticket, checking);
+  }
+
+  /**
+   * A waiter reads the queue without the lock, and takes it (to be granted,
+   * skip a dead head, or redraw) only when that reading calls for it.
+   */
+  async #checkWaiter(ticket: Ticket): Promise<void> {
+    const paths = this.#paths(ticket);
+    const presence = this.#presences.get(ticket)!;
+    const state = await readState(paths);
+    let act = state.kind !== "ok" || state.indicator >= ticket.number ||
+      !await presence.isMine();
+    if (!act && state.kind === "ok") {
+      ticket.seeIndicator(state.indicator);
+      act = !await isLive(presencePath(paths, state.indicator));
+    }
+    if (!act) return;
+    const result = await poll(paths, ticket.number, presence);
+    if (result.verdict === "granted") this.#grant(ticket);
+    else if (result.verdict === "waiting") {
+      ticket.seeIndicator(result.indicator);
+    } else if (ticket.state === "waiting") {
+      // Skipped or its presence removed: it draws again at the back.
+      this.#presences.delete(ticket);
+      await this.#draw(ticket);
+      ticket.recheck = true;
+    }
+  }
+
+  /** A holder's lease is lost when its presence file or the turn is gone. */
+  async #checkHolder(ticket: Ticket): Promise<void> {
+    if (ticket.leaseSignal.aborted) return;
+    const state = await readState(this.#paths(ticket));
+    if (state.kind === "corrupt") return;
+    const mine = await this.#presences.get(ticket)!.isMine();
+    if (mine && state.kind === "ok" && state.indicator === ticket.number) {
+      return;
+    }
+    ticket.lose("its presence file was removed or the indicator moved on");
+  }
+
+  /** Leaves the queue after a failed wait; returns the live users ahead. */
+  async #abandon(ticket: Ticket, entered: Promise<void>): Promise<number> {
+    ticket.state = "leaving";
+    await entered.catch(() => {});
+    await ticket.drawing;
+    await this.#checks.get(ticket);
+    // A redraw may have started during the check; its number is the one to leave.
+    await ticket.drawing;
+    this.#unwatch(ticket);
+    this.#tickets.delete(ticket);
+    if (!this.#presences.has(ticket)) return 0;
+    try {
+      return (await this.#finish(ticket, "left")).ahead;
+    } catch {
+      return Math.max(0, ticket.ahead);
+    }
+  }
+
+  #exit<T>(work: Promise<T>): Promise<T> {
+    this.#exits.add(work);
+    return work.finally(() => this.#exits.delete(work));
+  }
+
+  #finish(ticket: Ticket, outcome: Outcome): ReturnType<typeof release> {
+    ticket.state = "gone";
+    const presence = this.#presences.get(ticket)!;
+    this.#presences.delete(ticket);
+    const { number, spec } = ticket;
+    return release(this.#paths(ticket), number, spec.label, outcome, presence);
+  }
+
+  #lockOf(ticket: Ticket): Lock {
+    return new Lock(
+      ticket.keys.resource,
+      ticket.number,
+      ticket.spec.label,
+      ticket.leaseSignal,
+      (outcome) => this.#release(ticket, outcome),
+    );
+  }
+
+  async #release(ticket: Ticket, outcome: ReleaseOutcome): Promise<void> {
+    this.#tickets.delete(ticket);
+    this.#unwatch(ticket);
+    await this.#exit(this.#finish(ticket, outcome));
+  }
+
+  // -------------------------------------------------------------------------
+  // Reading and resetting queues
+
+  /** Names of every resource with a queue under the root, sorted. */
+  async resources(): Promise<string[]> {
+    this.#assertOpen();
+    const found = new Set<string>();
+    try {
+      for await (const entry of Deno.readDir(this.#root)) {
+        if (!entry.isDirectory || entry.name === FOLLOW_DIR) continue;
+        const named = resourceOfDirName(entry.name);
+        const state = await readState({
+          resource: named ?? "",
+          root: this.#root,
+          dir: `${this.#root}/${entry.name}`,
+          state: `${this.#root}/${entry.name}/state`,
+        });
+        if (state.kind === "ok") found.add(state.resource);
+        else if (state.kind === "corrupt" && named !== undefined) {
+          found.add(named);
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    return [...found].sort();
+  }
+
+  /** The queues of `resources` that exist, in the order given. */
+  async status(resources: readonly string[]): Promise<ResourceStatus[]> {
+    this.#assertOpen();
+    const found: ResourceStatus[] = [];
+    for (const resource of resources) {
+      const queue = await status(resourcePaths(this.#root, resource));
+      if (queue !== undefined) found.push(queue);
+    }
+    return found;
+  }
+
+  /** turn 1.0's reset, per resource. */
+  async reset(resources: readonly string[]): Promise<ResetResult[]> {
+    this.#assertOpen();
+    const results: ResetResult[] = [];
+    for (const resource of resources) {
+      results.push(await reset(resourcePaths(this.#root, resource)));
+    }
+    return results;
+  }
+
+  /** Events of `resources`, or of every resource when `undefined`. */
+  follow(
+    resources: readonly string[] | undefined,
+    signal?: AbortSignal,
+  ): Follow {
+    const track = (cleanup: Promise<void>) => void this.#exit(cleanup);
+    return new Follow(inboxEvents(this.#root, resources, track), [
+      signal,
+      this.#closing.signal,
+    ]);
+  }
+
+  // -------------------------------------------------------------------------
+  // Closing
+
+  /** Releases held turns, leaves queues, stops watching. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    const closing = new TurnError("the Locker was closed while waiting");
+    for (const ticket of this.#tickets) {
+      if (ticket.state === "held") {
+        this.#exit(this.#release(ticket, "completed")).catch(() => {});
+      } else ticket.fail(closing);
+    }
+    // Let failed waits start leaving before the exits are awaited.
+    await Promise.resolve();
+    await Promise.allSettled([...this.#exits]);
+    this.#closed = true;
+    this.#closing.abort();
+    for (const { watch } of this.#watched.values()) watch[Symbol.dispose]();
+    this.#watched.clear();
+    // Followers stopped by the close remove their inboxes.
+    await Promise.allSettled([...this.#exits]);
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * The file backend's stand-in for pub/sub: every follower has an inbox file
+ * under `<root>/.follow/`, which it keeps locked while it follows; each step
+ * that says something appends its messages to every inbox.
+ *
+ * @module
+ */
+
+import { FOLLOW_DIR, TEMP_MARK, tempName } from "./file_layout.ts";
+import { writeAll } from "./file_presence.ts";
+import type { EventSource, StartEvents } from "./follow.ts";
+import { Watch } from "./file_watch.ts";
+
+const encoder = new TextEncoder();
+
+function followDir(root: string): string {
+  return `${root}/${FOLLOW_DIR}`;
+}
+
+async function inboxNames(root: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(followDir(root))) {
+      if (entry.isFile) names.push(entry.name);
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return names;
+}
+
+/**
+ * Appends `messages` of `resource` to every follower's inbox, as one write
+ * per inbox, so one step's messages stay together and in order.
+ */
+export async function publish(
+  root: string,
+  resource: string,
+  messages: readonly string[],
+): Promise<void> {
+  if (messages.length === 0) return;
+  const bytes = encoder.encode(
+    messages.map((m) => `${JSON.stringify([resource, m])}\n`).join(""),
+  );
+  for (const name of await inboxNames(root)) {
+    if (name.includes(TEMP_MARK)) continue;
+    let inbox: Deno.FsFile;
+    try {
+      inbox = await Deno.open(`${followDir(root)}/${name}`, { append: true });
+    } catch {
+      continue; // The follower has just stopped.
+    }
+    try {
+      await writeAll(inbox, bytes);
+    } catch { /* a follower's full disk must not fail the step */ } finally {
+      inbox.close();
+    }
+  }
+}
+
+/** Removes the inboxes of followers that died without cleaning up. */
+async function removeDeadInboxes(root: string): Promise<void> {
+  for (const name of await inboxNames(root)) {
+    const path = `${followDir(root)}/${name}`;
+    try {
+      using inbox = await Deno.open(path, { read: true, write: true });
+      if (await inbox.tryLock(true)) await Deno.remove(path);
+    } catch { /* gone already, or not ours to judge */ }
+  }
+}
+
+/** Makes and locks a new inbox; renamed into place only once locked. */
+async function createInbox(
+  root: string,
+): Promise<{ path: string; file: Deno.FsFile }> {
+  const dir = followDir(root);
+  for (;;) {
+    await Deno.mkdir(dir, { recursive: true });
+    const id = crypto.randomUUID();
+    const temp = `${dir}/${tempName(id)}`;
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(temp, { read: true, createNew: true, write: true });
+    } catch (error) {
+      // The directory was removed by a follower that stopped: make it again.
+      if (error instanceof Deno.errors.NotFound) continue;
+      throw error;
+    }
+    try {
+      if (await file.tryLock(true)) {
+        await Deno.rename(temp, `${dir}/${id}`);
+        return { path: `${dir}/${id}`, file };
+      }
+    } catch { /* removed in between by a cleaner: try again */ }
+    file.close();
+  }
+}
+
+/** Reads an inbox's new lines as they arrive. */
+class InboxReader {
+  readonly #file: Deno.FsFile;
+  readonly #emit: (resource: string, message: string) => void;
+  readonly #wanted: ReadonlySet<string> | undefined;
+  readonly #decoder = new TextDecoder();
+  readonly #buffer = new Uint8Array(64 * 1024);
+  #partial = "";
+  #reading = false;
+  #again = false;
+
+  constructor(
+    file: Deno.FsFile,
+    wanted: readonly string[] | undefined,
+    emit: (resource: string, message: string) => void,
+  ) {
+    this.#file = file;
+    this.#wanted = wanted && new Set(wanted);
+    this.#emit = emit;
+  }
+
+  /** Reads to the end; a call during a read makes that read go on. */
+  async drain(): Promise<void> {
+    if (this.#reading) {
+      this.#again = true;
+      return;
+    }
+    this.#reading = true;
+    try {
+      do {
+        this.#again = false;
+        for (;;) {
+          const read = await this.#file.read(this.#buffer);
+          if (read === null || read === 0) break;
+          this.#take(this.#buffer.subarray(0, read));
+        }
+      } while (this.#again);
+    } catch { /* closed while reading */ } finally {
+      this.#reading = false;
+    }
+  }
+
+  #take(bytes: Uint8Array): void {
+    const lines = (this.#partial +
+      this.#decoder.decode(bytes, { stream: true })).split("\n");
+    this.#partial = lines.pop()!;
+    for (const line of lines) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      if (!Array.isArray(parsed)) continue;
+      const [resource, message] = parsed;
+      if (typeof resource !== "string" || typeof message !== "string") continue;
+      if (this.#wanted && !this.#wanted.has(resource)) continue;
+      this.#emit(resource, message);
+    }
+  }
+}
+
+/**
+ * A Follow's source for the file backend: the messages of `resources`
+ * (every resource when `undefined`) from a fresh inbox under `root`.
+ * `track` gets the removal of the inbox when the Follow stops.
+ */
+export function inboxEvents(
+  root: string,
+  resources: readonly string[] | undefined,
+  track: (cleanup: Promise<void>) => void,
+): StartEvents {
+  return (emit): EventSource => {
+    let stopped = false;
+    let cleanup: (() => Promise<void>) | undefined;
+    const ready = (async () => {
+      await Deno.mkdir(root, { recursive: true });
+      await removeDeadInboxes(root);
+      const { path, file } = await createInbox(root);
+      const reader = new InboxReader(file, resources, emit);
+      const watch = new Watch(path, () => void reader.drain());
+      cleanup = async () => {
+        watch[Symbol.dispose]();
+        await Deno.remove(path).catch(() => {});
+        file.close();
+        // The last follower takes the directory along (fails if others remain).
+        await Deno.remove(followDir(root)).catch(() => {});
+      };
+      if (stopped) await cleanup();
+    })();
+    return {
+      ready,
+      stop() {
+        if (stopped) return;
+        stopped = true;
+        if (cleanup) track(cleanup());
+      },
+    };
+  };
+}
