@@ -61,9 +61,9 @@ export function openEngine(options: LockerOptions): Engine {
   if (url.startsWith("file:")) {
     if (connection.length > 0) {
       throw new TypeError(
-        `a file: url cannot be combined with ${
-          REDIS_ONLY.join(", ")
-        }: got ${connection[0]}`,
+        `a file: url cannot be combined with ${REDIS_ONLY.join(", ")}: got ${
+          connection[0]
+        }`,
       );
     }
     return new FileEngine(directoryOfFileUrl(url));

@@ -18,8 +18,8 @@ import { TIMED_OUT, waitOrGiveUp } from "./wait.ts";
 import {
   FOLLOW_DIR,
   presencePath,
-  type ResourcePaths,
   resourceOfDirName,
+  type ResourcePaths,
   resourcePaths,
 } from "./file_layout.ts";
 import { readState } from "./file_state.ts";
@@ -43,6 +43,8 @@ export class FileEngine implements Engine {
   readonly #checks = new Map<Ticket, Promise<void>>();
   readonly #watched = new Map<string, Watched>();
   readonly #exits = new Set<Promise<unknown>>();
+  /** The latest draw per resource: draws from one Locker keep call order. */
+  readonly #draws = new Map<string, Promise<unknown>>();
   readonly #closing = new AbortController();
   #closed = false;
 
@@ -88,8 +90,27 @@ export class FileEngine implements Engine {
     return this.#lockOf(ticket);
   }
 
+  /**
+   * Draws a number for `ticket`. The directory lock serves processes in no
+   * particular order, so this Locker's draws on a resource queue up here:
+   * calls made one after another get numbers in that order.
+   */
+  #drawInOrder(ticket: Ticket, tryOnly: boolean): ReturnType<typeof draw> {
+    const resource = ticket.keys.resource;
+    const previous = this.#draws.get(resource) ?? Promise.resolve();
+    const drawing = previous.catch(() => {}).then(() =>
+      draw(this.#paths(ticket), ticket.spec.label, tryOnly)
+    );
+    this.#draws.set(resource, drawing);
+    const settled = () => {
+      if (this.#draws.get(resource) === drawing) this.#draws.delete(resource);
+    };
+    drawing.then(settled, settled);
+    return drawing;
+  }
+
   async #tryDraw(ticket: Ticket): Promise<Lock | null> {
-    const drawn = await draw(this.#paths(ticket), ticket.spec.label, true);
+    const drawn = await this.#drawInOrder(ticket, true);
     if (drawn === undefined) return null;
     ticket.number = drawn.n;
     this.#presences.set(ticket, drawn.presence);
@@ -102,10 +123,11 @@ export class FileEngine implements Engine {
   /** Draws a number, then watches the queue until the turn comes. */
   async #enter(ticket: Ticket): Promise<void> {
     await this.#draw(ticket);
-    if (ticket.state !== "waiting") return;
+    if (ticket.state === "leaving") return;
+    // Holders are watched too, for the loss of their lease.
     this.#watch(ticket);
     // The turn may have come before the watch was active.
-    this.#check(ticket);
+    if (ticket.state === "waiting") this.#check(ticket);
   }
 
   /** Draws a number; the ticket remembers the draw so leaving can await it. */
@@ -117,7 +139,7 @@ export class FileEngine implements Engine {
   }
 
   async #drawOnce(ticket: Ticket): Promise<void> {
-    const drawn = (await draw(this.#paths(ticket), ticket.spec.label, false))!;
+    const drawn = (await this.#drawInOrder(ticket, false))!;
     ticket.number = drawn.n;
     this.#presences.set(ticket, drawn.presence);
     if (ticket.state === "leaving") return;
@@ -137,7 +159,10 @@ export class FileEngine implements Engine {
     if (watched === undefined) {
       const tickets = new Set<Ticket>();
       const dir = resourcePaths(this.#root, resource).dir;
-      const watch = new Watch(dir, () => tickets.forEach((t) => this.#check(t)));
+      const watch = new Watch(
+        dir,
+        () => tickets.forEach((t) => this.#check(t)),
+      );
       this.#watched.set(resource, watched = { watch, tickets });
     }
     watched.tickets.add(ticket);

@@ -52,7 +52,9 @@ export async function publish(
     }
     try {
       await writeAll(inbox, bytes);
-    } catch { /* a follower's full disk must not fail the step */ } finally {
+    } catch {
+      /* a follower's full disk must not fail the step */
+    } finally {
       inbox.close();
     }
   }
@@ -80,7 +82,11 @@ async function createInbox(
     const temp = `${dir}/${tempName(id)}`;
     let file: Deno.FsFile;
     try {
-      file = await Deno.open(temp, { read: true, createNew: true, write: true });
+      file = await Deno.open(temp, {
+        read: true,
+        createNew: true,
+        write: true,
+      });
     } catch (error) {
       // The directory was removed by a follower that stopped: make it again.
       if (error instanceof Deno.errors.NotFound) continue;
@@ -133,7 +139,9 @@ class InboxReader {
           this.#take(this.#buffer.subarray(0, read));
         }
       } while (this.#again);
-    } catch { /* closed while reading */ } finally {
+    } catch {
+      /* closed while reading */
+    } finally {
       this.#reading = false;
     }
   }

@@ -7,11 +7,7 @@
  * @module
  */
 
-import {
-  presencePath,
-  type ResourcePaths,
-  tempName,
-} from "./file_layout.ts";
+import { presencePath, type ResourcePaths, tempName } from "./file_layout.ts";
 
 /** A presence file this process owns and keeps locked. */
 export class Presence {

@@ -116,7 +116,9 @@ export async function release(
   if (holder) await step.handOver(n + 1);
   else {
     // The newest waiter leaving un-draws its number, so no gap is left behind.
-    if (ours && counters && counters.indicator < n && n === counters.dispenser) {
+    if (
+      ours && counters && counters.indicator < n && n === counters.dispenser
+    ) {
       step.set({ indicator: counters.indicator, dispenser: n - 1 });
     }
     await step.settle();
@@ -156,7 +158,9 @@ export async function reset(paths: ResourcePaths): Promise<ResetResult> {
     step.say("reset");
     await step.handOver(counters.indicator);
     const now = step.counters;
-    const users = now ? await step.liveBetween(now.indicator, now.dispenser) : 0;
+    const users = now
+      ? await step.liveBetween(now.indicator, now.dispenser)
+      : 0;
     if (users > 0) result = { resource, outcome: "in-use", users };
   }
   if (result.outcome === "reset") step.set(undefined);
