@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
-import {
-  allKeys,
-  fixture,
-  redisTest,
-  untilQueued,
-  within,
-} from "./_helpers.ts";
+import { fixture, lockerTest, untilQueued, within } from "./_helpers.ts";
+import { Redis } from "ioredis";
+import { startRedis } from "./redis_server.ts";
 
 function deno(args: string[]): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
@@ -20,9 +16,11 @@ async function expectSuccess(child: Deno.ChildProcess): Promise<void> {
   assert.equal(code, 0, new TextDecoder().decode(stderr));
 }
 
-redisTest(
+lockerTest(
   "separate processes never overlap and are served in number order",
   async (t) => {
+    await using server = await startRedis();
+    const witness = new Redis(server.port, "127.0.0.1");
     const processes = 4;
     const cycles = 15;
     const children = Array.from(
@@ -30,7 +28,8 @@ redisTest(
       (_, i) =>
         deno([
           fixture("hammer.ts"),
-          t.server.url,
+          t.url,
+          server.url,
           "ledger",
           String(cycles),
           `p${i}`,
@@ -43,9 +42,10 @@ redisTest(
       120_000,
       "hammer processes",
     );
-    assert.equal(await t.redis.get("witness:max"), "1");
-    assert.deepEqual(await t.redis.lrange("witness:fifo", 0, -1), []);
-    const grants = await t.redis.lrange("witness:grants", 0, -1);
+    assert.equal(await witness.get("witness:max"), "1");
+    assert.deepEqual(await witness.lrange("witness:fifo", 0, -1), []);
+    const grants = await witness.lrange("witness:grants", 0, -1);
+    witness.disconnect();
     assert.equal(grants.length, processes * cycles);
     // Numbers are granted in increasing order; they restart at 1 only when the
     // queue went idle and its keys were removed.
@@ -56,18 +56,17 @@ redisTest(
         `grant ${numbers[i]} after ${numbers[i - 1]}`,
       );
     }
-    await t.redis.del("witness:max", "witness:grants", "witness:inside");
-    assert.deepEqual(await allKeys(t.redis), []);
+    assert.deepEqual(await t.leftovers(), []);
   },
 );
 
-redisTest(
-  "a holder killed with SIGKILL frees the turn within about expire",
+lockerTest(
+  "a holder killed with SIGKILL frees the turn: within about expire on Redis, at once on files",
   async (t) => {
     const expire = 2000;
     const child = deno([
       fixture("holder.ts"),
-      t.server.url,
+      t.url,
       "gpu",
       String(expire),
     ])
@@ -89,11 +88,17 @@ redisTest(
     child.stderr.cancel();
     const lock = await within(waiting, 10_000, "turn after the kill");
     const recovery = Date.now() - killedAt;
-    console.log(`recovery after SIGKILL: ${recovery} ms (expire ${expire} ms)`);
-    // The presence outlives the kill by at most `expire`; the waiter acts when
-    // it runs out, long before patience (10 minutes here) would.
-    assert.ok(recovery < expire + 500, `recovered after ${recovery} ms`);
+    console.log(
+      `recovery after SIGKILL [${t.backend}]: ${recovery} ms (expire ${expire} ms)`,
+    );
+    // Redis: the presence outlives the kill by at most `expire`; the waiter
+    // acts when it runs out, long before patience (10 minutes here) would.
+    // Files: the OS drops the dead holder's lock at once and the close wakes
+    // the waiter; the bound is generous (a loaded machine), the figure above
+    // is the measurement.
+    const bound = t.backend === "redis" ? expire + 500 : expire;
+    assert.ok(recovery < bound, `recovered after ${recovery} ms`);
     await lock.release();
-    assert.deepEqual(await allKeys(t.redis), []);
+    assert.deepEqual(await t.leftovers(), []);
   },
 );
