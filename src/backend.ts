@@ -9,7 +9,7 @@
 import type { Engine } from "./engine.ts";
 import { FileEngine } from "./file_engine.ts";
 import { RedisEngine } from "./redis_engine.ts";
-import { redact, urlFromEnvironment } from "./connection.ts";
+import { badUrl, urlFromEnvironment } from "./connection.ts";
 import type { LockerOptions } from "./types.ts";
 
 const REDIS_ONLY = [
@@ -22,10 +22,6 @@ const REDIS_ONLY = [
   "redis",
   "hashTag",
 ] as const;
-
-function badUrl(url: string, rule: string): TypeError {
-  return new TypeError(`url ${rule}: got ${JSON.stringify(redact(url))}`);
-}
 
 /**
  * The directory a `file:` URL names: `file:///var/lock/turn` is

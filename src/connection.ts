@@ -113,7 +113,8 @@ export function urlFromEnvironment(): string {
   return DEFAULT_URL;
 }
 
-function badUrl(url: string, rule: string): TypeError {
+/** The error for a URL that breaks `rule`; the password never shows. */
+export function badUrl(url: string, rule: string): TypeError {
   return new TypeError(`url ${rule}: got ${JSON.stringify(redact(url))}`);
 }
 

@@ -9,12 +9,12 @@
 
 import { resourceKeys } from "./protocol.ts";
 import { Ticket, type TicketSpec } from "./ticket.ts";
-import { Lock, type ReleaseOutcome } from "./lock.ts";
-import { TimeoutError, TurnError } from "./errors.ts";
+import type { Lock, ReleaseOutcome } from "./lock.ts";
+import { TurnError } from "./errors.ts";
 import type { ResetResult, ResourceStatus } from "./types.ts";
 import type { Engine, WaitLimits } from "./engine.ts";
 import { Follow } from "./follow.ts";
-import { TIMED_OUT, waitOrGiveUp } from "./wait.ts";
+import { awaitTurn, departAll, Departures } from "./departures.ts";
 import {
   FOLLOW_DIR,
   presencePath,
@@ -42,7 +42,7 @@ export class FileEngine implements Engine {
   readonly #presences = new Map<Ticket, Presence>();
   readonly #checks = new Map<Ticket, Promise<void>>();
   readonly #watched = new Map<string, Watched>();
-  readonly #exits = new Set<Promise<unknown>>();
+  readonly #departures = new Departures();
   /** The latest draw per resource: draws from one Locker keep call order. */
   readonly #draws = new Map<string, Promise<unknown>>();
   readonly #closing = new AbortController();
@@ -77,16 +77,13 @@ export class FileEngine implements Engine {
     if (tryOnly) return await this.#tryDraw(ticket);
     this.#tickets.add(ticket);
     const entered = this.#enter(ticket);
-    entered.catch((error) => ticket.fail(error));
-    try {
-      await waitOrGiveUp(ticket.granted, limits);
-    } catch (reason) {
-      const ahead = await this.#exit(this.#abandon(ticket, entered));
-      if (reason === TIMED_OUT) {
-        throw new TimeoutError(resource, ahead, limits.timeout!);
-      }
-      throw reason;
-    }
+    await awaitTurn(
+      ticket,
+      entered,
+      limits,
+      this.#departures,
+      () => this.#abandon(ticket, entered),
+    );
     return this.#lockOf(ticket);
   }
 
@@ -257,11 +254,6 @@ export class FileEngine implements Engine {
     }
   }
 
-  #exit<T>(work: Promise<T>): Promise<T> {
-    this.#exits.add(work);
-    return work.finally(() => this.#exits.delete(work));
-  }
-
   #finish(ticket: Ticket, outcome: Outcome): ReturnType<typeof release> {
     ticket.state = "gone";
     const presence = this.#presences.get(ticket)!;
@@ -271,19 +263,13 @@ export class FileEngine implements Engine {
   }
 
   #lockOf(ticket: Ticket): Lock {
-    return new Lock(
-      ticket.keys.resource,
-      ticket.number,
-      ticket.spec.label,
-      ticket.leaseSignal,
-      (outcome) => this.#release(ticket, outcome),
-    );
+    return ticket.lock((outcome) => this.#release(ticket, outcome));
   }
 
   async #release(ticket: Ticket, outcome: ReleaseOutcome): Promise<void> {
     this.#tickets.delete(ticket);
     this.#unwatch(ticket);
-    await this.#exit(this.#finish(ticket, outcome));
+    await this.#departures.track(this.#finish(ticket, outcome));
   }
 
   // -------------------------------------------------------------------------
@@ -340,7 +326,8 @@ export class FileEngine implements Engine {
     resources: readonly string[] | undefined,
     signal?: AbortSignal,
   ): Follow {
-    const track = (cleanup: Promise<void>) => void this.#exit(cleanup);
+    const track = (cleanup: Promise<void>) =>
+      void this.#departures.track(cleanup);
     return new Follow(inboxEvents(this.#root, resources, track), [
       signal,
       this.#closing.signal,
@@ -353,20 +340,16 @@ export class FileEngine implements Engine {
   /** Releases held turns, leaves queues, stops watching. */
   async close(): Promise<void> {
     if (this.#closed) return;
-    const closing = new TurnError("the Locker was closed while waiting");
-    for (const ticket of this.#tickets) {
-      if (ticket.state === "held") {
-        this.#exit(this.#release(ticket, "completed")).catch(() => {});
-      } else ticket.fail(closing);
-    }
-    // Let failed waits start leaving before the exits are awaited.
-    await Promise.resolve();
-    await Promise.allSettled([...this.#exits]);
+    await departAll(
+      this.#tickets,
+      (ticket) => this.#release(ticket, "completed"),
+      this.#departures,
+    );
     this.#closed = true;
     this.#closing.abort();
     for (const { watch } of this.#watched.values()) watch[Symbol.dispose]();
     this.#watched.clear();
     // Followers stopped by the close remove their inboxes.
-    await Promise.allSettled([...this.#exits]);
+    await this.#departures.settled();
   }
 }

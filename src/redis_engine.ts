@@ -33,8 +33,8 @@ import {
   waitUntilReady,
 } from "./connection.ts";
 import { Ticket, type TicketSpec, type TicketState } from "./ticket.ts";
-import { Lock, type ReleaseOutcome } from "./lock.ts";
-import { TimeoutError, TurnError } from "./errors.ts";
+import type { Lock, ReleaseOutcome } from "./lock.ts";
+import { TurnError } from "./errors.ts";
 import type {
   LockerOptions,
   ResetResult,
@@ -44,8 +44,9 @@ import type {
 import { Subscriber } from "./subscriber.ts";
 import type { Engine, WaitLimits } from "./engine.ts";
 import { Follow } from "./follow.ts";
+import { awaitTurn, departAll, Departures } from "./departures.ts";
 import { quit } from "./quit.ts";
-import { delay, TIMED_OUT, waitOrGiveUp } from "./wait.ts";
+import { delay } from "./wait.ts";
 
 const DEFAULT_CONNECT_TIMEOUT = 5_000;
 
@@ -66,7 +67,7 @@ export class RedisEngine implements Engine {
   readonly #checks = new Map<Ticket, number>();
   /** Newest numbers left without presence, to skip after a grace period. */
   readonly #followUps = new Map<string, { keys: ResourceKeys; skip: number }>();
-  readonly #exits = new Set<Promise<unknown>>();
+  readonly #departures = new Departures();
   #followUpDue = 0;
   #ready: Promise<void> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -143,16 +144,13 @@ export class RedisEngine implements Engine {
     if (tryOnly) return this.#tryDraw(ticket);
     this.#tickets.add(ticket);
     const entered = this.#enter(ticket);
-    entered.catch((error) => ticket.fail(error));
-    try {
-      await waitOrGiveUp(ticket.granted, limits);
-    } catch (reason) {
-      const ahead = await this.#exit(this.#abandon(ticket, entered));
-      if (reason === TIMED_OUT) {
-        throw new TimeoutError(resource, ahead, limits.timeout!);
-      }
-      throw reason;
-    }
+    await awaitTurn(
+      ticket,
+      entered,
+      limits,
+      this.#departures,
+      () => this.#abandon(ticket, entered),
+    );
     return this.#lockOf(ticket);
   }
 
@@ -325,11 +323,6 @@ export class RedisEngine implements Engine {
     }
   }
 
-  #exit<T>(work: Promise<T>): Promise<T> {
-    this.#exits.add(work);
-    return work.finally(() => this.#exits.delete(work));
-  }
-
   async #finish(ticket: Ticket, outcome: Outcome): Promise<Reply> {
     ticket.state = "gone";
     const reply = await runScript(
@@ -348,18 +341,12 @@ export class RedisEngine implements Engine {
 
   #lockOf(ticket: Ticket): Lock {
     this.#schedule();
-    return new Lock(
-      ticket.keys.resource,
-      ticket.number,
-      ticket.spec.label,
-      ticket.leaseSignal,
-      (outcome) => this.#release(ticket, outcome),
-    );
+    return ticket.lock((outcome) => this.#release(ticket, outcome));
   }
 
   async #release(ticket: Ticket, outcome: ReleaseOutcome): Promise<void> {
     this.#tickets.delete(ticket);
-    await this.#exit(this.#finish(ticket, outcome));
+    await this.#departures.track(this.#finish(ticket, outcome));
   }
 
   /** Skips a newest number without presence once it had its grace period. */
@@ -615,15 +602,11 @@ export class RedisEngine implements Engine {
   /** Releases held turns, leaves queues, closes owned connections. */
   async close(): Promise<void> {
     if (this.#closed) return;
-    const closing = new TurnError("the Locker was closed while waiting");
-    for (const ticket of this.#tickets) {
-      if (ticket.state === "held") {
-        this.#exit(this.#release(ticket, "completed")).catch(() => {});
-      } else ticket.fail(closing);
-    }
-    // Let failed waits start leaving before the exits are awaited.
-    await Promise.resolve();
-    await Promise.allSettled([...this.#exits]);
+    await departAll(
+      this.#tickets,
+      (ticket) => this.#release(ticket, "completed"),
+      this.#departures,
+    );
     this.#closed = true;
     clearTimeout(this.#timer);
     await this.#flushFollowUps();

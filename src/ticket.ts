@@ -6,6 +6,7 @@
 
 import type { ResourceKeys } from "./protocol.ts";
 import { LeaseLostError } from "./errors.ts";
+import { Lock, type ReleaseOutcome } from "./lock.ts";
 
 /** Where a ticket stands. */
 export type TicketState = "drawing" | "waiting" | "held" | "leaving" | "gone";
@@ -73,6 +74,17 @@ export class Ticket {
     this.validUntil = sentAt + this.spec.expire;
     this.#ahead = 0;
     this.#granted.resolve();
+  }
+
+  /** The Lock handed to the user of this granted ticket. */
+  lock(end: (outcome: ReleaseOutcome) => Promise<void>): Lock {
+    return new Lock(
+      this.keys.resource,
+      this.number,
+      this.spec.label,
+      this.leaseSignal,
+      end,
+    );
   }
 
   /** Ends the wait with an error. */

@@ -8,7 +8,7 @@
 import { Redis } from "ioredis";
 import { type RedisServer, startRedis } from "./redis_server.ts";
 import { Locker } from "../mod.ts";
-import type { LockerOptions, TurnEvent } from "../mod.ts";
+import type { Lock, LockerOptions, TurnEvent } from "../mod.ts";
 import { presenceKey, resourceKeys } from "../src/protocol.ts";
 import { FOLLOW_DIR, presencePath, resourcePaths } from "../src/file_layout.ts";
 import { type Counters, writeState } from "../src/file_state.ts";
@@ -241,6 +241,17 @@ export async function followUntil(
   })();
   await follow.ready;
   return { ready: follow.ready, events };
+}
+
+/** Resolves with the reason once `lock`'s lease is lost, within 5 s. */
+export function leaseLost(lock: Lock): Promise<unknown> {
+  return within(
+    new Promise((resolve) =>
+      lock.signal.addEventListener("abort", () => resolve(lock.signal.reason))
+    ),
+    5000,
+    "lease lost",
+  );
 }
 
 /** All keys in the database, sorted. */

@@ -5,7 +5,7 @@ import {
   resourceOfDirName,
   resourcePaths,
 } from "../src/file_layout.ts";
-import { filesUnder, untilQueued, within } from "./_helpers.ts";
+import { filesUnder, leaseLost, untilQueued, within } from "./_helpers.ts";
 
 const TRICKY = [
   "printer",
@@ -116,13 +116,7 @@ Deno.test("a holder whose queue directory was removed loses its lease", () =>
   withRoot(async (root, locker) => {
     const lock = await locker().lock("r");
     await Deno.remove(resourcePaths(root, "r").dir, { recursive: true });
-    const reason = await within(
-      new Promise((resolve) =>
-        lock.signal.addEventListener("abort", () => resolve(lock.signal.reason))
-      ),
-      5000,
-      "lease lost",
-    );
+    const reason = await leaseLost(lock);
     assert.ok(reason instanceof LeaseLostError);
     await lock.release();
   }));

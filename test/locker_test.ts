@@ -9,6 +9,7 @@ import {
 import {
   allKeys,
   followUntil,
+  leaseLost,
   lockerTest,
   redisTest,
   untilQueued,
@@ -225,13 +226,7 @@ lockerTest(
     const locker = t.locker();
     const lock = await locker.lock("lease", { expire: 300 });
     await t.removePresence("lease", lock.number);
-    const reason = await within(
-      new Promise((resolve) =>
-        lock.signal.addEventListener("abort", () => resolve(lock.signal.reason))
-      ),
-      5000,
-      "lease lost",
-    );
+    const reason = await leaseLost(lock);
     assert.ok(reason instanceof LeaseLostError);
     assert.equal(reason.resource, "lease");
     assert.equal(reason.number, lock.number);
