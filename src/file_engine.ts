@@ -29,19 +29,15 @@ import { Watch } from "./file_watch.ts";
 import { inboxEvents } from "./file_events.ts";
 import type { Outcome } from "./protocol.ts";
 
-/** One resource's watch, shared by this engine's tickets on it. */
-interface Watched {
-  readonly watch: Watch;
-  readonly tickets: Set<Ticket>;
-}
-
 /** The file-system implementation behind a Locker. */
 export class FileEngine implements Engine {
   readonly #root: string;
   readonly #tickets = new Set<Ticket>();
   readonly #presences = new Map<Ticket, Presence>();
   readonly #checks = new Map<Ticket, Promise<void>>();
-  readonly #watched = new Map<string, Watched>();
+  /** This engine's tickets by the directory of their resource. */
+  readonly #watched = new Map<string, Set<Ticket>>();
+  readonly #watcher = new Watch((path) => this.#onChange(path));
   readonly #departures = new Departures();
   /** The latest draw per resource: draws from one Locker keep call order. */
   readonly #draws = new Map<string, Promise<unknown>>();
@@ -151,26 +147,34 @@ export class FileEngine implements Engine {
   }
 
   #watch(ticket: Ticket): void {
-    const resource = ticket.keys.resource;
-    let watched = this.#watched.get(resource);
-    if (watched === undefined) {
-      const tickets = new Set<Ticket>();
-      const dir = resourcePaths(this.#root, resource).dir;
-      const watch = new Watch(
-        dir,
-        () => tickets.forEach((t) => this.#check(t)),
-      );
-      this.#watched.set(resource, watched = { watch, tickets });
+    const dir = this.#paths(ticket).dir;
+    let tickets = this.#watched.get(dir);
+    if (tickets === undefined) {
+      this.#watched.set(dir, tickets = new Set());
+      this.#watcher.add(dir);
     }
-    watched.tickets.add(ticket);
+    tickets.add(ticket);
   }
 
   #unwatch(ticket: Ticket): void {
-    const resource = ticket.keys.resource;
-    const watched = this.#watched.get(resource);
-    if (!watched?.tickets.delete(ticket) || watched.tickets.size > 0) return;
-    watched.watch[Symbol.dispose]();
-    this.#watched.delete(resource);
+    const dir = this.#paths(ticket).dir;
+    const tickets = this.#watched.get(dir);
+    if (!tickets?.delete(ticket) || tickets.size > 0) return;
+    this.#watched.delete(dir);
+    this.#watcher.delete(dir);
+  }
+
+  /** Checks the tickets of the directory where `path` changed, or all. */
+  #onChange(path: string | undefined): void {
+    if (path === undefined) {
+      for (const tickets of this.#watched.values()) {
+        tickets.forEach((t) => this.#check(t));
+      }
+      return;
+    }
+    const tickets = this.#watched.get(path) ??
+      this.#watched.get(path.slice(0, path.lastIndexOf("/")));
+    tickets?.forEach((t) => this.#check(t));
   }
 
   /** Looks at the queue for one ticket; one look at a time per ticket. */
@@ -347,7 +351,7 @@ export class FileEngine implements Engine {
     );
     this.#closed = true;
     this.#closing.abort();
-    for (const { watch } of this.#watched.values()) watch[Symbol.dispose]();
+    this.#watcher[Symbol.dispose]();
     this.#watched.clear();
     // Followers stopped by the close remove their inboxes.
     await this.#departures.settled();

@@ -184,7 +184,8 @@ export function inboxEvents(
       await removeDeadInboxes(root);
       const { path, file } = await createInbox(root);
       const reader = new InboxReader(file, resources, emit);
-      const watch = new Watch(path, () => void reader.drain());
+      const watch = new Watch(() => void reader.drain());
+      watch.add(path);
       cleanup = async () => {
         watch[Symbol.dispose]();
         await Deno.remove(path).catch(() => {});

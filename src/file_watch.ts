@@ -1,8 +1,8 @@
 /**
- * Wakes the file backend when something changes in a directory or file:
- * by file-system events (inotify on Linux, which also reports the close of
- * a killed process's files), with a bounded poll as the fallback for
- * events a platform does not deliver.
+ * Wakes the file backend when something changes in the directories or
+ * files it watches: by file-system events (inotify on Linux, which also
+ * reports the close of a killed process's files), with a bounded poll as
+ * the fallback for events a platform does not deliver.
  *
  * @module
  */
@@ -11,56 +11,100 @@
 export const FALLBACK_POLL_MS = 500;
 
 /**
- * Calls `onChange` soon after something changes at `path`, and at least
- * every `pollMs`. Bursts of events cost one call.
+ * Calls `onChange(path)` soon after something changes at or directly under
+ * one of its paths, and `onChange(undefined)` (look at everything) at least
+ * every `pollMs` and whenever the set of paths changes. All paths share one
+ * OS watch (Linux allows 128 per user by default). Bursts of events cost one
+ * call per path.
  *
  * @example
  * ```ts ignore
- * using watch = new Watch("/var/lock/turn/printer", () => check());
+ * using watch = new Watch((path) => check(path));
+ * watch.add("/var/lock/turn/printer");
  * ```
  */
 export class Watch implements Disposable {
-  readonly #onChange: () => void;
-  readonly #watcher: Deno.FsWatcher | undefined;
-  readonly #timer: ReturnType<typeof setInterval>;
-  #pending = false;
+  readonly #onChange: (path: string | undefined) => void;
+  readonly #pollMs: number;
+  readonly #paths = new Set<string>();
+  readonly #due = new Set<string | undefined>();
+  #watcher: Deno.FsWatcher | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
-  constructor(path: string, onChange: () => void, pollMs = FALLBACK_POLL_MS) {
+  constructor(
+    onChange: (path: string | undefined) => void,
+    pollMs = FALLBACK_POLL_MS,
+  ) {
     this.#onChange = onChange;
-    this.#timer = setInterval(() => this.#fire(), pollMs);
-    try {
-      // Active once this returns: no change after it goes unseen.
-      this.#watcher = Deno.watchFs(path, { recursive: false });
-    } catch {
-      // No watch possible (path gone, watch limit reached): polling only.
+    this.#pollMs = pollMs;
+  }
+
+  /** Watches `path` too. */
+  add(path: string): void {
+    if (this.#closed || this.#paths.has(path)) return;
+    this.#paths.add(path);
+    this.#restart();
+  }
+
+  /** Stops watching `path`. */
+  delete(path: string): void {
+    if (this.#paths.delete(path)) this.#restart();
+  }
+
+  #restart(): void {
+    this.#stopWatcher();
+    if (this.#paths.size === 0) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
       return;
     }
-    this.#listen(this.#watcher);
+    this.#timer ??= setInterval(() => this.#fire(undefined), this.#pollMs);
+    try {
+      // Active once this returns; what changed before is looked at below.
+      this.#watcher = Deno.watchFs([...this.#paths], { recursive: false });
+      this.#listen(this.#watcher);
+    } catch {
+      // No watch possible (a path is gone, or the OS limit is reached):
+      // the poll goes on, and the next change of paths tries again.
+    }
+    this.#fire(undefined);
   }
 
   async #listen(watcher: Deno.FsWatcher): Promise<void> {
     try {
-      for await (const _ of watcher) this.#fire();
-    } catch { /* the watched path went away: polling goes on */ }
+      for await (const event of watcher) {
+        for (const path of event.paths) this.#fire(path);
+      }
+    } catch { /* a watched path went away: the poll goes on */ }
   }
 
-  #fire(): void {
-    if (this.#pending || this.#closed) return;
-    this.#pending = true;
-    queueMicrotask(() => {
-      this.#pending = false;
-      if (!this.#closed) this.#onChange();
-    });
-  }
-
-  /** Stops watching. */
-  [Symbol.dispose](): void {
+  #fire(path: string | undefined): void {
     if (this.#closed) return;
-    this.#closed = true;
-    clearInterval(this.#timer);
+    if (this.#due.size === 0) queueMicrotask(() => this.#flush());
+    this.#due.add(path);
+  }
+
+  #flush(): void {
+    const due = [...this.#due];
+    this.#due.clear();
+    if (this.#closed) return;
+    if (due.includes(undefined)) return this.#onChange(undefined);
+    for (const path of due) this.#onChange(path);
+  }
+
+  #stopWatcher(): void {
     try {
       this.#watcher?.close();
     } catch { /* already closed */ }
+    this.#watcher = undefined;
+  }
+
+  /** Stops watching everything. */
+  [Symbol.dispose](): void {
+    this.#closed = true;
+    this.#paths.clear();
+    this.#stopWatcher();
+    clearInterval(this.#timer);
   }
 }
