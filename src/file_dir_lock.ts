@@ -1,3 +1,5 @@
+import { isNotFound } from "./file_io.ts";
+
 /**
  * The exclusive lock on a resource's directory under which every step of
  * the file backend runs, so that steps of different processes never
@@ -27,8 +29,13 @@ export class DirLock implements Disposable {
   }
 }
 
-function isNotFound(error: unknown): boolean {
-  return error instanceof Deno.errors.NotFound;
+function statOrUndefined(path: string): Deno.FileInfo | undefined {
+  try {
+    return Deno.statSync(path);
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
 }
 
 /**
@@ -44,26 +51,26 @@ export async function lockDir(
 ): Promise<DirLock | undefined> {
   for (;;) {
     if (create) {
-      await Deno.mkdir(root, { recursive: true });
-      await Deno.mkdir(dir).catch((error) => {
+      Deno.mkdirSync(root, { recursive: true });
+      try {
+        Deno.mkdirSync(dir);
+      } catch (error) {
         if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-      });
+      }
     }
     let file: Deno.FsFile;
     try {
-      file = await Deno.open(dir);
+      file = Deno.openSync(dir);
     } catch (error) {
       if (isNotFound(error) && !create) return undefined;
       if (isNotFound(error)) continue;
       throw error;
     }
     try {
-      await file.lock(true);
-      const held = await file.stat();
-      const now = await Deno.stat(dir).catch((error) => {
-        if (isNotFound(error)) return undefined;
-        throw error;
-      });
+      // Steps are short: wait (off the main thread) only if one is running.
+      if (!file.tryLockSync(true)) await file.lock(true);
+      const held = file.statSync();
+      const now = statOrUndefined(dir);
       if (now?.ino === held.ino && now?.dev === held.dev) {
         return new DirLock(file);
       }

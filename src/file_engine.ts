@@ -189,7 +189,7 @@ export class FileEngine implements Engine {
         do {
           ticket.recheck = false;
           if (ticket.state === "waiting") await this.#checkWaiter(ticket);
-          else if (ticket.state === "held") await this.#checkHolder(ticket);
+          else if (ticket.state === "held") this.#checkHolder(ticket);
         } while (ticket.recheck);
       } catch {
         // The file system failed us for now: the next event or poll asks again.
@@ -208,12 +208,12 @@ export class FileEngine implements Engine {
   async #checkWaiter(ticket: Ticket): Promise<void> {
     const paths = this.#paths(ticket);
     const presence = this.#presences.get(ticket)!;
-    const state = await readState(paths);
+    const state = readState(paths);
     let act = state.kind !== "ok" || state.indicator >= ticket.number ||
-      !await presence.isMine();
+      !presence.isMine();
     if (!act && state.kind === "ok") {
       ticket.seeIndicator(state.indicator);
-      act = !await isLive(presencePath(paths, state.indicator));
+      act = !isLive(presencePath(paths, state.indicator));
     }
     if (!act) return;
     const result = await poll(paths, ticket.number, presence);
@@ -229,11 +229,11 @@ export class FileEngine implements Engine {
   }
 
   /** A holder's lease is lost when its presence file or the turn is gone. */
-  async #checkHolder(ticket: Ticket): Promise<void> {
+  #checkHolder(ticket: Ticket): void {
     if (ticket.leaseSignal.aborted) return;
-    const state = await readState(this.#paths(ticket));
+    const state = readState(this.#paths(ticket));
     if (state.kind === "corrupt") return;
-    const mine = await this.#presences.get(ticket)!.isMine();
+    const mine = this.#presences.get(ticket)!.isMine();
     if (mine && state.kind === "ok" && state.indicator === ticket.number) {
       return;
     }
@@ -287,7 +287,7 @@ export class FileEngine implements Engine {
       for await (const entry of Deno.readDir(this.#root)) {
         if (!entry.isDirectory || entry.name === FOLLOW_DIR) continue;
         const named = resourceOfDirName(entry.name);
-        const state = await readState({
+        const state = readState({
           resource: named ?? "",
           root: this.#root,
           dir: `${this.#root}/${entry.name}`,
@@ -330,9 +330,7 @@ export class FileEngine implements Engine {
     resources: readonly string[] | undefined,
     signal?: AbortSignal,
   ): Follow {
-    const track = (cleanup: Promise<void>) =>
-      void this.#departures.track(cleanup);
-    return new Follow(inboxEvents(this.#root, resources, track), [
+    return new Follow(inboxEvents(this.#root, resources), [
       signal,
       this.#closing.signal,
     ]);
@@ -353,7 +351,5 @@ export class FileEngine implements Engine {
     this.#closing.abort();
     this.#watcher[Symbol.dispose]();
     this.#watched.clear();
-    // Followers stopped by the close remove their inboxes.
-    await this.#departures.settled();
   }
 }

@@ -7,7 +7,7 @@
  */
 
 import { FOLLOW_DIR, TEMP_MARK, tempName } from "./file_layout.ts";
-import { writeAll } from "./file_presence.ts";
+import { entriesOf, isNotFound, removeQuietly, writeAll } from "./file_io.ts";
 import type { EventSource, StartEvents } from "./follow.ts";
 import { Watch } from "./file_watch.ts";
 
@@ -17,41 +17,33 @@ function followDir(root: string): string {
   return `${root}/${FOLLOW_DIR}`;
 }
 
-async function inboxNames(root: string): Promise<string[]> {
-  const names: string[] = [];
-  try {
-    for await (const entry of Deno.readDir(followDir(root))) {
-      if (entry.isFile) names.push(entry.name);
-    }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  return names;
+function inboxNames(root: string): string[] {
+  return entriesOf(followDir(root));
 }
 
 /**
  * Appends `messages` of `resource` to every follower's inbox, as one write
  * per inbox, so one step's messages stay together and in order.
  */
-export async function publish(
+export function publish(
   root: string,
   resource: string,
   messages: readonly string[],
-): Promise<void> {
+): void {
   if (messages.length === 0) return;
   const bytes = encoder.encode(
     messages.map((m) => `${JSON.stringify([resource, m])}\n`).join(""),
   );
-  for (const name of await inboxNames(root)) {
+  for (const name of inboxNames(root)) {
     if (name.includes(TEMP_MARK)) continue;
     let inbox: Deno.FsFile;
     try {
-      inbox = await Deno.open(`${followDir(root)}/${name}`, { append: true });
+      inbox = Deno.openSync(`${followDir(root)}/${name}`, { append: true });
     } catch {
       continue; // The follower has just stopped.
     }
     try {
-      await writeAll(inbox, bytes);
+      writeAll(inbox, bytes);
     } catch {
       /* a follower's full disk must not fail the step */
     } finally {
@@ -61,12 +53,12 @@ export async function publish(
 }
 
 /** Removes the inboxes of followers that died without cleaning up. */
-async function removeDeadInboxes(root: string): Promise<void> {
-  for (const name of await inboxNames(root)) {
+function removeDeadInboxes(root: string): void {
+  for (const name of inboxNames(root)) {
     const path = `${followDir(root)}/${name}`;
     try {
-      using inbox = await Deno.open(path, { read: true, write: true });
-      if (await inbox.tryLock(true)) await Deno.remove(path);
+      using inbox = Deno.openSync(path, { read: true, write: true });
+      if (inbox.tryLockSync(true)) Deno.removeSync(path);
     } catch { /* gone already, or not ours to judge */ }
   }
 }
@@ -89,7 +81,7 @@ async function createInbox(
       });
     } catch (error) {
       // The directory was removed by a follower that stopped: make it again.
-      if (error instanceof Deno.errors.NotFound) continue;
+      if (isNotFound(error)) continue;
       throw error;
     }
     try {
@@ -169,38 +161,36 @@ class InboxReader {
 /**
  * A Follow's source for the file backend: the messages of `resources`
  * (every resource when `undefined`) from a fresh inbox under `root`.
- * `track` gets the removal of the inbox when the Follow stops.
  */
 export function inboxEvents(
   root: string,
   resources: readonly string[] | undefined,
-  track: (cleanup: Promise<void>) => void,
 ): StartEvents {
   return (emit): EventSource => {
     let stopped = false;
-    let cleanup: (() => Promise<void>) | undefined;
+    let cleanup: (() => void) | undefined;
     const ready = (async () => {
       await Deno.mkdir(root, { recursive: true });
-      await removeDeadInboxes(root);
+      removeDeadInboxes(root);
       const { path, file } = await createInbox(root);
       const reader = new InboxReader(file, resources, emit);
       const watch = new Watch(() => void reader.drain());
       watch.add(path);
-      cleanup = async () => {
+      cleanup = () => {
         watch[Symbol.dispose]();
-        await Deno.remove(path).catch(() => {});
+        removeQuietly(path);
         file.close();
         // The last follower takes the directory along (fails if others remain).
-        await Deno.remove(followDir(root)).catch(() => {});
+        removeQuietly(followDir(root));
       };
-      if (stopped) await cleanup();
+      if (stopped) cleanup();
     })();
     return {
       ready,
       stop() {
         if (stopped) return;
         stopped = true;
-        if (cleanup) track(cleanup());
+        cleanup?.();
       },
     };
   };

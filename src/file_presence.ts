@@ -8,6 +8,7 @@
  */
 
 import { presencePath, type ResourcePaths, tempName } from "./file_layout.ts";
+import { isNotFound, removeQuietly, writeAll } from "./file_io.ts";
 
 /** A presence file this process owns and keeps locked. */
 export class Presence {
@@ -23,20 +24,20 @@ export class Presence {
   }
 
   /** Whether the file at `path` is still this one (nobody removed it). */
-  async isMine(): Promise<boolean> {
+  isMine(): boolean {
     if (this.#closed) return false;
     try {
-      return (await Deno.stat(this.path)).ino === this.#ino;
+      return Deno.statSync(this.path).ino === this.#ino;
     } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return false;
+      if (isNotFound(error)) return false;
       throw error;
     }
   }
 
   /** Removes the file if it is still this one, and drops the lock. */
-  async remove(): Promise<void> {
+  remove(): void {
     if (this.#closed) return;
-    if (await this.isMine()) await Deno.remove(this.path).catch(() => {});
+    if (this.isMine()) removeQuietly(this.path);
     this.close();
   }
 
@@ -54,40 +55,30 @@ export class Presence {
  * sees it empty or unlocked. It stays open for writing: when it is closed,
  * by `close()` or by the death of the process, file watchers hear of it.
  */
-export async function createPresence(
+export function createPresence(
   paths: ResourcePaths,
   n: number,
   label: string,
-): Promise<Presence> {
+): Presence {
   const path = presencePath(paths, n);
   const temp = `${paths.dir}/${tempName(String(n))}`;
-  const file = await Deno.open(temp, {
+  const file = Deno.openSync(temp, {
     read: true,
     write: true,
     createNew: true,
   });
   try {
-    if (!await file.tryLock(true)) {
+    if (!file.tryLockSync(true)) {
       throw new Error(`cannot lock the new presence file ${temp}`);
     }
-    await writeAll(file, new TextEncoder().encode(label));
-    const { ino } = await file.stat();
-    await Deno.rename(temp, path);
+    writeAll(file, new TextEncoder().encode(label));
+    const { ino } = file.statSync();
+    Deno.renameSync(temp, path);
     return new Presence(path, file, ino);
   } catch (error) {
     file.close();
-    await Deno.remove(temp).catch(() => {});
+    removeQuietly(temp);
     throw error;
-  }
-}
-
-/** Writes every byte of `bytes` to `file`. */
-export async function writeAll(
-  file: Deno.FsFile,
-  bytes: Uint8Array,
-): Promise<void> {
-  for (let written = 0; written < bytes.length;) {
-    written += await file.write(bytes.subarray(written));
   }
 }
 
@@ -96,27 +87,27 @@ export async function writeAll(
  * probe takes a shared lock, so two probes never mistake each other for an
  * owner; an owner holds it exclusively.
  */
-export async function isLive(path: string): Promise<boolean> {
+export function isLive(path: string): boolean {
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(path);
+    file = Deno.openSync(path);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
+    if (isNotFound(error)) return false;
     throw error;
   }
   try {
-    return !await file.tryLock(false);
+    return !file.tryLockSync(false);
   } finally {
     file.close();
   }
 }
 
 /** The label in a presence file, or `undefined` if it is gone. */
-export async function readLabel(path: string): Promise<string | undefined> {
+export function readLabel(path: string): string | undefined {
   try {
-    return await Deno.readTextFile(path);
+    return Deno.readTextFileSync(path);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
+    if (isNotFound(error)) return undefined;
     throw error;
   }
 }

@@ -18,28 +18,21 @@ import { type DirLock, lockDir } from "./file_dir_lock.ts";
 import { type Counters, readState, writeState } from "./file_state.ts";
 import { isLive, type Presence } from "./file_presence.ts";
 import { publish } from "./file_events.ts";
+import { entriesOf, isNotFound, removeQuietly } from "./file_io.ts";
 import { type EventKind, formatMessage } from "./protocol.ts";
-
-async function entriesOf(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
-  return names;
-}
 
 /**
  * Rebuilds lost or damaged counters from the presence files: the dispenser
  * is the highest number drawn, the indicator the lowest live one.
  */
-async function recoverCounters(
-  paths: ResourcePaths,
-): Promise<Counters | undefined> {
+function recoverCounters(paths: ResourcePaths): Counters | undefined {
   let dispenser = 0;
   let indicator = Infinity;
-  for (const name of await entriesOf(paths.dir)) {
+  for (const name of entriesOf(paths.dir)) {
     const n = numberOfPresenceName(name);
     if (n === undefined) continue;
     dispenser = Math.max(dispenser, n);
-    if (n < indicator && await isLive(presencePath(paths, n))) indicator = n;
+    if (n < indicator && isLive(presencePath(paths, n))) indicator = n;
   }
   if (dispenser === 0) return undefined;
   return { indicator: Math.min(indicator, dispenser + 1), dispenser };
@@ -80,12 +73,12 @@ export class QueueStep implements Disposable {
       return new QueueStep(paths, undefined, undefined, false);
     }
     try {
-      const state = await readState(paths);
+      const state = readState(paths);
       if (state.kind === "ok") {
         return new QueueStep(paths, lock, state, false);
       }
       // A damaged state file (or none, beside presence files) is rebuilt.
-      const counters = await recoverCounters(paths);
+      const counters = recoverCounters(paths);
       return new QueueStep(paths, lock, counters, counters !== undefined);
     } catch (error) {
       lock[Symbol.dispose]();
@@ -110,14 +103,14 @@ export class QueueStep implements Disposable {
   }
 
   /** Whether user `m` is live: its presence file exists and is locked. */
-  alive(m: number): Promise<boolean> {
+  alive(m: number): boolean {
     return isLive(presencePath(this.paths, m));
   }
 
   /** Live users among numbers `from` to `to`. */
-  async liveBetween(from: number, to: number): Promise<number> {
+  liveBetween(from: number, to: number): number {
     let live = 0;
-    for (let m = from; m <= to; m++) if (await this.alive(m)) live++;
+    for (let m = from; m <= to; m++) if (this.alive(m)) live++;
     return live;
   }
 
@@ -126,11 +119,11 @@ export class QueueStep implements Disposable {
    * presence files of dead users on the way; past the dispenser, the queue
    * becomes idle.
    */
-  async handOver(from: number): Promise<number> {
+  handOver(from: number): number {
     const dispenser = this.counters?.dispenser ?? 0;
     let m = from;
-    while (m <= dispenser && !await this.alive(m)) {
-      await Deno.remove(presencePath(this.paths, m)).catch(() => {});
+    while (m <= dispenser && !this.alive(m)) {
+      removeQuietly(presencePath(this.paths, m));
       m++;
     }
     this.say("granted", m);
@@ -139,27 +132,27 @@ export class QueueStep implements Disposable {
   }
 
   /** Skips a head of the queue whose owner is gone. */
-  async settle(): Promise<void> {
+  settle(): void {
     const counters = this.counters;
     if (counters === undefined) return;
     const { indicator, dispenser } = counters;
-    if (indicator <= dispenser && !await this.alive(indicator)) {
-      await this.handOver(indicator);
+    if (indicator <= dispenser && !this.alive(indicator)) {
+      this.handOver(indicator);
     }
   }
 
   /** Whether `presence` owns user `n`'s place: the file there is its own. */
-  async owns(presence: Presence): Promise<boolean> {
-    return this.exists && await presence.isMine();
+  owns(presence: Presence): boolean {
+    return this.exists && presence.isMine();
   }
 
   /** Whether no file is at user `n`'s presence path. */
-  async absent(n: number): Promise<boolean> {
+  absent(n: number): boolean {
     try {
-      await Deno.lstat(presencePath(this.paths, n));
+      Deno.lstatSync(presencePath(this.paths, n));
       return false;
     } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return true;
+      if (isNotFound(error)) return true;
       throw error;
     }
   }
@@ -169,26 +162,26 @@ export class QueueStep implements Disposable {
    * holds), then delivers the step's messages, still under the lock so
    * each resource's messages keep their order.
    */
-  async commit(): Promise<void> {
+  commit(): void {
     if (this.#lock !== undefined) {
-      if (this.counters === undefined) await this.#removeDir();
-      else if (this.#changed) await writeState(this.paths, this.counters);
+      if (this.counters === undefined) this.#removeDir();
+      else if (this.#changed) writeState(this.paths, this.counters);
     }
     this.#changed = false;
     const messages = this.#messages.splice(0);
-    await publish(this.paths.root, this.paths.resource, messages);
+    publish(this.paths.root, this.paths.resource, messages);
   }
 
-  async #removeDir(): Promise<void> {
+  #removeDir(): void {
     // Under the lock nobody else writes here: what remains is the state,
     // dead users' presence files and temporary files left by a crash.
-    for (const name of await entriesOf(this.paths.dir)) {
+    for (const name of entriesOf(this.paths.dir)) {
       const path = `${this.paths.dir}/${name}`;
-      if (name.includes(TEMP_MARK) || !await isLive(path)) {
-        await Deno.remove(path).catch(() => {});
+      if (name.includes(TEMP_MARK) || !isLive(path)) {
+        removeQuietly(path);
       }
     }
-    await Deno.remove(this.paths.dir).catch(() => {});
+    removeQuietly(this.paths.dir);
   }
 
   /** Releases the lock on the directory. */

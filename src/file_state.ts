@@ -5,7 +5,8 @@
  * @module
  */
 
-import { type ResourcePaths, tempName } from "./file_layout.ts";
+import type { ResourcePaths } from "./file_layout.ts";
+import { isNotFound, writeWhole } from "./file_io.ts";
 
 /** The indicator and dispenser of a queue. */
 export interface Counters {
@@ -27,12 +28,12 @@ function isCount(value: unknown): value is number {
 }
 
 /** Reads the state file of a resource; never throws for a damaged file. */
-export async function readState(paths: ResourcePaths): Promise<StateRead> {
+export function readState(paths: ResourcePaths): StateRead {
   let text: string;
   try {
-    text = await Deno.readTextFile(paths.state);
+    text = Deno.readTextFileSync(paths.state);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return { kind: "missing" };
+    if (isNotFound(error)) return { kind: "missing" };
     throw error;
   }
   try {
@@ -46,24 +47,11 @@ export async function readState(paths: ResourcePaths): Promise<StateRead> {
   return { kind: "corrupt" };
 }
 
-/** Writes `text` to `path` through a temporary file and a rename. */
-export async function writeWhole(path: string, text: string): Promise<void> {
-  const slash = path.lastIndexOf("/");
-  const temp = `${path.slice(0, slash)}/${tempName(path.slice(slash + 1))}`;
-  try {
-    await Deno.writeTextFile(temp, text);
-    await Deno.rename(temp, path);
-  } catch (error) {
-    await Deno.remove(temp).catch(() => {});
-    throw error;
-  }
-}
-
 /** Replaces the state file of a resource. */
 export function writeState(
   paths: ResourcePaths,
   { indicator, dispenser }: Counters,
-): Promise<void> {
+): void {
   const text = JSON.stringify({
     resource: paths.resource,
     dispenser,

@@ -31,23 +31,23 @@ export async function draw(
   tryOnly: boolean,
 ): Promise<Drawn | undefined> {
   using step = await QueueStep.open(paths, true);
-  await step.settle();
+  step.settle();
   const { indicator, dispenser } = step.counters ??
     { indicator: 1, dispenser: 0 };
   if (tryOnly && indicator <= dispenser) {
-    await step.commit();
+    step.commit();
     return undefined;
   }
   const n = dispenser + 1;
   const head = Math.min(indicator, n);
-  const presence = await createPresence(paths, n, label);
+  const presence = createPresence(paths, n, label);
   step.set({ indicator: head, dispenser: n });
   step.say("assigned", n, label);
   if (head === n) step.say("started", n);
   try {
-    await step.commit();
+    step.commit();
   } catch (error) {
-    await presence.remove();
+    presence.remove();
     throw error;
   }
   return { n, granted: head === n, indicator: head, presence };
@@ -66,15 +66,15 @@ export async function poll(
 ): Promise<PollResult> {
   using step = await QueueStep.open(paths, false);
   let result: PollResult;
-  if (!await step.owns(presence)) {
+  if (!step.owns(presence)) {
     step.say("lapsed", n);
     presence.close();
     result = { verdict: "lapsed" };
   } else {
-    await step.settle();
+    step.settle();
     const indicator = step.counters?.indicator;
     if (indicator === undefined || indicator > n) {
-      await presence.remove();
+      presence.remove();
       step.say("lapsed", n);
       result = { verdict: "lapsed" };
     } else if (indicator === n) {
@@ -82,7 +82,7 @@ export async function poll(
       result = { verdict: "granted" };
     } else result = { verdict: "waiting", indicator };
   }
-  await step.commit();
+  step.commit();
   return result;
 }
 
@@ -101,19 +101,19 @@ export async function release(
   presence: Presence,
 ): Promise<ReleaseResult> {
   using step = await QueueStep.open(paths, false);
-  const ours = await step.owns(presence);
+  const ours = step.owns(presence);
   const counters = step.counters;
   const holder = counters?.indicator === n &&
-    (ours || await step.absent(n));
+    (ours || step.absent(n));
   const ahead = counters && counters.indicator < n
-    ? await step.liveBetween(counters.indicator, n - 1)
+    ? step.liveBetween(counters.indicator, n - 1)
     : 0;
   if (holder && outcome === "crashed") step.say("crashed", n);
-  if (ours) await presence.remove();
+  if (ours) presence.remove();
   else presence.close();
   if (holder && outcome === "completed") step.say("completed", n, label);
   if (ours && outcome === "left") step.say("left", n);
-  if (holder) await step.handOver(n + 1);
+  if (holder) step.handOver(n + 1);
   else {
     // The newest waiter leaving un-draws its number, so no gap is left behind.
     if (
@@ -121,9 +121,9 @@ export async function release(
     ) {
       step.set({ indicator: counters.indicator, dispenser: n - 1 });
     }
-    await step.settle();
+    step.settle();
   }
-  await step.commit();
+  step.commit();
   return { holder, ahead };
 }
 
@@ -137,8 +137,8 @@ export async function status(
   const { indicator, dispenser } = counters;
   const users: UserStatus[] = [];
   for (let m = indicator; m <= dispenser; m++) {
-    if (!await step.alive(m)) continue;
-    const label = await readLabel(presencePath(paths, m));
+    if (!step.alive(m)) continue;
+    const label = readLabel(presencePath(paths, m));
     // No expiry: a presence lasts exactly as long as its process holds it.
     if (label !== undefined) users.push({ number: m, label, ttl: -1 });
   }
@@ -156,14 +156,12 @@ export async function reset(paths: ResourcePaths): Promise<ResetResult> {
     result = { resource, outcome: "missing", users: 0 };
   } else if (counters.dispenser >= counters.indicator) {
     step.say("reset");
-    await step.handOver(counters.indicator);
+    step.handOver(counters.indicator);
     const now = step.counters;
-    const users = now
-      ? await step.liveBetween(now.indicator, now.dispenser)
-      : 0;
+    const users = now ? step.liveBetween(now.indicator, now.dispenser) : 0;
     if (users > 0) result = { resource, outcome: "in-use", users };
   }
   if (result.outcome === "reset") step.set(undefined);
-  await step.commit();
+  step.commit();
   return result;
 }

@@ -30,6 +30,7 @@ export class Watch implements Disposable {
   readonly #due = new Set<string | undefined>();
   #watcher: Deno.FsWatcher | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #starting: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
   constructor(
@@ -54,12 +55,20 @@ export class Watch implements Disposable {
 
   #restart(): void {
     this.#stopWatcher();
+    clearTimeout(this.#starting);
     if (this.#paths.size === 0) {
       clearInterval(this.#timer);
       this.#timer = undefined;
       return;
     }
     this.#timer ??= setInterval(() => this.#fire(undefined), this.#pollMs);
+    // Deno finishes closing a watcher after the current task: a new watch of
+    // a path removed and made again in the same task never hears a thing.
+    this.#starting = setTimeout(() => this.#start(), 0);
+  }
+
+  #start(): void {
+    if (this.#closed) return;
     try {
       // Active once this returns; what changed before is looked at below.
       this.#watcher = Deno.watchFs([...this.#paths], { recursive: false });
@@ -105,6 +114,7 @@ export class Watch implements Disposable {
     this.#closed = true;
     this.#paths.clear();
     this.#stopWatcher();
+    clearTimeout(this.#starting);
     clearInterval(this.#timer);
   }
 }

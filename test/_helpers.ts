@@ -246,9 +246,10 @@ export async function followUntil(
 /** Resolves with the reason once `lock`'s lease is lost, within 5 s. */
 export function leaseLost(lock: Lock): Promise<unknown> {
   return within(
-    new Promise((resolve) =>
-      lock.signal.addEventListener("abort", () => resolve(lock.signal.reason))
-    ),
+    new Promise((resolve) => {
+      if (lock.signal.aborted) return resolve(lock.signal.reason);
+      lock.signal.addEventListener("abort", () => resolve(lock.signal.reason));
+    }),
     5000,
     "lease lost",
   );

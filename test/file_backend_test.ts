@@ -131,3 +131,23 @@ Deno.test("a file: url is checked and never mixed with Redis options", () => {
     /url must name a directory on this host \(file:\/\/\/path\): got "file:\/\/elsewhere\/x"/,
   );
 });
+
+Deno.test("handoffs are woken by file-system events, not the fallback poll", () =>
+  withRoot(async (_root, locker) => {
+    const [a, b] = [locker(), locker()];
+    const rounds = 20;
+    const started = performance.now();
+    for (let round = 0; round < rounds; round++) {
+      // The queue goes idle each round: its directory is removed and made
+      // again, and each Locker stops and starts watching it.
+      const holder = await a.lock("r");
+      const waiting = b.lock("r");
+      await untilQueued(a, "r", 2);
+      await holder.release();
+      await (await within(waiting, 5000, "handoff")).release();
+    }
+    const perRound = (performance.now() - started) / rounds;
+    console.log(`handoff round with queue setup: ${perRound.toFixed(1)} ms`);
+    // A lost wakeup costs a whole poll period (FALLBACK_POLL_MS, 500 ms).
+    assert.ok(perRound < 250, `${perRound} ms per round`);
+  }));
