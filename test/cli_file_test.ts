@@ -1,5 +1,8 @@
 import { deepStrictEqual, equal, match } from "node:assert/strict";
-import { filesUnder } from "./_helpers.ts";
+import { Locker } from "../mod.ts";
+import { FOLLOW_DIR, resourcePaths, TEMP_MARK } from "../src/file_layout.ts";
+import { writeState } from "../src/file_state.ts";
+import { filesUnder, waitFor } from "./_helpers.ts";
 import { fileCliPermissions, runCli, spawnCli } from "./cli_helpers.ts";
 import { freePort } from "./redis_server.ts";
 
@@ -82,3 +85,51 @@ Deno.test("a file: url with a Redis connection flag is a usage error", async () 
   equal(bad.code, 2);
   match(bad.stderr, /url must name a directory on this host/);
 });
+
+Deno.test("turn follow and turn reset on the file backend print turn 1.0's lines", () =>
+  withDir(async (dir) => {
+    const url = `file://${dir}`;
+    const permissions = fileCliPermissions(dir);
+    await using follow = spawnCli(["--url", url, "follow", "printer"], {
+      permissions,
+    });
+    // Following once its inbox is in place.
+    await waitFor(
+      async () =>
+        (await filesUnder(dir)).some((p) =>
+          p.startsWith(`${FOLLOW_DIR}/`) && !p.includes(TEMP_MARK)
+        ),
+      "follow's inbox",
+    );
+    {
+      await using locker = new Locker({ url });
+      await (await locker.lock("scanner", { label: "other" })).release();
+      await (await locker.lock("printer", { label: "test_label" })).release();
+    }
+    const expected = `\
+printer: 1 assigned to "test_label"
+printer: 1 started
+printer: 1 completed by "test_label"
+printer: 2 granted
+`;
+    await follow.stdoutHas(expected);
+    follow.kill("SIGINT");
+    deepStrictEqual(await follow.result(), {
+      code: 0,
+      stdout: expected,
+      stderr: "",
+    });
+    // A queue whose users all died: reset skips them and removes it.
+    const paths = resourcePaths(dir, "printer");
+    await Deno.mkdir(paths.dir);
+    writeState(paths, { dispenser: 3, indicator: 2 });
+    const reset = () =>
+      runCli(["--url", url, "reset", "printer"], { permissions });
+    deepStrictEqual(await reset(), { code: 0, stdout: "", stderr: "" });
+    deepStrictEqual(await reset(), {
+      code: 0,
+      stdout: 'No such queue: "printer".\n',
+      stderr: "",
+    });
+    deepStrictEqual(await filesUnder(dir), []);
+  }));
