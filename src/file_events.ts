@@ -6,10 +6,11 @@
  * @module
  */
 
-import { FOLLOW_DIR, TEMP_MARK, tempName } from "./file_layout.ts";
-import { entriesOf, isNotFound, removeQuietly, writeAll } from "./file_io.ts";
+import { FOLLOW_DIR, TEMP_MARK } from "./file_layout.ts";
+import { entriesOf, removeQuietly, writeAll } from "./file_io.ts";
 import type { EventSource, StartEvents } from "./follow.ts";
 import { Watch } from "./file_watch.ts";
+import { Inbox, MAX_INBOX_BYTES } from "./file_inbox.ts";
 
 const encoder = new TextEncoder();
 
@@ -63,99 +64,24 @@ function removeDeadInboxes(root: string): void {
   }
 }
 
-/** Makes and locks a new inbox; renamed into place only once locked. */
-async function createInbox(
-  root: string,
-): Promise<{ path: string; file: Deno.FsFile }> {
-  const dir = followDir(root);
-  for (;;) {
-    await Deno.mkdir(dir, { recursive: true });
-    const id = crypto.randomUUID();
-    const temp = `${dir}/${tempName(id)}`;
-    let file: Deno.FsFile;
+/** Passes on the lines of `resources` (all when `undefined`). */
+function lineParser(
+  resources: readonly string[] | undefined,
+  emit: (resource: string, message: string) => void,
+): (line: string) => void {
+  const wanted = resources && new Set(resources);
+  return (line) => {
+    let parsed: unknown;
     try {
-      file = await Deno.open(temp, {
-        read: true,
-        createNew: true,
-        write: true,
-      });
-    } catch (error) {
-      // The directory was removed by a follower that stopped: make it again.
-      if (isNotFound(error)) continue;
-      throw error;
-    }
-    try {
-      if (await file.tryLock(true)) {
-        await Deno.rename(temp, `${dir}/${id}`);
-        return { path: `${dir}/${id}`, file };
-      }
-    } catch { /* removed in between by a cleaner: try again */ }
-    file.close();
-  }
-}
-
-/** Reads an inbox's new lines as they arrive. */
-class InboxReader {
-  readonly #file: Deno.FsFile;
-  readonly #emit: (resource: string, message: string) => void;
-  readonly #wanted: ReadonlySet<string> | undefined;
-  readonly #decoder = new TextDecoder();
-  readonly #buffer = new Uint8Array(64 * 1024);
-  #partial = "";
-  #reading = false;
-  #again = false;
-
-  constructor(
-    file: Deno.FsFile,
-    wanted: readonly string[] | undefined,
-    emit: (resource: string, message: string) => void,
-  ) {
-    this.#file = file;
-    this.#wanted = wanted && new Set(wanted);
-    this.#emit = emit;
-  }
-
-  /** Reads to the end; a call during a read makes that read go on. */
-  async drain(): Promise<void> {
-    if (this.#reading) {
-      this.#again = true;
+      parsed = JSON.parse(line);
+    } catch {
       return;
     }
-    this.#reading = true;
-    try {
-      do {
-        this.#again = false;
-        for (;;) {
-          const read = await this.#file.read(this.#buffer);
-          if (read === null || read === 0) break;
-          this.#take(this.#buffer.subarray(0, read));
-        }
-      } while (this.#again);
-    } catch {
-      /* closed while reading */
-    } finally {
-      this.#reading = false;
-    }
-  }
-
-  #take(bytes: Uint8Array): void {
-    const lines = (this.#partial +
-      this.#decoder.decode(bytes, { stream: true })).split("\n");
-    this.#partial = lines.pop()!;
-    for (const line of lines) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(line);
-      } catch {
-        continue;
-      }
-      if (!Array.isArray(parsed)) continue;
-      const [resource, message] = parsed;
-      if (typeof resource !== "string" || typeof message !== "string") continue;
-      if (this.#wanted && !this.#wanted.has(resource)) continue;
-      this.#emit(resource, message);
-    }
-  }
+    if (!Array.isArray(parsed)) return;
+    const [resource, message] = parsed;
+    if (typeof resource !== "string" || typeof message !== "string") return;
+    if (!wanted || wanted.has(resource)) emit(resource, message);
+  };
 }
 
 /**
@@ -165,6 +91,7 @@ class InboxReader {
 export function inboxEvents(
   root: string,
   resources: readonly string[] | undefined,
+  maxInboxBytes = MAX_INBOX_BYTES,
 ): StartEvents {
   return (emit): EventSource => {
     let stopped = false;
@@ -172,14 +99,21 @@ export function inboxEvents(
     const ready = (async () => {
       await Deno.mkdir(root, { recursive: true });
       removeDeadInboxes(root);
-      const { path, file } = await createInbox(root);
-      const reader = new InboxReader(file, resources, emit);
-      const watch = new Watch(() => void reader.drain());
-      watch.add(path);
+      const inbox = new Inbox(
+        `${followDir(root)}/${crypto.randomUUID()}`,
+        maxInboxBytes,
+      );
+      const take = lineParser(resources, emit);
+      const watch: Watch = new Watch(() => {
+        if (!inbox.read(take)) return;
+        // A new file at the same path: watch that one.
+        watch.delete(inbox.path);
+        watch.add(inbox.path);
+      });
+      watch.add(inbox.path);
       cleanup = () => {
         watch[Symbol.dispose]();
-        removeQuietly(path);
-        file.close();
+        inbox[Symbol.dispose]();
         // The last follower takes the directory along (fails if others remain).
         removeQuietly(followDir(root));
       };

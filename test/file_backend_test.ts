@@ -5,6 +5,7 @@ import {
   resourceOfDirName,
   resourcePaths,
 } from "../src/file_layout.ts";
+import { inboxEvents, publish } from "../src/file_events.ts";
 import { filesUnder, leaseLost, untilQueued, within } from "./_helpers.ts";
 
 const TRICKY = [
@@ -151,3 +152,43 @@ Deno.test("handoffs are woken by file-system events, not the fallback poll", () 
     // A lost wakeup costs a whole poll period (FALLBACK_POLL_MS, 500 ms).
     assert.ok(perRound < 250, `${perRound} ms per round`);
   }));
+
+Deno.test("a follower's inbox is replaced once it grows, and no message is lost or repeated", async () => {
+  const root = await Deno.makeTempDir({ prefix: "turn-files-" });
+  try {
+    const seen: string[] = [];
+    const all = Promise.withResolvers<void>();
+    const total = 2000;
+    const expected = [
+      ...Array.from({ length: total / 2 }, (_, i) => `r message ${2 * i + 1}`),
+      ...Array.from({ length: total }, (_, k) => `r again ${k}`),
+    ];
+    const source = inboxEvents(root, ["r"], 4096)((resource, message) => {
+      seen.push(`${resource} ${message}`);
+      if (seen.length === expected.length) all.resolve();
+    });
+    await source.ready;
+    for (let k = 0; k < total; k++) {
+      publish(root, k % 2 ? "r" : "other", [`message ${k}`]);
+      // Let the follower read (and replace its inbox) now and then.
+      if (k % 100 === 0) await new Promise((r) => setTimeout(r, 0));
+    }
+    for (let k = 0; k < total; k++) publish(root, "r", [`again ${k}`]);
+    await within(all.promise, 10_000, "every message");
+    assert.deepEqual(seen, expected);
+    const [inbox] = await filesUnder(`${root}/.follow`);
+    const { size } = await Deno.stat(`${root}/.follow/${inbox}`);
+    // Without replacement it would hold every line ever published.
+    const published = Array.from(
+      { length: total },
+      (_, k) =>
+        JSON.stringify([k % 2 ? "r" : "other", `message ${k}`]).length +
+        JSON.stringify(["r", `again ${k}`]).length + 2,
+    ).reduce((a, b) => a + b);
+    assert.ok(size < published, `${size} of ${published} bytes kept`);
+    source.stop();
+    assert.deepEqual(await filesUnder(root), []);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
