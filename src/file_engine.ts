@@ -184,21 +184,26 @@ export class FileEngine implements Engine {
       return;
     }
     ticket.busy = true;
-    const checking = (async () => {
-      try {
-        do {
-          ticket.recheck = false;
-          if (ticket.state === "waiting") await this.#checkWaiter(ticket);
-          else if (ticket.state === "held") this.#checkHolder(ticket);
-        } while (ticket.recheck);
-      } catch {
-        // The file system failed us for now: the next event or poll asks again.
-      } finally {
-        ticket.busy = false;
-        this.#checks.delete(ticket);
-      }
-    })();
+    const checking = this.#checkUntilSettled(ticket);
     this.#checks.set(ticket, checking);
+    const done = () => {
+      if (this.#checks.get(ticket) === checking) this.#checks.delete(ticket);
+    };
+    checking.then(done);
+  }
+
+  async #checkUntilSettled(ticket: Ticket): Promise<void> {
+    try {
+      do {
+        ticket.recheck = false;
+        if (ticket.state === "waiting") await this.#checkWaiter(ticket);
+        else if (ticket.state === "held") this.#checkHolder(ticket);
+      } while (ticket.recheck);
+    } catch {
+      // The file system failed us for now: the next event or poll asks again.
+    } finally {
+      ticket.busy = false;
+    }
   }
 
   /**
@@ -223,7 +228,11 @@ export class FileEngine implements Engine {
     } else if (ticket.state === "waiting") {
       // Skipped or its presence removed: it draws again at the back.
       this.#presences.delete(ticket);
-      await this.#draw(ticket);
+      try {
+        await this.#draw(ticket);
+      } catch (error) {
+        return ticket.fail(error);
+      }
       ticket.recheck = true;
     }
   }
