@@ -34,8 +34,9 @@ function recoverCounters(paths: ResourcePaths): Counters | undefined {
     dispenser = Math.max(dispenser, n);
     if (n < indicator && isLive(presencePath(paths, n))) indicator = n;
   }
-  if (dispenser === 0) return undefined;
-  return { indicator: Math.min(indicator, dispenser + 1), dispenser };
+  // Nobody live: the queue is idle, and idle queues have no counters.
+  if (indicator === Infinity) return undefined;
+  return { indicator, dispenser };
 }
 
 /** A step on one resource's queue, holding the lock on its directory. */
