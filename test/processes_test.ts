@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { fixture, lockerTest, untilQueued, within } from "./_helpers.ts";
+import {
+  fixture,
+  lockerTest,
+  untilQueued,
+  waitFor,
+  within,
+} from "./_helpers.ts";
 import { Redis } from "ioredis";
 import { startRedis } from "./redis_server.ts";
 
@@ -99,6 +105,69 @@ lockerTest(
     const bound = t.backend === "redis" ? expire + 500 : expire;
     assert.ok(recovery < bound, `recovered after ${recovery} ms`);
     await lock.release();
+    assert.deepEqual(await t.leftovers(), []);
+  },
+);
+
+lockerTest(
+  "processes killed at any moment, holders included, never let two others overlap",
+  async (t) => {
+    await using server = await startRedis();
+    const witness = new Redis(server.port, "127.0.0.1");
+    const cycles = 20;
+    const children = Array.from({ length: 6 }, () =>
+      deno([
+        fixture("owner_hammer.ts"),
+        t.url,
+        server.url,
+        "chaos",
+        String(cycles),
+        "5",
+        "500",
+      ]).spawn());
+    const byPid = new Map(children.map((child) => [String(child.pid), child]));
+    const grants = async () => await witness.llen("witness:grants");
+    const killed = new Set<string>();
+    // Kill the holder inside its turn twice, then a process that may wait.
+    for (const [after, holder] of [[10, true], [30, true], [50, false]]) {
+      await waitFor(
+        async () => await grants() >= Number(after),
+        `${after} grants`,
+      );
+      let pid: string | null = null;
+      await waitFor(async () => {
+        pid = holder
+          ? await witness.get("witness:owner")
+          : [...byPid.keys()].find((p) => !killed.has(p)) ?? null;
+        return pid !== null && !killed.has(pid);
+      }, holder ? "a holder to kill" : "a process to kill");
+      byPid.get(pid!)!.kill("SIGKILL");
+      killed.add(pid!);
+    }
+    const results = await within(
+      Promise.all(children.map((child) => child.output())),
+      120_000,
+      "every process done",
+    );
+    for (const [index, { code, signal, stderr }] of results.entries()) {
+      if (killed.has(String(children[index].pid))) {
+        assert.equal(signal, "SIGKILL");
+      } else assert.equal(code, 0, new TextDecoder().decode(stderr));
+    }
+    assert.deepEqual(await witness.lrange("witness:overlaps", 0, -1), []);
+    const survivors = (await witness.lrange("witness:grants", 0, -1))
+      .filter((grant) => !killed.has(grant.split(":")[0]));
+    assert.equal(survivors.length, (6 - killed.size) * cycles);
+    witness.disconnect();
+    // Users killed while waiting linger until their presence expires (Redis)
+    // or at once (files); then reset clears what they left.
+    const locker = t.locker();
+    await waitFor(
+      async () =>
+        ((await locker.status(["chaos"]))[0]?.users ?? []).length === 0,
+      "dead users gone",
+    );
+    await locker.reset(["chaos"]);
     assert.deepEqual(await t.leftovers(), []);
   },
 );
