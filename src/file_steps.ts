@@ -6,9 +6,8 @@
  * @module
  */
 
-import type { ResourcePaths } from "./file_layout.ts";
+import { presencePath, type ResourcePaths } from "./file_layout.ts";
 import { createPresence, type Presence, readLabel } from "./file_presence.ts";
-import { presencePath } from "./file_layout.ts";
 import { QueueStep } from "./file_queue.ts";
 import type { Outcome } from "./protocol.ts";
 import type { ResetResult, ResourceStatus, UserStatus } from "./types.ts";
