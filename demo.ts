@@ -1,8 +1,7 @@
 // `deno task demo`: several processes take turns on one resource while this
 // one shows the follow stream and the queue, then everything exits by itself.
-// Until the file backend exists, it starts its own throwaway redis-server.
+// It uses the file backend in a temporary directory, so it needs no server.
 import { Locker } from "./mod.ts";
-import { startRedis } from "./test/redis_server.ts";
 
 const WORKERS = 4;
 const CYCLES = 3;
@@ -20,45 +19,52 @@ if (Deno.args[0] === "worker") {
   Deno.exit(0);
 }
 
-await using server = await startRedis();
-await using locker = new Locker({ url: server.url });
-const follow = locker.follow([resource]);
-await follow.ready;
-console.log(
-  `redis-server on port ${server.port}; ${WORKERS} workers x ${CYCLES} turns on "${resource}"\n`,
-);
-
-const workers = Array.from(
-  { length: WORKERS },
-  (_, i) =>
-    new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        import.meta.filename!,
-        "worker",
-        server.url,
-        `worker-${i + 1}`,
-      ],
-    }).spawn().status,
-);
-const printing = (async () => {
-  for await (const event of follow) {
-    let line = event.message;
-    if (event.kind === "started") {
-      const [status] = await locker.status([resource]);
-      const queue = status?.users.map((u) => `${u.number}:${u.label}`) ?? [];
-      line = `${line.padEnd(40)} queue: ${queue.join(" | ")}`;
+const dir = await Deno.makeTempDir({ prefix: "turn-demo-" });
+const url = `file://${dir}`;
+try {
+  await using locker = new Locker({ url });
+  const follow = locker.follow([resource]);
+  await follow.ready;
+  console.log(
+    `${url}: ${WORKERS} worker processes x ${CYCLES} turns on "${resource}"\n`,
+  );
+  const workers = Array.from(
+    { length: WORKERS },
+    (_, i) =>
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          `--allow-read=${dir}`,
+          `--allow-write=${dir}`,
+          "--allow-env",
+          "--allow-sys",
+          import.meta.filename!,
+          "worker",
+          url,
+          `worker-${i + 1}`,
+        ],
+      }).spawn().status,
+  );
+  const printing = (async () => {
+    for await (const event of follow) {
+      let line = event.message;
+      if (event.kind === "started") {
+        const [status] = await locker.status([resource]);
+        const queue = status?.users.map((u) => `${u.number}:${u.label}`) ?? [];
+        line = `${line.padEnd(40)} queue: ${queue.join(" | ")}`;
+      }
+      console.log(line);
     }
-    console.log(line);
-  }
-})();
-await Promise.all(workers);
-await follow.return();
-await printing;
-const left = await locker.status([resource]);
-console.log(
-  `\nall done; keys left for "${resource}": ${
-    left.length === 0 ? "none" : JSON.stringify(left)
-  }`,
-);
+  })();
+  await Promise.all(workers);
+  await follow.return();
+  await printing;
+  const left = await locker.status([resource]);
+  console.log(
+    `\nall done; queue left for "${resource}": ${
+      left.length === 0 ? "none" : JSON.stringify(left)
+    }`,
+  );
+} finally {
+  await Deno.remove(dir, { recursive: true });
+}

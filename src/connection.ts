@@ -62,7 +62,10 @@ export interface SentinelAddress {
  * ```
  */
 export interface ConnectionOptions {
-  /** `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS. */
+  /**
+   * `redis://[user:password@]host[:port][/db]`, `rediss://` for TLS, or
+   * `file:///dir` for the file backend (one host, no server).
+   */
   readonly url?: string;
   /** Host name (turn 1.0's `--host`). Default `localhost`. */
   readonly host?: string;
@@ -103,7 +106,8 @@ export interface Connection {
 }
 
 const DEFAULT_URL = "redis://localhost:6379/0";
-const ENV_NAMES = ["TURN_REDIS_URL", "REDIS_URL"] as const;
+/** Read in this order; `TURN_URL` may also hold a `file:` URL. */
+const ENV_NAMES = ["TURN_URL", "TURN_REDIS_URL", "REDIS_URL"] as const;
 
 /**
  * Hides the password of a URL-like string, for error messages. Everything up
@@ -141,7 +145,8 @@ export function urlFromEnvironment(): string {
   return DEFAULT_URL;
 }
 
-function badUrl(url: string, rule: string): TypeError {
+/** The error for a URL that breaks `rule`; the password never shows. */
+export function badUrl(url: string, rule: string): TypeError {
   return new TypeError(`url ${rule}: got ${JSON.stringify(redact(url))}`);
 }
 

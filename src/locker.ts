@@ -6,7 +6,7 @@
 
 import { hostname } from "node:os";
 import process from "node:process";
-import { RedisEngine } from "./redis_engine.ts";
+import { openEngine } from "./backend.ts";
 import type { Lock } from "./lock.ts";
 import type { Follow } from "./follow.ts";
 import {
@@ -86,7 +86,9 @@ function checkLockOptions(options: LockOptions): CheckedLockOptions {
  * Takes turns on named resources with other programs, on this host or
  * others, through Redis: first come, first served, woken by pub/sub, and
  * safe against crashed users. Speaks turn 1.0's wire protocol, so Python
- * programs using turn 1.0 take turns with it.
+ * programs using turn 1.0 take turns with it. With a `file:` URL, it does
+ * the same for programs on one host through the file system, with no
+ * server.
  *
  * @example One turn at a time
  * ```ts
@@ -102,8 +104,9 @@ export class Locker implements AsyncDisposable {
 
   /**
    * Creates a Locker. Nothing is connected until first use. With no
-   * connection options, `TURN_REDIS_URL`, then `REDIS_URL`, then
-   * `redis://localhost:6379/0` is used.
+   * connection options, `TURN_URL` (a `redis://` or `file://` URL), then
+   * `TURN_REDIS_URL`, then `REDIS_URL`, then `redis://localhost:6379/0` is
+   * used. `{ url: "file:///var/lock/turn" }` selects the file backend.
    */
   constructor(options: LockerOptions = {}) {
     if (typeof options !== "object" || options === null) {
@@ -112,7 +115,7 @@ export class Locker implements AsyncDisposable {
     if (options.connectTimeout !== undefined) {
       checkDuration("connectTimeout", options.connectTimeout);
     }
-    this.#engine = new RedisEngine(options);
+    this.#engine = openEngine(options);
   }
 
   /**

@@ -138,6 +138,33 @@ const MESSAGE_FORMS: ReadonlyArray<[RegExp, EventKind]> = [
   [/^()Reset tool bumps\.$/, "reset"],
 ];
 
+const MESSAGE_TEXTS: Readonly<
+  Record<EventKind, (n: number, label: string) => string>
+> = {
+  assigned: (n, label) => `${n} assigned to "${label}"`,
+  started: (n) => `${n} started`,
+  completed: (n, label) => `${n} completed by "${label}"`,
+  granted: (n) => `${n} granted`,
+  bumps: (n) => `${n} bumps`,
+  crashed: (n) => `${n} crashed!`,
+  left: (n) => `${n} left`,
+  lapsed: (n) => `${n} lapsed`,
+  reset: () => "Reset tool bumps.",
+};
+
+/**
+ * The external message of `resource` for an event, as the Lua scripts
+ * publish it (`"<r>: 7 started"`). The file backend writes the same texts.
+ */
+export function formatMessage(
+  resource: string,
+  kind: EventKind,
+  number = 0,
+  label = "",
+): string {
+  return `${resource}: ${MESSAGE_TEXTS[kind](number, label)}`;
+}
+
 /**
  * Parses an external message of `resource` (`"<r>: 7 started"`), or returns
  * `undefined` for a message this protocol does not define.

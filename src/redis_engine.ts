@@ -37,8 +37,8 @@ import {
   waitUntilReady,
 } from "./connection.ts";
 import { Ticket, type TicketSpec, type TicketState } from "./ticket.ts";
-import { Lock, type ReleaseOutcome } from "./lock.ts";
-import { TimeoutError, TurnError } from "./errors.ts";
+import type { Lock, ReleaseOutcome } from "./lock.ts";
+import { TurnError } from "./errors.ts";
 import type {
   LockerOptions,
   ResetResult,
@@ -48,10 +48,11 @@ import type {
 import { Subscriber } from "./subscriber.ts";
 import type { Engine, WaitLimits } from "./engine.ts";
 import { Follow } from "./follow.ts";
+import { awaitTurn, departAll, Departures } from "./departures.ts";
 import { quit } from "./quit.ts";
+import { delay } from "./wait.ts";
 
 const DEFAULT_CONNECT_TIMEOUT = 5_000;
-const TIMED_OUT = Symbol("timed out");
 /** How long a user that gives up waits for Redis to confirm it has left. */
 const LEAVE_REPLY_WAIT_MS = 250;
 
@@ -72,8 +73,7 @@ export class RedisEngine implements Engine {
   readonly #checks = new Map<Ticket, number>();
   /** Newest numbers left without presence, to skip after a grace period. */
   readonly #followUps = new Map<string, { keys: ResourceKeys; skip: number }>();
-  /** Waits, releases and leaves under way, which close() lets finish. */
-  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #departures = new Departures();
   #followUpDue = 0;
   #ready: Promise<void> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -201,22 +201,18 @@ export class RedisEngine implements Engine {
     const ticket = new Ticket(resourceKeys(resource, this.#hashTag), spec);
     if (tryOnly) return this.#tryDraw(ticket);
     this.#tickets.add(ticket);
-    return await this.#track(this.#wait(ticket, limits));
+    return await this.#departures.track(this.#wait(ticket, limits));
   }
 
   /** Waits for a ticket's turn; on failure leaves the queue, then rethrows. */
   async #wait(ticket: Ticket, limits: WaitLimits): Promise<Lock> {
     const entered = this.#enter(ticket);
-    entered.catch((error) => ticket.fail(error));
-    try {
-      await waitOrGiveUp(ticket.granted, limits);
-    } catch (reason) {
-      const ahead = await this.#leave(ticket, entered);
-      if (reason === TIMED_OUT) {
-        throw new TimeoutError(ticket.keys.resource, ahead, limits.timeout!);
-      }
-      throw reason;
-    }
+    await awaitTurn(
+      ticket,
+      entered,
+      limits,
+      () => this.#leave(ticket, entered),
+    );
     return this.#lockOf(ticket);
   }
 
@@ -396,19 +392,13 @@ export class RedisEngine implements Engine {
     }
   }
 
-  /** Notes work that close() must let finish before closing connections. */
-  #track<T>(work: Promise<T>): Promise<T> {
-    this.#inFlight.add(work);
-    return work.finally(() => this.#inFlight.delete(work));
-  }
-
   /**
    * Leaves after a failed wait and returns the live users ahead. Giving up
    * must not wait for a Redis that is away or stalled: the leave goes on in
    * the background (close() still awaits it) and the last count seen is used.
    */
   #leave(ticket: Ticket, entered: Promise<void>): Promise<number> {
-    const leaving = this.#track(this.#abandon(ticket, entered));
+    const leaving = this.#departures.track(this.#abandon(ticket, entered));
     const lastSeen = Math.max(0, ticket.ahead);
     if (this.#client.status !== "ready") return Promise.resolve(lastSeen);
     return settleWithin(leaving, LEAVE_REPLY_WAIT_MS, lastSeen);
@@ -432,11 +422,7 @@ export class RedisEngine implements Engine {
 
   #lockOf(ticket: Ticket): Lock {
     this.#schedule();
-    return new Lock(
-      ticket.keys.resource,
-      ticket.number,
-      ticket.spec.label,
-      ticket.leaseSignal,
+    return ticket.lock(
       (outcome) => this.#release(ticket, outcome),
       () => ticket.checkLease(),
     );
@@ -450,7 +436,7 @@ export class RedisEngine implements Engine {
     ticket.checkLease();
     this.#tickets.delete(ticket);
     const leaving = ticket.leaseSignal.aborted ? "lost" : outcome;
-    await this.#track(this.#finish(ticket, leaving));
+    await this.#departures.track(this.#finish(ticket, leaving));
   }
 
   /** Skips a newest number without presence once it had its grace period. */
@@ -706,14 +692,11 @@ export class RedisEngine implements Engine {
   async #close(): Promise<void> {
     // From here on, new calls are refused; work under way may finish.
     this.#closed = true;
-    const closing = new TurnError("the Locker was closed while waiting");
-    for (const ticket of this.#tickets) {
-      if (ticket.state === "held") {
-        this.#release(ticket, "completed").catch(() => {});
-      } else ticket.fail(closing);
-    }
-    // Failed waits leave their queues inside their tracked #wait.
-    await Promise.allSettled([...this.#inFlight]);
+    await departAll(
+      this.#tickets,
+      (ticket) => this.#release(ticket, "completed"),
+      this.#departures,
+    );
     clearTimeout(this.#timer);
     await this.#flushFollowUps();
     await this.#subscriber.close();
@@ -762,10 +745,6 @@ function isRefused(error: unknown): boolean {
   return error instanceof Error && REFUSED.test(error.message);
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** `promise`'s value, or `fallback` if it has not settled within `ms`. */
 async function settleWithin<T>(
   promise: Promise<T>,
@@ -780,29 +759,5 @@ async function settleWithin<T>(
     return await Promise.race([promise, late]);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/** Waits for `promise`; rejects with TIMED_OUT or the signal's reason. */
-async function waitOrGiveUp(
-  promise: Promise<void>,
-  { timeout, signal }: WaitLimits,
-): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let onAbort: (() => void) | undefined;
-  const giveUp = new Promise<never>((_, reject) => {
-    if (timeout !== undefined) {
-      timer = setTimeout(() => reject(TIMED_OUT), timeout);
-    }
-    if (signal) {
-      onAbort = () => reject(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-    }
-  });
-  try {
-    await Promise.race([promise, giveUp]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) signal!.removeEventListener("abort", onAbort);
   }
 }

@@ -7,6 +7,7 @@
 import type { ResourceKeys } from "./protocol.ts";
 import { deferred } from "./deferred.ts";
 import { LeaseLostError } from "./errors.ts";
+import { Lock, type ReleaseOutcome } from "./lock.ts";
 
 /** Where a ticket stands. */
 export type TicketState = "drawing" | "waiting" | "held" | "leaving" | "gone";
@@ -74,6 +75,25 @@ export class Ticket {
     this.validUntil = sentAt + this.spec.expire;
     this.#ahead = 0;
     this.#granted.resolve();
+  }
+
+  /**
+   * The Lock handed to the user of this granted ticket. `check`, if given,
+   * runs before each read of `lock.signal` (a time-bound lease checks that
+   * it has not run out).
+   */
+  lock(
+    end: (outcome: ReleaseOutcome) => Promise<void>,
+    check?: () => void,
+  ): Lock {
+    return new Lock(
+      this.keys.resource,
+      this.number,
+      this.spec.label,
+      this.leaseSignal,
+      end,
+      check,
+    );
   }
 
   /** Ends the wait with an error. */

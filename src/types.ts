@@ -43,9 +43,15 @@ export interface LockerOptions extends ConnectionOptions {
 export interface LockOptions {
   /** Shown by `status` and in messages. Default `"<hostname>:<pid>"`. */
   readonly label?: string;
-  /** Presence TTL in ms, kept alive while waiting or holding. Default 60 000. */
+  /**
+   * Presence TTL in ms, kept alive while waiting or holding. Default 60 000.
+   * Not used by the file backend, whose presence lasts as long as the process.
+   */
   readonly expire?: number;
-  /** Bump the queue after this long without news, in ms. Default 60 000. */
+  /**
+   * Bump the queue after this long without news, in ms. Default 60 000. Not
+   * used by the file backend, which has no announcements to miss.
+   */
   readonly patience?: number;
   /** Give up waiting after this long, in ms: rejects with a TimeoutError. */
   readonly timeout?: number;
@@ -73,7 +79,10 @@ export interface UserStatus {
   readonly number: number;
   /** The user's label. */
   readonly label: string;
-  /** Milliseconds until the user's presence expires (-1: no expiry). */
+  /**
+   * Milliseconds until the user's presence expires (-1: no expiry, as always
+   * on the file backend).
+   */
   readonly ttl: number;
 }
 

@@ -8,7 +8,10 @@
 import { Redis } from "ioredis";
 import { type RedisServer, startRedis } from "./redis_server.ts";
 import { Locker } from "../mod.ts";
-import type { LockerOptions, TurnEvent } from "../mod.ts";
+import type { Lock, LockerOptions, TurnEvent } from "../mod.ts";
+import { presenceKey, resourceKeys } from "../src/protocol.ts";
+import { FOLLOW_DIR, presencePath, resourcePaths } from "../src/file_layout.ts";
+import { type Counters, writeState } from "../src/file_state.ts";
 
 /** Context handed to a test body by {@linkcode redisTest}. */
 export interface RedisTestContext {
@@ -17,6 +20,59 @@ export interface RedisTestContext {
   readonly redis: Redis;
   /** A Locker on the test's server, closed after the test. */
   locker(options?: LockerOptions): Locker;
+}
+
+/** The backends every Locker behaviour test runs against. */
+export const BACKENDS = ["redis", "file"] as const;
+
+/** One of {@linkcode BACKENDS}. */
+export type Backend = typeof BACKENDS[number];
+
+/** Context handed to a test body by {@linkcode lockerTest}: any backend. */
+export interface LockerTestContext {
+  readonly backend: Backend;
+  /** The URL of the test's lock domain, for Lockers in other processes. */
+  readonly url: string;
+  /** A Locker on the test's lock domain, closed after the test. */
+  locker(options?: LockerOptions): Locker;
+  /** What the queues left behind: Redis keys, or files under the root. */
+  leftovers(): Promise<string[]>;
+  /** Makes user `n` vanish without a word, as if its process was killed. */
+  removePresence(resource: string, n: number): Promise<void>;
+  /** Writes a queue's counters directly (a queue whose users all died). */
+  setQueue(resource: string, counters: Counters): Promise<void>;
+}
+
+/** Runs `body` with Lockers that are closed afterwards. */
+async function withLockers(
+  url: string,
+  body: (locker: (options?: LockerOptions) => Locker) => Promise<void>,
+): Promise<void> {
+  const lockers: Locker[] = [];
+  try {
+    await body((options = {}) => {
+      const locker = new Locker({ url, ...options });
+      lockers.push(locker);
+      return locker;
+    });
+  } finally {
+    await Promise.allSettled(lockers.map((l) => l.close()));
+  }
+}
+
+async function withRedis(
+  body: (context: RedisTestContext) => Promise<void>,
+): Promise<void> {
+  await using server = await startRedis();
+  const redis = new Redis(server.port, "127.0.0.1");
+  try {
+    await withLockers(
+      server.url,
+      (locker) => body({ server, redis, locker }),
+    );
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** Registers a Deno test that gets its own throwaway redis-server. */
@@ -29,26 +85,93 @@ export function redisTest(
     // ioredis keeps sockets and timers that outlive a test body by a tick.
     sanitizeOps: false,
     sanitizeResources: false,
-    async fn() {
-      await using server = await startRedis();
-      const redis = new Redis(server.port, "127.0.0.1");
-      const lockers: Locker[] = [];
-      try {
-        await body({
-          server,
-          redis,
-          locker(options = {}) {
-            const locker = new Locker({ url: server.url, ...options });
-            lockers.push(locker);
-            return locker;
-          },
-        });
-      } finally {
-        await Promise.allSettled(lockers.map((l) => l.close()));
-        redis.disconnect();
-      }
-    },
+    fn: () => withRedis(body),
   });
+}
+
+function redisContext(t: RedisTestContext): LockerTestContext {
+  return {
+    backend: "redis",
+    url: t.server.url,
+    locker: t.locker,
+    leftovers: () => allKeys(t.redis),
+    async removePresence(resource, n) {
+      await t.redis.del(presenceKey(resourceKeys(resource), n));
+    },
+    async setQueue(resource, { indicator, dispenser }) {
+      const keys = resourceKeys(resource);
+      await t.redis.mset(keys.dispenser, dispenser, keys.indicator, indicator);
+    },
+  };
+}
+
+/** Every file and directory under `root`, relative to it, sorted. */
+export async function filesUnder(root: string, prefix = ""): Promise<string[]> {
+  const found: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(`${root}/${prefix}`)) {
+      const path = `${prefix}${entry.name}`;
+      found.push(path);
+      if (entry.isDirectory) found.push(...await filesUnder(root, `${path}/`));
+    }
+  } catch (error) {
+    // A directory removed while it was listed holds nothing.
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return found.sort();
+}
+
+async function withFiles(
+  body: (context: LockerTestContext) => Promise<void>,
+): Promise<void> {
+  const root = await Deno.makeTempDir({ prefix: "turn-files-" });
+  try {
+    await withLockers(`file://${root}`, (locker) =>
+      body({
+        backend: "file",
+        url: `file://${root}`,
+        locker,
+        // Followers' inboxes are not queues; the test's end checks them.
+        leftovers: async () =>
+          (await filesUnder(root)).filter((p) => !p.startsWith(FOLLOW_DIR)),
+        async removePresence(resource, n) {
+          await Deno.remove(presencePath(resourcePaths(root, resource), n));
+        },
+        async setQueue(resource, counters) {
+          const paths = resourcePaths(root, resource);
+          await Deno.mkdir(paths.dir, { recursive: true });
+          await writeState(paths, counters);
+        },
+      }));
+    // Once every Locker is closed, nothing at all is left behind.
+    const left = await filesUnder(root);
+    if (left.length > 0) {
+      throw new Error(`files left behind: ${left.join(", ")}`);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+/**
+ * Registers one Locker behaviour test per backend (`name [redis]`,
+ * `name [file]`): the same body, run against each.
+ */
+export function lockerTest(
+  name: string,
+  body: (context: LockerTestContext) => Promise<void>,
+): void {
+  for (const backend of BACKENDS) {
+    Deno.test({
+      name: `${name} [${backend}]`,
+      sanitizeOps: false,
+      sanitizeResources: false,
+      fn: () =>
+        backend === "redis"
+          ? withRedis((t) => body(redisContext(t)))
+          : withFiles(body),
+    });
+  }
 }
 
 /** Resolves with `promise`, or rejects if it takes longer than `ms`. */
@@ -118,6 +241,18 @@ export async function followUntil(
   })();
   await follow.ready;
   return { ready: follow.ready, events };
+}
+
+/** Resolves with the reason once `lock`'s lease is lost, within 5 s. */
+export function leaseLost(lock: Lock): Promise<unknown> {
+  return within(
+    new Promise((resolve) => {
+      if (lock.signal.aborted) return resolve(lock.signal.reason);
+      lock.signal.addEventListener("abort", () => resolve(lock.signal.reason));
+    }),
+    5000,
+    "lease lost",
+  );
 }
 
 /** All keys in the database, sorted. */

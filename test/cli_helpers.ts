@@ -12,7 +12,7 @@ import { waitFor } from "./_helpers.ts";
 /** The permission flags from docs/CLI.md; the tests use nothing more. */
 export const CLI_PERMISSIONS: readonly string[] = [
   "--allow-net",
-  "--allow-env=TURN_REDIS_URL,REDIS_URL",
+  "--allow-env=TURN_URL,TURN_REDIS_URL,REDIS_URL",
   "--ignore-env",
   "--no-prompt",
   "--allow-run",
@@ -20,12 +20,23 @@ export const CLI_PERMISSIONS: readonly string[] = [
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 const WAIT_MS = 20_000;
-const HIDDEN_ENV = ["TURN_REDIS_URL", "REDIS_URL", "NO_COLOR"];
+const HIDDEN_ENV = ["TURN_URL", "TURN_REDIS_URL", "REDIS_URL", "NO_COLOR"];
+
+/** The permission flags docs/CLI.md gives for the file backend in `dir`. */
+export function fileCliPermissions(dir: string): string[] {
+  return [
+    `--allow-read=${dir}`,
+    `--allow-write=${dir}`,
+    ...CLI_PERMISSIONS.filter((flag) => flag !== "--allow-net"),
+  ];
+}
 
 /** How to start the CLI. */
 export interface CliOptions {
-  /** Extra environment (TURN_REDIS_URL, REDIS_URL and NO_COLOR are unset otherwise). */
+  /** Extra environment (TURN_URL, TURN_REDIS_URL, REDIS_URL and NO_COLOR are unset otherwise). */
   readonly env?: Record<string, string>;
+  /** Deno permission flags, if not CLI_PERMISSIONS. */
+  readonly permissions?: readonly string[];
   /** Text for its stdin; stdin is empty otherwise. */
   readonly stdin?: string;
   /**
@@ -58,13 +69,19 @@ export interface CliProcess extends AsyncDisposable {
 }
 
 /** The command line that runs the CLI with `args`. */
-export function cliCommandLine(args: readonly string[]): string[] {
-  return [Deno.execPath(), "run", "--quiet", ...CLI_PERMISSIONS, CLI, ...args];
+export function cliCommandLine(
+  args: readonly string[],
+  permissions: readonly string[] = CLI_PERMISSIONS,
+): string[] {
+  return [Deno.execPath(), "run", "--quiet", ...permissions, CLI, ...args];
 }
 
 /** The same, quoted for `sh -c`. */
-export function cliShellLine(args: readonly string[]): string {
-  return cliCommandLine(args)
+export function cliShellLine(
+  args: readonly string[],
+  permissions?: readonly string[],
+): string {
+  return cliCommandLine(args, permissions)
     .map((word) => `'${word.replaceAll("'", `'\\''`)}'`)
     .join(" ");
 }
@@ -86,8 +103,15 @@ export function spawnCli(
   const env = Deno.env.toObject();
   for (const name of HIDDEN_ENV) delete env[name];
   const [program, ...programArgs] = options.terminal
-    ? ["script", "-q", "-e", "-c", cliShellLine(args), "/dev/null"]
-    : cliCommandLine(args);
+    ? [
+      "script",
+      "-q",
+      "-e",
+      "-c",
+      cliShellLine(args, options.permissions),
+      "/dev/null",
+    ]
+    : cliCommandLine(args, options.permissions);
   const child = new Deno.Command(program, {
     args: programArgs,
     clearEnv: true,

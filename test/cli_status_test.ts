@@ -37,6 +37,7 @@ Deno.test("turn status NAME... prints turn 1.0's table, whichever way it connect
     [[], { TURN_REDIS_URL: url }],
     [[], { REDIS_URL: url }],
     [[], { TURN_REDIS_URL: url, REDIS_URL: "redis://127.0.0.1:1" }],
+    [[], { TURN_URL: url, TURN_REDIS_URL: "redis://127.0.0.1:1" }],
   ];
   try {
     for (const [flags, env] of connections) {

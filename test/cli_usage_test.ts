@@ -1,6 +1,6 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
 import { freePort } from "./redis_server.ts";
-import { CLI_PERMISSIONS, runCli } from "./cli_helpers.ts";
+import { CLI_PERMISSIONS, fileCliPermissions, runCli } from "./cli_helpers.ts";
 
 const COMMANDS = ["status", "follow", "reset", "lock", "run"];
 
@@ -112,11 +112,11 @@ Deno.test("a bad duration, port, db, URL, name or label is refused before connec
     ],
     [
       ["status", "--url", "http://me:hunter2@cache:6379"],
-      'url must start with redis:// or rediss://: got "http://me:***@cache:6379"',
+      'url must start with redis://, rediss:// or file://: got "http://me:***@cache:6379"',
     ],
     [
       ["status"],
-      'url must start with redis:// or rediss://: got "http://me:***@cache:6379"',
+      'url must start with redis://, rediss:// or file://: got "http://me:***@cache:6379"',
       { TURN_REDIS_URL: "http://me:hunter2@cache:6379" },
     ],
     [
@@ -174,5 +174,13 @@ Deno.test("docs/CLI.md installs with exactly the permissions the tests use", asy
       } cli.ts`,
     ),
     "docs/CLI.md must show the install line with CLI_PERMISSIONS",
+  );
+  ok(
+    docs.includes(
+      `deno install -g -n turn --config deno.json --quiet ${
+        fileCliPermissions("/var/lock/turn").join(" ")
+      } cli.ts`,
+    ),
+    "docs/CLI.md must show the file backend's install line",
   );
 });

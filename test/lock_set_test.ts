@@ -1,14 +1,8 @@
 import assert from "node:assert/strict";
 import { TimeoutError } from "../mod.ts";
-import {
-  allKeys,
-  followUntil,
-  redisTest,
-  untilQueued,
-  within,
-} from "./_helpers.ts";
+import { followUntil, lockerTest, untilQueued, within } from "./_helpers.ts";
 
-redisTest(
+lockerTest(
   "lockAll takes resources once each, in sorted order, and releases in reverse",
   async (t) => {
     const locker = t.locker();
@@ -29,11 +23,11 @@ redisTest(
       e.kind === "completed"
     );
     assert.deepEqual(completed.map((e) => e.resource), ["c", "b", "a"]);
-    assert.deepEqual(await allKeys(t.redis), []);
+    assert.deepEqual(await t.leftovers(), []);
   },
 );
 
-redisTest(
+lockerTest(
   "lockAll's timeout bounds the whole set and gives back what it held",
   async (t) => {
     const locker = t.locker();
@@ -48,11 +42,11 @@ redisTest(
     const [a] = await locker.status(["a"]);
     assert.equal(a, undefined);
     await blocker.release();
-    assert.deepEqual(await allKeys(t.redis), []);
+    assert.deepEqual(await t.leftovers(), []);
   },
 );
 
-redisTest(
+lockerTest(
   "two lockAll calls on overlapping sets in opposite orders never deadlock",
   async (t) => {
     const first = t.locker();
@@ -73,11 +67,11 @@ redisTest(
       "both sets",
     );
     assert.deepEqual([a, b], ["one", "two"]);
-    assert.deepEqual(await allKeys(t.redis), []);
+    assert.deepEqual(await t.leftovers(), []);
   },
 );
 
-redisTest("tryLockAll is all or nothing", async (t) => {
+lockerTest("tryLockAll is all or nothing", async (t) => {
   const locker = t.locker();
   const busy = await locker.lock("m");
   assert.equal(await locker.tryLockAll(["l", "m", "n"]), null);
@@ -87,10 +81,10 @@ redisTest("tryLockAll is all or nothing", async (t) => {
   assert.ok(set);
   assert.equal(set.locks.length, 3);
   await set.release();
-  assert.deepEqual(await allKeys(t.redis), []);
+  assert.deepEqual(await t.leftovers(), []);
 });
 
-redisTest("lockAll checks every name before taking any", async (t) => {
+lockerTest("lockAll checks every name before taking any", async (t) => {
   const locker = t.locker();
   await assert.rejects(
     locker.lockAll(["ok", ""]),
@@ -100,5 +94,5 @@ redisTest("lockAll checks every name before taking any", async (t) => {
     locker.lockAll(["ok"], { timeout: -1 }),
     /timeout must be a positive number of milliseconds: got -1/,
   );
-  assert.deepEqual(await allKeys(t.redis), []);
+  assert.deepEqual(await t.leftovers(), []);
 });

@@ -9,6 +9,8 @@ import {
 import {
   allKeys,
   followUntil,
+  leaseLost,
+  lockerTest,
   redisTest,
   untilQueued,
   waitFor,
@@ -16,7 +18,7 @@ import {
 } from "./_helpers.ts";
 import { startRedis } from "./redis_server.ts";
 
-redisTest(
+lockerTest(
   "one lock cycle publishes turn 1.0's messages and leaves no keys",
   async (t) => {
     const locker = t.locker();
@@ -35,7 +37,7 @@ redisTest(
       'printer: 1 completed by "test_label"',
       "printer: 2 granted",
     ]);
-    assert.deepEqual(await allKeys(t.redis), []);
+    assert.deepEqual(await t.leftovers(), []);
   },
 );
 
@@ -60,7 +62,7 @@ redisTest(
   },
 );
 
-redisTest("waiters are granted first come, first served", async (t) => {
+lockerTest("waiters are granted first come, first served", async (t) => {
   const locker = t.locker();
   const holder = await locker.lock("r", { label: "holder" });
   const order: string[] = [];
@@ -74,10 +76,10 @@ redisTest("waiters are granted first come, first served", async (t) => {
   await holder.release();
   await within(Promise.all(waiters), 5000, "waiters");
   assert.deepEqual(order, ["a", "b", "c", "d"]);
-  assert.deepEqual(await allKeys(t.redis), []);
+  assert.deepEqual(await t.leftovers(), []);
 });
 
-redisTest("status lists holder and waiters in order", async (t) => {
+lockerTest("status lists holder and waiters in order", async (t) => {
   const locker = t.locker();
   const holder = await locker.lock("s", { label: "first" });
   const waiting = locker.lock("s", { label: "second" });
@@ -91,13 +93,18 @@ redisTest("status lists holder and waiters in order", async (t) => {
     [1, "first"],
     [2, "second"],
   ]);
-  assert.ok(status.users.every((u) => u.ttl > 0 && u.ttl <= 60_000));
+  // Redis presences expire; file presences last as long as their process.
+  assert.ok(
+    status.users.every((u) =>
+      t.backend === "file" ? u.ttl === -1 : u.ttl > 0 && u.ttl <= 60_000
+    ),
+  );
   assert.deepEqual((await locker.status()).map((s) => s.resource), ["s"]);
   await holder.release();
   await (await waiting).release();
 });
 
-redisTest(
+lockerTest(
   "a throwing critical section hands over at once, not after patience",
   async (t) => {
     const locker = t.locker();
@@ -126,7 +133,7 @@ redisTest(
   },
 );
 
-redisTest(
+lockerTest(
   "a timeout rejects with TimeoutError naming resource and users ahead, and leaves",
   async (t) => {
     const locker = t.locker();
@@ -147,11 +154,11 @@ redisTest(
     const [status] = await locker.status(["busy"]);
     assert.deepEqual(status.users.map((u) => u.label), ["holder"]);
     await holder.release();
-    assert.deepEqual(await allKeys(t.redis), []);
+    assert.deepEqual(await t.leftovers(), []);
   },
 );
 
-redisTest(
+lockerTest(
   "an aborted wait rejects with the signal's reason and hands on a turn that just arrived",
   async (t) => {
     const locker = t.locker();
@@ -170,34 +177,37 @@ redisTest(
     const lock = await within(third, 5000, "third gets the turn");
     assert.equal(lock.label, "third");
     await lock.release();
-    assert.deepEqual(await allKeys(t.redis), []);
+    assert.deepEqual(await t.leftovers(), []);
   },
 );
 
-redisTest("an already aborted signal changes nothing", async (t) => {
+lockerTest("an already aborted signal changes nothing", async (t) => {
   const locker = t.locker();
   await assert.rejects(
     locker.lock("r", { signal: AbortSignal.abort(new Error("stop")) }),
     /stop/,
   );
-  assert.deepEqual(await allKeys(t.redis), []);
+  assert.deepEqual(await t.leftovers(), []);
 });
 
-redisTest("tryLock takes a number only if nobody holds or waits", async (t) => {
-  const locker = t.locker();
-  const first = await locker.tryLock("t");
-  assert.ok(first);
-  assert.equal(await locker.tryLock("t"), null);
-  const [status] = await locker.status(["t"]);
-  assert.equal(status.dispenser, 1, "a failed tryLock draws no number");
-  await first.release();
-  const again = await locker.tryLock("t");
-  assert.ok(again);
-  await again.release();
-  assert.deepEqual(await allKeys(t.redis), []);
-});
+lockerTest(
+  "tryLock takes a number only if nobody holds or waits",
+  async (t) => {
+    const locker = t.locker();
+    const first = await locker.tryLock("t");
+    assert.ok(first);
+    assert.equal(await locker.tryLock("t"), null);
+    const [status] = await locker.status(["t"]);
+    assert.equal(status.dispenser, 1, "a failed tryLock draws no number");
+    await first.release();
+    const again = await locker.tryLock("t");
+    assert.ok(again);
+    await again.release();
+    assert.deepEqual(await t.leftovers(), []);
+  },
+);
 
-redisTest("release is idempotent and await using releases", async (t) => {
+lockerTest("release is idempotent and await using releases", async (t) => {
   const locker = t.locker();
   {
     await using lock = await locker.lock("u");
@@ -207,22 +217,16 @@ redisTest("release is idempotent and await using releases", async (t) => {
   await Promise.all([lock.release(), lock.release()]);
   await lock.release();
   assert.ok(lock.released);
-  assert.deepEqual(await allKeys(t.redis), []);
+  assert.deepEqual(await t.leftovers(), []);
 });
 
-redisTest(
+lockerTest(
   "a holder whose presence vanished sees its signal abort with LeaseLostError",
   async (t) => {
     const locker = t.locker();
     const lock = await locker.lock("lease", { expire: 300 });
-    await t.redis.del(`turn:lease:serial:${lock.number}`);
-    const reason = await within(
-      new Promise((resolve) =>
-        lock.signal.addEventListener("abort", () => resolve(lock.signal.reason))
-      ),
-      5000,
-      "lease lost",
-    );
+    await t.removePresence("lease", lock.number);
+    const reason = await leaseLost(lock);
     assert.ok(reason instanceof LeaseLostError);
     assert.equal(reason.resource, "lease");
     assert.equal(reason.number, lock.number);
@@ -256,7 +260,7 @@ redisTest(
   },
 );
 
-redisTest(
+lockerTest(
   "a waiter whose presence lapsed draws again and says so",
   async (t) => {
     const locker = t.locker();
@@ -268,7 +272,7 @@ redisTest(
     );
     const waiter = locker.lock("lapse", { label: "waiter", expire: 300 });
     await untilQueued(locker, "lapse", 2);
-    await t.redis.del("turn:lapse:serial:2");
+    await t.removePresence("lapse", 2);
     const seen = await within(events, 5000, "redraw");
     assert.deepEqual(
       seen.slice(-2).map((e) => e.message),
@@ -278,18 +282,18 @@ redisTest(
     const lock = await within(waiter, 5000, "waiter granted after redraw");
     assert.equal(lock.number, 3);
     await lock.release();
-    assert.deepEqual(await allKeys(t.redis), []);
+    assert.deepEqual(await t.leftovers(), []);
   },
 );
 
-redisTest("release skips users whose presence is gone", async (t) => {
+lockerTest("release skips users whose presence is gone", async (t) => {
   const locker = t.locker();
   const holder = await locker.lock("skip", { label: "holder" });
   const gone = locker.lock("skip", { label: "gone", expire: 60_000 });
   const next = locker.lock("skip", { label: "next" });
   await untilQueued(locker, "skip", 3);
   // Number 2 dies without a word (as if killed): its presence disappears.
-  await t.redis.del("turn:skip:serial:2");
+  await t.removePresence("skip", 2);
   await holder.release();
   const lock = await within(next, 5000, "next skips the dead one");
   assert.equal(lock.label, "next");
@@ -331,7 +335,7 @@ redisTest(
   },
 );
 
-redisTest("close releases held turns and leaves queues", async (t) => {
+lockerTest("close releases held turns and leaves queues", async (t) => {
   const locker = t.locker();
   const other = t.locker();
   await locker.lock("c", { label: "closing holder" });
@@ -346,11 +350,11 @@ redisTest("close releases held turns and leaves queues", async (t) => {
   await assert.rejects(waiting, /closed while waiting/);
   const lock = await within(outside, 5000, "outsider served after close");
   await lock.release();
-  assert.deepEqual(await allKeys(t.redis), []);
+  assert.deepEqual(await t.leftovers(), []);
   await assert.rejects(locker.lock("c"), /the Locker is closed/);
 });
 
-redisTest("resource names with glob characters work everywhere", async (t) => {
+lockerTest("resource names with glob characters work everywhere", async (t) => {
   const locker = t.locker();
   const names = ["a*", "a?", "[a]", "a", "b:serial:1", "{x}"];
   const locks = await Promise.all(names.map((n) => locker.lock(n)));
@@ -362,10 +366,10 @@ redisTest("resource names with glob characters work everywhere", async (t) => {
     [1],
   );
   await Promise.all(locks.map((l) => l.release()));
-  assert.deepEqual(await allKeys(t.redis), []);
+  assert.deepEqual(await t.leftovers(), []);
 });
 
-redisTest("reset follows turn 1.0: missing, in use, reset", async (t) => {
+lockerTest("reset follows turn 1.0: missing, in use, reset", async (t) => {
   const locker = t.locker();
   assert.deepEqual(await locker.reset(["nothing"]), [
     { resource: "nothing", outcome: "missing", users: 0 },
@@ -376,19 +380,14 @@ redisTest("reset follows turn 1.0: missing, in use, reset", async (t) => {
   ]);
   await lock.release();
   // A queue whose users all died: reset bumps past them and removes it.
-  await t.redis.mset(
-    "turn:dead:dispenser",
-    "3",
-    "turn:dead:indicator",
-    "2",
-  );
+  await t.setQueue("dead", { dispenser: 3, indicator: 2 });
   assert.deepEqual(await locker.reset(), [
     { resource: "dead", outcome: "reset", users: 0 },
   ]);
-  assert.deepEqual(await allKeys(t.redis), []);
+  assert.deepEqual(await t.leftovers(), []);
 });
 
-redisTest("follow with no names sees resources created later", async (t) => {
+lockerTest("follow with no names sees resources created later", async (t) => {
   const locker = t.locker();
   const { events } = await followUntil(
     locker,
@@ -405,7 +404,7 @@ redisTest("follow with no names sees resources created later", async (t) => {
   ]);
 });
 
-redisTest("bad input gets a clear error and changes nothing", async (t) => {
+lockerTest("bad input gets a clear error and changes nothing", async (t) => {
   const locker = t.locker();
   const cases: [() => Promise<unknown>, RegExp][] = [
     [() => locker.lock(""), /resource must not be empty: got ""/],
@@ -440,7 +439,7 @@ redisTest("bad input gets a clear error and changes nothing", async (t) => {
   }
   assert.throws(
     () => new Locker({ url: "http://x" }),
-    /url must start with redis:\/\/ or rediss:\/\/: got "http:\/\/x"/,
+    /url must start with redis:\/\/, rediss:\/\/ or file:\/\/: got "http:\/\/x"/,
   );
   assert.throws(
     () => new Locker({ url: "redis://:hunter2@" }),
@@ -450,7 +449,7 @@ redisTest("bad input gets a clear error and changes nothing", async (t) => {
     () => new Locker({ port: 70000 }),
     /port must be an integer from 1 to 65535: got 70000/,
   );
-  assert.deepEqual(await allKeys(t.redis), []);
+  assert.deepEqual(await t.leftovers(), []);
 });
 
 Deno.test("an unreachable Redis rejects with ConnectionError naming the address", async () => {

@@ -1,6 +1,7 @@
 /**
- * Where the CLI finds Redis: `--url`, or turn 1.0's `--host --port --db
- * --password`, or else the Locker's own defaults (`TURN_REDIS_URL`, then
+ * Where the CLI takes turns: `--url` (Redis, or `file:` for the file
+ * backend), or turn 1.0's `--host --port --db --password`, or else the
+ * Locker's own defaults (`TURN_URL`, then `TURN_REDIS_URL`, then
  * `REDIS_URL`, then `redis://localhost:6379/0`).
  *
  * @module
@@ -24,7 +25,7 @@ export const CONNECTION_FLAGS: FlagSpecs = {
     type: "string",
     value: "URL",
     description:
-      "Redis URL, redis:// or rediss:// (TLS), e.g. --url redis://cache:6379/2",
+      "Redis URL, redis:// or rediss:// (TLS), or a directory for the file backend (one host, no server), e.g. --url redis://cache:6379/2 or --url file:///var/lock/turn",
   },
   host: {
     type: "string",
@@ -53,7 +54,7 @@ const TURN_1_FLAGS = ["host", "port", "db", "password"] as const;
 
 /**
  * Turns the connection flags into Locker options. With none given, returns
- * `{}` so the Locker reads `TURN_REDIS_URL` / `REDIS_URL` itself.
+ * `{}` so the Locker reads `TURN_URL` / `TURN_REDIS_URL` / `REDIS_URL` itself.
  *
  * @param args The parsed command line.
  * @returns Options for `new Locker()`.

@@ -29,6 +29,7 @@ function denoHammer(url: string, label: string) {
     "-A",
     DENO_HAMMER,
     url,
+    url, // the witness shares the lock domain's Redis, as the Node twin's does
     "ledger",
     String(CYCLES),
     label,
@@ -104,4 +105,14 @@ test("two Node processes never overlap and are served in number order", async ()
 test("a Deno process and a Node process take turns on one resource", async () => {
   await using server = await startRedis();
   await contend(server.url, { deno: denoHammer, node: nodeHammer });
+});
+
+test("the file backend is refused under Node with a clear error", () => {
+  assert.throws(
+    () => new Locker({ url: "file:///tmp/turn-locks" }),
+    {
+      name: "TypeError",
+      message: /^url file: needs Deno .*: got "file:\/\/\/tmp\/turn-locks"$/,
+    },
+  );
 });

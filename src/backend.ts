@@ -1,0 +1,73 @@
+/**
+ * Which backend a Locker uses, chosen only by what it is told: a `file:`
+ * URL selects the file backend, anything else Redis. Nothing is probed, so
+ * two programs given the same settings always share one lock domain.
+ *
+ * @module
+ */
+
+import type { Engine } from "./engine.ts";
+import { openFileEngine } from "./file_backend.ts";
+import { RedisEngine } from "./redis_engine.ts";
+import { badUrl, urlFromEnvironment } from "./connection.ts";
+import type { LockerOptions } from "./types.ts";
+
+const REDIS_ONLY = [
+  "host",
+  "port",
+  "db",
+  "password",
+  "username",
+  "tls",
+  "redis",
+  "hashTag",
+  "sentinels",
+  "name",
+] as const;
+
+/**
+ * The directory a `file:` URL names: `file:///var/lock/turn` is
+ * `/var/lock/turn`. Only this host's files (no host, or `localhost`).
+ */
+export function directoryOfFileUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw badUrl(url, "must be a valid file:///path URL");
+  }
+  if (parsed.host !== "" && parsed.host !== "localhost") {
+    throw badUrl(url, "must name a directory on this host (file:///path)");
+  }
+  if (parsed.search !== "" || parsed.hash !== "") {
+    throw badUrl(url, "must have no query or fragment");
+  }
+  const path = decodeURIComponent(parsed.pathname);
+  if (path.includes("\0")) throw badUrl(url, "must not contain NUL");
+  return path.length > 1 ? path.replace(/\/+$/, "") : path;
+}
+
+/**
+ * The engine for `options`: the file backend for a `file:` URL (given, or
+ * from `TURN_URL` when no connection option is given), Redis otherwise.
+ */
+export function openEngine(options: LockerOptions): Engine {
+  const connection = REDIS_ONLY.filter((name) => options[name] !== undefined);
+  const url = options.url ??
+    (connection.length === 0 ? urlFromEnvironment() : undefined);
+  if (typeof url !== "string") return new RedisEngine(options);
+  if (url.startsWith("file:")) {
+    if (connection.length > 0) {
+      throw new TypeError(
+        `a file: url cannot be combined with ${REDIS_ONLY.join(", ")}: got ${
+          connection[0]
+        }`,
+      );
+    }
+    return openFileEngine(directoryOfFileUrl(url));
+  }
+  if (!/^rediss?:/.test(url)) {
+    throw badUrl(url, "must start with redis://, rediss:// or file://");
+  }
+  return new RedisEngine({ ...options, url });
+}

@@ -1,0 +1,15 @@
+/**
+ * Opens the file backend. The only import of it from the rest of the
+ * module, so that the npm build can put `npm/file_backend.ts` in its place:
+ * the backend needs `Deno.FsFile.lock`, which Node does not have.
+ *
+ * @module
+ */
+
+import type { Engine } from "./engine.ts";
+import { FileEngine } from "./file_engine.ts";
+
+/** The file backend keeping its queues under `directory`. */
+export function openFileEngine(directory: string): Engine {
+  return new FileEngine(directory);
+}

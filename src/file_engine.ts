@@ -1,0 +1,368 @@
+/**
+ * The file-system side of the Locker, for programs on one host: queues are
+ * directories under a root, presence is a locked file (freed by the OS the
+ * moment its process dies), and waiters are woken by file-system events,
+ * with a bounded poll as the fallback.
+ *
+ * @module
+ */
+
+import { resourceKeys } from "./protocol.ts";
+import { Ticket, type TicketSpec } from "./ticket.ts";
+import type { Lock, ReleaseOutcome } from "./lock.ts";
+import { TurnError } from "./errors.ts";
+import type { ResetResult, ResourceStatus } from "./types.ts";
+import type { Engine, WaitLimits } from "./engine.ts";
+import { Follow } from "./follow.ts";
+import { awaitTurn, departAll, Departures } from "./departures.ts";
+import {
+  FOLLOW_DIR,
+  presencePath,
+  resourceOfDirName,
+  type ResourcePaths,
+  resourcePaths,
+} from "./file_layout.ts";
+import { readState } from "./file_state.ts";
+import { isLive, type Presence } from "./file_presence.ts";
+import { draw, poll, release, reset, status } from "./file_steps.ts";
+import { Watch } from "./file_watch.ts";
+import { inboxEvents } from "./file_events.ts";
+import type { Outcome } from "./protocol.ts";
+
+/** The file-system implementation behind a Locker. */
+export class FileEngine implements Engine {
+  readonly #root: string;
+  readonly #tickets = new Set<Ticket>();
+  readonly #presences = new Map<Ticket, Presence>();
+  readonly #checks = new Map<Ticket, Promise<void>>();
+  /** This engine's tickets by the directory of their resource. */
+  readonly #watched = new Map<string, Set<Ticket>>();
+  readonly #watcher = new Watch((path) => this.#onChange(path));
+  readonly #departures = new Departures();
+  /** The latest draw per resource: draws from one Locker keep call order. */
+  readonly #draws = new Map<string, Promise<unknown>>();
+  readonly #closing = new AbortController();
+  #closed = false;
+
+  /** An engine keeping its queues in directories under `root`. */
+  constructor(root: string) {
+    this.#root = root;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new TurnError("the Locker is closed");
+  }
+
+  #paths(ticket: Ticket): ResourcePaths {
+    return resourcePaths(this.#root, ticket.keys.resource);
+  }
+
+  // -------------------------------------------------------------------------
+  // Taking a turn
+
+  /** Waits for the turn on `resource`; `null` from `tryOnly` when busy. */
+  async acquire(
+    resource: string,
+    spec: TicketSpec,
+    limits: WaitLimits,
+    tryOnly: boolean,
+  ): Promise<Lock | null> {
+    this.#assertOpen();
+    limits.signal?.throwIfAborted();
+    const ticket = new Ticket(resourceKeys(resource), spec);
+    if (tryOnly) return await this.#tryDraw(ticket);
+    this.#tickets.add(ticket);
+    return await this.#departures.track(this.#wait(ticket, limits));
+  }
+
+  /** Waits for a ticket's turn; on failure leaves the queue, then rethrows. */
+  async #wait(ticket: Ticket, limits: WaitLimits): Promise<Lock> {
+    const entered = this.#enter(ticket);
+    await awaitTurn(
+      ticket,
+      entered,
+      limits,
+      () => this.#abandon(ticket, entered),
+    );
+    return this.#lockOf(ticket);
+  }
+
+  /**
+   * Draws a number for `ticket`. The directory lock serves processes in no
+   * particular order, so this Locker's draws on a resource queue up here:
+   * calls made one after another get numbers in that order.
+   */
+  #drawInOrder(ticket: Ticket, tryOnly: boolean): ReturnType<typeof draw> {
+    const resource = ticket.keys.resource;
+    const previous = this.#draws.get(resource) ?? Promise.resolve();
+    const drawing = previous.catch(() => {}).then(() =>
+      draw(this.#paths(ticket), ticket.spec.label, tryOnly)
+    );
+    this.#draws.set(resource, drawing);
+    const settled = () => {
+      if (this.#draws.get(resource) === drawing) this.#draws.delete(resource);
+    };
+    drawing.then(settled, settled);
+    return drawing;
+  }
+
+  async #tryDraw(ticket: Ticket): Promise<Lock | null> {
+    const drawn = await this.#drawInOrder(ticket, true);
+    if (drawn === undefined) return null;
+    ticket.number = drawn.n;
+    this.#presences.set(ticket, drawn.presence);
+    this.#tickets.add(ticket);
+    ticket.grant(Date.now());
+    this.#watch(ticket);
+    return this.#lockOf(ticket);
+  }
+
+  /** Draws a number, then watches the queue until the turn comes. */
+  async #enter(ticket: Ticket): Promise<void> {
+    await this.#draw(ticket);
+    if (ticket.state === "leaving") return;
+    // Holders are watched too, for the loss of their lease.
+    this.#watch(ticket);
+    // The turn may have come before the watch was active.
+    if (ticket.state === "waiting") this.#check(ticket);
+  }
+
+  /** Draws a number; the ticket remembers the draw so leaving can await it. */
+  #draw(ticket: Ticket): Promise<void> {
+    ticket.state = "drawing";
+    const drawing = this.#drawOnce(ticket);
+    ticket.drawing = drawing.catch(() => {});
+    return drawing;
+  }
+
+  async #drawOnce(ticket: Ticket): Promise<void> {
+    const drawn = (await this.#drawInOrder(ticket, false))!;
+    ticket.number = drawn.n;
+    this.#presences.set(ticket, drawn.presence);
+    if (ticket.state === "leaving") return;
+    if (drawn.granted) return this.#grant(ticket);
+    ticket.state = "waiting";
+    ticket.seeIndicator(drawn.indicator);
+  }
+
+  #grant(ticket: Ticket): void {
+    if (ticket.state !== "waiting" && ticket.state !== "drawing") return;
+    ticket.grant(Date.now());
+  }
+
+  #watch(ticket: Ticket): void {
+    const dir = this.#paths(ticket).dir;
+    let tickets = this.#watched.get(dir);
+    if (tickets === undefined) {
+      this.#watched.set(dir, tickets = new Set());
+      this.#watcher.add(dir);
+    }
+    tickets.add(ticket);
+  }
+
+  #unwatch(ticket: Ticket): void {
+    const dir = this.#paths(ticket).dir;
+    const tickets = this.#watched.get(dir);
+    if (!tickets?.delete(ticket) || tickets.size > 0) return;
+    this.#watched.delete(dir);
+    this.#watcher.delete(dir);
+  }
+
+  /** Checks the tickets of the directory where `path` changed, or all. */
+  #onChange(path: string | undefined): void {
+    if (path === undefined) {
+      for (const tickets of this.#watched.values()) {
+        tickets.forEach((t) => this.#check(t));
+      }
+      return;
+    }
+    const tickets = this.#watched.get(path) ??
+      this.#watched.get(path.slice(0, path.lastIndexOf("/")));
+    tickets?.forEach((t) => this.#check(t));
+  }
+
+  /** Looks at the queue for one ticket; one look at a time per ticket. */
+  #check(ticket: Ticket): void {
+    if (ticket.busy) {
+      ticket.recheck = true;
+      return;
+    }
+    ticket.busy = true;
+    const checking = this.#checkUntilSettled(ticket);
+    this.#checks.set(ticket, checking);
+    const done = () => {
+      if (this.#checks.get(ticket) === checking) this.#checks.delete(ticket);
+    };
+    checking.then(done);
+  }
+
+  async #checkUntilSettled(ticket: Ticket): Promise<void> {
+    try {
+      do {
+        ticket.recheck = false;
+        if (ticket.state === "waiting") await this.#checkWaiter(ticket);
+        else if (ticket.state === "held") this.#checkHolder(ticket);
+      } while (ticket.recheck);
+    } catch {
+      // The file system failed us for now: the next event or poll asks again.
+    } finally {
+      ticket.busy = false;
+    }
+  }
+
+  /**
+   * A waiter reads the queue without the lock, and takes it (to be granted,
+   * skip a dead head, or redraw) only when that reading calls for it.
+   */
+  async #checkWaiter(ticket: Ticket): Promise<void> {
+    const paths = this.#paths(ticket);
+    const presence = this.#presences.get(ticket)!;
+    const state = readState(paths);
+    let act = state.kind !== "ok" || state.indicator >= ticket.number ||
+      !presence.isMine();
+    if (!act && state.kind === "ok") {
+      ticket.seeIndicator(state.indicator);
+      act = !isLive(presencePath(paths, state.indicator));
+    }
+    if (!act) return;
+    const result = await poll(paths, ticket.number, presence);
+    if (result.verdict === "granted") this.#grant(ticket);
+    else if (result.verdict === "waiting") {
+      ticket.seeIndicator(result.indicator);
+    } else if (ticket.state === "waiting") {
+      // Skipped or its presence removed: it draws again at the back.
+      this.#presences.delete(ticket);
+      try {
+        await this.#draw(ticket);
+      } catch (error) {
+        return ticket.fail(error);
+      }
+      ticket.recheck = true;
+    }
+  }
+
+  /** A holder's lease is lost when its presence file or the turn is gone. */
+  #checkHolder(ticket: Ticket): void {
+    if (ticket.leaseSignal.aborted) return;
+    const state = readState(this.#paths(ticket));
+    if (state.kind === "corrupt") return;
+    const mine = this.#presences.get(ticket)!.isMine();
+    if (mine && state.kind === "ok" && state.indicator === ticket.number) {
+      return;
+    }
+    ticket.lose("its presence file was removed or the indicator moved on");
+  }
+
+  /** Leaves the queue after a failed wait; returns the live users ahead. */
+  async #abandon(ticket: Ticket, entered: Promise<void>): Promise<number> {
+    ticket.state = "leaving";
+    await entered.catch(() => {});
+    await ticket.drawing;
+    await this.#checks.get(ticket);
+    // A redraw may have started during the check; its number is the one to leave.
+    await ticket.drawing;
+    this.#unwatch(ticket);
+    this.#tickets.delete(ticket);
+    if (!this.#presences.has(ticket)) return 0;
+    try {
+      return (await this.#finish(ticket, "left")).ahead;
+    } catch {
+      return Math.max(0, ticket.ahead);
+    }
+  }
+
+  #finish(ticket: Ticket, outcome: Outcome): ReturnType<typeof release> {
+    ticket.state = "gone";
+    const presence = this.#presences.get(ticket)!;
+    this.#presences.delete(ticket);
+    const { number, spec } = ticket;
+    return release(this.#paths(ticket), number, spec.label, outcome, presence);
+  }
+
+  #lockOf(ticket: Ticket): Lock {
+    return ticket.lock((outcome) => this.#release(ticket, outcome));
+  }
+
+  async #release(ticket: Ticket, outcome: ReleaseOutcome): Promise<void> {
+    this.#tickets.delete(ticket);
+    this.#unwatch(ticket);
+    await this.#departures.track(this.#finish(ticket, outcome));
+  }
+
+  // -------------------------------------------------------------------------
+  // Reading and resetting queues
+
+  /** Names of every resource with a queue under the root, sorted. */
+  async resources(): Promise<string[]> {
+    this.#assertOpen();
+    const found = new Set<string>();
+    try {
+      for await (const entry of Deno.readDir(this.#root)) {
+        if (!entry.isDirectory || entry.name === FOLLOW_DIR) continue;
+        const named = resourceOfDirName(entry.name);
+        const state = readState({
+          resource: named ?? "",
+          root: this.#root,
+          dir: `${this.#root}/${entry.name}`,
+          state: `${this.#root}/${entry.name}/state`,
+        });
+        if (state.kind === "ok") found.add(state.resource);
+        else if (state.kind === "corrupt" && named !== undefined) {
+          found.add(named);
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    return [...found].sort();
+  }
+
+  /** The queues of `resources` that exist, in the order given. */
+  async status(resources: readonly string[]): Promise<ResourceStatus[]> {
+    this.#assertOpen();
+    const found: ResourceStatus[] = [];
+    for (const resource of resources) {
+      const queue = await status(resourcePaths(this.#root, resource));
+      if (queue !== undefined) found.push(queue);
+    }
+    return found;
+  }
+
+  /** turn 1.0's reset, per resource. */
+  async reset(resources: readonly string[]): Promise<ResetResult[]> {
+    this.#assertOpen();
+    const results: ResetResult[] = [];
+    for (const resource of resources) {
+      results.push(await reset(resourcePaths(this.#root, resource)));
+    }
+    return results;
+  }
+
+  /** Events of `resources`, or of every resource when `undefined`. */
+  follow(
+    resources: readonly string[] | undefined,
+    signal?: AbortSignal,
+  ): Follow {
+    return new Follow(inboxEvents(this.#root, resources), [
+      signal,
+      this.#closing.signal,
+    ]);
+  }
+
+  // -------------------------------------------------------------------------
+  // Closing
+
+  /** Releases held turns, leaves queues, stops watching. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await departAll(
+      this.#tickets,
+      (ticket) => this.#release(ticket, "completed"),
+      this.#departures,
+    );
+    this.#closed = true;
+    this.#closing.abort();
+    this.#watcher[Symbol.dispose]();
+    this.#watched.clear();
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The file backend's layout on disk, in one place: which directory and file
+ * names a resource, its queue counters and its users get. PROTOCOL.md
+ * ("The file backend") describes the same layout; the two must agree.
+ *
+ * ```
+ * <root>/<name(r)>/state       {"resource","dispenser","indicator"}, replaced by rename
+ * <root>/<name(r)>/<n>         presence of user n: its label; alive while its owner
+ *                              holds an exclusive lock on it
+ * <root>/<name(r)>/*.tmp-*     a file being written; left over only by a crash
+ * <root>/.follow/<id>          a follower's inbox: one JSON line per message
+ * ```
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+
+/** The queue counters' file in a resource's directory. */
+export const STATE_FILE = "state";
+
+/** The directory of followers' inboxes, under the root. */
+export const FOLLOW_DIR = ".follow";
+
+/** Marks a file being written, before its rename to the final name. */
+export const TEMP_MARK = ".tmp-";
+
+/** Longest directory name used as is; longer ones are shortened and hashed. */
+export const MAX_PLAIN_NAME = 200;
+const HASHED_PREFIX = 120;
+
+// Lower-case letters only, so that case-insensitive file systems (macOS,
+// Windows) cannot fold two names together; "." never appears, so no name is
+// ".", ".." or hidden like FOLLOW_DIR.
+const SAFE_BYTE = /^[a-z0-9_-]$/;
+const encoder = new TextEncoder();
+
+function percentEncode(resource: string): string {
+  let name = "";
+  for (const byte of encoder.encode(resource)) {
+    const char = String.fromCharCode(byte);
+    name += SAFE_BYTE.test(char)
+      ? char
+      : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return name;
+}
+
+/**
+ * The directory name of `resource`: its UTF-8 bytes, each byte outside
+ * `a-z 0-9 _ -` written `%XX` (upper-case hex). Names longer than
+ * MAX_PLAIN_NAME are cut to their first 120 characters (at a `%XX`
+ * boundary) followed by `~` and the SHA-256 of the resource name in hex; the
+ * encoding never produces `~`, so the two forms cannot collide.
+ */
+export function resourceDirName(resource: string): string {
+  const name = percentEncode(resource);
+  if (name.length <= MAX_PLAIN_NAME) return name;
+  let cut = HASHED_PREFIX;
+  const lastEscape = name.lastIndexOf("%", cut - 1);
+  if (lastEscape > cut - 3) cut = lastEscape;
+  const hash = createHash("sha256").update(resource).digest("hex");
+  return `${name.slice(0, cut)}~${hash}`;
+}
+
+/**
+ * The resource a directory name stands for, or `undefined` when the name is
+ * hashed (the state file then holds the resource name) or is not one of
+ * ours.
+ */
+export function resourceOfDirName(name: string): string | undefined {
+  if (!/^(?:[a-z0-9_-]|%[0-9A-F]{2})+$/.test(name)) return undefined;
+  try {
+    const resource = decodeURIComponent(name);
+    return resourceDirName(resource) === name ? resource : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The presence file name of number `n`. */
+export function presenceName(n: number): string {
+  return String(n);
+}
+
+/** The number a presence file name stands for, if it is one. */
+export function numberOfPresenceName(name: string): number | undefined {
+  return /^[1-9][0-9]*$/.test(name) ? Number(name) : undefined;
+}
+
+/** A fresh temporary name for writing `name` before renaming it into place. */
+export function tempName(name: string): string {
+  return `${name}${TEMP_MARK}${crypto.randomUUID()}`;
+}
+
+/** Paths of one resource under `root`. */
+export interface ResourcePaths {
+  readonly resource: string;
+  readonly root: string;
+  readonly dir: string;
+  readonly state: string;
+}
+
+/** The paths of `resource` under `root`. */
+export function resourcePaths(root: string, resource: string): ResourcePaths {
+  const dir = `${root}/${resourceDirName(resource)}`;
+  return { resource, root, dir, state: `${dir}/${STATE_FILE}` };
+}
+
+/** The path of user `n`'s presence file. */
+export function presencePath(paths: ResourcePaths, n: number): string {
+  return `${paths.dir}/${presenceName(n)}`;
+}

@@ -1,0 +1,39 @@
+/**
+ * Bounded waiting shared by the engines.
+ *
+ * @module
+ */
+
+import type { WaitLimits } from "./engine.ts";
+
+/** What a wait rejects with when its timeout ran out. */
+export const TIMED_OUT: unique symbol = Symbol("timed out");
+
+/** Resolves after `ms` milliseconds. */
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Waits for `promise`; rejects with TIMED_OUT or the signal's reason. */
+export async function waitOrGiveUp(
+  promise: Promise<void>,
+  { timeout, signal }: WaitLimits,
+): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  const giveUp = new Promise<never>((_, reject) => {
+    if (timeout !== undefined) {
+      timer = setTimeout(() => reject(TIMED_OUT), timeout);
+    }
+    if (signal) {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+    }
+  });
+  try {
+    await Promise.race([promise, giveUp]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal!.removeEventListener("abort", onAbort);
+  }
+}

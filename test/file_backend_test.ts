@@ -1,0 +1,194 @@
+import assert from "node:assert/strict";
+import { LeaseLostError, Locker } from "../mod.ts";
+import {
+  resourceDirName,
+  resourceOfDirName,
+  resourcePaths,
+} from "../src/file_layout.ts";
+import { inboxEvents, publish } from "../src/file_events.ts";
+import { filesUnder, leaseLost, untilQueued, within } from "./_helpers.ts";
+
+const TRICKY = [
+  "printer",
+  "Printer",
+  "PRINTER",
+  "..",
+  ".",
+  "../escape",
+  "/etc/passwd",
+  "a/b",
+  "a%2Fb",
+  ".follow",
+  "state",
+  "1",
+  "~",
+  "é",
+  "e\u0301",
+  "😀",
+  "x".repeat(1024),
+  "x".repeat(1023) + "y",
+  "é".repeat(1024),
+];
+
+Deno.test("resource names map to safe, distinct directory names", () => {
+  const names = TRICKY.map(resourceDirName);
+  // Distinct even where the file system ignores case.
+  assert.equal(new Set(names.map((n) => n.toLowerCase())).size, TRICKY.length);
+  for (const [index, name] of names.entries()) {
+    assert.ok(!name.includes("/") && !name.startsWith("."), name);
+    assert.ok(new TextEncoder().encode(name).length <= 255, name);
+    const back = resourceOfDirName(name);
+    if (back !== undefined) assert.equal(back, TRICKY[index]);
+    else assert.match(name, /~[0-9a-f]{64}$/);
+  }
+});
+
+async function withRoot(
+  body: (root: string, locker: (url?: string) => Locker) => Promise<void>,
+): Promise<void> {
+  const parent = await Deno.makeTempDir({ prefix: "turn-files-" });
+  const root = `${parent}/root`;
+  const lockers: Locker[] = [];
+  try {
+    await body(root, () => {
+      const locker = new Locker({ url: `file://${root}` });
+      lockers.push(locker);
+      return locker;
+    });
+    await Promise.all(lockers.map((l) => l.close()));
+    // Nothing escaped the root, and nothing is left in it.
+    assert.deepEqual(await filesUnder(parent), ["root"]);
+  } finally {
+    await Promise.allSettled(lockers.map((l) => l.close()));
+    await Deno.remove(parent, { recursive: true });
+  }
+}
+
+Deno.test("tricky names stay inside the root, apart, and come back in status", () =>
+  withRoot(async (_root, locker) => {
+    const one = locker();
+    const locks = await Promise.all(TRICKY.map((name) => one.lock(name)));
+    const status = await one.status();
+    assert.deepEqual(status.map((s) => s.resource), [...TRICKY].sort());
+    for (const s of status) assert.equal(s.users.length, 1);
+    await Promise.all(locks.map((l) => l.release()));
+    assert.deepEqual(await one.status(), []);
+  }));
+
+Deno.test("a damaged state file and a half-written file are recovered", () =>
+  withRoot(async (root, locker) => {
+    const one = locker();
+    const holder = await one.lock("r", { label: "holder" });
+    const waiting = one.lock("r", { label: "waiter" });
+    await untilQueued(one, "r", 2);
+    const paths = resourcePaths(root, "r");
+    // As if a crash had cut a write short (without write-then-rename).
+    await Deno.writeTextFile(paths.state, '{"resource":"r","disp');
+    await Deno.writeTextFile(`${paths.dir}/state.tmp-crashed`, "{");
+    const [status] = await one.status(["r"]);
+    assert.deepEqual(
+      [status.indicator, status.dispenser, status.users.map((u) => u.label)],
+      [1, 2, ["holder", "waiter"]],
+    );
+    await holder.release();
+    const lock = await within(waiting, 5000, "waiter after recovery");
+    assert.equal(lock.number, 2);
+    await lock.release();
+  }));
+
+Deno.test("a presence file left by a dead process is skipped and removed", () =>
+  withRoot(async (root, locker) => {
+    const paths = resourcePaths(root, "r");
+    await Deno.mkdir(paths.dir, { recursive: true });
+    // Number 1 was drawn by a process that is gone: its file is unlocked.
+    await Deno.writeTextFile(`${paths.dir}/1`, "ghost");
+    await Deno.writeTextFile(
+      paths.state,
+      JSON.stringify({ resource: "r", dispenser: 1, indicator: 1 }),
+    );
+    const lock = await within(locker().lock("r"), 5000, "past the ghost");
+    // Skipping the ghost left the queue idle, so numbering started again.
+    assert.equal(lock.number, 1);
+    assert.equal(await Deno.readTextFile(`${paths.dir}/1`), lock.label);
+    await lock.release();
+  }));
+
+Deno.test("a holder whose queue directory was removed loses its lease", () =>
+  withRoot(async (root, locker) => {
+    const lock = await locker().lock("r");
+    await Deno.remove(resourcePaths(root, "r").dir, { recursive: true });
+    const reason = await leaseLost(lock);
+    assert.ok(reason instanceof LeaseLostError);
+    await lock.release();
+  }));
+
+Deno.test("a file: url is checked and never mixed with Redis options", () => {
+  assert.throws(
+    () => new Locker({ url: "file:///tmp/x", host: "cache" }),
+    /a file: url cannot be combined with .*: got host/,
+  );
+  assert.throws(
+    () => new Locker({ url: "file://elsewhere/x" }),
+    /url must name a directory on this host \(file:\/\/\/path\): got "file:\/\/elsewhere\/x"/,
+  );
+});
+
+Deno.test("handoffs are woken by file-system events, not the fallback poll", () =>
+  withRoot(async (_root, locker) => {
+    const [a, b] = [locker(), locker()];
+    const rounds = 20;
+    const started = performance.now();
+    for (let round = 0; round < rounds; round++) {
+      // The queue goes idle each round: its directory is removed and made
+      // again, and each Locker stops and starts watching it.
+      const holder = await a.lock("r");
+      const waiting = b.lock("r");
+      await untilQueued(a, "r", 2);
+      await holder.release();
+      await (await within(waiting, 5000, "handoff")).release();
+    }
+    const perRound = (performance.now() - started) / rounds;
+    console.log(`handoff round with queue setup: ${perRound.toFixed(1)} ms`);
+    // A lost wakeup costs a whole poll period (FALLBACK_POLL_MS, 500 ms).
+    assert.ok(perRound < 250, `${perRound} ms per round`);
+  }));
+
+Deno.test("a follower's inbox is replaced once it grows, and no message is lost or repeated", async () => {
+  const root = await Deno.makeTempDir({ prefix: "turn-files-" });
+  try {
+    const seen: string[] = [];
+    const all = Promise.withResolvers<void>();
+    const total = 2000;
+    const expected = [
+      ...Array.from({ length: total / 2 }, (_, i) => `r message ${2 * i + 1}`),
+      ...Array.from({ length: total }, (_, k) => `r again ${k}`),
+    ];
+    const source = inboxEvents(root, ["r"], 4096)((resource, message) => {
+      seen.push(`${resource} ${message}`);
+      if (seen.length === expected.length) all.resolve();
+    });
+    await source.ready;
+    for (let k = 0; k < total; k++) {
+      publish(root, k % 2 ? "r" : "other", [`message ${k}`]);
+      // Let the follower read (and replace its inbox) now and then.
+      if (k % 100 === 0) await new Promise((r) => setTimeout(r, 0));
+    }
+    for (let k = 0; k < total; k++) publish(root, "r", [`again ${k}`]);
+    await within(all.promise, 10_000, "every message");
+    assert.deepEqual(seen, expected);
+    const [inbox] = await filesUnder(`${root}/.follow`);
+    const { size } = await Deno.stat(`${root}/.follow/${inbox}`);
+    // Without replacement it would hold every line ever published.
+    const published = Array.from(
+      { length: total },
+      (_, k) =>
+        JSON.stringify([k % 2 ? "r" : "other", `message ${k}`]).length +
+        JSON.stringify(["r", `again ${k}`]).length + 2,
+    ).reduce((a, b) => a + b);
+    assert.ok(size < published, `${size} of ${published} bytes kept`);
+    source.stop();
+    assert.deepEqual(await filesUnder(root), []);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
