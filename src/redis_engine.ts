@@ -479,19 +479,43 @@ export class RedisEngine implements Engine {
     return shortest / 3;
   }
 
-  #nextDue(): number {
+  /**
+   * When the next heartbeat is due: every `expire / 3`, or sooner for a
+   * waiter out of patience, a holder whose presence is about to run out, or a
+   * follow-up. Deadlines a finished beat already handled lie before
+   * `#lastBeat` and do not count, so a failing beat cannot spin.
+   */
+  #beatDue(): number {
     let due = this.#lastBeat + this.#beatInterval();
     for (const ticket of this.#tickets) {
-      if (ticket.state === "held") due = Math.min(due, ticket.validUntil + 1);
-      if (ticket.state === "waiting") {
-        due = Math.min(due, ticket.lastNews + ticket.spec.patience);
+      const bumpAt = ticket.lastNews + ticket.spec.patience;
+      if (ticket.state === "waiting" && bumpAt > this.#lastBeat) {
+        due = Math.min(due, bumpAt);
       }
     }
     for (const deadline of this.#holderDeadlines.values()) {
       due = Math.min(due, deadline);
     }
-    for (const check of this.#checks.values()) due = Math.min(due, check);
     if (this.#followUps.size > 0) due = Math.min(due, this.#followUpDue);
+    return due;
+  }
+
+  /** When a held lease that is not lost yet runs out locally. */
+  #leaseDue(): number {
+    let due = Infinity;
+    for (const ticket of this.#tickets) {
+      if (ticket.state === "held" && !ticket.leaseSignal.aborted) {
+        due = Math.min(due, ticket.validUntil + 1);
+      }
+    }
+    return due;
+  }
+
+  #nextDue(): number {
+    // A beat under way reschedules when it ends; meanwhile only leases count.
+    if (this.#beating) return this.#leaseDue();
+    let due = Math.min(this.#leaseDue(), this.#beatDue());
+    for (const check of this.#checks.values()) due = Math.min(due, check);
     return due;
   }
 
@@ -507,8 +531,18 @@ export class RedisEngine implements Engine {
   #tick(): void {
     const now = Date.now();
     for (const ticket of this.#tickets) ticket.checkLease(now);
-    if (!this.#beating) void this.#beat(now);
+    if (!this.#beating && this.#beatDue() <= now) void this.#beat(now);
+    else if (!this.#beating) this.#runDueChecks(now);
     this.#schedule();
+  }
+
+  /** Polls just the waiters whose check after an announcement is due. */
+  #runDueChecks(now: number): void {
+    for (const [ticket, at] of this.#checks) {
+      if (at > now) continue;
+      this.#checks.delete(ticket);
+      void this.#poll(ticket);
+    }
   }
 
   /** One round trip: renews holders, polls waiters, bumps and follows up. */

@@ -260,6 +260,38 @@ redisTest(
   },
 );
 
+redisTest(
+  "a lost lease that is not released yet does not make the Locker spin",
+  async (t) => {
+    const locker = t.locker();
+    const lock = await locker.lock("lost", { expire: 300 });
+    const blocker = await t.locker().lock("busy");
+    const waiting = locker.lock("busy", { timeout: 10_000 }).catch(() => {});
+    await untilQueued(locker, "busy", 2);
+    await t.redis.del("turn:lost:serial:1");
+    await within(
+      new Promise((resolve) =>
+        lock.signal.addEventListener("abort", resolve, { once: true })
+      ),
+      5000,
+      "lease lost",
+    );
+    const scripts = async () => {
+      const info = await t.redis.info("commandstats");
+      return Number(/cmdstat_evalsha:calls=(\d+)/.exec(info)?.[1] ?? 0);
+    };
+    const before = await scripts();
+    // A rate, not an event: one heartbeat every expire / 3 polls the waiter
+    // (about 10 a second); a past deadline re-armed at once made hundreds.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const calls = await scripts() - before;
+    assert.ok(calls < 40, `${calls} scripts in one second`);
+    await lock.release();
+    await blocker.release();
+    await waiting;
+  },
+);
+
 lockerTest(
   "a waiter whose presence lapsed draws again and says so",
   async (t) => {
