@@ -8,6 +8,7 @@
 
 import type { WaitLimits } from "./engine.ts";
 import { TimeoutError, TurnError } from "./errors.ts";
+import type { Lock } from "./lock.ts";
 import type { Ticket } from "./ticket.ts";
 import { TIMED_OUT, waitOrGiveUp } from "./wait.ts";
 
@@ -67,4 +68,17 @@ export async function departAll(
     else ticket.fail(closing);
   }
   await departures.settled();
+}
+
+/**
+ * A try that drew while closing began gives its turn back at once, since
+ * closing no longer sees it, and is refused.
+ */
+export async function unlessClosed(
+  lock: Lock | null,
+  closed: boolean,
+): Promise<Lock | null> {
+  if (!lock || !closed) return lock;
+  await lock.release();
+  throw new TurnError("the Locker was closed while trying");
 }

@@ -14,7 +14,12 @@ import { TurnError } from "./errors.ts";
 import type { ResetResult, ResourceStatus } from "./types.ts";
 import type { Engine, WaitLimits } from "./engine.ts";
 import { Follow } from "./follow.ts";
-import { awaitTurn, departAll, Departures } from "./departures.ts";
+import {
+  awaitTurn,
+  departAll,
+  Departures,
+  unlessClosed,
+} from "./departures.ts";
 import {
   FOLLOW_DIR,
   presencePath,
@@ -43,6 +48,7 @@ export class FileEngine implements Engine {
   readonly #draws = new Map<string, Promise<unknown>>();
   readonly #closing = new AbortController();
   #closed = false;
+  #closeOnce: Promise<void> | undefined;
 
   /** An engine keeping its queues in directories under `root`. */
   constructor(root: string) {
@@ -70,7 +76,11 @@ export class FileEngine implements Engine {
     this.#assertOpen();
     limits.signal?.throwIfAborted();
     const ticket = new Ticket(resourceKeys(resource), spec);
-    if (tryOnly) return await this.#tryDraw(ticket);
+    if (tryOnly) {
+      return await this.#departures.track(
+        this.#tryDraw(ticket).then((lock) => unlessClosed(lock, this.#closed)),
+      );
+    }
     this.#tickets.add(ticket);
     return await this.#departures.track(this.#wait(ticket, limits));
   }
@@ -284,6 +294,8 @@ export class FileEngine implements Engine {
   }
 
   async #release(ticket: Ticket, outcome: ReleaseOutcome): Promise<void> {
+    // close() may have released it already.
+    if (ticket.state === "gone") return;
     this.#tickets.delete(ticket);
     this.#unwatch(ticket);
     await this.#departures.track(this.#finish(ticket, outcome));
@@ -343,6 +355,7 @@ export class FileEngine implements Engine {
     resources: readonly string[] | undefined,
     signal?: AbortSignal,
   ): Follow {
+    this.#assertOpen();
     return new Follow(inboxEvents(this.#root, resources), [
       signal,
       this.#closing.signal,
@@ -353,14 +366,18 @@ export class FileEngine implements Engine {
   // Closing
 
   /** Releases held turns, leaves queues, stops watching. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    return this.#closeOnce ??= this.#close();
+  }
+
+  async #close(): Promise<void> {
+    // From here on, new calls are refused; work under way may finish.
+    this.#closed = true;
     await departAll(
       this.#tickets,
       (ticket) => this.#release(ticket, "completed"),
       this.#departures,
     );
-    this.#closed = true;
     this.#closing.abort();
     this.#watcher[Symbol.dispose]();
     this.#watched.clear();

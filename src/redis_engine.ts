@@ -48,7 +48,12 @@ import type {
 import { Subscriber } from "./subscriber.ts";
 import type { Engine, WaitLimits } from "./engine.ts";
 import { Follow } from "./follow.ts";
-import { awaitTurn, departAll, Departures } from "./departures.ts";
+import {
+  awaitTurn,
+  departAll,
+  Departures,
+  unlessClosed,
+} from "./departures.ts";
 import { quit } from "./quit.ts";
 import { delay } from "./wait.ts";
 
@@ -199,7 +204,11 @@ export class RedisEngine implements Engine {
     this.#assertOpen();
     limits.signal?.throwIfAborted();
     const ticket = new Ticket(resourceKeys(resource, this.#hashTag), spec);
-    if (tryOnly) return this.#tryDraw(ticket);
+    if (tryOnly) {
+      return await this.#departures.track(
+        this.#tryDraw(ticket).then((lock) => unlessClosed(lock, this.#closed)),
+      );
+    }
     this.#tickets.add(ticket);
     return await this.#departures.track(this.#wait(ticket, limits));
   }
@@ -687,6 +696,7 @@ export class RedisEngine implements Engine {
     resources: readonly string[] | undefined,
     signal?: AbortSignal,
   ): Follow {
+    this.#assertOpen();
     const subscriber = this.#subscriber;
     const hashTag = this.#hashTag;
     return new Follow((emit) => {

@@ -7,6 +7,7 @@
  */
 
 import type { Client } from "./connection.ts";
+import { TurnError } from "./errors.ts";
 import { quit } from "./quit.ts";
 
 /** Receives a message: the channel it came on and its payload. */
@@ -61,6 +62,10 @@ export class Subscriber {
   }
 
   #open(): Promise<Client> {
+    if (this.#closing.signal.aborted) {
+      // A connection made now would never be closed.
+      return Promise.reject(new TurnError("the Locker is closed"));
+    }
     this.#client ??= (async () => {
       const client = this.#create();
       client.on("error", () => {});

@@ -386,6 +386,29 @@ lockerTest("close releases held turns and leaves queues", async (t) => {
   await assert.rejects(locker.lock("c"), /the Locker is closed/);
 });
 
+lockerTest(
+  "calls made while closing are refused or given back, and release after close is quiet",
+  async (t) => {
+    const locker = t.locker();
+    await locker.status(); // connected, so the calls below race close() itself
+    const held = await locker.lock("kept");
+    const trying = locker.tryLock("tried");
+    const locking = locker.lock("late");
+    const closing = locker.close();
+    for (const call of [trying, locking]) {
+      await call.then(
+        (lock) => assert.fail(`granted during close: ${lock?.resource}`),
+        (error) => assert.match(String(error), /closed/),
+      );
+    }
+    await closing;
+    await held.release(); // close() released it already
+    assert.throws(() => locker.follow(), /the Locker is closed/);
+    await assert.rejects(locker.lock("after"), /the Locker is closed/);
+    assert.deepEqual(await t.leftovers(), []);
+  },
+);
+
 lockerTest("resource names with glob characters work everywhere", async (t) => {
   const locker = t.locker();
   const names = ["a*", "a?", "[a]", "a", "b:serial:1", "{x}"];
