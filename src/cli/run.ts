@@ -59,11 +59,16 @@ The label defaults to the command line (control characters as spaces, cut at 100
         ...options,
         signal: waiting.signal,
       }, { waiting: showWaiting });
+      // A lease lost while waiting for a later resource: never start.
+      holding.lost.throwIfAborted();
       const child = started.child = await spawn(command);
       // A signal that came while the command was starting is its, too.
       const early = waiting.signal.reason;
       if (early instanceof Interrupted) child.kill(early.signal);
-      holding.lost.addEventListener("abort", () => child.kill("SIGTERM"));
+      // An aborted signal fires no more events: a lease lost while the
+      // command was starting is acted on here.
+      if (holding.lost.aborted) child.kill("SIGTERM");
+      else holding.lost.addEventListener("abort", () => child.kill("SIGTERM"));
       const code = await child.exitCode;
       if (holding.lost.aborted) throw holding.lost.reason;
       return code;
