@@ -115,10 +115,15 @@ const ENV_NAMES = ["TURN_URL", "TURN_REDIS_URL", "REDIS_URL"] as const;
  * password with a raw `@` or `/` in it.
  */
 export function redact(url: string): string {
-  return url.replace(/\/\/(.*)@/s, (_, userinfo: string) => {
-    const user = userinfo.split(":")[0];
-    return `//${user ? `${user}:` : ""}***@`;
-  });
+  // The slashes are optional: `redis:user:pw@host` and `redis:/user:pw@host`
+  // are typos that must not show the password either.
+  return url.replace(
+    /^([a-z][a-z0-9+.-]*:)(\/*)(.*)@/is,
+    (_, scheme: string, slashes: string, userinfo: string) => {
+      const user = userinfo.split(":")[0];
+      return `${scheme}${slashes}${user ? `${user}:` : ""}***@`;
+    },
+  );
 }
 
 function readEnv(name: string): string | undefined {

@@ -38,6 +38,14 @@ Deno.test("bad URLs are rejected with the rule and the value, password hidden", 
     (e: Error) => !e.message.includes("secret") && e.message.includes("u:***@"),
   );
   assert.equal(redact("redis://:pw@h:1/0"), "redis://***@h:1/0");
+  // Typos without both slashes still hide the password.
+  for (const url of ["redis:/u:s3cret@h:6379", "redis:u:s3cret@h"]) {
+    assert.throws(
+      () => new Locker({ url }),
+      (e: Error) =>
+        !e.message.includes("s3cret") && e.message.includes("u:***@"),
+    );
+  }
 });
 
 Deno.test("sentinel options are checked, and name the master group in messages", async () => {
