@@ -327,7 +327,12 @@ export function duplicateClient(connection: Connection): Client {
 // password. The same error object rejects every queued command, and loggers
 // print all of an error's fields, so the arguments are blanked as soon as the
 // error is emitted, before any rejection handler runs.
+const hiding = new WeakSet<Client>();
+
 function hideCredentials(client: Client): void {
+  // A borrowed client may serve many Lockers: one listener is enough.
+  if (hiding.has(client)) return;
+  hiding.add(client);
   client.on("error", (error: Error) => {
     const command = (error as { command?: { name?: unknown; args?: unknown } })
       .command;

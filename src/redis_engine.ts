@@ -86,6 +86,13 @@ export class RedisEngine implements Engine {
   #beating = false;
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** On the command client; taken off when closing, as it may be borrowed. */
+  readonly #clientListeners: ReadonlyArray<[string, () => void]> = [
+    // Without a listener, ioredis prints every connection error to the console.
+    ["error", () => {}],
+    ["close", () => this.#onConnectionLost()],
+    ["ready", () => this.#onReconnected()],
+  ];
   /** How scripts announce grants; SPUBLISH once a cluster proves it has it. */
   #publish: InternalPublish = "PUBLISH";
 
@@ -99,10 +106,9 @@ export class RedisEngine implements Engine {
       );
     }
     this.#hashTag = options.hashTag ?? cluster;
-    // Without a listener, ioredis prints every connection error to the console.
-    this.#connection.client.on("error", () => {});
-    this.#connection.client.on("close", () => this.#onConnectionLost());
-    this.#connection.client.on("ready", () => this.#onReconnected());
+    for (const [event, listener] of this.#clientListeners) {
+      this.#connection.client.on(event, listener);
+    }
     this.#subscriber = new Subscriber(
       () => duplicateClient(this.#connection),
       (client) => this.#connect(client),
@@ -744,6 +750,9 @@ export class RedisEngine implements Engine {
     clearTimeout(this.#timer);
     await this.#flushFollowUps();
     await this.#subscriber.close();
+    for (const [event, listener] of this.#clientListeners) {
+      this.#client.off(event, listener);
+    }
     if (this.#connection.owned) await quit(this.#client);
   }
 }

@@ -409,6 +409,23 @@ lockerTest(
   },
 );
 
+redisTest(
+  "Lockers lent one client leave no listeners on it once closed",
+  async (t) => {
+    const counts = () =>
+      ["error", "close", "ready"].map((e) => t.redis.listenerCount(e));
+    await new Locker({ redis: t.redis }).close(); // the first one marks it
+    const before = counts();
+    for (let i = 0; i < 5; i++) {
+      const locker = new Locker({ redis: t.redis });
+      await (await locker.lock("lent")).release();
+      await locker.close();
+    }
+    assert.deepEqual(counts(), before);
+    assert.equal(t.redis.status, "ready"); // borrowed: never closed
+  },
+);
+
 lockerTest("resource names with glob characters work everywhere", async (t) => {
   const locker = t.locker();
   const names = ["a*", "a?", "[a]", "a", "b:serial:1", "{x}"];
