@@ -209,7 +209,7 @@ export class RedisEngine implements Engine {
     // close() may have run while this call waited for the connection.
     this.#assertOpen();
     limits.signal?.throwIfAborted();
-    const ticket = new Ticket(resourceKeys(resource, this.#hashTag), spec);
+    const ticket = new Ticket(this.#keys(resource), spec);
     if (tryOnly) {
       return await this.#departures.track(
         this.#tryDraw(ticket).then((lock) => unlessClosed(lock, this.#closed)),
@@ -246,7 +246,6 @@ export class RedisEngine implements Engine {
         ticket.number = n;
         ticket.grant(sentAt);
         this.#tickets.add(ticket);
-        this.#schedule();
         return this.#lockOf(ticket);
       }
       // A newest number without presence may be a turn 1.0 client mid-draw.
