@@ -38,12 +38,16 @@ export const DEFAULT_PATIENCE = 60_000;
 /** The shortest presence TTL accepted. */
 export const MIN_EXPIRE = 100;
 
+let processLabel: string | undefined;
+
+// Asked once per process: it does not change, and each ask is a system call.
 function defaultLabel(): string {
+  if (processLabel !== undefined) return processLabel;
   let host = "localhost";
   try {
     host = hostname();
   } catch { /* no permission to read the host name */ }
-  return `${host}:${process.pid}`;
+  return processLabel = `${host}:${process.pid}`;
 }
 
 interface CheckedLockOptions {
