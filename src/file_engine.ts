@@ -22,6 +22,7 @@ import {
 } from "./departures.ts";
 import {
   FOLLOW_DIR,
+  pathsOfDirName,
   presencePath,
   resourceOfDirName,
   type ResourcePaths,
@@ -312,12 +313,9 @@ export class FileEngine implements Engine {
       for await (const entry of Deno.readDir(this.#root)) {
         if (!entry.isDirectory || entry.name === FOLLOW_DIR) continue;
         const named = resourceOfDirName(entry.name);
-        const state = readState({
-          resource: named ?? "",
-          root: this.#root,
-          dir: `${this.#root}/${entry.name}`,
-          state: `${this.#root}/${entry.name}/state`,
-        });
+        const state = readState(
+          pathsOfDirName(this.#root, entry.name, named ?? ""),
+        );
         if (state.kind === "ok") found.add(state.resource);
         else if (state.kind === "corrupt" && named !== undefined) {
           found.add(named);

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { tempName } from "./file_layout.ts";
+import { tempPath } from "./file_layout.ts";
 import { isNotFound, removeQuietly } from "./file_io.ts";
 
 /** Size past which an inbox that has been read is replaced, in bytes. */
@@ -28,7 +28,7 @@ function createLocked(path: string): Deno.FsFile {
   const dir = path.slice(0, path.lastIndexOf("/"));
   for (;;) {
     Deno.mkdirSync(dir, { recursive: true });
-    const temp = `${dir}/${tempName(path.slice(dir.length + 1))}`;
+    const temp = tempPath(path);
     let file: Deno.FsFile;
     try {
       file = Deno.openSync(temp, { read: true, write: true, createNew: true });
@@ -80,7 +80,7 @@ class InboxFile {
  *
  * @example
  * ```ts ignore
- * using inbox = new Inbox(`${root}/.follow/${crypto.randomUUID()}`);
+ * using inbox = new Inbox(newInboxPath(root));
  * inbox.read((line) => console.log(line));
  * ```
  */
