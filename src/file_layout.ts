@@ -90,6 +90,50 @@ export function numberOfPresenceName(name: string): number | undefined {
   return /^[1-9][0-9]*$/.test(name) ? Number(name) : undefined;
 }
 
+/** What a state file holds: a queue's counters and its resource name. */
+export interface StateRecord {
+  readonly resource: string;
+  /** The number whose turn it is. */
+  readonly indicator: number;
+  /** The last number handed out. */
+  readonly dispenser: number;
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) &&
+    value >= 0;
+}
+
+// Files and lines on disk may be damaged: not JSON reads as undefined.
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The text of a state file: one JSON object and a newline. */
+export function formatState(
+  { resource, dispenser, indicator }: StateRecord,
+): string {
+  return `${JSON.stringify({ resource, dispenser, indicator })}\n`;
+}
+
+/**
+ * The record of a state file's text, or `undefined` when the file is
+ * damaged (not JSON, or a field missing or of the wrong kind).
+ */
+export function parseState(text: string): StateRecord | undefined {
+  const parsed = parseJson(text);
+  if (typeof parsed !== "object" || parsed === null) return undefined;
+  const { resource, indicator, dispenser } = parsed as Record<string, unknown>;
+  if (
+    typeof resource !== "string" || !isCount(indicator) || !isCount(dispenser)
+  ) return undefined;
+  return { resource, indicator, dispenser };
+}
+
 /** A fresh temporary name for writing `name` before renaming it into place. */
 function tempName(name: string): string {
   return `${name}${TEMP_MARK}${crypto.randomUUID()}`;
@@ -182,12 +226,7 @@ export interface InboxMessage {
  * the line is not one formatInboxLines writes.
  */
 export function parseInboxLine(line: string): InboxMessage | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
+  const parsed = parseJson(line);
   if (!Array.isArray(parsed)) return undefined;
   const [resource, message] = parsed;
   if (typeof resource !== "string" || typeof message !== "string") {
