@@ -22,6 +22,7 @@ import {
 } from "./departures.ts";
 import {
   FOLLOW_DIR,
+  parentDir,
   pathsOfDirName,
   presencePath,
   resourceOfDirName,
@@ -188,7 +189,7 @@ export class FileEngine implements Engine {
       return;
     }
     const tickets = this.#watched.get(path) ??
-      this.#watched.get(path.slice(0, path.lastIndexOf("/")));
+      this.#watched.get(parentDir(path));
     tickets?.forEach((t) => this.#check(t));
   }
 

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { tempPath } from "./file_layout.ts";
+import { parentDir, tempPath } from "./file_layout.ts";
 import { isNotFound, removeQuietly } from "./file_io.ts";
 
 /** Size past which an inbox that has been read is replaced, in bytes. */
@@ -25,7 +25,7 @@ export const RETIRED_INBOX_GRACE_MS = 10_000;
  * there), so nobody finds it unlocked and takes it for a dead one's.
  */
 function createLocked(path: string): Deno.FsFile {
-  const dir = path.slice(0, path.lastIndexOf("/"));
+  const dir = parentDir(path);
   for (;;) {
     Deno.mkdirSync(dir, { recursive: true });
     const temp = tempPath(path);

@@ -149,8 +149,13 @@ export function isTempName(name: string): boolean {
  * before renaming it to `path`.
  */
 export function tempPath(path: string): string {
-  const slash = path.lastIndexOf("/");
-  return `${path.slice(0, slash)}/${tempName(path.slice(slash + 1))}`;
+  const dir = parentDir(path);
+  return entryPath(dir, tempName(path.slice(dir.length + 1)));
+}
+
+/** The directory holding `path`: the inverse of entryPath. */
+export function parentDir(path: string): string {
+  return path.slice(0, path.lastIndexOf("/"));
 }
 
 /** Paths of one resource under `root`. */
