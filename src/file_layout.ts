@@ -8,8 +8,9 @@
  * <root>/<name(r)>/<n>         presence of user n: its label; alive while its owner
  *                              holds an exclusive lock on it
  * <root>/<name(r)>/*.tmp-*     a file being written; left over only by a crash
- * <root>/.follow/<id>          a follower's inbox, locked by its follower; one
- *                              line per message: JSON [resource, message]
+ * <root>/.follow/              followers' inboxes; made by the first, removed by the last
+ * <root>/.follow/<id>          a follower's inbox (id: a random UUID), locked by its
+ *                              follower; one line per message: JSON [resource, message]
  * <root>/.follow/*.tmp-*       an inbox being made or replaced
  * ```
  *
