@@ -1,5 +1,3 @@
-import { isNotFound } from "./file_io.ts";
-
 /**
  * The exclusive lock on a resource's directory under which every step of
  * the file backend runs, so that steps of different processes never
@@ -7,6 +5,8 @@ import { isNotFound } from "./file_io.ts";
  *
  * @module
  */
+
+import { isNotFound } from "./file_io.ts";
 
 /**
  * A held lock on a resource's directory; disposing releases it.

@@ -22,6 +22,8 @@ import {
 } from "./departures.ts";
 import {
   FOLLOW_DIR,
+  parentDir,
+  pathsOfDirName,
   presencePath,
   resourceOfDirName,
   type ResourcePaths,
@@ -187,7 +189,7 @@ export class FileEngine implements Engine {
       return;
     }
     const tickets = this.#watched.get(path) ??
-      this.#watched.get(path.slice(0, path.lastIndexOf("/")));
+      this.#watched.get(parentDir(path));
     tickets?.forEach((t) => this.#check(t));
   }
 
@@ -312,12 +314,9 @@ export class FileEngine implements Engine {
       for await (const entry of Deno.readDir(this.#root)) {
         if (!entry.isDirectory || entry.name === FOLLOW_DIR) continue;
         const named = resourceOfDirName(entry.name);
-        const state = readState({
-          resource: named ?? "",
-          root: this.#root,
-          dir: `${this.#root}/${entry.name}`,
-          state: `${this.#root}/${entry.name}/state`,
-        });
+        const state = readState(
+          pathsOfDirName(this.#root, entry.name, named ?? ""),
+        );
         if (state.kind === "ok") found.add(state.resource);
         else if (state.kind === "corrupt" && named !== undefined) {
           found.add(named);

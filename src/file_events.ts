@@ -6,17 +6,20 @@
  * @module
  */
 
-import { FOLLOW_DIR, TEMP_MARK } from "./file_layout.ts";
+import {
+  followDir,
+  formatInboxLines,
+  inboxPath,
+  isTempName,
+  newInboxPath,
+  parseInboxLine,
+} from "./file_layout.ts";
 import { entriesOf, removeQuietly, writeAll } from "./file_io.ts";
 import type { EventSource, StartEvents } from "./follow.ts";
 import { Watch } from "./file_watch.ts";
 import { Inbox, MAX_INBOX_BYTES } from "./file_inbox.ts";
 
 const encoder = new TextEncoder();
-
-function followDir(root: string): string {
-  return `${root}/${FOLLOW_DIR}`;
-}
 
 function inboxNames(root: string): string[] {
   return entriesOf(followDir(root));
@@ -32,14 +35,12 @@ export function publish(
   messages: readonly string[],
 ): void {
   if (messages.length === 0) return;
-  const bytes = encoder.encode(
-    messages.map((m) => `${JSON.stringify([resource, m])}\n`).join(""),
-  );
+  const bytes = encoder.encode(formatInboxLines(resource, messages));
   for (const name of inboxNames(root)) {
-    if (name.includes(TEMP_MARK)) continue;
+    if (isTempName(name)) continue;
     let inbox: Deno.FsFile;
     try {
-      inbox = Deno.openSync(`${followDir(root)}/${name}`, { append: true });
+      inbox = Deno.openSync(inboxPath(root, name), { append: true });
     } catch {
       continue; // The follower has just stopped.
     }
@@ -56,7 +57,7 @@ export function publish(
 /** Removes the inboxes of followers that died without cleaning up. */
 function removeDeadInboxes(root: string): void {
   for (const name of inboxNames(root)) {
-    const path = `${followDir(root)}/${name}`;
+    const path = inboxPath(root, name);
     try {
       using inbox = Deno.openSync(path, { read: true, write: true });
       if (inbox.tryLockSync(true)) Deno.removeSync(path);
@@ -71,15 +72,9 @@ function lineParser(
 ): (line: string) => void {
   const wanted = resources && new Set(resources);
   return (line) => {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line);
-    } catch {
-      return;
-    }
-    if (!Array.isArray(parsed)) return;
-    const [resource, message] = parsed;
-    if (typeof resource !== "string" || typeof message !== "string") return;
+    const parsed = parseInboxLine(line);
+    if (parsed === undefined) return;
+    const { resource, message } = parsed;
     if (!wanted || wanted.has(resource)) emit(resource, message);
   };
 }
@@ -99,10 +94,7 @@ export function inboxEvents(
     const ready = (async () => {
       await Deno.mkdir(root, { recursive: true });
       removeDeadInboxes(root);
-      const inbox = new Inbox(
-        `${followDir(root)}/${crypto.randomUUID()}`,
-        maxInboxBytes,
-      );
+      const inbox = new Inbox(newInboxPath(root), maxInboxBytes);
       const take = lineParser(resources, emit);
       const watch: Watch = new Watch(() => {
         if (!inbox.read(take)) return;

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { tempName } from "./file_layout.ts";
+import { parentDir, tempPath } from "./file_layout.ts";
 import { isNotFound, removeQuietly } from "./file_io.ts";
 
 /** Size past which an inbox that has been read is replaced, in bytes. */
@@ -25,10 +25,10 @@ export const RETIRED_INBOX_GRACE_MS = 10_000;
  * there), so nobody finds it unlocked and takes it for a dead one's.
  */
 function createLocked(path: string): Deno.FsFile {
-  const dir = path.slice(0, path.lastIndexOf("/"));
+  const dir = parentDir(path);
   for (;;) {
     Deno.mkdirSync(dir, { recursive: true });
-    const temp = `${dir}/${tempName(path.slice(dir.length + 1))}`;
+    const temp = tempPath(path);
     let file: Deno.FsFile;
     try {
       file = Deno.openSync(temp, { read: true, write: true, createNew: true });
@@ -80,7 +80,7 @@ class InboxFile {
  *
  * @example
  * ```ts ignore
- * using inbox = new Inbox(`${root}/.follow/${crypto.randomUUID()}`);
+ * using inbox = new Inbox(newInboxPath(root));
  * inbox.read((line) => console.log(line));
  * ```
  */

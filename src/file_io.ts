@@ -8,7 +8,7 @@
  * @module
  */
 
-import { tempName } from "./file_layout.ts";
+import { tempPath } from "./file_layout.ts";
 
 /** Whether `error` says a file or directory does not exist. */
 export function isNotFound(error: unknown): boolean {
@@ -42,8 +42,7 @@ export function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
 
 /** Writes `text` to `path` through a temporary file and a rename. */
 export function writeWhole(path: string, text: string): void {
-  const slash = path.lastIndexOf("/");
-  const temp = `${path.slice(0, slash)}/${tempName(path.slice(slash + 1))}`;
+  const temp = tempPath(path);
   try {
     Deno.writeTextFileSync(temp, text);
     Deno.renameSync(temp, path);

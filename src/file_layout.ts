@@ -8,7 +8,10 @@
  * <root>/<name(r)>/<n>         presence of user n: its label; alive while its owner
  *                              holds an exclusive lock on it
  * <root>/<name(r)>/*.tmp-*     a file being written; left over only by a crash
- * <root>/.follow/<id>          a follower's inbox: one JSON line per message
+ * <root>/.follow/              followers' inboxes; made by the first, removed by the last
+ * <root>/.follow/<id>          a follower's inbox (id: a random UUID), locked by its
+ *                              follower; one line per message: JSON [resource, message]
+ * <root>/.follow/*.tmp-*       an inbox being made or replaced
  * ```
  *
  * @module
@@ -88,9 +91,72 @@ export function numberOfPresenceName(name: string): number | undefined {
   return /^[1-9][0-9]*$/.test(name) ? Number(name) : undefined;
 }
 
+/** What a state file holds: a queue's counters and its resource name. */
+export interface StateRecord {
+  readonly resource: string;
+  /** The number whose turn it is. */
+  readonly indicator: number;
+  /** The last number handed out. */
+  readonly dispenser: number;
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) &&
+    value >= 0;
+}
+
+// Files and lines on disk may be damaged: not JSON reads as undefined.
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The text of a state file: one JSON object and a newline. */
+export function formatState(
+  { resource, dispenser, indicator }: StateRecord,
+): string {
+  return `${JSON.stringify({ resource, dispenser, indicator })}\n`;
+}
+
+/**
+ * The record of a state file's text, or `undefined` when the file is
+ * damaged (not JSON, or a field missing or of the wrong kind).
+ */
+export function parseState(text: string): StateRecord | undefined {
+  const parsed = parseJson(text);
+  if (typeof parsed !== "object" || parsed === null) return undefined;
+  const { resource, indicator, dispenser } = parsed as Record<string, unknown>;
+  if (
+    typeof resource !== "string" || !isCount(indicator) || !isCount(dispenser)
+  ) return undefined;
+  return { resource, indicator, dispenser };
+}
+
 /** A fresh temporary name for writing `name` before renaming it into place. */
-export function tempName(name: string): string {
+function tempName(name: string): string {
   return `${name}${TEMP_MARK}${crypto.randomUUID()}`;
+}
+
+/** Whether a directory entry is a file being written (see TEMP_MARK). */
+export function isTempName(name: string): boolean {
+  return name.includes(TEMP_MARK);
+}
+
+/**
+ * A fresh temporary path beside `path`, in the same directory, to write
+ * before renaming it to `path`.
+ */
+export function tempPath(path: string): string {
+  const dir = parentDir(path);
+  return entryPath(dir, tempName(path.slice(dir.length + 1)));
+}
+
+/** The directory holding `path`: the inverse of entryPath. */
+export function parentDir(path: string): string {
+  return path.slice(0, path.lastIndexOf("/"));
 }
 
 /** Paths of one resource under `root`. */
@@ -101,13 +167,76 @@ export interface ResourcePaths {
   readonly state: string;
 }
 
+/**
+ * The paths of the resource directory `name` under `root`, standing for
+ * `resource` (`""` while it is not known yet: a hashed name).
+ */
+export function pathsOfDirName(
+  root: string,
+  name: string,
+  resource: string,
+): ResourcePaths {
+  const dir = `${root}/${name}`;
+  return { resource, root, dir, state: entryPath(dir, STATE_FILE) };
+}
+
 /** The paths of `resource` under `root`. */
 export function resourcePaths(root: string, resource: string): ResourcePaths {
-  const dir = `${root}/${resourceDirName(resource)}`;
-  return { resource, root, dir, state: `${dir}/${STATE_FILE}` };
+  return pathsOfDirName(root, resourceDirName(resource), resource);
+}
+
+/** The path of the entry `name` in the directory `dir`. */
+export function entryPath(dir: string, name: string): string {
+  return `${dir}/${name}`;
 }
 
 /** The path of user `n`'s presence file. */
 export function presencePath(paths: ResourcePaths, n: number): string {
-  return `${paths.dir}/${presenceName(n)}`;
+  return entryPath(paths.dir, presenceName(n));
+}
+
+/** The directory of followers' inboxes under `root`. */
+export function followDir(root: string): string {
+  return entryPath(root, FOLLOW_DIR);
+}
+
+/** The path of the inbox named `id` (an entry of followDir). */
+export function inboxPath(root: string, id: string): string {
+  return entryPath(followDir(root), id);
+}
+
+/** The path of a new follower's inbox: a random UUID as its name. */
+export function newInboxPath(root: string): string {
+  return inboxPath(root, crypto.randomUUID());
+}
+
+/**
+ * The inbox lines of `messages` about `resource`: one JSON array
+ * `[resource, message]` per message, each ending in a newline.
+ */
+export function formatInboxLines(
+  resource: string,
+  messages: readonly string[],
+): string {
+  return messages.map((m) => `${JSON.stringify([resource, m])}\n`).join("");
+}
+
+/** One message read from an inbox. */
+export interface InboxMessage {
+  readonly resource: string;
+  readonly message: string;
+}
+
+/**
+ * The message of one inbox line (without its newline), or `undefined` when
+ * the line is not one formatInboxLines writes.
+ */
+export function parseInboxLine(line: string): InboxMessage | undefined {
+  const parsed = parseJson(line);
+  if (!Array.isArray(parsed)) return undefined;
+  const [resource, message] = parsed;
+  if (typeof resource !== "string" || typeof message !== "string") {
+    return undefined;
+  }
+  return { resource, message };
 }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { presencePath, type ResourcePaths, tempName } from "./file_layout.ts";
+import { presencePath, type ResourcePaths, tempPath } from "./file_layout.ts";
 import { isNotFound, removeQuietly, writeAll } from "./file_io.ts";
 
 /** A presence file this process owns and keeps locked. */
@@ -61,7 +61,7 @@ export function createPresence(
   label: string,
 ): Presence {
   const path = presencePath(paths, n);
-  const temp = `${paths.dir}/${tempName(String(n))}`;
+  const temp = tempPath(path);
   const file = Deno.openSync(temp, {
     read: true,
     write: true,

@@ -9,10 +9,11 @@
  */
 
 import {
+  entryPath,
+  isTempName,
   numberOfPresenceName,
   presencePath,
   type ResourcePaths,
-  TEMP_MARK,
 } from "./file_layout.ts";
 import { type DirLock, lockDir } from "./file_dir_lock.ts";
 import { type Counters, readState, writeState } from "./file_state.ts";
@@ -177,8 +178,8 @@ export class QueueStep implements Disposable {
     // Under the lock nobody else writes here: what remains is the state,
     // dead users' presence files and temporary files left by a crash.
     for (const name of entriesOf(this.paths.dir)) {
-      const path = `${this.paths.dir}/${name}`;
-      if (name.includes(TEMP_MARK) || !isLive(path)) {
+      const path = entryPath(this.paths.dir, name);
+      if (isTempName(name) || !isLive(path)) {
         removeQuietly(path);
       }
     }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ResourcePaths } from "./file_layout.ts";
+import { formatState, parseState, type ResourcePaths } from "./file_layout.ts";
 import { isNotFound, writeWhole } from "./file_io.ts";
 
 /** The indicator and dispenser of a queue. */
@@ -22,11 +22,6 @@ export type StateRead =
   | { readonly kind: "corrupt" }
   | ({ readonly kind: "ok"; readonly resource: string } & Counters);
 
-function isCount(value: unknown): value is number {
-  return typeof value === "number" && Number.isSafeInteger(value) &&
-    value >= 0;
-}
-
 /** Reads the state file of a resource; never throws for a damaged file. */
 export function readState(paths: ResourcePaths): StateRead {
   let text: string;
@@ -36,15 +31,9 @@ export function readState(paths: ResourcePaths): StateRead {
     if (isNotFound(error)) return { kind: "missing" };
     throw error;
   }
-  try {
-    const { resource, indicator, dispenser } = JSON.parse(text);
-    if (
-      typeof resource === "string" && isCount(indicator) && isCount(dispenser)
-    ) {
-      return { kind: "ok", resource, indicator, dispenser };
-    }
-  } catch { /* not JSON: a damaged file, recovered by the caller */ }
-  return { kind: "corrupt" };
+  const record = parseState(text);
+  // A damaged file is recovered by the caller.
+  return record === undefined ? { kind: "corrupt" } : { kind: "ok", ...record };
 }
 
 /** Replaces the state file of a resource. */
@@ -52,10 +41,6 @@ export function writeState(
   paths: ResourcePaths,
   { indicator, dispenser }: Counters,
 ): void {
-  const text = JSON.stringify({
-    resource: paths.resource,
-    dispenser,
-    indicator,
-  });
-  return writeWhole(paths.state, `${text}\n`);
+  const text = formatState({ resource: paths.resource, dispenser, indicator });
+  return writeWhole(paths.state, text);
 }
