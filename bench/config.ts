@@ -1,0 +1,49 @@
+/**
+ * How much each scenario does, in a full run and in a quick one (CI's
+ * smoke run, under 45 s).
+ *
+ * @module
+ */
+
+/** Sizes of one run. */
+export interface BenchConfig {
+  readonly mode: "full" | "quick";
+  /** Rounds of every repeated measurement; figures are their medians. */
+  readonly rounds: number;
+  /** Trivial EVALSHA round trips per `limit` round. */
+  readonly limitOps: number;
+  /** Scenario 1: lock + release cycles per round and peer. */
+  readonly uncontendedCycles: number;
+  /** Scenario 2: cycles per process (the issue asks for 100). */
+  readonly workCycles: number;
+  /** Scenario 3: cycles per process. */
+  readonly emptyCycles: number;
+  /** Scenario 4: numbers of waiters. */
+  readonly waiters: readonly number[];
+  /** Scenario 5: distinct resources. */
+  readonly resources: number;
+}
+
+/** The full run, for BENCHMARKS.md. */
+export const FULL: BenchConfig = {
+  mode: "full",
+  rounds: 3,
+  limitOps: 5_000,
+  uncontendedCycles: 2_000,
+  workCycles: 100,
+  emptyCycles: 200,
+  waiters: [10, 100, 1_000],
+  resources: 10_000,
+};
+
+/** The quick run: same scenarios and peers, one round, fewer cycles. */
+export const QUICK: BenchConfig = {
+  mode: "quick",
+  rounds: 1,
+  limitOps: 1_000,
+  uncontendedCycles: 300,
+  workCycles: 25,
+  emptyCycles: 25,
+  waiters: [10, 100, 1_000],
+  resources: 1_000,
+};

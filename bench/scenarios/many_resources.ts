@@ -1,0 +1,43 @@
+/**
+ * Scenario 5: one process locks each of many distinct resources once, many
+ * tasks at a time, then checks that no keys are left behind.
+ *
+ * @module
+ */
+
+import type { Redis } from "ioredis";
+import type { ResourcesResult } from "../jobs.ts";
+import type { Pool } from "../pool.ts";
+
+/** Figures of one round. */
+export interface ManyResources extends Record<string, number> {
+  readonly totalMs: number;
+  /** Peak resident set size of the client process, MiB. */
+  readonly peakRssMiB: number;
+  /** Keys in the database afterwards. */
+  readonly keysLeft: number;
+}
+
+/** Runs in a fresh process, so its peak RSS is this scenario's alone. */
+export async function manyResources(
+  pool: Pool,
+  redis: Redis,
+  url: string,
+  count: number,
+  concurrency: number,
+): Promise<ManyResources> {
+  await redis.flushdb();
+  await using worker = pool.spawn();
+  await worker.ready();
+  const result = await worker.run<ResourcesResult>({
+    kind: "resources",
+    url,
+    count,
+    concurrency,
+  });
+  return {
+    totalMs: result.ms,
+    peakRssMiB: result.peakRssMiB,
+    keysLeft: await redis.dbsize(),
+  };
+}
