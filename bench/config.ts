@@ -12,6 +12,8 @@ export interface BenchConfig {
   readonly rounds: number;
   /** Trivial EVALSHA round trips per `limit` round. */
   readonly limitOps: number;
+  /** Messages per round of the cross-process handoff floor. */
+  readonly floorMessages: number;
   /** Scenario 1: lock + release cycles per round and peer. */
   readonly uncontendedCycles: number;
   /** Scenario 2: cycles per process (the issue asks for 100). */
@@ -29,6 +31,7 @@ export const FULL: BenchConfig = {
   mode: "full",
   rounds: 3,
   limitOps: 5_000,
+  floorMessages: 300,
   uncontendedCycles: 2_000,
   workCycles: 100,
   emptyCycles: 200,
@@ -41,6 +44,7 @@ export const QUICK: BenchConfig = {
   mode: "quick",
   rounds: 1,
   limitOps: 1_000,
+  floorMessages: 100,
   uncontendedCycles: 300,
   workCycles: 25,
   emptyCycles: 25,

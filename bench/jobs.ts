@@ -57,6 +57,19 @@ export interface ResourcesJob {
   readonly concurrency: number;
 }
 
+/**
+ * Subscribe to `channel`; answer `ready`. On each of `count` messages, note
+ * when it arrived, make one trivial EVALSHA round trip, note when that
+ * returned, and PUBLISH `reply`. Then answer `done` with an {@linkcode EchoResult}.
+ */
+export interface EchoJob {
+  readonly kind: "echo";
+  readonly url: string;
+  readonly channel: string;
+  readonly reply: string;
+  readonly count: number;
+}
+
 /** Close the client and exit; answers `done`. */
 export interface CloseJob {
   readonly kind: "close";
@@ -69,6 +82,7 @@ export type Job =
   | WaitersJob
   | HoldJob
   | ResourcesJob
+  | EchoJob
   | CloseJob;
 
 /**
@@ -76,14 +90,16 @@ export type Job =
  * began releasing and finished releasing. A failed acquisition has `failed`
  * (when the peer gave up) instead of the last three.
  */
-export type Cycle =
-  | {
-    readonly ask: number;
-    readonly grant: number;
-    readonly release: number;
-    readonly released: number;
-  }
-  | { readonly ask: number; readonly failed: number };
+export type Cycle = Granted | { readonly ask: number; readonly failed: number };
+
+/** A granted cycle; `ticket` is turn's number drawn. */
+export interface Granted {
+  readonly ask: number;
+  readonly grant: number;
+  readonly release: number;
+  readonly released: number;
+  readonly ticket?: number;
+}
 
 /** Answer of a {@linkcode CyclesJob}. */
 export interface CyclesResult {
@@ -92,7 +108,8 @@ export interface CyclesResult {
 
 /** Answer of a {@linkcode WaitersJob}: client CPU from `queued` to done. */
 export interface WaitersResult {
-  readonly cpuMs: number;
+  /** µs */
+  readonly cpuUs: number;
 }
 
 /** Answer of a {@linkcode ResourcesJob}. */
@@ -100,6 +117,11 @@ export interface ResourcesResult {
   readonly ms: number;
   /** Peak resident set size of the process, in MiB (Linux VmHWM). */
   readonly peakRssMiB: number;
+}
+
+/** Answer of an {@linkcode EchoJob}: `[arrived, answered]` per message. */
+export interface EchoResult {
+  readonly times: readonly (readonly [number, number])[];
 }
 
 /** The id of the answer a worker sends once it is ready for jobs. */

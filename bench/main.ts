@@ -18,6 +18,7 @@ import { acrossRounds } from "./stats.ts";
 import { renderMarkdown } from "./report.ts";
 import type { BenchResults, Machine } from "./results.ts";
 import { measureLimit } from "./scenarios/limit.ts";
+import { measureFloor } from "./scenarios/floor.ts";
 import { uncontended } from "./scenarios/uncontended.ts";
 import { contended, type ContendedShape } from "./scenarios/contended.ts";
 import { manyWaiters } from "./scenarios/many_waiters.ts";
@@ -86,12 +87,18 @@ async function run({ config, workerFlags }: RunOptions): Promise<BenchResults> {
           url,
           expire: 10_000,
         });
-        return await uncontended(peer, config.uncontendedCycles);
+        return await uncontended(peer, redis, config.uncontendedCycles);
       },
     );
     // Started only now, so that their start-up does not disturb scenario 1.
     await using pool = new Pool(WAITER_PROCESSES, workerFlags);
     await pool.ready();
+    log("cross-process handoff floor");
+    const floor = (await acrossRounds(
+      rounds,
+      ["floor"],
+      () => measureFloor(redis, pool.workers[0], url, config.floorMessages),
+    )).floor;
     const contendedRun = (title: string, shape: ContendedShape) => {
       log(title);
       return acrossRounds(
@@ -137,6 +144,7 @@ async function run({ config, workerFlags }: RunOptions): Promise<BenchResults> {
       machine: host,
       config,
       limit,
+      floor,
       uncontended: uncontendedPeers,
       work: { shape: work, peers: workPeers },
       empty: { shape: empty, peers: emptyPeers },

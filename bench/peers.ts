@@ -32,6 +32,8 @@ export const REDIS_PEERS: readonly PeerName[] = [
 /** A held lock. */
 export interface Held {
   release(): Promise<void>;
+  /** turn only: the number drawn, the server's order of requests. */
+  readonly ticket?: number;
 }
 
 /** One client of a lock, able to take it on any resource. */
@@ -70,7 +72,10 @@ async function openTurn({ url, expire }: PeerOptions): Promise<Peer> {
   const locker = new Locker({ url });
   await locker.status(["bench:warmup"]); // connect before the clock starts
   return {
-    acquire: (resource) => locker.lock(resource, { expire }),
+    async acquire(resource) {
+      const lock = await locker.lock(resource, { expire });
+      return { ticket: lock.number, release: () => lock.release() };
+    },
     [Symbol.asyncDispose]: () => locker.close(),
   };
 }

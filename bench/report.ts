@@ -34,6 +34,8 @@ function uncontendedSection(r: BenchResults): string {
     f(u.cyclesPerSec, 0),
     f(u.p50Ms, 3),
     f(u.p99Ms, 3),
+    f(u.clientCpuUs, 0),
+    f(u.serverCpuUs, 0),
     f(u.cyclesPerSec / r.limit.opsPerSec),
     f(turn / u.cyclesPerSec),
   ]);
@@ -41,7 +43,16 @@ function uncontendedSection(r: BenchResults): string {
   return [
     "### 1. Uncontended: lock + release in a loop, one process",
     table(
-      ["lock", "cycles/s", "p50 ms", "p99 ms", "of limit", "turn/peer"],
+      [
+        "lock",
+        "cycles/s",
+        "p50 ms",
+        "p99 ms",
+        "client CPU µs/cycle",
+        "Redis CPU µs/cycle",
+        "of limit",
+        "turn/peer",
+      ],
       rows,
     ),
     `Target: turn at least 0.45 of limit: ${f(ofLimit)}, ${
@@ -50,19 +61,20 @@ function uncontendedSection(r: BenchResults): string {
   ].join("\n\n");
 }
 
-function contendedRows(
-  peers: Record<string, Contended>,
-  rtt: number,
-): string[][] {
+function contendedRows(r: BenchResults, peers: Record<string, Contended>) {
   const turn = peers.turn;
+  const [rtt, floor] = [r.limit.rttP50Ms, r.floor.handoffP50Ms];
   return Object.entries(peers).map(([peer, c]) => [
     peer,
     f(c.utilisation * 100, 1) + " %",
-    `${f(c.gapP50Ms, 3)} (${f(c.gapP50Ms / rtt, 1)} RTT)`,
+    `${f(c.gapP50Ms, 3)} (${f(c.gapP50Ms / rtt, 1)} RTT, ${
+      f(c.gapP50Ms / floor, 1)
+    } floor)`,
     f(c.gapP99Ms, 3),
     f(c.waitP50Ms, 1),
     f(c.waitMaxMs, 1),
     String(c.fifoViolations),
+    f(c.ticketOrderViolations, 0),
     f(c.jain, 3),
     f(c.cyclesPerSec, 0),
     f(c.handoffsPerSec, 0),
@@ -81,6 +93,7 @@ const CONTENDED_HEADER = [
   "wait p50 ms",
   "wait max ms",
   "FIFO violations",
+  "out of ticket order",
   "Jain",
   "cycles/s",
   "handoffs/s",
@@ -91,14 +104,14 @@ const CONTENDED_HEADER = [
 ];
 
 function contendedSection(
+  r: BenchResults,
   title: string,
   { shape, peers }: BenchResults["work"],
-  rtt: number,
 ): string {
   const { processes, cycles, holdMs, workMs } = shape;
   return [
     `### ${title}: ${processes} processes × ${cycles} cycles, hold ${holdMs} ms, work outside ${workMs} ms`,
-    table(CONTENDED_HEADER, contendedRows(peers, rtt)),
+    table(CONTENDED_HEADER, contendedRows(r, peers)),
   ].join("\n\n");
 }
 
@@ -114,7 +127,7 @@ function workTargets(r: BenchResults): string {
     };`,
     `0 FIFO violations: ${turn.fifoViolations}, ${
       verdict(turn.fifoViolations === 0)
-    }.`,
+    } (out of ticket order: ${turn.ticketOrderViolations}).`,
   ].join(" ");
 }
 
@@ -178,25 +191,46 @@ function crashSection(r: BenchResults): string {
   ].join("\n\n");
 }
 
+function yardsticks(r: BenchResults): string {
+  const { limit, floor } = r;
+  return [
+    "### Yardsticks",
+    "`limit`: sequential trivial EVALSHA round trips, one ioredis client. `floor`: a PUBLISH wakes another process, which makes one such round trip.",
+    table([
+      "limit ops/s",
+      "RTT p50 ms",
+      "RTT p99 ms",
+      "client CPU µs/RTT",
+      "Redis CPU µs/RTT",
+      "floor: woken p50 ms",
+      "floor: + round trip p50 ms",
+      "p99 ms",
+    ], [[
+      f(limit.opsPerSec, 0),
+      f(limit.rttP50Ms, 3),
+      f(limit.rttP99Ms, 3),
+      f(limit.clientCpuUs, 0),
+      f(limit.serverCpuUs, 0),
+      f(floor.wakeP50Ms, 3),
+      f(floor.handoffP50Ms, 3),
+      f(floor.handoffP99Ms, 3),
+    ]]),
+  ].join("\n\n");
+}
+
 /** The whole run as markdown. */
 export function renderMarkdown(r: BenchResults): string {
   const m = r.machine;
-  const rtt = r.limit.rttP50Ms;
   return [
     `## \`${r.command}\`, ${r.date}, ${r.durationS} s`,
     `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, load average ${
       m.loadAverage.join(" ")
     }, Redis ${m.redis}, Deno ${m.deno}. Figures are medians of ${r.config.rounds} round(s); counts are totals.`,
-    `### limit: sequential EVALSHA round trips, one ioredis client`,
-    table(["ops/s", "RTT p50 ms", "RTT p99 ms"], [[
-      f(r.limit.opsPerSec, 0),
-      f(r.limit.rttP50Ms, 3),
-      f(r.limit.rttP99Ms, 3),
-    ]]),
+    yardsticks(r),
     uncontendedSection(r),
-    contendedSection("2. Contended, real work", r.work, rtt),
+    contendedSection(r, "2. Contended, real work", r.work),
     workTargets(r),
-    contendedSection("3. Contended, empty critical section", r.empty, rtt),
+    contendedSection(r, "3. Contended, empty critical section", r.empty),
     waitersSection(r),
     resourcesSection(r),
     crashSection(r),

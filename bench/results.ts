@@ -5,6 +5,7 @@
  */
 
 import type { Limit } from "./scenarios/limit.ts";
+import type { Floor } from "./scenarios/floor.ts";
 import type { Uncontended } from "./scenarios/uncontended.ts";
 import type { Contended, ContendedShape } from "./scenarios/contended.ts";
 import type { ManyWaiters } from "./scenarios/many_waiters.ts";
@@ -30,6 +31,7 @@ export interface BenchResults {
   readonly machine: Machine;
   readonly config: BenchConfig;
   readonly limit: Limit;
+  readonly floor: Floor;
   readonly uncontended: Record<string, Uncontended>;
   readonly work: { shape: ContendedShape; peers: Record<string, Contended> };
   readonly empty: { shape: ContendedShape; peers: Record<string, Contended> };

@@ -5,15 +5,17 @@
  * @module
  */
 
-import process from "node:process";
+import { Redis } from "ioredis";
 import { Locker } from "../mod.ts";
 import { now, sleep } from "./clock.ts";
+import { clientCpuUs } from "./cpu.ts";
 import { openPeer, type Peer } from "./peers.ts";
 import { jsonLine, readJsonLines } from "./json_lines.ts";
 import {
   type Answer,
   type Cycle,
   type CyclesJob,
+  type EchoJob,
   type HoldJob,
   type Job,
   READY_ID,
@@ -27,11 +29,6 @@ let locker: Locker | undefined;
 function answer(id: number, stage: string, data?: unknown): void {
   const line: Answer = { id, stage, data };
   Deno.stdout.writeSync(jsonLine(line));
-}
-
-function cpuMs(): number {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
 }
 
 function opened(): Peer {
@@ -56,7 +53,7 @@ async function cycles(id: number, job: CyclesJob): Promise<void> {
     if (job.holdMs > 0) await sleep(job.holdMs);
     const release = now();
     await held.release();
-    out.push({ ask, grant, release, released: now() });
+    out.push({ ask, grant, release, released: now(), ticket: held.ticket });
     if (job.workMs > 0) await sleep(job.workMs);
   }
   answer(id, "done", { cycles: out });
@@ -75,14 +72,14 @@ async function waiters(id: number, job: WaitersJob): Promise<void> {
         if (counted) return;
         counted = true;
         if (++queued < job.count) return;
-        cpuAtQueued = cpuMs();
+        cpuAtQueued = clientCpuUs();
         answer(id, "queued");
       },
     });
     await lock.release();
   });
   await Promise.all(all);
-  answer(id, "done", { cpuMs: cpuMs() - cpuAtQueued });
+  answer(id, "done", { cpuUs: clientCpuUs() - cpuAtQueued });
 }
 
 async function hold(id: number, job: HoldJob): Promise<void> {
@@ -105,6 +102,27 @@ async function resources(id: number, job: ResourcesJob): Promise<void> {
   answer(id, "done", { ms: now() - start, peakRssMiB: await peakRssMiB() });
 }
 
+async function echo(id: number, job: EchoJob): Promise<void> {
+  const redis = new Redis(job.url);
+  const subscriber = redis.duplicate();
+  const sha = await redis.script("LOAD", "return 1") as string;
+  const times: [number, number][] = [];
+  const finished = Promise.withResolvers<void>();
+  subscriber.on("message", async () => {
+    const arrived = now();
+    await redis.evalsha(sha, 0);
+    times.push([arrived, now()]);
+    await redis.publish(job.reply, "");
+    if (times.length === job.count) finished.resolve();
+  });
+  await subscriber.subscribe(job.channel);
+  answer(id, "ready");
+  await finished.promise;
+  subscriber.disconnect();
+  redis.disconnect();
+  answer(id, "done", { times });
+}
+
 async function peakRssMiB(): Promise<number> {
   const status = await Deno.readTextFile("/proc/self/status");
   const kib = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]);
@@ -125,6 +143,8 @@ async function run(id: number, job: Job): Promise<void> {
       return await hold(id, job);
     case "resources":
       return await resources(id, job);
+    case "echo":
+      return await echo(id, job);
     case "close":
       await peer?.[Symbol.asyncDispose]();
       await locker?.close();

@@ -43,6 +43,11 @@ export interface Contended extends Record<string, number> {
   readonly failures: number;
   /** Grants that began before the previous holder started releasing. */
   readonly overlaps: number;
+  /**
+   * turn only (NaN for peers): grants out of the order in which Redis
+   * handed out numbers, the server-side check of FIFO.
+   */
+  readonly ticketOrderViolations: number;
 }
 
 interface Grant {
@@ -50,6 +55,7 @@ interface Grant {
   readonly ask: number;
   readonly grant: number;
   readonly release: number;
+  readonly ticket?: number;
 }
 
 interface Attempt {
@@ -95,12 +101,7 @@ export function analyse(
         failures++;
         attempts.push({ process, ask: c.ask, end: c.failed });
       } else {
-        grants.push({
-          process,
-          ask: c.ask,
-          grant: c.grant,
-          release: c.release,
-        });
+        grants.push({ process, ...c });
         attempts.push({ process, ask: c.ask, end: c.grant });
       }
     }
@@ -141,7 +142,22 @@ export function analyse(
     handoffsPerSec: ownerChanges / (span / 1000),
     failures,
     overlaps,
+    ticketOrderViolations: ticketOrderViolations(grants),
   };
+}
+
+/**
+ * Grants whose number is lower than the one before. Numbers restart at 1
+ * when the queue empties, so a 1 is never a violation.
+ */
+function ticketOrderViolations(grants: readonly Grant[]): number {
+  if (grants.some((g) => g.ticket === undefined)) return NaN;
+  let violations = 0;
+  for (let i = 1; i < grants.length; i++) {
+    const [previous, next] = [grants[i - 1].ticket!, grants[i].ticket!];
+    if (next < previous && next !== 1) violations++;
+  }
+  return violations;
 }
 
 /** Grants per process in the window where every process was still asking. */

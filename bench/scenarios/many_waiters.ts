@@ -70,11 +70,11 @@ export async function manyWaiters(
     }
     return sum;
   };
-  const cpuMs = results.reduce((sum, r) => sum + r.cpuMs, 0);
+  const cpuUs = results.reduce((sum, r) => sum + r.cpuUs, 0);
   return {
     commandsPerHandoff: calls() / waiters,
     scriptsPerHandoff: calls(["evalsha", "eval"]) / waiters,
-    clientCpuUsPerHandoff: (cpuMs * 1000) / waiters,
+    clientCpuUsPerHandoff: cpuUs / waiters,
     handoffsPerSec: waiters / seconds,
   };
 }
