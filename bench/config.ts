@@ -29,7 +29,7 @@ export interface BenchConfig {
 /** The full run, for BENCHMARKS.md. */
 export const FULL: BenchConfig = {
   mode: "full",
-  rounds: 3,
+  rounds: 5,
   limitOps: 5_000,
   floorMessages: 300,
   uncontendedCycles: 2_000,

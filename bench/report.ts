@@ -28,18 +28,18 @@ function verdict(met: boolean): string {
 }
 
 function uncontendedSection(r: BenchResults): string {
-  const turn = r.uncontended.turn.cyclesPerSec;
+  const turn = r.uncontended.turn.perSec;
   const rows = Object.entries(r.uncontended).map(([peer, u]) => [
     peer,
-    f(u.cyclesPerSec, 0),
-    f(u.p50Ms, 3),
+    f(u.perSec, 0),
+    `${f(u.p50Ms, 3)} (${f(u.p50Ms / r.limit.p50Ms, 1)} RTT)`,
     f(u.p99Ms, 3),
     f(u.clientCpuUs, 0),
     f(u.serverCpuUs, 0),
-    f(u.cyclesPerSec / r.limit.opsPerSec),
-    f(turn / u.cyclesPerSec),
+    f(u.perSec / r.limit.perSec),
+    f(turn / u.perSec),
   ]);
-  const ofLimit = turn / r.limit.opsPerSec;
+  const ofLimit = turn / r.limit.perSec;
   return [
     "### 1. Uncontended: lock + release in a loop, one process",
     table(
@@ -63,7 +63,7 @@ function uncontendedSection(r: BenchResults): string {
 
 function contendedRows(r: BenchResults, peers: Record<string, Contended>) {
   const turn = peers.turn;
-  const [rtt, floor] = [r.limit.rttP50Ms, r.floor.handoffP50Ms];
+  const [rtt, floor] = [r.limit.p50Ms, r.floor.handoffP50Ms];
   return Object.entries(peers).map(([peer, c]) => [
     peer,
     f(c.utilisation * 100, 1) + " %",
@@ -117,7 +117,7 @@ function contendedSection(
 
 function workTargets(r: BenchResults): string {
   const turn = r.work.peers.turn;
-  const gapRtts = turn.gapP50Ms / r.limit.rttP50Ms;
+  const gapRtts = turn.gapP50Ms / r.limit.p50Ms;
   return [
     `Targets for turn: utilisation at least 90 %: ${
       f(turn.utilisation * 100, 1)
@@ -206,9 +206,9 @@ function yardsticks(r: BenchResults): string {
       "floor: + round trip p50 ms",
       "p99 ms",
     ], [[
-      f(limit.opsPerSec, 0),
-      f(limit.rttP50Ms, 3),
-      f(limit.rttP99Ms, 3),
+      f(limit.perSec, 0),
+      f(limit.p50Ms, 3),
+      f(limit.p99Ms, 3),
       f(limit.clientCpuUs, 0),
       f(limit.serverCpuUs, 0),
       f(floor.wakeP50Ms, 3),

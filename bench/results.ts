@@ -4,9 +4,8 @@
  * @module
  */
 
-import type { Limit } from "./scenarios/limit.ts";
 import type { Floor } from "./scenarios/floor.ts";
-import type { Uncontended } from "./scenarios/uncontended.ts";
+import type { LoopFigures } from "./loop.ts";
 import type { Contended, ContendedShape } from "./scenarios/contended.ts";
 import type { ManyWaiters } from "./scenarios/many_waiters.ts";
 import type { ManyResources } from "./scenarios/many_resources.ts";
@@ -30,9 +29,11 @@ export interface BenchResults {
   readonly durationS: number;
   readonly machine: Machine;
   readonly config: BenchConfig;
-  readonly limit: Limit;
+  /** Trivial EVALSHA round trips. */
+  readonly limit: LoopFigures;
   readonly floor: Floor;
-  readonly uncontended: Record<string, Uncontended>;
+  /** Lock + release cycles, by peer. */
+  readonly uncontended: Record<string, LoopFigures>;
   readonly work: { shape: ContendedShape; peers: Record<string, Contended> };
   readonly empty: { shape: ContendedShape; peers: Record<string, Contended> };
   readonly waiters: Record<string, ManyWaiters>;

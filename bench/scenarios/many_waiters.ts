@@ -8,9 +8,11 @@
 
 import type { Redis } from "ioredis";
 import { Locker } from "../../mod.ts";
-import { now } from "../clock.ts";
+import { now, sleep } from "../clock.ts";
 import type { WaitersResult } from "../jobs.ts";
 import type { Pool } from "../pool.ts";
+
+const QUIET_MS = 50;
 
 /** Figures of one round with a given number of waiters. */
 export interface ManyWaiters extends Record<string, number> {
@@ -35,6 +37,24 @@ export async function commandCounts(
   return counts;
 }
 
+function scriptCalls(counts: Map<string, number>): number {
+  return (counts.get("evalsha") ?? 0) + (counts.get("eval") ?? 0);
+}
+
+/**
+ * Waits until no script has run for a moment, so that waiters still
+ * subscribing and making their first check are not counted as handoffs.
+ */
+async function untilQuiet(redis: Redis): Promise<Map<string, number>> {
+  let counts = await commandCounts(redis);
+  for (;;) {
+    await sleep(QUIET_MS);
+    const later = await commandCounts(redis);
+    if (scriptCalls(later) === scriptCalls(counts)) return later;
+    counts = later;
+  }
+}
+
 /**
  * Holds the resource while `waiters` queue up, spread evenly over the
  * pool's processes, then lets them through one by one.
@@ -53,7 +73,7 @@ export async function manyWaiters(
     w.send({ kind: "waiters", url, resource, count })
   );
   await Promise.all(jobs.map((stage) => stage("queued")));
-  const before = await commandCounts(redis);
+  const before = await untilQuiet(redis);
   const start = now();
   await lock.release();
   const results = await Promise.all(
@@ -61,19 +81,14 @@ export async function manyWaiters(
   );
   const seconds = (now() - start) / 1000;
   const after = await commandCounts(redis);
-  const calls = (names?: string[]) => {
-    let sum = 0;
-    for (const [name, n] of after) {
-      if (name === "info") continue;
-      if (names && !names.includes(name)) continue;
-      sum += n - (before.get(name) ?? 0);
-    }
-    return sum;
-  };
+  let commands = 0;
+  for (const [name, n] of after) {
+    if (name !== "info") commands += n - (before.get(name) ?? 0);
+  }
   const cpuUs = results.reduce((sum, r) => sum + r.cpuUs, 0);
   return {
-    commandsPerHandoff: calls() / waiters,
-    scriptsPerHandoff: calls(["evalsha", "eval"]) / waiters,
+    commandsPerHandoff: commands / waiters,
+    scriptsPerHandoff: (scriptCalls(after) - scriptCalls(before)) / waiters,
     clientCpuUsPerHandoff: cpuUs / waiters,
     handoffsPerSec: waiters / seconds,
   };
