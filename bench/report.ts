@@ -55,7 +55,7 @@ function uncontendedSection(r: BenchResults): string {
       ],
       rows,
     ),
-    `Target: turn at least 0.45 of limit: ${f(ofLimit)}, ${
+    `Target: turn at least 0.45 of limit: ${f(ofLimit, 3)}, ${
       verdict(ofLimit >= 0.45)
     }.`,
   ].join("\n\n");
@@ -67,6 +67,7 @@ function contendedRows(r: BenchResults, peers: Record<string, Contended>) {
   return Object.entries(peers).map(([peer, c]) => [
     peer,
     f(c.utilisation * 100, 1) + " %",
+    f(c.holdP50Ms, 2),
     `${f(c.gapP50Ms, 3)} (${f(c.gapP50Ms / rtt, 1)} RTT, ${
       f(c.gapP50Ms / floor, 1)
     } floor)`,
@@ -88,6 +89,7 @@ function contendedRows(r: BenchResults, peers: Record<string, Contended>) {
 const CONTENDED_HEADER = [
   "lock",
   "utilisation",
+  "hold p50 ms",
   "gap p50 ms",
   "gap p99 ms",
   "wait p50 ms",

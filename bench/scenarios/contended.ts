@@ -25,6 +25,8 @@ export interface ContendedShape {
 export interface Contended extends Record<string, number> {
   /** Fraction of the run during which someone held the lock. */
   readonly utilisation: number;
+  /** How long a holder actually held (timers overshoot), median, ms. */
+  readonly holdP50Ms: number;
   /** Release to next grant while someone waited, median, ms. */
   readonly gapP50Ms: number;
   readonly gapP99Ms: number;
@@ -132,6 +134,7 @@ export function analyse(
   const waits = grants.map((g) => g.grant - g.ask);
   return {
     utilisation: held / span,
+    holdP50Ms: quantile(grants.map((g) => g.release - g.grant), 0.5),
     gapP50Ms: quantile(gaps, 0.5),
     gapP99Ms: quantile(gaps, 0.99),
     waitP50Ms: quantile(waits, 0.5),
