@@ -115,6 +115,8 @@ export interface WaitersResult {
 /** Answer of a {@linkcode ResourcesJob}. */
 export interface ResourcesResult {
   readonly ms: number;
+  /** Resident set size once connected, before the first lock, MiB. */
+  readonly baseRssMiB: number;
   /** Peak resident set size of the process, in MiB (Linux VmHWM). */
   readonly peakRssMiB: number;
 }

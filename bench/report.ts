@@ -167,8 +167,9 @@ function resourcesSection(r: BenchResults): string {
   const s = r.resources;
   return [
     `### 5. Many resources: ${s.count} distinct resources, ${s.concurrency} concurrent tasks, one process (turn)`,
-    table(["total ms", "peak RSS MiB", "keys left"], [[
+    table(["total ms", "RSS before MiB", "peak RSS MiB", "keys left"], [[
       f(s.totalMs, 0),
+      f(s.baseRssMiB, 1),
       f(s.peakRssMiB, 1),
       String(s.keysLeft),
     ]]),

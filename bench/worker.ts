@@ -90,6 +90,7 @@ async function hold(id: number, job: HoldJob): Promise<void> {
 async function resources(id: number, job: ResourcesJob): Promise<void> {
   await using many = new Locker({ url: job.url });
   await many.status(["bench:warmup"]);
+  const baseRssMiB = await memoryMiB("VmRSS");
   const start = now();
   let next = 0;
   const task = async () => {
@@ -99,7 +100,8 @@ async function resources(id: number, job: ResourcesJob): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: job.concurrency }, task));
-  answer(id, "done", { ms: now() - start, peakRssMiB: await peakRssMiB() });
+  const ms = now() - start;
+  answer(id, "done", { ms, baseRssMiB, peakRssMiB: await memoryMiB("VmHWM") });
 }
 
 async function echo(id: number, job: EchoJob): Promise<void> {
@@ -123,9 +125,12 @@ async function echo(id: number, job: EchoJob): Promise<void> {
   answer(id, "done", { times });
 }
 
-async function peakRssMiB(): Promise<number> {
+/** Resident set size now (`VmRSS`) or at its peak (`VmHWM`), Linux only. */
+async function memoryMiB(field: "VmRSS" | "VmHWM"): Promise<number> {
   const status = await Deno.readTextFile("/proc/self/status");
-  const kib = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]);
+  const kib = Number(
+    new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1],
+  );
   return kib / 1024;
 }
 

@@ -12,6 +12,8 @@ import type { Pool } from "../pool.ts";
 /** Figures of one round. */
 export interface ManyResources extends Record<string, number> {
   readonly totalMs: number;
+  /** Resident set size of the client process before the first lock, MiB. */
+  readonly baseRssMiB: number;
   /** Peak resident set size of the client process, MiB. */
   readonly peakRssMiB: number;
   /** Keys added to the database and not removed. */
@@ -37,6 +39,7 @@ export async function manyResources(
   });
   return {
     totalMs: result.ms,
+    baseRssMiB: result.baseRssMiB,
     peakRssMiB: result.peakRssMiB,
     keysLeft: await redis.dbsize() - before,
   };
