@@ -8,6 +8,8 @@
 /** Sizes of one run. */
 export interface BenchConfig {
   readonly mode: "full" | "quick";
+  /** The run gives up after this long, so that a hang cannot stall CI. */
+  readonly deadlineS: number;
   /** Rounds of every repeated measurement; figures are their medians. */
   readonly rounds: number;
   /** Trivial EVALSHA round trips per `limit` round. */
@@ -29,6 +31,7 @@ export interface BenchConfig {
 /** The full run, for BENCHMARKS.md. */
 export const FULL: BenchConfig = {
   mode: "full",
+  deadlineS: 900,
   rounds: 5,
   limitOps: 5_000,
   floorMessages: 300,
@@ -42,6 +45,7 @@ export const FULL: BenchConfig = {
 /** The quick run: same scenarios and peers, one round, fewer cycles. */
 export const QUICK: BenchConfig = {
   mode: "quick",
+  deadlineS: 180,
   rounds: 1,
   limitOps: 1_000,
   floorMessages: 100,

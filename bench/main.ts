@@ -71,6 +71,11 @@ async function run({ config, workerFlags }: RunOptions): Promise<BenchResults> {
   const { url } = server;
   const redis = new Redis(url);
   const { rounds } = config;
+  const deadline = setTimeout(() => {
+    log(`gave up after ${config.deadlineS} s: a scenario hangs`);
+    server.process.kill("SIGKILL"); // workers exit when their stdin closes
+    Deno.exit(1);
+  }, config.deadlineS * 1000);
   try {
     const host = await machine(redis);
     log("limit and scenario 1 (uncontended), interleaved");
@@ -153,6 +158,7 @@ async function run({ config, workerFlags }: RunOptions): Promise<BenchResults> {
       crash: crashes,
     };
   } finally {
+    clearTimeout(deadline);
     redis.disconnect();
   }
 }

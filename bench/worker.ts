@@ -163,3 +163,5 @@ for await (const line of readJsonLines(Deno.stdin.readable)) {
   const { id, job } = line as { id: number; job: Job };
   run(id, job).catch((error) => answer(id, "error", String(error)));
 }
+// The bench has gone (or gave up): do not linger with jobs in flight.
+Deno.exit(0);
