@@ -25,7 +25,12 @@ import { manyWaiters } from "./scenarios/many_waiters.ts";
 import { manyResources } from "./scenarios/many_resources.ts";
 import { crash } from "./scenarios/crash.ts";
 
-const COUNTS = ["failures", "fifoViolations", "overlaps"];
+const COUNTS = [
+  "failures",
+  "fifoViolations",
+  "overlaps",
+  "ticketOrderViolations",
+];
 
 /** Scenario 2: real work in the critical section and outside it. */
 const WORK: Omit<ContendedShape, "cycles"> = {

@@ -114,6 +114,10 @@ function contendedSection(
   return [
     `### ${title}: ${processes} processes × ${cycles} cycles, hold ${holdMs} ms, work outside ${workMs} ms`,
     table(CONTENDED_HEADER, contendedRows(r, peers)),
+    `Grants that began before the previous holder started releasing (mutual exclusion, by clocks): ${
+      Object.entries(peers).map(([peer, c]) => `${peer} ${c.overlaps}`)
+        .join(", ")
+    }.`,
   ].join("\n\n");
 }
 
@@ -127,9 +131,9 @@ function workTargets(r: BenchResults): string {
     `gap p50 at most 3 round trips: ${f(gapRtts, 1)}, ${
       verdict(gapRtts <= 3)
     };`,
-    `0 FIFO violations: ${turn.fifoViolations}, ${
-      verdict(turn.fifoViolations === 0)
-    } (out of ticket order: ${turn.ticketOrderViolations}).`,
+    `0 FIFO violations, by ticket order (exact): ${turn.ticketOrderViolations}, ${
+      verdict(turn.ticketOrderViolations === 0)
+    } (by client clocks: ${turn.fifoViolations}).`,
   ].join(" ");
 }
 
