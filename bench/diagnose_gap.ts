@@ -38,12 +38,17 @@ await using follower = new Locker({ url: server.url });
 const resource = "bench:diagnose";
 const follow = follower.follow([resource]);
 await follow.ready;
-const seen = new Map<string, number>();
+// Numbers restart at 1 whenever the queue empties, so every arrival is kept.
+const seen = new Map<string, number[]>();
 const following = (async () => {
   for await (const event of follow) {
-    seen.set(`${event.kind}:${event.number}`, now());
+    const key = `${event.kind}:${event.number}`;
+    seen.set(key, [...seen.get(key) ?? [], now()]);
   }
 })();
+/** The first arrival of `key` at or after `time`. */
+const firstAfter = (key: string, time: number) =>
+  seen.get(key)?.find((arrived) => arrived >= time);
 const results = await pool.runAll<CyclesResult>({
   kind: "cycles",
   resource,
@@ -63,8 +68,8 @@ const parts = {
 };
 for (let i = 1; i < grants.length; i++) {
   const [previous, next] = [grants[i - 1], grants[i]];
-  const granted = seen.get(`granted:${next.ticket}`);
-  const started = seen.get(`started:${next.ticket}`);
+  const granted = firstAfter(`granted:${next.ticket}`, previous.release);
+  const started = granted && firstAfter(`started:${next.ticket}`, granted);
   if (next.ask > previous.release || !granted || !started) continue;
   parts.releaseToGranted.push(granted - previous.release);
   parts.grantedToStarted.push(started - granted);
