@@ -1,0 +1,129 @@
+/**
+ * The locks under comparison, behind one small interface: turn, and the
+ * locks people use instead. Each peer is used the way its README says. The
+ * peers are imported only from bench/, which is not published, so they never
+ * become dependencies of the module.
+ *
+ * @module
+ */
+
+import { Redis } from "ioredis";
+import Redlock from "redlock";
+import { Mutex as RedisMutex } from "redis-semaphore";
+import { Mutex as MemoryMutex } from "async-mutex";
+import { Locker } from "../mod.ts";
+
+/** The name of a lock under comparison. */
+export type PeerName =
+  | "turn"
+  | "redlock"
+  | "redlock-10ms"
+  | "redis-semaphore"
+  | "async-mutex";
+
+/** Peers that work across processes through Redis. */
+export const REDIS_PEERS: readonly PeerName[] = [
+  "turn",
+  "redlock",
+  "redlock-10ms",
+  "redis-semaphore",
+];
+
+/** A held lock. */
+export interface Held {
+  release(): Promise<void>;
+  /** turn only: the number drawn, the server's order of requests. */
+  readonly ticket?: number;
+}
+
+/** One client of a lock, able to take it on any resource. */
+export interface Peer extends AsyncDisposable {
+  /** Waits for the lock; rejects when the peer gives up (a failed acquisition). */
+  acquire(resource: string): Promise<Held>;
+}
+
+/** How a peer is set up. */
+export interface PeerOptions {
+  readonly url: string;
+  /** Lease: turn's `expire`, redlock's duration, redis-semaphore's `lockTimeout`. */
+  readonly expire: number;
+}
+
+/** Opens a connected client of `name`. */
+export async function openPeer(
+  name: PeerName,
+  options: PeerOptions,
+): Promise<Peer> {
+  switch (name) {
+    case "turn":
+      return await openTurn(options);
+    case "redlock":
+      return await openRedlock(options, {});
+    case "redlock-10ms":
+      return await openRedlock(options, { retryDelay: 10 });
+    case "redis-semaphore":
+      return await openSemaphore(options);
+    case "async-mutex":
+      return openMemory();
+  }
+}
+
+async function openTurn({ url, expire }: PeerOptions): Promise<Peer> {
+  const locker = new Locker({ url });
+  await locker.status(["bench:warmup"]); // connect before the clock starts
+  return {
+    async acquire(resource) {
+      const lock = await locker.lock(resource, { expire });
+      return { ticket: lock.number, release: () => lock.release() };
+    },
+    [Symbol.asyncDispose]: () => locker.close(),
+  };
+}
+
+async function connected(url: string): Promise<Redis> {
+  const redis = new Redis(url);
+  await redis.ping();
+  return redis;
+}
+
+async function openRedlock(
+  { url, expire }: PeerOptions,
+  settings: { retryDelay?: number },
+): Promise<Peer> {
+  const redis = await connected(url);
+  const redlock = new Redlock([redis], settings);
+  // Redlock emits every refused attempt as an error event (see its README).
+  redlock.on("error", () => {});
+  return {
+    async acquire(resource) {
+      const lock = await redlock.acquire([resource], expire);
+      return { release: async () => void await lock.release() };
+    },
+    [Symbol.asyncDispose]: async () => void await redis.quit(),
+  };
+}
+
+async function openSemaphore({ url, expire }: PeerOptions): Promise<Peer> {
+  const redis = await connected(url);
+  return {
+    async acquire(resource) {
+      const mutex = new RedisMutex(redis, resource, { lockTimeout: expire });
+      await mutex.acquire();
+      return { release: () => mutex.release() };
+    },
+    [Symbol.asyncDispose]: async () => void await redis.quit(),
+  };
+}
+
+function openMemory(): Peer {
+  const mutexes = new Map<string, MemoryMutex>();
+  return {
+    async acquire(resource) {
+      let mutex = mutexes.get(resource);
+      if (!mutex) mutexes.set(resource, mutex = new MemoryMutex());
+      const release = await mutex.acquire();
+      return { release: () => Promise.resolve(release()) };
+    },
+    [Symbol.asyncDispose]: () => Promise.resolve(),
+  };
+}

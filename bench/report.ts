@@ -1,0 +1,250 @@
+/**
+ * Renders a run's figures as markdown: one table per scenario, ratios
+ * turn/peer from the same run, and each target marked met or missed.
+ *
+ * @module
+ */
+
+import type { BenchResults } from "./results.ts";
+import type { Contended } from "./scenarios/contended.ts";
+import { CRASH_EXPIRE_MS } from "./scenarios/crash.ts";
+
+/** Formats a figure with `digits` decimals; `—` when there is none. */
+function f(value: number, digits = 2): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : "—";
+}
+
+function table(header: readonly string[], rows: readonly string[][]): string {
+  const line = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
+  return [
+    line(header),
+    line(header.map(() => "---")),
+    ...rows.map(line),
+  ].join("\n");
+}
+
+function verdict(met: boolean): string {
+  return met ? "**met**" : "**MISSED**";
+}
+
+function uncontendedSection(r: BenchResults): string {
+  const turn = r.uncontended.turn.perSec;
+  const rows = Object.entries(r.uncontended).map(([peer, u]) => [
+    peer,
+    f(u.perSec, 0),
+    `${f(u.p50Ms, 3)} (${f(u.p50Ms / r.limit.p50Ms, 1)} RTT)`,
+    f(u.p99Ms, 3),
+    f(u.clientCpuUs, 0),
+    f(u.serverCpuUs, 0),
+    f(u.perSec / r.limit.perSec),
+    f(r.limit.p50Ms / u.p50Ms),
+    f(turn / u.perSec),
+  ]);
+  const ofLimit = turn / r.limit.perSec;
+  const ofLimitP50 = r.limit.p50Ms / r.uncontended.turn.p50Ms;
+  return [
+    "### 1. Uncontended: lock + release in a loop, one process",
+    table(
+      [
+        "lock",
+        "cycles/s",
+        "p50 ms",
+        "p99 ms",
+        "client CPU µs/cycle",
+        "Redis CPU µs/cycle",
+        "of limit (rate)",
+        "of limit (p50)",
+        "turn/peer",
+      ],
+      rows,
+    ),
+    `Target: turn at least 0.45 of limit: by rate ${
+      f(ofLimit, 3)
+    }, by p50 latency ${f(ofLimitP50, 3)}, ${
+      verdict(ofLimit >= 0.45 && ofLimitP50 >= 0.45)
+    }.`,
+  ].join("\n\n");
+}
+
+function contendedRows(r: BenchResults, peers: Record<string, Contended>) {
+  const turn = peers.turn;
+  const [rtt, floor] = [r.limit.p50Ms, r.floor.handoffP50Ms];
+  return Object.entries(peers).map(([peer, c]) => [
+    peer,
+    f(c.utilisation * 100, 1) + " %",
+    f(c.holdP50Ms, 2),
+    `${f(c.gapP50Ms, 3)} (${f(c.gapP50Ms / rtt, 1)} RTT, ${
+      f(c.gapP50Ms / floor, 1)
+    } floor)`,
+    f(c.gapP99Ms, 3),
+    f(c.waitP50Ms, 1),
+    f(c.waitMaxMs, 1),
+    String(c.fifoViolations),
+    f(c.ticketOrderViolations, 0),
+    f(c.jain, 3),
+    f(c.cyclesPerSec, 0),
+    f(c.handoffsPerSec, 0),
+    String(c.failures),
+    f(turn.gapP50Ms / c.gapP50Ms),
+    f(turn.utilisation / c.utilisation),
+    f(turn.handoffsPerSec / c.handoffsPerSec),
+  ]);
+}
+
+const CONTENDED_HEADER = [
+  "lock",
+  "utilisation",
+  "hold p50 ms",
+  "gap p50 ms",
+  "gap p99 ms",
+  "wait p50 ms",
+  "wait max ms",
+  "FIFO violations",
+  "out of ticket order",
+  "Jain",
+  "cycles/s",
+  "handoffs/s",
+  "failed",
+  "turn/peer gap p50",
+  "turn/peer utilisation",
+  "turn/peer handoffs/s",
+];
+
+function contendedSection(
+  r: BenchResults,
+  title: string,
+  { shape, peers }: BenchResults["work"],
+): string {
+  const { processes, cycles, holdMs, workMs } = shape;
+  return [
+    `### ${title}: ${processes} processes × ${cycles} cycles, hold ${holdMs} ms, work outside ${workMs} ms`,
+    table(CONTENDED_HEADER, contendedRows(r, peers)),
+    `Grants that began before the previous holder started releasing (mutual exclusion, by clocks): ${
+      Object.entries(peers).map(([peer, c]) => `${peer} ${c.overlaps}`)
+        .join(", ")
+    }.`,
+  ].join("\n\n");
+}
+
+function workTargets(r: BenchResults): string {
+  const turn = r.work.peers.turn;
+  const gapRtts = turn.gapP50Ms / r.limit.p50Ms;
+  return [
+    `Targets for turn: utilisation at least 90 %: ${
+      f(turn.utilisation * 100, 1)
+    } %, ${verdict(turn.utilisation >= 0.9)};`,
+    `gap p50 at most 3 round trips: ${f(gapRtts, 1)}, ${
+      verdict(gapRtts <= 3)
+    };`,
+    `0 FIFO violations, by ticket order (exact): ${turn.ticketOrderViolations}, ${
+      verdict(turn.ticketOrderViolations === 0)
+    } (by client clocks: ${turn.fifoViolations}).`,
+  ].join(" ");
+}
+
+function waitersSection(r: BenchResults): string {
+  const entries = Object.entries(r.waiters);
+  const perHandoff = entries.map(([, w]) => w.commandsPerHandoff);
+  const growth = perHandoff.at(-1)! / perHandoff[0];
+  return [
+    "### 4. Many waiters on one resource, over 10 processes (turn)",
+    table(
+      [
+        "waiters",
+        "commands/handoff",
+        "scripts/handoff",
+        "client CPU µs/handoff",
+        "handoffs/s",
+      ],
+      entries.map(([n, w]) => [
+        n,
+        f(w.commandsPerHandoff, 1),
+        f(w.scriptsPerHandoff, 2),
+        f(w.clientCpuUsPerHandoff, 0),
+        f(w.handoffsPerSec, 0),
+      ]),
+    ),
+    `Target: commands per handoff flat as waiters grow: ${
+      entries.at(-1)![0]
+    } waiters / ${entries[0][0]} waiters ${f(growth)}, ${
+      verdict(growth <= 1.1)
+    }.`,
+  ].join("\n\n");
+}
+
+function resourcesSection(r: BenchResults): string {
+  const s = r.resources;
+  return [
+    `### 5. Many resources: ${s.count} distinct resources, ${s.concurrency} concurrent tasks, one process (turn)`,
+    table(["total ms", "RSS before MiB", "peak RSS MiB", "keys left"], [[
+      f(s.totalMs, 0),
+      f(s.baseRssMiB, 1),
+      f(s.peakRssMiB, 1),
+      String(s.keysLeft),
+    ]]),
+    `Target: 0 keys left: ${s.keysLeft}, ${verdict(s.keysLeft === 0)}.`,
+  ].join("\n\n");
+}
+
+function crashSection(r: BenchResults): string {
+  const turn = r.crash.turn.recoveryMs;
+  return [
+    `### 6. Crash recovery: holder SIGKILLed while 2 processes wait, lease ${CRASH_EXPIRE_MS} ms`,
+    table(
+      ["lock", "kill to next grant ms", "failed", "turn/peer"],
+      Object.entries(r.crash).map(([peer, c]) => [
+        peer,
+        f(c.recoveryMs, 0),
+        String(c.failures),
+        f(turn / c.recoveryMs),
+      ]),
+    ),
+    `Target: turn under 2500 ms: ${f(turn, 0)}, ${verdict(turn < 2500)}.`,
+  ].join("\n\n");
+}
+
+function yardsticks(r: BenchResults): string {
+  const { limit, floor } = r;
+  return [
+    "### Yardsticks",
+    "`limit`: sequential trivial EVALSHA round trips, one ioredis client. `floor`: a PUBLISH wakes another process, which makes one such round trip.",
+    table([
+      "limit ops/s",
+      "RTT p50 ms",
+      "RTT p99 ms",
+      "client CPU µs/RTT",
+      "Redis CPU µs/RTT",
+      "floor: woken p50 ms",
+      "floor: + round trip p50 ms",
+      "p99 ms",
+    ], [[
+      f(limit.perSec, 0),
+      f(limit.p50Ms, 3),
+      f(limit.p99Ms, 3),
+      f(limit.clientCpuUs, 0),
+      f(limit.serverCpuUs, 0),
+      f(floor.wakeP50Ms, 3),
+      f(floor.handoffP50Ms, 3),
+      f(floor.handoffP99Ms, 3),
+    ]]),
+  ].join("\n\n");
+}
+
+/** The whole run as markdown. */
+export function renderMarkdown(r: BenchResults): string {
+  const m = r.machine;
+  return [
+    `## \`${r.command}\`, ${r.date}, ${r.durationS} s`,
+    `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, load average ${
+      m.loadAverage.join(" ")
+    }, Redis ${m.redis}, Deno ${m.deno}. Figures are medians of ${r.config.rounds} round(s); counts are totals.`,
+    yardsticks(r),
+    uncontendedSection(r),
+    contendedSection(r, "2. Contended, real work", r.work),
+    workTargets(r),
+    contendedSection(r, "3. Contended, empty critical section", r.empty),
+    waitersSection(r),
+    resourcesSection(r),
+    crashSection(r),
+  ].join("\n\n");
+}

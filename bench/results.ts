@@ -1,0 +1,42 @@
+/**
+ * The figures of one bench run, as written to `bench/results/*.json`.
+ *
+ * @module
+ */
+
+import type { Floor } from "./scenarios/floor.ts";
+import type { LoopFigures } from "./loop.ts";
+import type { Contended, ContendedShape } from "./scenarios/contended.ts";
+import type { ManyWaiters } from "./scenarios/many_waiters.ts";
+import type { ManyResources } from "./scenarios/many_resources.ts";
+import type { Crash } from "./scenarios/crash.ts";
+import type { BenchConfig } from "./config.ts";
+
+/** The machine a run was made on. */
+export interface Machine {
+  readonly cores: number;
+  readonly cpu: string;
+  readonly memoryGiB: number;
+  readonly loadAverage: readonly number[];
+  readonly redis: string;
+  readonly deno: string;
+}
+
+/** Everything one run measured; per-peer figures are medians of rounds. */
+export interface BenchResults {
+  readonly command: string;
+  readonly date: string;
+  readonly durationS: number;
+  readonly machine: Machine;
+  readonly config: BenchConfig;
+  /** Trivial EVALSHA round trips. */
+  readonly limit: LoopFigures;
+  readonly floor: Floor;
+  /** Lock + release cycles, by peer. */
+  readonly uncontended: Record<string, LoopFigures>;
+  readonly work: { shape: ContendedShape; peers: Record<string, Contended> };
+  readonly empty: { shape: ContendedShape; peers: Record<string, Contended> };
+  readonly waiters: Record<string, ManyWaiters>;
+  readonly resources: ManyResources & { concurrency: number; count: number };
+  readonly crash: Record<string, Crash>;
+}

@@ -1,0 +1,46 @@
+/**
+ * Scenario 5: one process locks each of many distinct resources once, many
+ * tasks at a time, then checks that no keys are left behind.
+ *
+ * @module
+ */
+
+import type { Redis } from "ioredis";
+import type { ResourcesResult } from "../jobs.ts";
+import type { Pool } from "../pool.ts";
+
+/** Figures of one round. */
+export interface ManyResources extends Record<string, number> {
+  readonly totalMs: number;
+  /** Resident set size of the client process before the first lock, MiB. */
+  readonly baseRssMiB: number;
+  /** Peak resident set size of the client process, MiB. */
+  readonly peakRssMiB: number;
+  /** Keys added to the database and not removed. */
+  readonly keysLeft: number;
+}
+
+/** Runs in a fresh process, so its peak RSS is this scenario's alone. */
+export async function manyResources(
+  pool: Pool,
+  redis: Redis,
+  url: string,
+  count: number,
+  concurrency: number,
+): Promise<ManyResources> {
+  const before = await redis.dbsize();
+  await using worker = pool.spawn();
+  await worker.ready();
+  const result = await worker.run<ResourcesResult>({
+    kind: "resources",
+    url,
+    count,
+    concurrency,
+  });
+  return {
+    totalMs: result.ms,
+    baseRssMiB: result.baseRssMiB,
+    peakRssMiB: result.peakRssMiB,
+    keysLeft: await redis.dbsize() - before,
+  };
+}
