@@ -12,7 +12,7 @@ import { Redis } from "ioredis";
 import { startRedis } from "../test/redis_server.ts";
 import { type BenchConfig, FULL, QUICK } from "./config.ts";
 import { now } from "./clock.ts";
-import { openPeer, type PeerName, REDIS_PEERS } from "./peers.ts";
+import { FILE_PEERS, openPeer, type PeerName, REDIS_PEERS } from "./peers.ts";
 import { Pool } from "./pool.ts";
 import { acrossRounds } from "./stats.ts";
 import { renderMarkdown } from "./report.ts";
@@ -105,12 +105,18 @@ async function run({ config, workerFlags }: RunOptions): Promise<BenchResults> {
       ["floor"],
       () => measureFloor(redis, pool.workers[0], url, config.floorMessages),
     )).floor;
+    // The file locks (turn's file backend, proper-lockfile) share a directory.
+    const lockDir = await Deno.makeTempDir({ prefix: "turn-bench-" });
+    const fileUrl = `file://${lockDir}`;
+    const urlOf = (peer: string) =>
+      FILE_PEERS.includes(peer as PeerName) ? fileUrl : url;
     const contendedRun = (title: string, shape: ContendedShape) => {
       log(title);
       return acrossRounds(
         rounds,
-        REDIS_PEERS,
-        (peer) => contended(pool, peer as PeerName, url, shape, tolerance),
+        [...REDIS_PEERS, ...FILE_PEERS],
+        (peer) =>
+          contended(pool, peer as PeerName, urlOf(peer), shape, tolerance),
         COUNTS,
       );
     };
@@ -120,6 +126,7 @@ async function run({ config, workerFlags }: RunOptions): Promise<BenchResults> {
     const workPeers = await contendedRun("scenario 2 (real work)", work);
     const empty = { ...EMPTY, cycles: config.emptyCycles };
     const emptyPeers = await contendedRun("scenario 3 (empty section)", empty);
+    await Deno.remove(lockDir, { recursive: true });
     log("scenario 4 (many waiters)");
     // A first pass compiles the waiters' code paths in every worker.
     await manyWaiters(pool, redis, url, WAITER_PROCESSES);

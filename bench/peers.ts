@@ -11,6 +11,7 @@ import { Redis } from "ioredis";
 import Redlock from "redlock";
 import { Mutex as RedisMutex } from "redis-semaphore";
 import { Mutex as MemoryMutex } from "async-mutex";
+import lockfile from "proper-lockfile";
 import { Locker } from "../mod.ts";
 
 /** The name of a lock under comparison. */
@@ -19,7 +20,9 @@ export type PeerName =
   | "redlock"
   | "redlock-10ms"
   | "redis-semaphore"
-  | "async-mutex";
+  | "async-mutex"
+  | "turn-file"
+  | "proper-lockfile";
 
 /** Peers that work across processes through Redis. */
 export const REDIS_PEERS: readonly PeerName[] = [
@@ -28,6 +31,12 @@ export const REDIS_PEERS: readonly PeerName[] = [
   "redlock-10ms",
   "redis-semaphore",
 ];
+
+/**
+ * Peers that work across the processes of one host through files; opened
+ * with a `file:` URL naming a directory. turn-file is turn's file backend.
+ */
+export const FILE_PEERS: readonly PeerName[] = ["turn-file", "proper-lockfile"];
 
 /** A held lock. */
 export interface Held {
@@ -56,6 +65,7 @@ export async function openPeer(
 ): Promise<Peer> {
   switch (name) {
     case "turn":
+    case "turn-file":
       return await openTurn(options);
     case "redlock":
       return await openRedlock(options, {});
@@ -65,6 +75,8 @@ export async function openPeer(
       return await openSemaphore(options);
     case "async-mutex":
       return openMemory();
+    case "proper-lockfile":
+      return openLockfile(options);
   }
 }
 
@@ -112,6 +124,27 @@ async function openSemaphore({ url, expire }: PeerOptions): Promise<Peer> {
       return { release: () => mutex.release() };
     },
     [Symbol.asyncDispose]: async () => void await redis.quit(),
+  };
+}
+
+// proper-lockfile fails at once on a held lock unless told to retry (its
+// README's `retries`); it polls, backing off from 1 ms to 50 ms.
+const LOCKFILE_RETRIES = { retries: 100_000, minTimeout: 1, maxTimeout: 50 };
+
+function openLockfile({ url }: PeerOptions): Peer {
+  const dir = new URL(url).pathname;
+  return {
+    async acquire(resource) {
+      const release = await lockfile.lock(
+        `${dir}/${encodeURIComponent(resource)}`,
+        {
+          realpath: false, // the file locked need not exist
+          retries: LOCKFILE_RETRIES,
+        },
+      );
+      return { release };
+    },
+    [Symbol.asyncDispose]: () => Promise.resolve(),
   };
 }
 

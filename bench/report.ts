@@ -8,6 +8,7 @@
 import type { BenchResults } from "./results.ts";
 import type { Contended } from "./scenarios/contended.ts";
 import { CRASH_EXPIRE_MS } from "./scenarios/crash.ts";
+import { FILE_PEERS, type PeerName } from "./peers.ts";
 
 /** Formats a figure with `digits` decimals; `—` when there is none. */
 function f(value: number, digits = 2): string {
@@ -67,9 +68,24 @@ function uncontendedSection(r: BenchResults): string {
 }
 
 function contendedRows(r: BenchResults, peers: Record<string, Contended>) {
-  const turn = peers.turn;
   const [rtt, floor] = [r.limit.p50Ms, r.floor.handoffP50Ms];
-  return Object.entries(peers).map(([peer, c]) => [
+  return Object.entries(peers).map(([peer, c]) => {
+    // File locks are compared with turn's file backend, Redis locks with turn.
+    const turn = FILE_PEERS.includes(peer as PeerName)
+      ? peers["turn-file"]
+      : peers.turn;
+    return contendedRow(peer, c, turn, rtt, floor);
+  });
+}
+
+function contendedRow(
+  peer: string,
+  c: Contended,
+  turn: Contended,
+  rtt: number,
+  floor: number,
+): string[] {
+  return [
     peer,
     f(c.utilisation * 100, 1) + " %",
     f(c.holdP50Ms, 2),
@@ -88,7 +104,7 @@ function contendedRows(r: BenchResults, peers: Record<string, Contended>) {
     f(turn.gapP50Ms / c.gapP50Ms),
     f(turn.utilisation / c.utilisation),
     f(turn.handoffsPerSec / c.handoffsPerSec),
-  ]);
+  ];
 }
 
 const CONTENDED_HEADER = [
