@@ -28,29 +28,71 @@ export class Departures {
   }
 }
 
+/** The steps an engine takes a ticket through, for {@linkcode takeTurn}. */
+export interface TicketSteps {
+  /** Work closing waits for. */
+  readonly departures: Departures;
+  /** The engine's tickets, which closing releases or fails. */
+  readonly tickets: Set<Ticket>;
+  /** Whether closing has begun. */
+  closed(): boolean;
+  /** Takes the turn only if nobody holds or waits; `null` when busy. */
+  tryDraw(ticket: Ticket): Promise<Lock | null>;
+  /** Draws a number and watches the queue until the ticket is granted. */
+  enter(ticket: Ticket): Promise<void>;
+  /** Leaves after a failed wait; resolves to the live users ahead. */
+  leave(ticket: Ticket, entered: Promise<void>): Promise<number>;
+  /** The Lock of a granted ticket. */
+  lockOf(ticket: Ticket): Lock;
+}
+
 /**
- * Waits until `ticket` is granted. If its entry fails, the wait times out,
- * or the signal aborts, it first leaves through `leave` (which resolves to
- * the live users ahead), then throws a TimeoutError or the reason. Engines
- * track the whole wait with their {@linkcode Departures}, so closing waits
- * for the leave too.
+ * Takes the turn for `ticket`, the same for every engine. A wait that times
+ * out, is aborted or fails leaves the queue before it throws a TimeoutError or
+ * the reason. Every wait and try is tracked, so closing waits for it; a try
+ * that drew while closing began gives its turn back and is refused.
  */
-export async function awaitTurn(
+export async function takeTurn(
   ticket: Ticket,
-  entered: Promise<void>,
   limits: WaitLimits,
-  leave: () => Promise<number>,
-): Promise<void> {
+  tryOnly: boolean,
+  steps: TicketSteps,
+): Promise<Lock | null> {
+  if (tryOnly) {
+    return await steps.departures.track(
+      steps.tryDraw(ticket).then((lock) => unlessClosed(lock, steps)),
+    );
+  }
+  steps.tickets.add(ticket);
+  return await steps.departures.track(awaitTurn(ticket, limits, steps));
+}
+
+async function awaitTurn(
+  ticket: Ticket,
+  limits: WaitLimits,
+  steps: TicketSteps,
+): Promise<Lock> {
+  const entered = steps.enter(ticket);
   entered.catch((error) => ticket.fail(error));
   try {
     await waitOrGiveUp(ticket.granted, limits);
   } catch (reason) {
-    const ahead = await leave();
+    const ahead = await steps.leave(ticket, entered);
     if (reason === TIMED_OUT) {
       throw new TimeoutError(ticket.keys.resource, ahead, limits.timeout!);
     }
     throw reason;
   }
+  return steps.lockOf(ticket);
+}
+
+async function unlessClosed(
+  lock: Lock | null,
+  steps: TicketSteps,
+): Promise<Lock | null> {
+  if (!lock || !steps.closed()) return lock;
+  await lock.release();
+  throw new TurnError("the Locker was closed while trying");
 }
 
 /**
@@ -68,17 +110,4 @@ export async function departAll(
     else ticket.fail(closing);
   }
   await departures.settled();
-}
-
-/**
- * A try that drew while closing began gives its turn back at once, since
- * closing no longer sees it, and is refused.
- */
-export async function unlessClosed(
-  lock: Lock | null,
-  closed: boolean,
-): Promise<Lock | null> {
-  if (!lock || !closed) return lock;
-  await lock.release();
-  throw new TurnError("the Locker was closed while trying");
 }

@@ -15,10 +15,10 @@ import type { ResetResult, ResourceStatus } from "./types.ts";
 import type { Engine, WaitLimits } from "./engine.ts";
 import { Follow } from "./follow.ts";
 import {
-  awaitTurn,
   departAll,
   Departures,
-  unlessClosed,
+  takeTurn,
+  type TicketSteps,
 } from "./departures.ts";
 import {
   FOLLOW_DIR,
@@ -46,6 +46,15 @@ export class FileEngine implements Engine {
   readonly #watched = new Map<string, Set<Ticket>>();
   readonly #watcher = new Watch((path) => this.#onChange(path));
   readonly #departures = new Departures();
+  readonly #steps: TicketSteps = {
+    departures: this.#departures,
+    tickets: this.#tickets,
+    closed: () => this.#closed,
+    tryDraw: (ticket) => this.#tryDraw(ticket),
+    enter: (ticket) => this.#enter(ticket),
+    leave: (ticket, entered) => this.#abandon(ticket, entered),
+    lockOf: (ticket) => this.#lockOf(ticket),
+  };
   /** The latest draw per resource: draws from one Locker keep call order. */
   readonly #draws = new Map<string, Promise<unknown>>();
   readonly #closing = new AbortController();
@@ -78,25 +87,7 @@ export class FileEngine implements Engine {
     this.#assertOpen();
     limits.signal?.throwIfAborted();
     const ticket = new Ticket(resourceKeys(resource), spec);
-    if (tryOnly) {
-      return await this.#departures.track(
-        this.#tryDraw(ticket).then((lock) => unlessClosed(lock, this.#closed)),
-      );
-    }
-    this.#tickets.add(ticket);
-    return await this.#departures.track(this.#wait(ticket, limits));
-  }
-
-  /** Waits for a ticket's turn; on failure leaves the queue, then rethrows. */
-  async #wait(ticket: Ticket, limits: WaitLimits): Promise<Lock> {
-    const entered = this.#enter(ticket);
-    await awaitTurn(
-      ticket,
-      entered,
-      limits,
-      () => this.#abandon(ticket, entered),
-    );
-    return this.#lockOf(ticket);
+    return await takeTurn(ticket, limits, tryOnly, this.#steps);
   }
 
   /**

@@ -49,10 +49,10 @@ import { Subscriber } from "./subscriber.ts";
 import type { Engine, WaitLimits } from "./engine.ts";
 import { Follow } from "./follow.ts";
 import {
-  awaitTurn,
   departAll,
   Departures,
-  unlessClosed,
+  takeTurn,
+  type TicketSteps,
 } from "./departures.ts";
 import { quit } from "./quit.ts";
 import { delay } from "./wait.ts";
@@ -79,6 +79,15 @@ export class RedisEngine implements Engine {
   /** Newest numbers left without presence, to skip after a grace period. */
   readonly #followUps = new Map<string, { keys: ResourceKeys; skip: number }>();
   readonly #departures = new Departures();
+  readonly #steps: TicketSteps = {
+    departures: this.#departures,
+    tickets: this.#tickets,
+    closed: () => this.#closed,
+    tryDraw: (ticket) => this.#tryDraw(ticket),
+    enter: (ticket) => this.#enter(ticket),
+    leave: (ticket, entered) => this.#leave(ticket, entered),
+    lockOf: (ticket) => this.#lockOf(ticket),
+  };
   #followUpDue = 0;
   #ready: Promise<void> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -210,25 +219,7 @@ export class RedisEngine implements Engine {
     this.#assertOpen();
     limits.signal?.throwIfAborted();
     const ticket = new Ticket(this.#keys(resource), spec);
-    if (tryOnly) {
-      return await this.#departures.track(
-        this.#tryDraw(ticket).then((lock) => unlessClosed(lock, this.#closed)),
-      );
-    }
-    this.#tickets.add(ticket);
-    return await this.#departures.track(this.#wait(ticket, limits));
-  }
-
-  /** Waits for a ticket's turn; on failure leaves the queue, then rethrows. */
-  async #wait(ticket: Ticket, limits: WaitLimits): Promise<Lock> {
-    const entered = this.#enter(ticket);
-    await awaitTurn(
-      ticket,
-      entered,
-      limits,
-      () => this.#leave(ticket, entered),
-    );
-    return this.#lockOf(ticket);
+    return await takeTurn(ticket, limits, tryOnly, this.#steps);
   }
 
   async #tryDraw(ticket: Ticket): Promise<Lock | null> {
