@@ -6,7 +6,7 @@
  * @example Take a turn on the printer
  * ```ts
  * import { Locker } from "./mod.ts";
- * await using locker = new Locker(); // TURN_REDIS_URL, REDIS_URL or localhost
+ * await using locker = new Locker(); // TURN_URL, TURN_REDIS_URL, REDIS_URL or localhost
  * await using lock = await locker.lock("printer", { label: "report 42" });
  * console.log(`number ${lock.number} is printing`);
  * ```

@@ -97,7 +97,7 @@ function checkLockOptions(options: LockOptions): CheckedLockOptions {
  * @example One turn at a time
  * ```ts
  * import { Locker } from "./locker.ts";
- * await using locker = new Locker(); // TURN_REDIS_URL, REDIS_URL or localhost
+ * await using locker = new Locker(); // TURN_URL, TURN_REDIS_URL, REDIS_URL or localhost
  * await locker.withLock("printer", async (lock) => {
  *   console.log(`printing as number ${lock.number}`);
  * });
