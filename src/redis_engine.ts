@@ -100,6 +100,9 @@ export class RedisEngine implements Engine {
     // Without a listener, ioredis prints every connection error to the console.
     ["error", () => {}],
     ["close", () => this.#onConnectionLost()],
+    // A Cluster emits "close" only once every node is gone; one master lost
+    // (and its keys with it, until a replica takes over) shows as "-node".
+    ["-node", () => this.#onConnectionLost()],
     ["ready", () => this.#onReconnected()],
   ];
   /** How scripts announce grants; SPUBLISH once a cluster proves it has it. */

@@ -302,3 +302,35 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "Redis Cluster: a master that dies ends the leases held through it",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using cluster = await startCluster(3);
+    const locker = new Locker({ redis: cluster.client() });
+    try {
+      // A long lease: only noticing the lost master can end it this soon.
+      const lock = await locker.lock("ledger", { expire: 600_000 });
+      const slot = await cluster.slotOf("turn:{ledger}:x");
+      cluster.servers[await cluster.ownerOf(slot)].process.kill("SIGKILL");
+      const reason = await within(
+        new Promise((resolve) =>
+          lock.signal.addEventListener(
+            "abort",
+            () => resolve(lock.signal.reason),
+          )
+        ),
+        10_000,
+        "the lease ended after its master died",
+      );
+      assert.match(
+        String(reason),
+        /LeaseLostError: .*connection to Redis was lost/,
+      );
+    } finally {
+      await locker.close().catch(() => {}); // its master is gone
+    }
+  },
+});
