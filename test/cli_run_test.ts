@@ -1,5 +1,7 @@
 import { deepStrictEqual } from "node:assert/strict";
+import { Redis } from "ioredis";
 import { Locker } from "../mod.ts";
+import { waitFor } from "./_helpers.ts";
 import { startRedis } from "./redis_server.ts";
 import { dropPresence, runCli, spawnCli } from "./cli_helpers.ts";
 
@@ -205,6 +207,40 @@ Deno.test("turn run stops the command and exits 70 when the turn is lost", async
     stderr:
       'turn: lost the turn on "printer" (number 1): its presence expired or the indicator moved on\n',
   });
+});
+
+Deno.test("turn run never starts the command when a turn was lost while it waited for another", async () => {
+  await using server = await startRedis();
+  await using locker = new Locker({ url: server.url });
+  const busy = await locker.lock("b", { label: "other" });
+  await using run = spawnCli([
+    "run",
+    "--expire",
+    "300ms",
+    "--port",
+    `${server.port}`,
+    "a",
+    "b",
+    "--",
+    "echo",
+    "ran",
+  ]);
+  await waitFor(async () => (await labels(locker, "b")).length === 2, "b");
+  await dropPresence(server.url, "a", 1);
+  // Each heartbeat of the run is two scripts (poll b, renew a): four more
+  // after the drop mean at least one renewal of a found it gone.
+  const redis = new Redis(server.url);
+  const scripts = async () =>
+    Number(
+      /cmdstat_evalsha:calls=(\d+)/.exec(await redis.info("commandstats"))
+        ?.[1] ?? 0,
+    );
+  const dropped = await scripts();
+  await waitFor(async () => await scripts() >= dropped + 4, "a heartbeat");
+  redis.disconnect();
+  await busy.release();
+  const { code, stdout } = await run.result();
+  deepStrictEqual({ code, stdout }, { code: 70, stdout: "" });
 });
 
 Deno.test("turn run on a terminal: a real Ctrl-C reaches the command, which decides", async () => {
