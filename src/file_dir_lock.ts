@@ -43,12 +43,14 @@ function statOrUndefined(path: string): Deno.FileInfo | undefined {
  * it (and the root) first; without, resolves to `undefined` when it does not
  * exist. A directory removed (and perhaps made again) while this call waited
  * is not the one locked: the call starts over on whatever is there now.
+ * Without `wait`, resolves to `"busy"` at once if a step holds the lock.
  */
 export async function lockDir(
   root: string,
   dir: string,
   create: boolean,
-): Promise<DirLock | undefined> {
+  wait = true,
+): Promise<DirLock | undefined | "busy"> {
   for (;;) {
     if (create) {
       Deno.mkdirSync(root, { recursive: true });
@@ -68,7 +70,13 @@ export async function lockDir(
     }
     try {
       // Steps are short: wait (off the main thread) only if one is running.
-      if (!file.tryLockSync(true)) await file.lock(true);
+      if (!file.tryLockSync(true)) {
+        if (!wait) {
+          file.close();
+          return "busy";
+        }
+        await file.lock(true);
+      }
       const held = file.statSync();
       const now = statOrUndefined(dir);
       if (now?.ino === held.ino && now?.dev === held.dev) {

@@ -22,6 +22,8 @@ import {
 } from "./departures.ts";
 import {
   FOLLOW_DIR,
+  isTempName,
+  numberOfPresenceName,
   parentDir,
   pathsOfDirName,
   presencePath,
@@ -42,6 +44,8 @@ export class FileEngine implements Engine {
   readonly #tickets = new Set<Ticket>();
   readonly #presences = new Map<Ticket, Presence>();
   readonly #checks = new Map<Ticket, Promise<void>>();
+  /** Tickets whose next look waits for the directory lock if it must. */
+  readonly #patient = new Set<Ticket>();
   /** This engine's tickets by the directory of their resource. */
   readonly #watched = new Map<string, Set<Ticket>>();
   readonly #watcher = new Watch((path) => this.#onChange(path));
@@ -127,7 +131,7 @@ export class FileEngine implements Engine {
     // Holders are watched too, for the loss of their lease.
     this.#watch(ticket);
     // The turn may have come before the watch was active.
-    if (ticket.state === "waiting") this.#check(ticket);
+    if (ticket.state === "waiting") this.#check(ticket, true);
   }
 
   /** Draws a number; the ticket remembers the draw so leaving can await it. */
@@ -171,21 +175,37 @@ export class FileEngine implements Engine {
     this.#watcher.delete(dir);
   }
 
-  /** Checks the tickets of the directory where `path` changed, or all. */
+  /**
+   * Checks the tickets of the directory where `path` changed, or all. A
+   * file being written, or the presence of a user behind a ticket, cannot
+   * change what that ticket finds: every step that matters to it ends with
+   * a change of the state file or of a presence up to its own number.
+   */
   #onChange(path: string | undefined): void {
     if (path === undefined) {
       for (const tickets of this.#watched.values()) {
-        tickets.forEach((t) => this.#check(t));
+        tickets.forEach((t) => this.#check(t, true));
       }
       return;
     }
-    const tickets = this.#watched.get(path) ??
-      this.#watched.get(parentDir(path));
-    tickets?.forEach((t) => this.#check(t));
+    const dir = this.#watched.has(path) ? path : parentDir(path);
+    const tickets = this.#watched.get(dir);
+    if (tickets === undefined) return;
+    const name = path.slice(dir.length + 1);
+    if (isTempName(name)) return;
+    const behind = numberOfPresenceName(name) ?? 0;
+    for (const ticket of tickets) {
+      if (behind <= ticket.number) this.#check(ticket, false);
+    }
   }
 
-  /** Looks at the queue for one ticket; one look at a time per ticket. */
-  #check(ticket: Ticket): void {
+  /**
+   * Looks at the queue for one ticket; one look at a time per ticket. An
+   * impatient look (after an event) does not wait for the directory lock
+   * to skip a head found gone: see #checkWaiter.
+   */
+  #check(ticket: Ticket, patient: boolean): void {
+    if (patient) this.#patient.add(ticket);
     if (ticket.busy) {
       ticket.recheck = true;
       return;
@@ -203,8 +223,10 @@ export class FileEngine implements Engine {
     try {
       do {
         ticket.recheck = false;
-        if (ticket.state === "waiting") await this.#checkWaiter(ticket);
-        else if (ticket.state === "held") this.#checkHolder(ticket);
+        const patient = this.#patient.delete(ticket);
+        if (ticket.state === "waiting") {
+          await this.#checkWaiter(ticket, patient);
+        } else if (ticket.state === "held") this.#checkHolder(ticket);
       } while (ticket.recheck);
     } catch {
       // The file system failed us for now: the next event or poll asks again.
@@ -217,18 +239,25 @@ export class FileEngine implements Engine {
    * A waiter reads the queue without the lock, and takes it (to be granted,
    * skip a dead head, or redraw) only when that reading calls for it.
    */
-  async #checkWaiter(ticket: Ticket): Promise<void> {
+  async #checkWaiter(ticket: Ticket, patient: boolean): Promise<void> {
     const paths = this.#paths(ticket);
     const presence = this.#presences.get(ticket)!;
     const state = readState(paths);
     let act = state.kind !== "ok" || state.indicator >= ticket.number ||
       !presence.isMine();
+    let wait = true;
     if (!act && state.kind === "ok") {
       ticket.seeIndicator(state.indicator);
       act = !isLive(presencePath(paths, state.indicator));
+      // A head gone while a step runs is mostly one releasing, and every
+      // waiter queueing for the lock behind it would delay the next one.
+      // Whichever step runs ends with a new state (an event) if the head
+      // is dead, except status; the poll's look waits for the lock.
+      wait = patient;
     }
     if (!act) return;
-    const result = await poll(paths, ticket.number, presence);
+    const result = await poll(paths, ticket.number, presence, wait);
+    if (result === undefined) return;
     if (result.verdict === "granted") this.#grant(ticket);
     else if (result.verdict === "waiting") {
       ticket.seeIndicator(result.indicator);
@@ -241,6 +270,7 @@ export class FileEngine implements Engine {
         return ticket.fail(error);
       }
       ticket.recheck = true;
+      this.#patient.add(ticket);
     }
   }
 
@@ -265,6 +295,7 @@ export class FileEngine implements Engine {
     // A redraw may have started during the check; its number is the one to leave.
     await ticket.drawing;
     this.#unwatch(ticket);
+    this.#patient.delete(ticket);
     this.#tickets.delete(ticket);
     if (!this.#presences.has(ticket)) return 0;
     try {
@@ -291,6 +322,7 @@ export class FileEngine implements Engine {
     if (ticket.state === "gone") return;
     this.#tickets.delete(ticket);
     this.#unwatch(ticket);
+    this.#patient.delete(ticket);
     await this.#departures.track(this.#finish(ticket, outcome));
   }
 

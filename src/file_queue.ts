@@ -71,6 +71,19 @@ export class QueueStep implements Disposable {
     create: boolean,
   ): Promise<QueueStep> {
     const lock = await lockDir(paths.root, paths.dir, create);
+    return QueueStep.#begin(paths, lock as DirLock | undefined);
+  }
+
+  /**
+   * Like `open` without `create`, but resolves to `undefined` at once when
+   * another step holds the lock.
+   */
+  static async tryOpen(paths: ResourcePaths): Promise<QueueStep | undefined> {
+    const lock = await lockDir(paths.root, paths.dir, false, false);
+    return lock === "busy" ? undefined : QueueStep.#begin(paths, lock);
+  }
+
+  static #begin(paths: ResourcePaths, lock: DirLock | undefined): QueueStep {
     if (lock === undefined) {
       return new QueueStep(paths, undefined, undefined, false);
     }

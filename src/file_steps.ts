@@ -57,13 +57,20 @@ export type PollResult =
   | { readonly verdict: "granted" | "lapsed" }
   | { readonly verdict: "waiting"; readonly indicator: number };
 
-/** A waiter's check: skips a dead head, and grants or finds it lapsed. */
+/**
+ * A waiter's check: skips a dead head, and grants or finds it lapsed.
+ * Without `wait`, gives `undefined` at once if another step is running.
+ */
 export async function poll(
   paths: ResourcePaths,
   n: number,
   presence: Presence,
-): Promise<PollResult> {
-  using step = await QueueStep.open(paths, false);
+  wait = true,
+): Promise<PollResult | undefined> {
+  using step = wait
+    ? await QueueStep.open(paths, false)
+    : await QueueStep.tryOpen(paths);
+  if (step === undefined) return undefined;
   let result: PollResult;
   if (!step.owns(presence)) {
     step.say("lapsed", n);
