@@ -38,6 +38,13 @@ import { Watch } from "./file_watch.ts";
 import { inboxEvents } from "./file_events.ts";
 import type { Outcome } from "./protocol.ts";
 
+/**
+ * How soon a waiter that found the directory lock busy, with the head gone,
+ * looks again: far sooner than the fallback poll, late enough for the step
+ * under way to have finished.
+ */
+const BUSY_LOOK_AGAIN_MS = 20;
+
 /** The file-system implementation behind a Locker. */
 export class FileEngine implements Engine {
   readonly #root: string;
@@ -257,7 +264,12 @@ export class FileEngine implements Engine {
     }
     if (!act) return;
     const result = await poll(paths, ticket.number, presence, wait);
-    if (result === undefined) return;
+    if (result === undefined) {
+      // The step holding the lock ends with an event if the head is dead,
+      // except a status read: look again soon, waiting for the lock then.
+      setTimeout(() => this.#check(ticket, true), BUSY_LOOK_AGAIN_MS);
+      return;
+    }
     if (result.verdict === "granted") this.#grant(ticket);
     else if (result.verdict === "waiting") {
       ticket.seeIndicator(result.indicator);
