@@ -55,7 +55,7 @@ import {
   type TicketSteps,
 } from "./departures.ts";
 import { quit } from "./quit.ts";
-import { delay } from "./wait.ts";
+import { delay, settleWithin } from "./wait.ts";
 
 const DEFAULT_CONNECT_TIMEOUT = 5_000;
 /** How long a user that gives up waits for Redis to confirm it has left. */
@@ -539,8 +539,11 @@ export class RedisEngine implements Engine {
   #tick(): void {
     const now = Date.now();
     for (const ticket of this.#tickets) ticket.checkLease(now);
-    if (!this.#beating && this.#beatDue() <= now) void this.#beat(now);
-    else if (!this.#beating) this.#runDueChecks(now);
+    // A beat under way reschedules everything when it ends.
+    if (!this.#beating) {
+      if (this.#beatDue() <= now) void this.#beat(now);
+      else this.#runDueChecks(now);
+    }
     this.#schedule();
   }
 
@@ -789,21 +792,4 @@ const REFUSED = /^NOPERM |^ERR The user executing the script can't run/;
 
 function isRefused(error: unknown): boolean {
   return error instanceof Error && REFUSED.test(error.message);
-}
-
-/** `promise`'s value, or `fallback` if it has not settled within `ms`. */
-async function settleWithin<T>(
-  promise: Promise<T>,
-  ms: number,
-  fallback: T,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(fallback), ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -37,3 +37,20 @@ export async function waitOrGiveUp(
     if (onAbort) signal!.removeEventListener("abort", onAbort);
   }
 }
+
+/** `promise`'s value, or `fallback` if it has not settled within `ms`. */
+export async function settleWithin<T>(
+  promise: Promise<T>,
+  ms: number,
+  fallback: T,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
