@@ -252,9 +252,13 @@ function reconnectDelay(attempt: number): number {
 
 function checkSentinels(options: ConnectionOptions): RedisOptions {
   const { sentinels, name, url, host, port } = options;
-  if (url !== undefined || host !== undefined || port !== undefined) {
+  const given = Object.entries({ url, host, port })
+    .filter(([, value]) => value !== undefined).map(([key]) => key);
+  if (given.length > 0) {
     throw new TypeError(
-      "sentinels name the master's address: drop url, host and port",
+      `sentinels name the master's address: drop url, host and port: got ${
+        given.join(", ")
+      }`,
     );
   }
   if (
