@@ -264,3 +264,23 @@ export async function allKeys(redis: Redis): Promise<string[]> {
 export function fixture(name: string): string {
   return new URL(`./fixtures/${name}`, import.meta.url).pathname;
 }
+
+/**
+ * Runs `examples/<path>` with one command, as its README says, against a
+ * throwaway redis-server; resolves to its exit code and standard output.
+ */
+export async function runExample(
+  path: string,
+): Promise<{ code: number; output: string }> {
+  await using server = await startRedis();
+  const { code, stdout } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL(`../examples/${path}`, import.meta.url).pathname,
+    ],
+    env: { TURN_REDIS_URL: server.url },
+    stderr: "inherit",
+  }).output();
+  return { code, output: new TextDecoder().decode(stdout) };
+}
