@@ -108,7 +108,9 @@ export function spawnCli(
       "-q",
       "-e",
       "-c",
-      cliShellLine(args, options.permissions),
+      // exec: script(1) runs the line with $SHELL, and a shell that stays
+      // as the parent (dash does) dies of the Ctrl-C and hides the CLI's code.
+      `exec ${cliShellLine(args, options.permissions)}`,
       "/dev/null",
     ]
     : cliCommandLine(args, options.permissions);
