@@ -33,7 +33,7 @@ export type {
   LockOptions,
   ResetResult,
   ResourceStatus,
-  SentinelAddress,
+  ServerAddress,
   TurnEvent,
   UserStatus,
 } from "./src/types.ts";

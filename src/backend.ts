@@ -23,6 +23,7 @@ const REDIS_ONLY = [
   "hashTag",
   "sentinels",
   "name",
+  "cluster",
 ] as const;
 
 /**

@@ -5,8 +5,7 @@
  * @module
  */
 
-import type { Cluster } from "ioredis";
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
 import { ConnectionError } from "./errors.ts";
 
 /** An ioredis client: one server (direct or through Sentinel), or a cluster. */
@@ -37,18 +36,19 @@ export interface IoredisClient {
 }
 
 /**
- * One Redis Sentinel to ask where the master is.
+ * Where one server listens: a Redis Sentinel to ask where the master is, or a
+ * Redis Cluster node to learn the cluster from.
  *
  * @example
  * ```ts
- * import type { SentinelAddress } from "./connection.ts";
- * const sentinel: SentinelAddress = { host: "sentinel-1.internal", port: 26379 };
+ * import type { ServerAddress } from "./connection.ts";
+ * const sentinel: ServerAddress = { host: "sentinel-1.internal", port: 26379 };
  * ```
  */
-export interface SentinelAddress {
-  /** The sentinel's host name or address. */
+export interface ServerAddress {
+  /** The server's host name or address. */
   readonly host: string;
-  /** The sentinel's port (Redis Sentinel's default is 26379). */
+  /** The server's port (Sentinel's default is 26379). */
   readonly port: number;
 }
 
@@ -90,9 +90,15 @@ export interface ConnectionOptions {
    * Redis Sentinels to ask for the master named `name` (ioredis' sentinel
    * options). `password`, `username`, `db` and `tls` apply to the master.
    */
-  readonly sentinels?: readonly SentinelAddress[];
+  readonly sentinels?: readonly ServerAddress[];
   /** The master group name the sentinels monitor (with `sentinels`). */
   readonly name?: string;
+  /**
+   * Redis Cluster nodes to learn the cluster from (a few masters are
+   * enough). The Locker then opens and owns an ioredis `Cluster`;
+   * `password`, `username` and `tls` apply to every node.
+   */
+  readonly cluster?: readonly ServerAddress[];
 }
 
 /** A client the Locker uses, and whether the Locker must close it. */
@@ -250,28 +256,51 @@ function reconnectDelay(attempt: number): number {
   return Math.min(attempt * 50, MAX_RECONNECT_DELAY_MS);
 }
 
-function checkSentinels(options: ConnectionOptions): RedisOptions {
-  const { sentinels, name, url, host, port } = options;
-  const given = Object.entries({ url, host, port })
-    .filter(([, value]) => value !== undefined).map(([key]) => key);
-  if (given.length > 0) {
-    throw new TypeError(
-      `sentinels name the master's address: drop url, host and port: got ${
-        given.join(", ")
-      }`,
-    );
-  }
+function refuseGiven(
+  options: ConnectionOptions,
+  names: readonly (keyof ConnectionOptions)[],
+  rule: string,
+): void {
+  const given = names.filter((name) => options[name] !== undefined);
+  if (given.length > 0) throw new TypeError(`${rule}: got ${given.join(", ")}`);
+}
+
+function checkAddresses(
+  what: string,
+  addresses: unknown,
+): ServerAddress[] {
   if (
-    !Array.isArray(sentinels) || sentinels.length === 0 ||
-    !sentinels.every((s) => typeof s?.host === "string" && s.host !== "")
+    !Array.isArray(addresses) || addresses.length === 0 ||
+    !addresses.every((a) => typeof a?.host === "string" && a.host !== "")
   ) {
     throw new TypeError(
-      `sentinels must be a non-empty array of { host, port }: got ${
-        JSON.stringify(sentinels)
+      `${what} must be a non-empty array of { host, port }: got ${
+        JSON.stringify(addresses)
       }`,
     );
   }
-  sentinels.forEach((s) => checkPort(s.port, String(s.port)));
+  return addresses.map(({ host, port }) => ({
+    host,
+    port: checkPort(port, String(port)),
+  }));
+}
+
+/** The options that apply to each server, whoever names its address. */
+function credentials(options: ConnectionOptions): RedisOptions {
+  const base = redisOptions({ ...options, host: "localhost" });
+  delete base.host;
+  delete base.port;
+  return base;
+}
+
+function checkSentinels(options: ConnectionOptions): RedisOptions {
+  refuseGiven(
+    options,
+    ["url", "host", "port"],
+    "sentinels name the master's address: drop url, host and port",
+  );
+  const sentinels = checkAddresses("sentinels", options.sentinels);
+  const { name } = options;
   if (typeof name !== "string" || name === "") {
     throw new TypeError(
       `name (the sentinels' master group) must be a non-empty string: got ${
@@ -279,17 +308,33 @@ function checkSentinels(options: ConnectionOptions): RedisOptions {
       }`,
     );
   }
-  const base = redisOptions({ ...options, host: "localhost" });
-  delete base.host;
-  delete base.port;
   return {
-    ...base,
-    sentinels: sentinels.map((s) => ({ ...s })),
+    ...credentials(options),
+    sentinels,
     name,
     // Move to the new master as soon as a sentinel announces +switch-master,
     // not when the old master, still writable, next drops the connection.
     failoverDetector: true,
   };
+}
+
+function openCluster(options: ConnectionOptions): Connection {
+  refuseGiven(
+    options,
+    ["url", "host", "port", "db", "sentinels", "name"],
+    "cluster nodes name the servers, and a cluster has only database 0: drop url, host, port, db, sentinels and name",
+  );
+  const nodes = checkAddresses("cluster", options.cluster);
+  const client = new Cluster(nodes, {
+    lazyConnect: true,
+    clusterRetryStrategy: reconnectDelay,
+    redisOptions: credentials(options),
+  });
+  hideCredentials(client);
+  const address = `Redis Cluster ${
+    nodes.map(({ host, port }) => `${host}:${port}`).join(",")
+  }`;
+  return { client, owned: true, address, cluster: true };
 }
 
 /** Builds (but does not connect) the client described by `options`. */
@@ -303,6 +348,7 @@ export function openConnection(options: ConnectionOptions): Connection {
     const address = addressOf((client as Redis).options);
     return { client, owned: false, address, cluster: false };
   }
+  if (options.cluster !== undefined) return openCluster(options);
   const resolved = options.sentinels !== undefined || options.name !== undefined
     ? checkSentinels(options)
     : redisOptions(options);

@@ -8,10 +8,10 @@ import type { EventKind } from "./protocol.ts";
 import type {
   ConnectionOptions,
   IoredisClient,
-  SentinelAddress,
+  ServerAddress,
 } from "./connection.ts";
 
-export type { ConnectionOptions, EventKind, IoredisClient, SentinelAddress };
+export type { ConnectionOptions, EventKind, IoredisClient, ServerAddress };
 
 /**
  * Options of `new Locker(options)`.
@@ -25,8 +25,9 @@ export type { ConnectionOptions, EventKind, IoredisClient, SentinelAddress };
 export interface LockerOptions extends ConnectionOptions {
   /**
    * Wrap resource names in `{}` in key names so each resource's keys share
-   * one Redis Cluster slot. On by itself (and required) when `redis` is an
-   * ioredis `Cluster`. Turn 1.0 clients cannot see such queues.
+   * one Redis Cluster slot. On by itself (and required) with `cluster`, or
+   * when `redis` is an ioredis `Cluster`. Turn 1.0 clients cannot see such
+   * queues.
    */
   readonly hashTag?: boolean;
 }

@@ -334,3 +334,59 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "Redis Cluster: a Locker given one node's address opens, uses and closes its own Cluster",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using cluster = await startCluster(3);
+    await using witnessServer = await startRedis();
+    const witnessRedis = new Redis(witnessServer.port, "127.0.0.1");
+    const clientsOnMasters = async () =>
+      (await Promise.all(
+        cluster.admins.map((a) => a.call("CLIENT", "LIST") as Promise<string>),
+      )).join("").trim().split("\n").length;
+    const adminsOnly = await clientsOnMasters();
+    // A resource served by another master than the one named: the Locker
+    // must learn the cluster, not just talk to the node it was given.
+    let resource = "ledger";
+    for (let i = 0; (await ownerOf(resource)) === 0; i++) {
+      resource = `ledger${i}`;
+    }
+    const node = [{ host: "127.0.0.1", port: cluster.servers[0].port }];
+    const lockers = [0, 1, 2].map(() => new Locker({ cluster: node }));
+    const witness = new Witness(witnessRedis, "witness");
+    try {
+      const keysSeen = new Set<string>();
+      await Promise.all(lockers.map(async (locker) => {
+        for (let k = 0; k < 5; k++) {
+          await locker.withLock(resource, async () => {
+            await witness.enter();
+            const owner = cluster.admins[await ownerOf(resource)];
+            for (const key of await owner.keys("turn:*")) keysSeen.add(key);
+            await delay(Math.random() * 10);
+            await witness.leave();
+          });
+        }
+      }));
+      assert.equal(witness.max, 1, "two users held the turn at once");
+      assert.ok(
+        keysSeen.has(`turn:{${resource}}:dispenser`),
+        [...keysSeen].join(),
+      );
+    } finally {
+      await Promise.all(lockers.map((l) => l.close()));
+      witnessRedis.disconnect();
+    }
+    await waitFor(
+      async () => (await clientsOnMasters()) === adminsOnly,
+      "every connection the Lockers opened is closed",
+    );
+
+    async function ownerOf(name: string): Promise<number> {
+      return await cluster.ownerOf(await cluster.slotOf(`turn:{${name}}:x`));
+    }
+  },
+});

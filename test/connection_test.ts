@@ -82,3 +82,42 @@ Deno.test("sentinel options are checked, and name the master group in messages",
   assert.ok(!error.message.includes("secret"));
   await locker.close();
 });
+
+Deno.test("cluster options are checked, and name the nodes in messages", async () => {
+  const cluster = [{ host: "127.0.0.1", port: 7000 }];
+  assert.throws(
+    () => new Locker({ cluster: [] }),
+    /cluster must be a non-empty array of \{ host, port \}: got \[\]/,
+  );
+  assert.throws(
+    () => new Locker({ cluster: [{ host: "h", port: 70000 }] }),
+    /port must be an integer from 1 to 65535: got 70000/,
+  );
+  assert.throws(
+    () => new Locker({ cluster, db: 2 }),
+    /a cluster has only database 0: drop url, host, port, db, sentinels and name: got db$/,
+  );
+  assert.throws(
+    () => new Locker({ cluster, url: "file:///tmp/turn" }),
+    /a file: url cannot be combined with .*: got cluster$/,
+  );
+  assert.throws(
+    () => new Locker({ cluster, hashTag: false }),
+    /hashTag must be true with a Redis Cluster/,
+  );
+  // Nothing listens on a port from freePort(): the error names the nodes.
+  const port = freePort();
+  const locker = new Locker({
+    cluster: [{ host: "127.0.0.1", port }],
+    connectTimeout: 500,
+    password: "secret",
+  });
+  const error = await locker.status(["x"]).catch((e) => e);
+  assert.ok(error instanceof ConnectionError, String(error));
+  assert.match(
+    error.message,
+    new RegExp(`Redis Cluster 127\\.0\\.0\\.1:${port}`),
+  );
+  assert.ok(!error.message.includes("secret"));
+  await locker.close();
+});
