@@ -121,7 +121,27 @@ Deno.test("a bad duration, port, db, URL, name or label is refused before connec
     ],
     [
       ["status", "--url", "redis://cache", "--password", "hunter2"],
-      "--url cannot be combined with --host, --port, --db or --password: got --password",
+      "--url cannot be combined with --host, --port, --db, --password, --cluster, --sentinels or --master: got --password",
+    ],
+    [
+      ["status", "--cluster", "10.0.0.1:7000", "--db", "2"],
+      "--cluster cannot be combined with --host, --port, --db, --sentinels or --master: got --db",
+    ],
+    [
+      ["status", "--cluster", "10.0.0.1:7000,10.0.0.2"],
+      '--cluster takes HOST:PORT[,HOST:PORT...] with ports from 1 to 65535: got "10.0.0.2"',
+    ],
+    [
+      ["status", "--sentinels", "[::1]:0", "--master", "m"],
+      '--sentinels takes HOST:PORT[,HOST:PORT...] with ports from 1 to 65535: got "[::1]:0"',
+    ],
+    [
+      ["status", "--sentinels", "10.0.0.1:26379"],
+      "--sentinels and --master go together: got only --sentinels",
+    ],
+    [
+      ["status", "--master", "m", "--host", "cache"],
+      "--sentinels cannot be combined with --host or --port: got --host",
     ],
   ]);
 });

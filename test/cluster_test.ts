@@ -9,6 +9,7 @@ import type { Lock } from "../mod.ts";
 import { startCluster } from "./redis_cluster.ts";
 import { startRedis } from "./redis_server.ts";
 import { followUntil, untilQueued, waitFor, within } from "./_helpers.ts";
+import { runCli, spawnCli } from "./cli_helpers.ts";
 
 const EXPIRE = 3_000;
 
@@ -337,7 +338,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "Redis Cluster: a Locker given one node's address opens, uses and closes its own Cluster",
+    "Redis Cluster: a Locker and the CLI given one node's address open, use and close their own Cluster",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -376,6 +377,23 @@ Deno.test({
         keysSeen.has(`turn:{${resource}}:dispenser`),
         [...keysSeen].join(),
       );
+
+      const flags = ["--cluster", `127.0.0.1:${cluster.servers[0].port}`];
+      const held = await lockers[0].lock(resource, { label: "holder" });
+      const json = await runCli(["status", "--json", ...flags, resource]);
+      assert.equal(json.stderr, "");
+      assert.deepEqual(
+        JSON.parse(json.stdout)[0].users.map((u: { label: string }) => u.label),
+        ["holder"],
+      );
+      await using run = spawnCli(["run", ...flags, resource, "--", "true"]);
+      await untilQueued(lockers[1], resource, 2);
+      await held.release();
+      assert.deepEqual(await run.result(), {
+        code: 0,
+        stdout: "",
+        stderr: `${resource}: waiting, 1 ahead\n`,
+      });
     } finally {
       await Promise.all(lockers.map((l) => l.close()));
       witnessRedis.disconnect();

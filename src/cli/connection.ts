@@ -1,6 +1,8 @@
 /**
  * Where the CLI takes turns: `--url` (Redis, or `file:` for the file
- * backend), or turn 1.0's `--host --port --db --password`, or else the
+ * backend), `--cluster` or `--sentinels --master` (with `--password`, and
+ * `--db` for sentinels), or turn 1.0's `--host --port --db --password`, or
+ * else the
  * Locker's own defaults (`TURN_URL`, then `TURN_REDIS_URL`, then
  * `REDIS_URL`, then `redis://localhost:6379/0`).
  *
@@ -9,7 +11,7 @@
 
 import type { FlagSpecs, ParsedArgs } from "./args.ts";
 import { UsageError } from "./errors.ts";
-import type { LockerOptions } from "../../mod.ts";
+import type { LockerOptions, ServerAddress } from "../../mod.ts";
 
 /**
  * The connection flags every command accepts.
@@ -48,9 +50,28 @@ export const CONNECTION_FLAGS: FlagSpecs = {
     description:
       "Redis password; visible in `ps`, prefer TURN_REDIS_URL=redis://:PASSWORD@HOST",
   },
+  cluster: {
+    type: "string",
+    value: "HOST:PORT,...",
+    description:
+      "Redis Cluster nodes to learn the cluster from (with --password), e.g. --cluster 10.0.0.1:7000,10.0.0.2:7000",
+  },
+  sentinels: {
+    type: "string",
+    value: "HOST:PORT,...",
+    description:
+      "Redis Sentinels to ask for the master named by --master (with --db, --password), e.g. --sentinels 10.0.0.1:26379,10.0.0.2:26379",
+  },
+  master: {
+    type: "string",
+    value: "NAME",
+    description:
+      "the master group the --sentinels monitor, e.g. --master mymaster",
+  },
 };
 
 const TURN_1_FLAGS = ["host", "port", "db", "password"] as const;
+const SCALE_OUT_FLAGS = ["cluster", "sentinels", "master"] as const;
 
 /**
  * Turns the connection flags into Locker options. With none given, returns
@@ -58,8 +79,9 @@ const TURN_1_FLAGS = ["host", "port", "db", "password"] as const;
  *
  * @param args The parsed command line.
  * @returns Options for `new Locker()`.
- * @throws {UsageError} On a bad port or db, or `--url` mixed with turn 1.0's
- *   flags. (The Locker checks the URL itself.)
+ * @throws {UsageError} On a bad port, db or address list, or flags that name
+ *   the server twice (`--url` with any other, `--cluster` with `--host`).
+ *   (The Locker checks the URL itself.)
  *
  * @example Usage
  * ```ts
@@ -72,24 +94,76 @@ const TURN_1_FLAGS = ["host", "port", "db", "password"] as const;
  */
 export function connectionOptions(args: ParsedArgs): LockerOptions {
   const { url, host, port, db, password } = args.strings;
-  const turn1 = TURN_1_FLAGS.filter((name) => name in args.strings);
   if (url !== undefined) {
-    if (turn1.length > 0) {
-      throw new UsageError(
-        `--url cannot be combined with --host, --port, --db or --password: got --${
-          turn1[0]
-        }`,
-      );
-    }
+    refuseAlong("--url", [...TURN_1_FLAGS, ...SCALE_OUT_FLAGS], args);
     return { url };
   }
-  if (turn1.length === 0) return {};
+  if (SCALE_OUT_FLAGS.some((name) => name in args.strings)) {
+    return scaleOutOptions(args);
+  }
+  if (!TURN_1_FLAGS.some((name) => name in args.strings)) return {};
   return {
     host: host ?? "localhost",
     port: port === undefined ? 6379 : parsePort(port),
     db: db === undefined ? 0 : parseDb(db),
     ...(password === undefined ? {} : { password }),
   };
+}
+
+function refuseAlong(
+  flag: string,
+  conflicting: readonly string[],
+  args: ParsedArgs,
+): void {
+  const given = conflicting.find((name) => name in args.strings);
+  if (given === undefined) return;
+  const flags = conflicting.map((name) => `--${name}`);
+  throw new UsageError(
+    `${flag} cannot be combined with ${flags.slice(0, -1).join(", ")} or ${
+      flags.at(-1)
+    }: got --${given}`,
+  );
+}
+
+// --cluster and --sentinels name the servers themselves.
+function scaleOutOptions(args: ParsedArgs): LockerOptions {
+  const { cluster, sentinels, master, db, password } = args.strings;
+  const credentials = password === undefined ? {} : { password };
+  if (cluster !== undefined) {
+    refuseAlong(
+      "--cluster",
+      ["host", "port", "db", "sentinels", "master"],
+      args,
+    );
+    return { cluster: parseAddresses("--cluster", cluster), ...credentials };
+  }
+  refuseAlong("--sentinels", ["host", "port"], args);
+  if (sentinels === undefined || master === undefined) {
+    throw new UsageError(
+      `--sentinels and --master go together: got only --${
+        sentinels === undefined ? "master" : "sentinels"
+      }`,
+    );
+  }
+  return {
+    sentinels: parseAddresses("--sentinels", sentinels),
+    name: master,
+    ...(db === undefined ? {} : { db: parseDb(db) }),
+    ...credentials,
+  };
+}
+
+function parseAddresses(flag: string, text: string): ServerAddress[] {
+  return text.split(",").map((word) => {
+    const match = /^(\[[^\]]+\]|[^:\[\]]+):(\d{1,5})$/.exec(word.trim());
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65535) {
+      throw new UsageError(
+        `${flag} takes HOST:PORT[,HOST:PORT...] with ports from 1 to 65535: got "${word}"`,
+      );
+    }
+    return { host: match[1].replace(/^\[(.*)\]$/, "$1"), port };
+  });
 }
 
 function parsePort(text: string): number {
