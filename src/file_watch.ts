@@ -10,6 +10,32 @@
 /** How often a watch checks even without events, in ms. */
 export const FALLBACK_POLL_MS = 500;
 
+/** The poll period of Watches made without one; see withPollMs. */
+let defaultPollMs = FALLBACK_POLL_MS;
+
+/**
+ * Returns `make()`, with the Watches made during that call polling every
+ * `pollMs` instead of FALLBACK_POLL_MS. For tests only, and not exported
+ * from mod.ts: the poll hides a wakeup that events alone fail to bring,
+ * making it half a second late instead of missing, so a test that must
+ * catch such a miss pushes the poll out of its reach. A Locker makes its
+ * file backend's Watch in its constructor, so `make` can be that.
+ *
+ * @example
+ * ```ts ignore
+ * const locker = withPollMs(3_600_000, () => new Locker({ url }));
+ * ```
+ */
+export function withPollMs<T>(pollMs: number, make: () => T): T {
+  const before = defaultPollMs;
+  defaultPollMs = pollMs;
+  try {
+    return make();
+  } finally {
+    defaultPollMs = before;
+  }
+}
+
 /**
  * Calls `onChange(path)` soon after something changes at or directly under
  * one of its paths, and `onChange(undefined)` (look at everything) at least
@@ -35,7 +61,7 @@ export class Watch implements Disposable {
 
   constructor(
     onChange: (path: string | undefined) => void,
-    pollMs = FALLBACK_POLL_MS,
+    pollMs = defaultPollMs,
   ) {
     this.#onChange = onChange;
     this.#pollMs = pollMs;

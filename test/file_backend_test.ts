@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
 import { LeaseLostError, Locker } from "../mod.ts";
 import {
+  presencePath,
   resourceDirName,
   resourceOfDirName,
   resourcePaths,
 } from "../src/file_layout.ts";
 import { inboxEvents, publish } from "../src/file_events.ts";
+import { DirLock, lockDir } from "../src/file_dir_lock.ts";
+import { withPollMs } from "../src/file_watch.ts";
 import { filesUnder, leaseLost, untilQueued, within } from "./_helpers.ts";
 
 const TRICKY = [
@@ -151,6 +154,43 @@ Deno.test("handoffs are woken by file-system events, not the fallback poll", () 
     console.log(`handoff round with queue setup: ${perRound.toFixed(1)} ms`);
     // A lost wakeup costs a whole poll period (FALLBACK_POLL_MS, 500 ms).
     assert.ok(perRound < 250, `${perRound} ms per round`);
+  }));
+
+// A poll period no test waits out: a Locker given it is woken by events and
+// its own looks again only.
+const NO_POLL_MS = 60 * 60 * 1000;
+
+Deno.test("a waiter whose look finds a step under way looks again, though that step writes nothing", () =>
+  withRoot(async (root, locker) => {
+    const one = withPollMs(NO_POLL_MS, () => locker());
+    // Holder and waiter share a Locker, which checks both on the same event.
+    const holder = await one.lock("r", { label: "holder" });
+    const waiting = one.lock("r", { label: "waiter" });
+    await untilQueued(one, "r", 2);
+    // The Locker's watch starts on a zero-delay timer (file_watch.ts) set
+    // when the holder got its turn; this one runs after it. An event missed
+    // before the start is made up for by a look that waits for the lock.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const paths = resourcePaths(root, "r");
+    const step = await lockDir(paths.root, paths.dir, false);
+    assert.ok(step instanceof DirLock);
+    try {
+      // The holder dies while a step that writes nothing (a status read)
+      // holds the directory lock.
+      await Deno.remove(presencePath(paths, holder.number));
+      // The removal's event has the Locker check its two users in one go:
+      // the holder loses its lease, and the waiter, finding the head gone,
+      // tries the directory lock and finds it busy. So once the lease is
+      // lost, the waiter has made that try.
+      await leaseLost(holder);
+    } finally {
+      step[Symbol.dispose]();
+    }
+    // No event comes now, and no poll: only a look again grants the waiter.
+    const lock = await within(waiting, 10_000, "the waiter's turn");
+    assert.equal(lock.number, 2);
+    await lock.release();
+    await holder.release();
   }));
 
 Deno.test("a follower's inbox is replaced once it grows, and no message is lost or repeated", async () => {
