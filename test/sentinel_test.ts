@@ -1,7 +1,7 @@
 // The Locker through Redis Sentinel: one master, one replica, three
 // sentinels, all started here. The master fails over twice, once by command
 // and once killed, while one user holds a resource and four wait; the figures
-// printed say what held during each failover.
+// printed say what held during each failover. The CLI finds the master too.
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { Locker } from "../mod.ts";
@@ -9,6 +9,7 @@ import type { Lock } from "../mod.ts";
 import { MASTER_NAME, startSentinelGroup } from "./redis_sentinel.ts";
 import { startRedis } from "./redis_server.ts";
 import { untilQueued, waitFor, within } from "./_helpers.ts";
+import { runCli } from "./cli_helpers.ts";
 
 const EXPIRE = 3_000;
 
@@ -121,6 +122,31 @@ Deno.test({
     };
 
     try {
+      await t.step(
+        "the CLI finds the master through --sentinels and --master",
+        async () => {
+          const held = await locker().lock("printer", { label: "holder" });
+          const sentinels = group.addresses
+            .map(({ host, port }) => `${host}:${port}`).join(",");
+          const status = await runCli([
+            "status",
+            "--json",
+            "--sentinels",
+            sentinels,
+            "--master",
+            MASTER_NAME,
+            "printer",
+          ]);
+          await held.release();
+          assert.equal(status.stderr, "");
+          assert.deepEqual(
+            JSON.parse(status.stdout)[0].users.map((u: { label: string }) =>
+              u.label
+            ),
+            ["holder"],
+          );
+        },
+      );
       await t.step(
         "SENTINEL FAILOVER",
         () => scenario("ledger", group.failover),
