@@ -43,9 +43,11 @@ redisTest(
     const state = async () => ({
       counters: await t.redis.mget(KEYS.dispenser, KEYS.indicator),
       presences: await t.redis.mget(...keys),
-      expiring: await Promise.all(
-        keys.map(async (key) => (await t.redis.pttl(key)) > 0),
-      ),
+      // Alive, and not renewed beyond the owner's own expire.
+      ttls: await Promise.all(keys.map(async (key) => {
+        const ttl = await t.redis.pttl(key);
+        return ttl > 0 && ttl <= quiet.expire;
+      })),
     });
     const before = await state();
     assert.deepEqual(before.counters, ["3", "1"]);
@@ -76,7 +78,7 @@ redisTest(
           const reply = await forge(RELEASE, [n, label, outcome, 0], n);
           assert.equal((reply as number[])[0], 0, `release ${n} as holder`);
         }
-        assert.equal(await forge(RENEW, [n, label, 60_000], n), 0);
+        assert.equal(await forge(RENEW, [n, label, 10 * quiet.expire], n), 0);
         assert.deepEqual(await forge(POLL, [n, label, 60_000, 0], n), [-1]);
       }
     }
