@@ -132,7 +132,12 @@ export function redact(url: string): string {
   );
 }
 
-function readEnv(name: string): string | undefined {
+/**
+ * An environment variable's value (`undefined` when unset or empty), under
+ * Deno or Node. Without permission to read it, a TypeError says which
+ * `--allow-env` is missing.
+ */
+export function readEnv(name: string): string | undefined {
   // deno-lint-ignore no-explicit-any
   const runtime = globalThis as any;
   if (!runtime.Deno?.env) return runtime.process?.env?.[name] || undefined;
@@ -161,13 +166,13 @@ export function badUrl(url: string, rule: string): TypeError {
   return new TypeError(`url ${rule}: got ${JSON.stringify(redact(url))}`);
 }
 
-function checkPort(port: unknown, source: string): number {
+function checkPort(port: unknown, source: string, name = "port"): number {
   if (
     typeof port !== "number" || !Number.isInteger(port) || port < 1 ||
     port > 65535
   ) {
     throw new RangeError(
-      `port must be an integer from 1 to 65535: got ${source}`,
+      `${name} must be an integer from 1 to 65535: got ${source}`,
     );
   }
   return port;
@@ -242,8 +247,11 @@ function addressOf(options: RedisOptions): string {
     return `sentinel master ${JSON.stringify(options.name)}`;
   }
   if (options.path) return options.path;
-  const host = options.host ?? "localhost";
-  return `${host.includes(":") ? `[${host}]` : host}:${options.port ?? 6379}`;
+  return hostAndPort(options.host ?? "localhost", options.port ?? 6379);
+}
+
+function hostAndPort(host: string, port: number): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
 /**
@@ -265,24 +273,28 @@ function refuseGiven(
   if (given.length > 0) throw new TypeError(`${rule}: got ${given.join(", ")}`);
 }
 
-function checkAddresses(
-  what: string,
-  addresses: unknown,
-): ServerAddress[] {
-  if (
-    !Array.isArray(addresses) || addresses.length === 0 ||
-    !addresses.every((a) => typeof a?.host === "string" && a.host !== "")
-  ) {
+// Entries are described, not echoed: a URL given by mistake may hold a
+// password.
+function checkAddresses(what: string, addresses: unknown): ServerAddress[] {
+  if (!Array.isArray(addresses) || addresses.length === 0) {
     throw new TypeError(
       `${what} must be a non-empty array of { host, port }: got ${
-        JSON.stringify(addresses)
+        Array.isArray(addresses) ? "[]" : typeof addresses
       }`,
     );
   }
-  return addresses.map(({ host, port }) => ({
-    host,
-    port: checkPort(port, String(port)),
-  }));
+  return addresses.map((address: unknown, index) => {
+    const entry = `${what}[${index}]`;
+    const { host, port } = (address ?? {}) as Record<string, unknown>;
+    if (typeof host !== "string" || host === "") {
+      throw new TypeError(
+        `${entry} must be { host, port } with a non-empty host: got ${
+          typeof address === "object" ? `host ${typeof host}` : typeof address
+        }`,
+      );
+    }
+    return { host, port: checkPort(port, String(port), `${entry}.port`) };
+  });
 }
 
 /** The options that apply to each server, whoever names its address. */
@@ -321,9 +333,14 @@ function checkSentinels(options: ConnectionOptions): RedisOptions {
 function openCluster(options: ConnectionOptions): Connection {
   refuseGiven(
     options,
-    ["url", "host", "port", "db", "sentinels", "name"],
-    "cluster nodes name the servers, and a cluster has only database 0: drop url, host, port, db, sentinels and name",
+    ["url", "host", "port", "sentinels", "name"],
+    "cluster nodes name the servers: drop url, host, port, sentinels and name",
   );
+  if (options.db !== undefined && options.db !== 0) {
+    throw new RangeError(
+      `db must be 0 on a Redis Cluster, which has only database 0: got ${options.db}`,
+    );
+  }
   const nodes = checkAddresses("cluster", options.cluster);
   const client = new Cluster(nodes, {
     lazyConnect: true,
@@ -332,14 +349,32 @@ function openCluster(options: ConnectionOptions): Connection {
   });
   hideCredentials(client);
   const address = `Redis Cluster ${
-    nodes.map(({ host, port }) => `${host}:${port}`).join(",")
+    nodes.map(({ host, port }) => hostAndPort(host, port)).join(",")
   }`;
   return { client, owned: true, address, cluster: true };
 }
 
+const BORROWED_CONFLICTS = [
+  "url",
+  "host",
+  "port",
+  "db",
+  "password",
+  "username",
+  "tls",
+  "sentinels",
+  "name",
+  "cluster",
+] as const;
+
 /** Builds (but does not connect) the client described by `options`. */
 export function openConnection(options: ConnectionOptions): Connection {
   if (options.redis) {
+    refuseGiven(
+      options,
+      BORROWED_CONFLICTS,
+      "a borrowed client (redis) is already configured: drop the other connection options",
+    );
     const client = options.redis as unknown as Client;
     hideCredentials(client);
     if (client.isCluster) {
@@ -415,6 +450,10 @@ function refuseWrongDatabase(client: Redis): void {
  * an error's cause with all its fields.
  */
 function reasonOf(error: Error): Error {
+  // A Cluster says only "Failed to refresh slots cache"; the node's error
+  // says why (refused, wrong password).
+  const nodeError = (error as { lastNodeError?: Error }).lastNodeError;
+  if (nodeError) return reasonOf(nodeError);
   if (!isSelectError(error)) return new Error(error.message);
   const db = (error as { command?: { args?: unknown[] } }).command?.args?.[0];
   return new Error(`cannot select database ${db}: ${error.message}`);

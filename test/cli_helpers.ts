@@ -12,7 +12,7 @@ import { waitFor } from "./_helpers.ts";
 /** The permission flags from docs/CLI.md; the tests use nothing more. */
 export const CLI_PERMISSIONS: readonly string[] = [
   "--allow-net",
-  "--allow-env=TURN_URL,TURN_REDIS_URL,REDIS_URL",
+  "--allow-env=TURN_URL,TURN_REDIS_URL,REDIS_URL,TURN_REDIS_PASSWORD",
   "--ignore-env",
   "--no-prompt",
   "--allow-run",
@@ -20,7 +20,13 @@ export const CLI_PERMISSIONS: readonly string[] = [
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 const WAIT_MS = 20_000;
-const HIDDEN_ENV = ["TURN_URL", "TURN_REDIS_URL", "REDIS_URL", "NO_COLOR"];
+const HIDDEN_ENV = [
+  "TURN_URL",
+  "TURN_REDIS_URL",
+  "REDIS_URL",
+  "TURN_REDIS_PASSWORD",
+  "NO_COLOR",
+];
 
 /** The permission flags docs/CLI.md gives for the file backend in `dir`. */
 export function fileCliPermissions(dir: string): string[] {

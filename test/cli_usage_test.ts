@@ -129,7 +129,7 @@ Deno.test("a bad duration, port, db, URL, name or label is refused before connec
     ],
     [
       ["status", "--cluster", "10.0.0.1:7000,10.0.0.2"],
-      '--cluster takes HOST:PORT[,HOST:PORT...] with ports from 1 to 65535: got "10.0.0.2"',
+      '--cluster takes HOST:PORT[,HOST:PORT...] with ports from 1 to 65535: got "10.0.0.1:7000,10.0.0.2"',
     ],
     [
       ["status", "--sentinels", "[::1]:0", "--master", "m"],
@@ -141,7 +141,19 @@ Deno.test("a bad duration, port, db, URL, name or label is refused before connec
     ],
     [
       ["status", "--master", "m", "--host", "cache"],
-      "--sentinels cannot be combined with --host or --port: got --host",
+      "--sentinels and --master go together: got only --master",
+    ],
+    [
+      ["status", "--sentinels", "s:26379", "--master", "m", "--port", "1"],
+      "--sentinels cannot be combined with --host or --port: got --port",
+    ],
+    [
+      ["status", "--sentinels", "s:26379", "--master", ""],
+      '--master must name the master group: got ""',
+    ],
+    [
+      ["status", "--cluster", "a b:7000"],
+      '--cluster takes HOST:PORT[,HOST:PORT...] with ports from 1 to 65535: got "a b:7000"',
     ],
   ]);
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { parseRedisUrl, redact } from "../src/connection.ts";
+import { Redis } from "ioredis";
 import { ConnectionError, Locker } from "../mod.ts";
 import { freePort } from "./redis_server.ts";
 
@@ -90,12 +91,30 @@ Deno.test("cluster options are checked, and name the nodes in messages", async (
     /cluster must be a non-empty array of \{ host, port \}: got \[\]/,
   );
   assert.throws(
-    () => new Locker({ cluster: [{ host: "h", port: 70000 }] }),
-    /port must be an integer from 1 to 65535: got 70000/,
+    () => new Locker({ cluster: [cluster[0], { host: "h", port: 70000 }] }),
+    /cluster\[1\]\.port must be an integer from 1 to 65535: got 70000$/,
   );
   assert.throws(
     () => new Locker({ cluster, db: 2 }),
-    /a cluster has only database 0: drop url, host, port, db, sentinels and name: got db$/,
+    /db must be 0 on a Redis Cluster, which has only database 0: got 2$/,
+  );
+  assert.throws(
+    () => new Locker({ cluster, host: "cache" }),
+    /drop url, host, port, sentinels and name: got host$/,
+  );
+  // A URL given as a node by mistake: described, its password never shown.
+  assert.throws(
+    () =>
+      new Locker({
+        cluster: ["redis://:hunter2@10.0.0.1:7000"] as never,
+      }),
+    (e: Error) =>
+      /^cluster\[0\] must be \{ host, port \} with a non-empty host: got string$/
+        .test(e.message),
+  );
+  assert.throws(
+    () => new Locker({ redis: new Redis({ lazyConnect: true }), cluster }),
+    /a borrowed client \(redis\) is already configured: drop the other connection options: got cluster$/,
   );
   assert.throws(
     () => new Locker({ cluster, url: "file:///tmp/turn" }),

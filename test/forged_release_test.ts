@@ -71,9 +71,12 @@ redisTest(
         args: [...commonArgs(KEYS), ...args],
       });
     // The holder's number, a waiter's, the newest, and one never drawn; each
-    // with a label that is not the owner's (and the empty label).
+    // with a label that is not its owner's: a stranger's, the empty one, and
+    // the other users' own labels.
+    const owners = ["A", "B", "C"];
     for (const n of [1, 2, 3, 4]) {
-      for (const label of ["mallory", ""]) {
+      const labels = ["mallory", "", ...owners.filter((_, k) => k + 1 !== n)];
+      for (const label of labels) {
         for (const outcome of ["completed", "crashed", "left"]) {
           const reply = await forge(RELEASE, [n, label, outcome, 0], n);
           assert.equal((reply as number[])[0], 0, `release ${n} as holder`);
@@ -81,6 +84,15 @@ redisTest(
         assert.equal(await forge(RENEW, [n, label, 10 * quiet.expire], n), 0);
         assert.deepEqual(await forge(POLL, [n, label, 60_000, 0], n), [-1]);
       }
+    }
+    // A waiter's own label renews nothing: only the holder's turn is renewed.
+    for (const n of [2, 3]) {
+      const reply = await forge(
+        RENEW,
+        [n, owners[n - 1], 10 * quiet.expire],
+        n,
+      );
+      assert.equal(reply, 0, `renew ${n} as if it held`);
     }
     // Bumps may only skip numbers whose presence is gone, whatever they name.
     for (const skip of [0, 1, 2, 3]) {

@@ -160,6 +160,7 @@ Deno.test({
       [["status", "--url", wrong], {}, 69],
       [["status"], { TURN_REDIS_URL: wrong }, 69],
       [["lock", "--port", port, "--password", ROTATED, "r"], {}, 69],
+      [["status", "--port", port], { TURN_REDIS_PASSWORD: ROTATED }, 69],
       [["run", "--url", wrong, "r", "--", "true"], {}, 69],
       [
         ["follow", "--url", `redis://:${SECRET}@127.0.0.1:${freePort()}`],
@@ -179,6 +180,12 @@ Deno.test({
       assert.match(result.stderr, /^turn: [^\n]+\n$/, context);
       assertHidden(result.stdout + result.stderr, context);
     });
+
+    // The connection flags take the password from the environment.
+    const fromEnvironment = await runCli(["status", "--port", port], {
+      env: { TURN_REDIS_PASSWORD: SECRET },
+    });
+    assert.deepEqual([fromEnvironment.code, fromEnvironment.stderr], [0, ""]);
 
     // Connected with the password: nothing it shows repeats it.
     await using follow = spawnCli(["follow", "--json", "--url", good]);

@@ -1,16 +1,17 @@
 /**
  * Where the CLI takes turns: `--url` (Redis, or `file:` for the file
- * backend), `--cluster` or `--sentinels --master` (with `--password`, and
- * `--db` for sentinels), or turn 1.0's `--host --port --db --password`, or
- * else the
- * Locker's own defaults (`TURN_URL`, then `TURN_REDIS_URL`, then
- * `REDIS_URL`, then `redis://localhost:6379/0`).
+ * backend), `--cluster`, `--sentinels` with `--master`, or turn 1.0's
+ * `--host --port --db --password`, or else the Locker's own defaults
+ * (`TURN_URL`, then `TURN_REDIS_URL`, then `REDIS_URL`, then
+ * `redis://localhost:6379/0`). Without `--password`, flags other than `--url`
+ * take the password from `TURN_REDIS_PASSWORD`, which `ps` does not show.
  *
  * @module
  */
 
 import type { FlagSpecs, ParsedArgs } from "./args.ts";
 import { UsageError } from "./errors.ts";
+import { readEnv } from "../connection.ts";
 import type { LockerOptions, ServerAddress } from "../../mod.ts";
 
 /**
@@ -48,7 +49,7 @@ export const CONNECTION_FLAGS: FlagSpecs = {
     type: "string",
     value: "PASSWORD",
     description:
-      "Redis password; visible in `ps`, prefer TURN_REDIS_URL=redis://:PASSWORD@HOST",
+      "Redis password; visible in `ps`, prefer TURN_REDIS_PASSWORD, or TURN_REDIS_URL=redis://:PASSWORD@HOST",
   },
   cluster: {
     type: "string",
@@ -72,6 +73,7 @@ export const CONNECTION_FLAGS: FlagSpecs = {
 
 const TURN_1_FLAGS = ["host", "port", "db", "password"] as const;
 const SCALE_OUT_FLAGS = ["cluster", "sentinels", "master"] as const;
+const PASSWORD_VARIABLE = "TURN_REDIS_PASSWORD";
 
 /**
  * Turns the connection flags into Locker options. With none given, returns
@@ -93,7 +95,7 @@ const SCALE_OUT_FLAGS = ["cluster", "sentinels", "master"] as const;
  * ```
  */
 export function connectionOptions(args: ParsedArgs): LockerOptions {
-  const { url, host, port, db, password } = args.strings;
+  const { url, host, port, db } = args.strings;
   if (url !== undefined) {
     refuseAlong("--url", [...TURN_1_FLAGS, ...SCALE_OUT_FLAGS], args);
     return { url };
@@ -106,8 +108,14 @@ export function connectionOptions(args: ParsedArgs): LockerOptions {
     host: host ?? "localhost",
     port: port === undefined ? 6379 : parsePort(port),
     db: db === undefined ? 0 : parseDb(db),
-    ...(password === undefined ? {} : { password }),
+    ...password(args),
   };
+}
+
+/** The password flag, else TURN_REDIS_PASSWORD, which `ps` cannot show. */
+function password(args: ParsedArgs): { password?: string } {
+  const password = args.strings.password ?? readEnv(PASSWORD_VARIABLE);
+  return password === undefined ? {} : { password };
 }
 
 function refuseAlong(
@@ -127,17 +135,15 @@ function refuseAlong(
 
 // --cluster and --sentinels name the servers themselves.
 function scaleOutOptions(args: ParsedArgs): LockerOptions {
-  const { cluster, sentinels, master, db, password } = args.strings;
-  const credentials = password === undefined ? {} : { password };
+  const { cluster, sentinels, master, db } = args.strings;
   if (cluster !== undefined) {
     refuseAlong(
       "--cluster",
       ["host", "port", "db", "sentinels", "master"],
       args,
     );
-    return { cluster: parseAddresses("--cluster", cluster), ...credentials };
+    return { cluster: parseAddresses("--cluster", cluster), ...password(args) };
   }
-  refuseAlong("--sentinels", ["host", "port"], args);
   if (sentinels === undefined || master === undefined) {
     throw new UsageError(
       `--sentinels and --master go together: got only --${
@@ -145,30 +151,40 @@ function scaleOutOptions(args: ParsedArgs): LockerOptions {
       }`,
     );
   }
+  refuseAlong("--sentinels", ["host", "port"], args);
+  if (master === "") {
+    throw new UsageError(`--master must name the master group: got ""`);
+  }
   return {
     sentinels: parseAddresses("--sentinels", sentinels),
     name: master,
     ...(db === undefined ? {} : { db: parseDb(db) }),
-    ...credentials,
+    ...password(args),
   };
 }
 
 function parseAddresses(flag: string, text: string): ServerAddress[] {
   return text.split(",").map((word) => {
-    const match = /^(\[[^\]]+\]|[^:\[\]]+):(\d{1,5})$/.exec(word.trim());
-    const port = Number(match?.[2]);
-    if (!match || port < 1 || port > 65535) {
+    const [, host, portText] = /^\s*(\[[^\]\s]+\]|[^:[\]\s]+):(\S+?)\s*$/
+      .exec(word) ?? [];
+    const port = portText === undefined ? undefined : portOf(portText);
+    if (port === undefined) {
       throw new UsageError(
-        `${flag} takes HOST:PORT[,HOST:PORT...] with ports from 1 to 65535: got "${word}"`,
+        `${flag} takes HOST:PORT[,HOST:PORT...] with ports from 1 to 65535: got "${text}"`,
       );
     }
-    return { host: match[1].replace(/^\[(.*)\]$/, "$1"), port };
+    return { host: host.replace(/^\[(.*)\]$/, "$1"), port };
   });
 }
 
-function parsePort(text: string): number {
+function portOf(text: string): number | undefined {
   const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-  if (port >= 1 && port <= 65535) return port;
+  return port >= 1 && port <= 65535 ? port : undefined;
+}
+
+function parsePort(text: string): number {
+  const port = portOf(text);
+  if (port !== undefined) return port;
   throw new UsageError(
     `--port must be a whole number from 1 to 65535: got "${text}"`,
   );
