@@ -9,22 +9,10 @@
 import type { Engine } from "./engine.ts";
 import { openFileEngine } from "./file_backend.ts";
 import { RedisEngine } from "./redis_engine.ts";
-import { badUrl, urlFromEnvironment } from "./connection.ts";
+import { badUrl, SERVER_OPTIONS, urlFromEnvironment } from "./connection.ts";
 import type { LockerOptions } from "./types.ts";
 
-const REDIS_ONLY = [
-  "host",
-  "port",
-  "db",
-  "password",
-  "username",
-  "tls",
-  "redis",
-  "hashTag",
-  "sentinels",
-  "name",
-  "cluster",
-] as const;
+const REDIS_ONLY = [...SERVER_OPTIONS, "redis", "hashTag"] as const;
 
 /**
  * The directory a `file:` URL names: `file:///var/lock/turn` is

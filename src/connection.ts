@@ -354,8 +354,8 @@ function openCluster(options: ConnectionOptions): Connection {
   return { client, owned: true, address, cluster: true };
 }
 
-const BORROWED_CONFLICTS = [
-  "url",
+/** The options that describe which server to reach, besides `url`. */
+export const SERVER_OPTIONS = [
   "host",
   "port",
   "db",
@@ -372,7 +372,7 @@ export function openConnection(options: ConnectionOptions): Connection {
   if (options.redis) {
     refuseGiven(
       options,
-      BORROWED_CONFLICTS,
+      ["url", ...SERVER_OPTIONS],
       "a borrowed client (redis) is already configured: drop the other connection options",
     );
     const client = options.redis as unknown as Client;
