@@ -39,7 +39,7 @@ export function withPollMs<T>(pollMs: number, make: () => T): T {
 /**
  * Calls `onChange(path)` soon after something changes at or directly under
  * one of its paths, and `onChange(undefined)` (look at everything) at least
- * every `pollMs` and whenever the set of paths changes. All paths share one
+ * every FALLBACK_POLL_MS (see withPollMs) and whenever the set of paths changes. All paths share one
  * OS watch (Linux allows 128 per user by default). Bursts of events cost one
  * call per path.
  *
@@ -51,7 +51,8 @@ export function withPollMs<T>(pollMs: number, make: () => T): T {
  */
 export class Watch implements Disposable {
   readonly #onChange: (path: string | undefined) => void;
-  readonly #pollMs: number;
+  // Read once: withPollMs() sets it only while a Watch is being made.
+  readonly #pollMs = defaultPollMs;
   readonly #paths = new Set<string>();
   readonly #due = new Set<string | undefined>();
   #watcher: Deno.FsWatcher | undefined;
@@ -59,12 +60,8 @@ export class Watch implements Disposable {
   #starting: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
-  constructor(
-    onChange: (path: string | undefined) => void,
-    pollMs = defaultPollMs,
-  ) {
+  constructor(onChange: (path: string | undefined) => void) {
     this.#onChange = onChange;
-    this.#pollMs = pollMs;
   }
 
   /** Watches `path` too. */
