@@ -95,7 +95,7 @@ lockerTest(
     const lock = await within(waiting, 10_000, "turn after the kill");
     const recovery = Date.now() - killedAt;
     console.log(
-      `recovery after SIGKILL [${t.backend}]: ${recovery} ms (expire ${expire} ms)`,
+      `recovery after SIGKILL [${t.backend} ${t.mode}]: ${recovery} ms (expire ${expire} ms)`,
     );
     // Redis: the presence outlives the kill by at most `expire`; the waiter
     // acts when it runs out, long before patience (10 minutes here) would.
