@@ -362,6 +362,8 @@ export class RedisEngine implements Engine {
     const holderTtl = Number(reply[2]);
     if (holderTtl >= 0) {
       this.#holderDeadlines.set(ticket.keys.internal, sentAt + holderTtl + 1);
+      // The timer may be set for a heartbeat much later than this deadline.
+      this.#schedule();
     }
     return false;
   }

@@ -472,3 +472,42 @@ export async function runExample(
   }).output();
   return { code, output: new TextDecoder().decode(stdout) };
 }
+
+/** A `fixtures/holder.ts` process: waits for a turn, says so, holds it. */
+export interface HolderProcess extends AsyncDisposable {
+  /** Resolves with the number drawn once the turn is held. */
+  readonly held: Promise<number>;
+  /** Kills the process with SIGKILL and waits until it is gone. */
+  kill(): Promise<void>;
+}
+
+/** Starts a process that takes the turn on `resource` and holds it until killed. */
+export function spawnHolder(
+  url: string,
+  resource: string,
+  expire: number,
+): HolderProcess {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", fixture("holder.ts"), url, resource, String(expire)],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const held = (async () => {
+    const { value = "" } = await lines.read();
+    const number = /held (\d+)/.exec(value)?.[1];
+    if (!number) throw new Error(`holder said ${JSON.stringify(value)}`);
+    return Number(number);
+  })();
+  held.catch(() => {});
+  let killed: Promise<void> | undefined;
+  const kill = () =>
+    killed ??= (async () => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await child.status;
+      await lines.cancel().catch(() => {});
+    })();
+  return { held, kill, [Symbol.asyncDispose]: kill };
+}
