@@ -466,18 +466,22 @@ export class RedisEngine implements Engine {
     const announced = numberOfPresenceKey(keys, payload);
     if (announced === undefined) return;
     const now = Date.now();
+    // The old holder's deadline says nothing about the new one.
     this.#holderDeadlines.delete(channel);
+    let front: Ticket | undefined;
     for (const ticket of tickets) {
       ticket.lastNews = now;
       ticket.seeIndicator(announced);
+      this.#checks.delete(ticket);
       // Its own number, or a later one: it was skipped and must redraw.
       if (ticket.number <= announced) void this.#poll(ticket);
-      // If the announced user is gone, the one right behind skips it; the
-      // grace lets an alive holder's announcement pass without a round trip.
-      else if (ticket.number === announced + 1) {
-        this.#checks.set(ticket, now + NEWEST_GRACE_MS);
-      } else this.#checks.delete(ticket);
+      else if (!front || ticket.number < front.number) front = ticket;
     }
+    // This Locker's first waiter asks once the grace is over: right behind
+    // the announced user, it skips it if it is gone; further back, it learns
+    // when the new holder's presence runs out, since the waiters in between
+    // may be dead too. The grace lets an alive holder's announcement pass.
+    if (front) this.#checks.set(front, now + NEWEST_GRACE_MS);
     this.#schedule();
   };
 

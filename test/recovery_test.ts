@@ -93,6 +93,43 @@ async function untilListening(
   await new Promise((resolve) => setTimeout(resolve, 300));
 }
 
+for (const deadBehind of [0, 1]) {
+  lockerTest(
+    `a waiter notices the death of a holder that took the turn mid-wait (${deadBehind} dead waiter between)`,
+    async (t) => {
+      const first = await t.locker().lock("gpu", { label: "first" });
+      const observer = t.locker();
+      // The next holder, in another process, and perhaps a waiter behind it
+      // that dies with it, so that no Locker right behind the holder lives.
+      await using next = spawnHolder(t.url, "gpu", EXPIRE);
+      await untilQueued(observer, "gpu", 2);
+      const between = Array.from(
+        { length: deadBehind },
+        () => spawnHolder(t.url, "gpu", EXPIRE),
+      );
+      await untilQueued(observer, "gpu", 2 + deadBehind);
+      const waiting = observer.lock("gpu", { label: "x", patience: 600_000 });
+      await untilQueued(observer, "gpu", 3 + deadBehind);
+      await untilListening(t.url, "gpu", 2 + deadBehind);
+      await first.release();
+      assert.equal(await within(next.held, 5000, "next holder granted"), 2);
+      const killedAt = Date.now();
+      await Promise.all([next, ...between].map((p) => p.kill()));
+      const { lock, after } = await grantedAfter(
+        waiting,
+        killedAt,
+        "turn after the new holder died",
+      );
+      console.log(
+        `recovery after the turn moved on [${t.backend} ${t.mode}]: ${after} ms`,
+      );
+      assert.equal(lock.number, 3 + deadBehind);
+      await lock.release();
+      assert.deepEqual(await t.leftovers(), []);
+    },
+  );
+}
+
 for (const otherExpire of [300, 60_000]) {
   lockerTest(
     `a waiter's recovery does not depend on what else its Locker holds or waits for (their expire ${otherExpire} ms)`,
