@@ -16,7 +16,7 @@ import {
   within,
 } from "./_helpers.ts";
 import { resourceKeys } from "../src/protocol.ts";
-import { turn1Lock } from "./turn1_client.ts";
+import { turn1Lock } from "../support/turn1_client.ts";
 import type { Lock } from "../mod.ts";
 
 /** The holder's `expire` in these tests; waiters keep the default 60 s. */
