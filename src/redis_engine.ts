@@ -124,6 +124,7 @@ export class RedisEngine implements Engine {
     this.#subscriber = new Subscriber(
       () => duplicateClient(this.#connection),
       (client) => this.#connect(client),
+      () => this.#onSubscriberReconnected(),
     );
   }
 
@@ -148,6 +149,13 @@ export class RedisEngine implements Engine {
   #onReconnected(): void {
     if (this.#closed || this.#beating || this.#tickets.size === 0) return;
     void this.#beat(Date.now());
+  }
+
+  /** Announcements sent while the subscriber was away were lost. */
+  #onSubscriberReconnected(): void {
+    for (const ticket of this.#tickets) {
+      if (ticket.state === "waiting") void this.#poll(ticket);
+    }
   }
 
   get #client(): Client {

@@ -164,3 +164,22 @@ for (const otherExpire of [300, 60_000]) {
     },
   );
 }
+
+redisTest(
+  "a waiter whose pub/sub connection was dropped is granted when the holder releases",
+  async (t) => {
+    const holder = await t.locker().lock("printer");
+    const locker = t.locker();
+    const waiting = locker.lock("printer", { patience: 600_000 });
+    await untilQueued(locker, "printer", 2);
+    await untilListening(t.server.url, "printer", 1);
+    await t.redis.call("CLIENT", "KILL", "TYPE", "pubsub");
+    // Released while the waiter's subscriber reconnects: the announcement
+    // is lost, and only asking again after the reconnect finds the turn.
+    await holder.release();
+    const lock = await within(waiting, 5000, "turn after the release");
+    assert.equal(lock.number, 2);
+    await lock.release();
+    assert.deepEqual(await allKeys(t.redis), []);
+  },
+);
