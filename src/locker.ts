@@ -30,6 +30,7 @@ import type {
   ResourceStatus,
 } from "./types.ts";
 import type { TicketSpec } from "./ticket.ts";
+import { guardCallback } from "./callbacks.ts";
 
 /** Presence TTL when none is given: turn 1.0's 60 s. */
 export const DEFAULT_EXPIRE = 60_000;
@@ -75,7 +76,7 @@ function checkLockOptions(options: LockOptions): CheckedLockOptions {
       patience: patience === undefined
         ? DEFAULT_PATIENCE
         : checkDuration("patience", patience),
-      onQueue,
+      onQueue: onQueue && guardCallback("onQueue", onQueue),
     },
     limits: {
       timeout: timeout === undefined
