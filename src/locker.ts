@@ -159,7 +159,8 @@ export class Locker implements AsyncDisposable {
   /**
    * Runs `fn` with the turn on `resource` held and returns its result. If
    * `fn` throws, the turn is announced as crashed and handed on at once, and
-   * the error is rethrown.
+   * the error is rethrown. If the lease was lost before `fn` settled, its
+   * result was not had alone: rejects with the LeaseLostError.
    */
   async withLock<T>(
     resource: string,
@@ -174,10 +175,13 @@ export class Locker implements AsyncDisposable {
     try {
       result = await fn(lock);
     } catch (error) {
-      await lock.release("crashed");
+      // fn's error is the one to report, whatever the release meets.
+      await lock.release("crashed").catch(() => {});
       throw error;
     }
+    const { signal } = lock;
     await lock.release();
+    if (signal.aborted) throw signal.reason;
     return result;
   }
 

@@ -56,6 +56,7 @@ import {
 } from "./departures.ts";
 import { quit } from "./quit.ts";
 import { delay, settleWithin } from "./wait.ts";
+import { ownError } from "./redis_errors.ts";
 
 const DEFAULT_CONNECT_TIMEOUT = 5_000;
 /** How long a user that gives up waits for Redis to confirm it has left. */
@@ -176,12 +177,23 @@ export class RedisEngine implements Engine {
     await this.#connect(this.#client);
     if (!this.#connection.cluster) return;
     // Sharded pub/sub came with Redis 7; older clusters get PUBLISH.
-    const [spublish] = await this.#client.call(
-      "COMMAND",
-      "INFO",
-      "SPUBLISH",
+    const [spublish] = await this.#owned(
+      this.#client.call("COMMAND", "INFO", "SPUBLISH"),
     ) as unknown[];
     this.#publish = spublish ? "SPUBLISH" : "PUBLISH";
+  }
+
+  /** `work`, rejecting with this module's errors only, never ioredis's. */
+  async #owned<T>(work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (error) {
+      throw this.#own(error);
+    }
+  }
+
+  #own(error: unknown): Error {
+    return ownError(this.#connection.address, error);
   }
 
   #connect(client: Client): Promise<void> {
@@ -233,7 +245,11 @@ export class RedisEngine implements Engine {
     return await takeTurn(ticket, limits, tryOnly, this.#steps);
   }
 
-  async #tryDraw(ticket: Ticket): Promise<Lock | null> {
+  #tryDraw(ticket: Ticket): Promise<Lock | null> {
+    return this.#owned(this.#tryDrawOnce(ticket));
+  }
+
+  async #tryDrawOnce(ticket: Ticket): Promise<Lock | null> {
     let skip = 0;
     for (;;) {
       const sentAt = Date.now();
@@ -259,7 +275,7 @@ export class RedisEngine implements Engine {
 
   /** Draws a number, then watches the queue until the turn comes. */
   async #enter(ticket: Ticket): Promise<void> {
-    await this.#draw(ticket);
+    await this.#owned(this.#draw(ticket));
     if (ticket.state !== "waiting") return;
     // Once drawn, a failed subscription (Redis away for a moment) must not
     // end the wait: heartbeats poll meanwhile, and the next beat reconnects.
@@ -340,7 +356,7 @@ export class RedisEngine implements Engine {
       } while (ticket.recheck && !lapsed);
     } catch (error) {
       // Redis is unreachable: the next heartbeat asks again.
-      if (isRefused(error)) ticket.fail(error);
+      if (isRefused(error)) ticket.fail(this.#own(error));
     } finally {
       ticket.busy = false;
     }
@@ -386,7 +402,7 @@ export class RedisEngine implements Engine {
       await this.#draw(ticket);
       if (ticket.state === "waiting") await this.#watch(ticket).catch(() => {});
     } catch (error) {
-      ticket.fail(error);
+      ticket.fail(this.#own(error));
     } finally {
       ticket.busy = false;
     }
@@ -453,8 +469,13 @@ export class RedisEngine implements Engine {
     // the same number and label once the queue restarted: claim nothing.
     ticket.checkLease();
     this.#tickets.delete(ticket);
-    const leaving = ticket.leaseSignal.aborted ? "lost" : outcome;
-    await this.#departures.track(this.#finish(ticket, leaving));
+    const finishing = this.#departures.track(
+      this.#finish(ticket, ticket.leaseSignal.aborted ? "lost" : outcome),
+    );
+    // Nor does it need Redis, which may be away: the release goes on in the
+    // background (close() still awaits it) and its failure changes nothing.
+    if (ticket.leaseSignal.aborted) return void finishing.catch(() => {});
+    await this.#owned(finishing);
   }
 
   /** Skips a newest number without presence once it had its grace period. */
@@ -604,8 +625,9 @@ export class RedisEngine implements Engine {
       polled.forEach((ticket, index) => {
         ticket.busy = false;
         const result = results[index];
-        if (!result.ok && isRefused(result.error)) ticket.fail(result.error);
-        else if (
+        if (!result.ok && isRefused(result.error)) {
+          ticket.fail(this.#own(result.error));
+        } else if (
           result.ok && this.#applyPoll(ticket, result.value as Reply, now)
         ) {
           void this.#redraw(ticket);
@@ -662,7 +684,11 @@ export class RedisEngine implements Engine {
    * Names of every resource with a queue in the database, sorted. On a
    * cluster, every master is scanned.
    */
-  async resources(): Promise<string[]> {
+  resources(): Promise<string[]> {
+    return this.#owned(this.#resources());
+  }
+
+  async #resources(): Promise<string[]> {
     await this.ready();
     const found = new Set<string>();
     const servers = this.#connection.cluster
@@ -678,7 +704,11 @@ export class RedisEngine implements Engine {
   }
 
   /** The queues of `resources` that exist, in the order given. */
-  async status(resources: readonly string[]): Promise<ResourceStatus[]> {
+  status(resources: readonly string[]): Promise<ResourceStatus[]> {
+    return this.#owned(this.#status(resources));
+  }
+
+  async #status(resources: readonly string[]): Promise<ResourceStatus[]> {
     await this.ready();
     const results = await runScripts(
       this.#client,
@@ -693,7 +723,11 @@ export class RedisEngine implements Engine {
   }
 
   /** turn 1.0's reset, per resource. */
-  async reset(resources: readonly string[]): Promise<ResetResult[]> {
+  reset(resources: readonly string[]): Promise<ResetResult[]> {
+    return this.#owned(this.#reset(resources));
+  }
+
+  async #reset(resources: readonly string[]): Promise<ResetResult[]> {
     await this.ready();
     const results: ResetResult[] = [];
     for (const resource of resources) {
@@ -722,7 +756,9 @@ export class RedisEngine implements Engine {
       };
       if (resources === undefined) {
         return {
-          ready: subscriber.listenPattern(EXTERNAL_PATTERN, listener),
+          ready: this.#owned(
+            subscriber.listenPattern(EXTERNAL_PATTERN, listener),
+          ),
           stop: () => subscriber.unlistenPattern(EXTERNAL_PATTERN, listener),
         };
       }
@@ -730,8 +766,9 @@ export class RedisEngine implements Engine {
         ...new Set(resources.map((r) => this.#keys(r).external)),
       ];
       return {
-        ready: Promise.all(channels.map((c) => subscriber.listen(c, listener)))
-          .then(() => {}),
+        ready: this.#owned(
+          Promise.all(channels.map((c) => subscriber.listen(c, listener))),
+        ).then(() => {}),
         stop: () => channels.forEach((c) => subscriber.unlisten(c, listener)),
       };
     }, [signal, subscriber.closed]);
