@@ -56,11 +56,13 @@ import {
 } from "./departures.ts";
 import { quit } from "./quit.ts";
 import { delay, settleWithin } from "./wait.ts";
-import { ownError } from "./redis_errors.ts";
+import { isReplyError, ownError } from "./redis_errors.ts";
 
 const DEFAULT_CONNECT_TIMEOUT = 5_000;
 /** How long a user that gives up waits for Redis to confirm it has left. */
 const LEAVE_REPLY_WAIT_MS = 250;
+/** Pause between draws that failed because Redis is away. */
+const REDRAW_WHILE_AWAY_MS = 100;
 
 type Reply = (number | string)[];
 
@@ -80,6 +82,8 @@ export class RedisEngine implements Engine {
   /** Newest numbers left without presence, to skip after a grace period. */
   readonly #followUps = new Map<string, { keys: ResourceKeys; skip: number }>();
   readonly #departures = new Departures();
+  /** Waits with a timeout: their draw waits for a Redis that is away. */
+  readonly #bounded = new WeakSet<Ticket>();
   readonly #steps: TicketSteps = {
     departures: this.#departures,
     tickets: this.#tickets,
@@ -242,6 +246,7 @@ export class RedisEngine implements Engine {
     this.#assertOpen();
     limits.signal?.throwIfAborted();
     const ticket = new Ticket(this.#keys(resource), spec);
+    if (limits.timeout !== undefined) this.#bounded.add(ticket);
     return await takeTurn(ticket, limits, tryOnly, this.#steps);
   }
 
@@ -275,13 +280,32 @@ export class RedisEngine implements Engine {
 
   /** Draws a number, then watches the queue until the turn comes. */
   async #enter(ticket: Ticket): Promise<void> {
-    await this.#owned(this.#draw(ticket));
+    await this.#drawWhileAway(ticket);
     if (ticket.state !== "waiting") return;
     // Once drawn, a failed subscription (Redis away for a moment) must not
     // end the wait: heartbeats poll meanwhile, and the next beat reconnects.
     await this.#watch(ticket).catch(() => {});
     // The turn may have been announced before the subscription was active.
     await this.#poll(ticket);
+  }
+
+  /**
+   * Draws a number. While Redis is away (ioredis gives a command up after
+   * about 4.5 s of reconnecting), a wait with a timeout draws again until
+   * Redis is back or the wait ends, as a waiter that drew before the outage
+   * waits; one without a timeout fails with a ConnectionError.
+   */
+  async #drawWhileAway(ticket: Ticket): Promise<void> {
+    for (;;) {
+      try {
+        return await this.#draw(ticket);
+      } catch (error) {
+        const waits = this.#bounded.has(ticket) && !isReplyError(error) &&
+          ticket.state === "drawing" && !this.#closed;
+        if (!waits) throw this.#own(error);
+      }
+      await delay(REDRAW_WHILE_AWAY_MS);
+    }
   }
 
   /** Draws a number; the ticket remembers the draw so leaving can await it. */

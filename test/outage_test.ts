@@ -8,8 +8,10 @@ import {
   CommandError,
   ConnectionError,
   LeaseLostError,
+  TimeoutError,
 } from "../mod.ts";
 import { leaseLost, redisTest, within } from "./_helpers.ts";
+import { startRedis } from "../support/redis_server.ts";
 
 /** ioredis gives up a command after about 4.5 s of reconnecting. */
 const IOREDIS_GIVES_UP_MS = 4500;
@@ -74,6 +76,27 @@ redisTest(
       );
       assert.ok(error.cause instanceof Error, `${name}: a cause`);
     }
+  },
+);
+
+redisTest(
+  "lock() during an outage longer than ioredis's retries waits for Redis within its timeout",
+  async (t) => {
+    const locker = t.locker();
+    await (await locker.lock("r")).release();
+    await t.server.stop("SIGKILL");
+    const waiting = locker.lock("r", { timeout: 30_000 });
+    const timeout = IOREDIS_GIVES_UP_MS + 1500;
+    const started = Date.now();
+    const gaveUp = locker.lock("other", { timeout });
+    const error = await within(rejection(gaveUp), 20_000, "the short wait");
+    assert.ok(error instanceof TimeoutError, String(error));
+    const late = Date.now() - started - timeout;
+    assert.ok(late < 1000, `timed out ${late} ms late`);
+    await using _back = await startRedis({ port: t.server.port });
+    const lock = await within(waiting, 20_000, "turn once Redis is back");
+    assert.equal(lock.number, 1);
+    await lock.release();
   },
 );
 
