@@ -56,7 +56,7 @@ import {
 } from "./departures.ts";
 import { quit } from "./quit.ts";
 import { delay, settleWithin } from "./wait.ts";
-import { isReplyError, ownError } from "./redis_errors.ts";
+import { isAway, ownError } from "./redis_errors.ts";
 
 const DEFAULT_CONNECT_TIMEOUT = 5_000;
 /** How long a user that gives up waits for Redis to confirm it has left. */
@@ -241,12 +241,16 @@ export class RedisEngine implements Engine {
     limits: WaitLimits,
     tryOnly: boolean,
   ): Promise<Lock | null> {
-    await this.ready();
-    // close() may have run while this call waited for the connection.
     this.#assertOpen();
-    limits.signal?.throwIfAborted();
     const ticket = new Ticket(this.#keys(resource), spec);
-    if (limits.timeout !== undefined) this.#bounded.add(ticket);
+    // A wait with a timeout waits for Redis within it (see #drawWhileAway).
+    if (!tryOnly && limits.timeout !== undefined) this.#bounded.add(ticket);
+    else {
+      await this.ready();
+      // close() may have run while this call waited for the connection.
+      this.#assertOpen();
+    }
+    limits.signal?.throwIfAborted();
     return await takeTurn(ticket, limits, tryOnly, this.#steps);
   }
 
@@ -290,17 +294,20 @@ export class RedisEngine implements Engine {
   }
 
   /**
-   * Draws a number. While Redis is away (ioredis gives a command up after
-   * about 4.5 s of reconnecting), a wait with a timeout draws again until
-   * Redis is back or the wait ends, as a waiter that drew before the outage
-   * waits; one without a timeout fails with a ConnectionError.
+   * Connects if need be and draws a number. While Redis is away (refused,
+   * or ioredis gave a command up after about 4.5 s of reconnecting), a wait
+   * with a timeout tries again until Redis is back or the wait ends, as a
+   * waiter that drew before the outage waits; one without a timeout fails
+   * with a ConnectionError. A refusal (a wrong password, a missing
+   * permission) fails at once either way.
    */
   async #drawWhileAway(ticket: Ticket): Promise<void> {
     for (;;) {
       try {
+        await this.ready();
         return await this.#draw(ticket);
       } catch (error) {
-        const waits = this.#bounded.has(ticket) && !isReplyError(error) &&
+        const waits = this.#bounded.has(ticket) && isAway(error) &&
           ticket.state === "drawing" && !this.#closed;
         if (!waits) throw this.#own(error);
       }
