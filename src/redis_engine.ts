@@ -97,6 +97,8 @@ export class RedisEngine implements Engine {
   #ready: Promise<void> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastBeat = 0;
+  /** No ticket and no follow-up: the heartbeat clock is stopped. */
+  #idle = true;
   #beating = false;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -597,7 +599,14 @@ export class RedisEngine implements Engine {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#closed) return;
-    if (this.#tickets.size === 0 && this.#followUps.size === 0) return;
+    if (this.#tickets.size === 0 && this.#followUps.size === 0) {
+      this.#idle = true;
+      return;
+    }
+    // A draw has just refreshed the presence: the first beat is due one
+    // interval from now, not at once.
+    if (this.#idle) this.#lastBeat = Date.now();
+    this.#idle = false;
     const wait = Math.max(0, this.#nextDue() - Date.now());
     this.#timer = setTimeout(() => this.#tick(), Math.min(wait, 2 ** 31 - 1));
   }
