@@ -506,29 +506,51 @@ export async function runExample(
 export interface HolderProcess extends AsyncDisposable {
   /** Resolves with the number drawn once the turn is held. */
   readonly held: Promise<number>;
+  /** Resolves once it released a lost lease. */
+  readonly released: Promise<void>;
+  /** Sends `signal` (SIGSTOP, SIGCONT) to the process. */
+  signal(signal: Deno.Signal): void;
   /** Kills the process with SIGKILL and waits until it is gone. */
   kill(): Promise<void>;
 }
 
-/** Starts a process that takes the turn on `resource` and holds it until killed. */
+/**
+ * Starts a process that takes the turn on `resource` and holds it until
+ * killed (a lost lease it releases at once).
+ */
 export function spawnHolder(
   url: string,
   resource: string,
   expire: number,
+  label?: string,
 ): HolderProcess {
+  const args = [fixture("holder.ts"), url, resource, String(expire)];
+  if (label !== undefined) args.push(label);
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", fixture("holder.ts"), url, resource, String(expire)],
+    args: ["run", "-A", ...args],
     stdout: "piped",
     stderr: "null",
   }).spawn();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const held = (async () => {
-    const { value = "" } = await lines.read();
-    const number = /held (\d+)/.exec(value)?.[1];
-    if (!number) throw new Error(`holder said ${JSON.stringify(value)}`);
-    return Number(number);
-  })();
+  let buffered = "";
+  const said = async (pattern: RegExp) => {
+    while (!buffered.includes("\n")) {
+      const { value, done } = await lines.read();
+      if (done) {
+        throw new Error(`holder ended after ${JSON.stringify(buffered)}`);
+      }
+      buffered += value;
+    }
+    const line = buffered.slice(0, buffered.indexOf("\n"));
+    buffered = buffered.slice(line.length + 1);
+    const match = pattern.exec(line);
+    if (!match) throw new Error(`holder said ${JSON.stringify(line)}`);
+    return match;
+  };
+  const held = said(/held (\d+)/).then((match) => Number(match[1]));
+  const released = held.then(() => said(/released/)).then(() => {});
   held.catch(() => {});
+  released.catch(() => {});
   let killed: Promise<void> | undefined;
   const kill = () =>
     killed ??= (async () => {
@@ -538,5 +560,11 @@ export function spawnHolder(
       await child.status;
       await lines.cancel().catch(() => {});
     })();
-  return { held, kill, [Symbol.asyncDispose]: kill };
+  return {
+    held,
+    released,
+    signal: (signal) => child.kill(signal),
+    kill,
+    [Symbol.asyncDispose]: kill,
+  };
 }
