@@ -345,12 +345,21 @@ globalThis.addEventListener("unhandledrejection", (event) => {
   strays.push(event.reason);
 });
 
-/** `fn`, failing also when a promise was rejected unhandled meanwhile. */
+/**
+ * The longest any one test may take: a test that would hang under a bug
+ * fails instead (each wait inside has its own, tighter bound too).
+ */
+export const TEST_BOUND_MS = 180_000;
+
+/**
+ * `fn`, failing when it takes longer than {@linkcode TEST_BOUND_MS}, and
+ * when a promise was rejected unhandled meanwhile.
+ */
 export function guarded(fn: () => Promise<void>): () => Promise<void> {
   return async () => {
     strays.length = 0;
     try {
-      await fn();
+      await within(fn(), TEST_BOUND_MS, "the whole test");
     } finally {
       // Give a rejection of the body's last step the tick it takes to show.
       await new Promise((resolve) => setTimeout(resolve, 0));
