@@ -11,7 +11,13 @@ import {
   Locker,
   TimeoutError,
 } from "../mod.ts";
-import { leaseLost, redisTest, within } from "./_helpers.ts";
+import {
+  allKeys,
+  leaseLost,
+  redisTest,
+  untilQueued,
+  within,
+} from "./_helpers.ts";
 import { startRedis } from "../support/redis_server.ts";
 
 /** ioredis gives up a command after about 4.5 s of reconnecting. */
@@ -138,5 +144,24 @@ redisTest(
     assert.ok(error instanceof CommandError, String(error));
     assert.match(error.message, /OOM/);
     assert.equal((error.cause as Error).name, "ReplyError");
+  },
+);
+
+redisTest(
+  "FLUSHALL behaves like a Redis that lost its keys: the holder loses its lease, a waiter draws again and is served",
+  async (t) => {
+    // Labels apart: one label for both is the same-label case, which needs
+    // a per-draw identity to be told apart (issue 12).
+    const holder = await t.locker().lock("r", { label: "h", expire: 600 });
+    const locker = t.locker();
+    const waiting = locker.lock("r", { label: "w", expire: 600 });
+    await untilQueued(locker, "r", 2);
+    await t.redis.flushall();
+    assert.ok(await leaseLost(holder) instanceof LeaseLostError);
+    const lock = await within(waiting, 5000, "the waiter, after drawing again");
+    assert.equal(lock.number, 1);
+    await lock.release();
+    await holder.release();
+    assert.deepEqual(await allKeys(t.redis), []);
   },
 );
