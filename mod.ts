@@ -19,6 +19,7 @@ export { Lock, type ReleaseOutcome } from "./src/lock.ts";
 export { type LockAllOptions, LockSet } from "./src/lock_set.ts";
 export { Follow } from "./src/follow.ts";
 export {
+  CommandError,
   ConnectionError,
   LeaseLostError,
   TimeoutError,
