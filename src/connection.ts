@@ -171,13 +171,30 @@ export function readEnv(name: string): string | undefined {
   }
 }
 
-/** The URL to use when no connection option is given. */
-export function urlFromEnvironment(): string {
+/**
+ * The URL a Locker given no connection options takes from the environment:
+ * `TURN_URL`, else `TURN_REDIS_URL`, else `REDIS_URL`; `undefined` when none
+ * is set (the Locker then uses `redis://localhost:6379/0`). Use it to give
+ * other clients, such as BullMQ's, the same server as the Locker.
+ *
+ * @example Sharing the Locker's Redis with another client
+ * ```ts
+ * import { environmentUrl } from "./connection.ts";
+ * const url = environmentUrl() ?? "redis://localhost:6379/0";
+ * console.log(`turn and the app both use ${url}`);
+ * ```
+ */
+export function environmentUrl(): string | undefined {
   for (const name of ENV_NAMES) {
     const value = readEnv(name);
     if (value) return value;
   }
-  return DEFAULT_URL;
+  return undefined;
+}
+
+/** The URL to use when no connection option is given. */
+export function urlFromEnvironment(): string {
+  return environmentUrl() ?? DEFAULT_URL;
 }
 
 /** The error for a URL that breaks `rule`; the password never shows. */
