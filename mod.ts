@@ -20,6 +20,7 @@ export { type LockAllOptions, LockSet } from "./src/lock_set.ts";
 export { Follow } from "./src/follow.ts";
 export { environmentUrl } from "./src/connection.ts";
 export {
+  CommandError,
   ConnectionError,
   LeaseLostError,
   TimeoutError,

@@ -7,7 +7,7 @@
  */
 
 import { environmentUrl } from "@turn/turn";
-import { startRedis } from "../test/redis_server.ts";
+import { startRedis } from "../support/redis_server.ts";
 
 /** A Redis URL, and the throwaway server behind it, if any. */
 export interface ExampleRedis extends AsyncDisposable {

@@ -11,7 +11,7 @@ import { Redis } from "ioredis";
 import { ConnectionError, Locker, TimeoutError } from "../mod.ts";
 import { EXTERNAL_PATTERN } from "../src/protocol.ts";
 import { allKeys, untilQueued, within } from "./_helpers.ts";
-import { type RedisServer, startRedis } from "./redis_server.ts";
+import { type RedisServer, startRedis } from "../support/redis_server.ts";
 import { runCli, spawnCli, subscribed } from "./cli_helpers.ts";
 
 const PASSWORD = "acl-test-secret";

@@ -4,7 +4,7 @@
 // never loads ioredis, so it needs no --allow-env at all.
 import { deepEqual, equal } from "node:assert/strict";
 import { fixture } from "./_helpers.ts";
-import { startRedis } from "./redis_server.ts";
+import { startRedis } from "../support/redis_server.ts";
 
 async function takeTurn(
   flags: string[],

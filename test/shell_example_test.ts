@@ -5,7 +5,7 @@ import { deepEqual, equal, match } from "node:assert/strict";
 import { Redis } from "ioredis";
 import { allKeys } from "./_helpers.ts";
 import { CLI_PERMISSIONS } from "./cli_helpers.ts";
-import { startRedis } from "./redis_server.ts";
+import { startRedis } from "../support/redis_server.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const EXAMPLE = new URL("../examples/shell/counter.sh", import.meta.url);

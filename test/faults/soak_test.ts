@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { Locker } from "../../mod.ts";
 import { allKeys, waitFor } from "../_helpers.ts";
-import { startRedis } from "../redis_server.ts";
+import { startRedis } from "../../support/redis_server.ts";
 import {
   grantTimes,
   holders,
