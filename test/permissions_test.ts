@@ -39,6 +39,17 @@ Deno.test("Redis without --allow-env: each call rejects with one ConnectionError
   deepEqual(allowed.lines, ["held 1", "held 1"], allowed.stderr);
 });
 
+Deno.test("Redis with only the Locker's variables and --ignore-env", async () => {
+  await using server = await startRedis();
+  const flags = [
+    "--allow-net",
+    "--allow-env=TURN_URL,TURN_REDIS_URL,REDIS_URL",
+    "--ignore-env",
+  ];
+  const { lines, stderr } = await takeTurn(flags, server.url);
+  deepEqual(lines, ["held 1", "held 1"], stderr);
+});
+
 Deno.test("the file backend needs no --allow-env and no network", async () => {
   const dir = await Deno.makeTempDir({ prefix: "turn-permissions-" });
   try {
