@@ -4,7 +4,7 @@
  * the first command's processes in /proc and fails if any still runs.
  */
 
-import { deepStrictEqual } from "node:assert/strict";
+import { deepStrictEqual, match } from "node:assert/strict";
 import { Redis } from "ioredis";
 import { type Backend, BACKENDS, waitFor, within } from "./_helpers.ts";
 import {
@@ -13,7 +13,7 @@ import {
   fileCliPermissions,
   spawnCli,
 } from "./cli_helpers.ts";
-import { startRedis } from "./redis_server.ts";
+import { type RedisServer, startRedis } from "./redis_server.ts";
 
 /** Where a test's CLI runs take their turns. */
 interface Domain extends AsyncDisposable {
@@ -25,6 +25,8 @@ interface Domain extends AsyncDisposable {
   readonly work: string;
   /** The Redis URL (Redis backend only). */
   readonly redisUrl?: string;
+  /** The Redis server (Redis backend only). */
+  readonly server?: RedisServer;
 }
 
 async function domain(backend: Backend): Promise<Domain> {
@@ -48,6 +50,7 @@ async function domain(backend: Backend): Promise<Domain> {
     permissions: CLI_PERMISSIONS,
     work,
     redisUrl: server.url,
+    server,
     async [Symbol.asyncDispose]() {
       await server[Symbol.asyncDispose]();
       await cleanWork();
@@ -250,4 +253,52 @@ Deno.test("turn run (redis): a lost turn's command that ignores SIGTERM gets SIG
     stdout: "B ran\n",
     stderr: "printer: waiting, 1 ahead\n",
   });
+});
+
+Deno.test("turn run (redis): when renewals stop reaching Redis, the command gets SIGTERM, then SIGKILL, before its presence can lapse", async () => {
+  await using where = await domain("redis");
+  const work = where.work;
+  const script = `trap 'date +%s%3N > ${work}/term' TERM; ` +
+    `echo $$ > ${work}/leader; echo $$ > ${work}/child; echo started; ` +
+    "while :; do sleep 0.05; done 2>&-";
+  const expire = 6_000;
+  await using first = run(
+    where,
+    ["--expire", `${expire}ms`, "--kill-after", "1s"],
+    script,
+  );
+  await using _reaper = reaper(work);
+  await first.stdoutHas("started\n");
+  // Frozen, Redis lets no renewal through and no key lapse.
+  const redis = where.server!.process.pid;
+  const stoppedAt = Date.now();
+  Deno.kill(redis, "SIGSTOP");
+  try {
+    await waitFor(
+      async () => !(await running(await pidIn(`${work}/leader`))),
+      "the command's end",
+      20_000,
+    );
+    const deadAt = Date.now();
+    const termAt = await pidIn(`${work}/term`);
+    console.log(
+      `Redis frozen: SIGTERM after ${
+        termAt - stoppedAt
+      } ms, command dead after ${deadAt - stoppedAt} ms (expire ${expire} ms)`,
+    );
+    // The last renewal that reached Redis was sent before it froze: the
+    // presence cannot lapse before stoppedAt + expire.
+    deepStrictEqual({
+      termFirst: termAt <= deadAt,
+      beforeLapse: deadAt < stoppedAt + expire,
+    }, { termFirst: true, beforeLapse: true });
+  } finally {
+    Deno.kill(redis, "SIGCONT");
+  }
+  const { code, stderr } = await ended(first);
+  deepStrictEqual(code, 70);
+  match(
+    stderr,
+    /^turn: lost the turn on "printer" \(number 1\): no renewal reached Redis for \d+s; the command was stopped before its presence could lapse\n$/,
+  );
 });

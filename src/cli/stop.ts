@@ -33,8 +33,9 @@ export interface Stopper extends Disposable {
   readonly reason: unknown;
 }
 
-// Time for SIGKILL to take effect before the presence can lapse.
-const MARGIN_MS = 250;
+// Time for SIGKILL to take effect before the presence can lapse (at most a
+// tenth of expire): a loaded machine runs timers late.
+const MARGIN_MS = 1_000;
 
 /**
  * Watches the turns of `holding` while `child` runs, and stops it when one
