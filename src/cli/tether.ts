@@ -198,6 +198,12 @@ export async function startTied(
     notFound: `turn: ${notFound(program)}`,
     cannotExecute: `turn: ${cannotExecute(program)}`,
   };
+  if (tie.presenceFiles.length > MAX_PRESENCE_FILES) {
+    throw new CliError(
+      `run holds at most ${MAX_PRESENCE_FILES} resources on the file backend (its command inherits a lock on each): got ${tie.presenceFiles.length}`,
+      ExitCode.Usage,
+    );
+  }
   const child = await spawnGroup(command, tie, env);
   const watchdog = await spawnPiped(...lineOf(watchdogCommandLine(child.pid)));
   return {
