@@ -7,49 +7,16 @@
 
 import { deepStrictEqual, ok } from "node:assert/strict";
 import { Locker } from "../mod.ts";
-import { type Backend, BACKENDS, waitFor, within } from "./_helpers.ts";
-import {
-  CLI_PERMISSIONS,
-  type CliProcess,
-  type CliResult,
-  dropPresence,
-  fileCliPermissions,
-  runCli,
-  spawnCli,
-} from "./cli_helpers.ts";
+import { BACKENDS, waitFor, within } from "./_helpers.ts";
+import { cliDomain, dropPresence, runCli, spawnCli } from "./cli_helpers.ts";
 import { startRedis } from "./redis_server.ts";
-
-/** A lock domain on one backend, with the CLI's flags and permissions. */
-interface Domain extends AsyncDisposable {
-  readonly url: string;
-  readonly permissions: readonly string[];
-  run(args: readonly string[]): Promise<CliResult>;
-  spawn(args: readonly string[]): CliProcess;
-}
-
-async function domain(backend: Backend): Promise<Domain> {
-  const dir = await Deno.makeTempDir({ prefix: "turn-cli-operator-" });
-  const server = backend === "redis" ? await startRedis() : undefined;
-  const url = server?.url ?? `file://${dir}`;
-  const permissions = server ? CLI_PERMISSIONS : fileCliPermissions(dir);
-  return {
-    url,
-    permissions,
-    run: (args) => runCli(["--url", url, ...args], { permissions }),
-    spawn: (args) => spawnCli(["--url", url, ...args], { permissions }),
-    async [Symbol.asyncDispose]() {
-      await server?.[Symbol.asyncDispose]();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
-}
 
 const BUSY =
   'turn: --nonblock: the turn is not free now (someone holds or waits) on one of "printer"\n';
 
 for (const backend of BACKENDS) {
   Deno.test(`turn run and lock (${backend}): -n, --timeout 0 and -E fail at once when busy, without running anything`, async () => {
-    await using where = await domain(backend);
+    await using where = await cliDomain(backend);
     await using locker = new Locker({ url: where.url });
     const held = await locker.lock("printer", { label: "holder" });
     const ran = ["--", "echo", "ran"];
@@ -86,7 +53,7 @@ for (const backend of BACKENDS) {
   });
 
   Deno.test(`turn run (${backend}): the command finds its turn in TURN_RESOURCE, TURN_NUMBER and TURN_LABEL`, async () => {
-    await using where = await domain(backend);
+    await using where = await cliDomain(backend);
     await using locker = new Locker({ url: where.url });
     const show =
       'printf "%s|%s|%s\\n" "$TURN_RESOURCE" "$TURN_NUMBER" "$TURN_LABEL"';
@@ -239,7 +206,7 @@ Deno.test("turn run printer -- says the command is missing", async () => {
 
 for (const backend of BACKENDS) {
   Deno.test(`turn lock (${backend}) with no names says what it locks`, async () => {
-    await using where = await domain(backend);
+    await using where = await cliDomain(backend);
     deepStrictEqual(await where.run(["lock"]), {
       code: 0,
       stdout: "",

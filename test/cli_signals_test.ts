@@ -9,9 +9,8 @@ import { Locker } from "../mod.ts";
 import { resourceKeys } from "../src/protocol.ts";
 import { BACKENDS, within } from "./_helpers.ts";
 import {
-  CLI_PERMISSIONS,
+  cliDomain,
   type CliProcess,
-  fileCliPermissions,
   spawnCli,
   subscribed,
 } from "./cli_helpers.ts";
@@ -23,27 +22,19 @@ function ended(cli: CliProcess): ReturnType<CliProcess["result"]> {
 
 for (const backend of BACKENDS) {
   Deno.test(`turn lock (${backend}): SIGHUP releases at once, like Ctrl-C`, async () => {
-    const dir = await Deno.makeTempDir({ prefix: "turn-cli-hup-" });
-    await using server = backend === "redis" ? await startRedis() : undefined;
-    const url = server?.url ?? `file://${dir}`;
-    try {
-      await using locker = new Locker({ url });
-      await using lock = spawnCli(["lock", "--url", url, "printer"], {
-        permissions: server ? CLI_PERMISSIONS : fileCliPermissions(dir),
-      });
-      await lock.stdoutHas("printer: locked\n");
-      lock.kill("SIGHUP");
-      deepStrictEqual(await ended(lock), {
-        code: 0,
-        stderr: "",
-        stdout: "printer: acquiring\nprinter: locked\nprinter: released\n",
-      });
-      // The next user need not wait for a presence to lapse.
-      await using _next = await locker.tryLock("printer");
-      deepStrictEqual(_next === null, false);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    await using where = await cliDomain(backend);
+    await using locker = new Locker({ url: where.url });
+    await using lock = where.spawn(["lock", "printer"]);
+    await lock.stdoutHas("printer: locked\n");
+    lock.kill("SIGHUP");
+    deepStrictEqual(await ended(lock), {
+      code: 0,
+      stderr: "",
+      stdout: "printer: acquiring\nprinter: locked\nprinter: released\n",
+    });
+    // The next user need not wait for a presence to lapse.
+    await using next = await locker.tryLock("printer");
+    deepStrictEqual(next === null, false);
   });
 }
 

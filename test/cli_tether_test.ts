@@ -7,53 +7,22 @@
 import { deepStrictEqual, match } from "node:assert/strict";
 import { Redis } from "ioredis";
 import { type Backend, BACKENDS, waitFor, within } from "./_helpers.ts";
-import {
-  CLI_PERMISSIONS,
-  type CliProcess,
-  fileCliPermissions,
-  spawnCli,
-} from "./cli_helpers.ts";
-import { type RedisServer, startRedis } from "./redis_server.ts";
+import { type CliDomain, cliDomain, type CliProcess } from "./cli_helpers.ts";
 
-/** Where a test's CLI runs take their turns. */
-interface Domain extends AsyncDisposable {
-  /** Connection flags. */
-  readonly flags: readonly string[];
-  /** Deno permissions for the CLI. */
-  readonly permissions: readonly string[];
-  /** A directory for the commands' witness files. */
+/** A lock domain, and a directory for the commands' witness files. */
+interface Domain extends CliDomain {
   readonly work: string;
-  /** The Redis URL (Redis backend only). */
-  readonly redisUrl?: string;
-  /** The Redis server (Redis backend only). */
-  readonly server?: RedisServer;
 }
 
 async function domain(backend: Backend): Promise<Domain> {
+  const base = await cliDomain(backend);
   const work = await Deno.makeTempDir({ prefix: "turn-tether-" });
-  const cleanWork = () => Deno.remove(work, { recursive: true });
-  if (backend === "file") {
-    const dir = await Deno.makeTempDir({ prefix: "turn-tether-locks-" });
-    return {
-      flags: ["--url", `file://${dir}`],
-      permissions: fileCliPermissions(dir),
-      work,
-      async [Symbol.asyncDispose]() {
-        await Deno.remove(dir, { recursive: true });
-        await cleanWork();
-      },
-    };
-  }
-  const server = await startRedis();
   return {
-    flags: ["--url", server.url],
-    permissions: CLI_PERMISSIONS,
+    ...base,
     work,
-    redisUrl: server.url,
-    server,
     async [Symbol.asyncDispose]() {
-      await server[Symbol.asyncDispose]();
-      await cleanWork();
+      await base[Symbol.asyncDispose]();
+      await Deno.remove(work, { recursive: true });
     },
   };
 }
@@ -63,10 +32,7 @@ function run(
   args: readonly string[],
   script: string,
 ): CliProcess {
-  return spawnCli(
-    [...where.flags, "run", ...args, "printer", "--", "sh", "-c", script],
-    { permissions: where.permissions },
-  );
+  return where.spawn(["run", ...args, "printer", "--", "sh", "-c", script]);
 }
 
 /** Starts a child that runs until killed, writes both pids, says so. */
@@ -232,7 +198,7 @@ Deno.test("turn run (redis): a lost turn's command that ignores SIGTERM gets SIG
   await using second = run(where, [], witnessCommand(where.work));
   await using _reaper = reaper(where.work);
   await second.stderrHas("printer: waiting, 1 ahead\n");
-  const redis = new Redis(where.redisUrl!);
+  const redis = new Redis(where.url);
   try {
     // Every client but this one: the turn's connections among them.
     for (const type of ["normal", "pubsub"]) {
