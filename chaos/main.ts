@@ -78,13 +78,21 @@ async function main(args: string[]): Promise<number> {
   );
   const events = inOrder(await runChaos(run));
   const result = check(events);
-  if (historyFile) {
+  const saveTo = historyFile ??
+    (result.violations.length
+      ? await Deno.makeTempFile({
+        prefix: `chaos-${run.seed}-`,
+        suffix: ".jsonl",
+      })
+      : undefined);
+  if (saveTo) {
     await Deno.writeTextFile(
-      historyFile,
+      saveTo,
       events.map((e) => JSON.stringify(e)).join("\n") + "\n",
     );
   }
   console.log(report(run, events, result));
+  if (saveTo) console.log(`  the whole history: ${saveTo}`);
   if (json) {
     console.log(
       JSON.stringify({ seed: run.seed, ...summarize(events, result) }),
