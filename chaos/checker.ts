@@ -212,7 +212,8 @@ function exclusion(model: Model): Violation[] {
 /**
  * FIFO by ticket: a user that has drawn n (its first onQueue call comes
  * after the draw) is granted before anyone granted later in the same queue
- * epoch gets a number at or above n. A Redis restart starts a new epoch.
+ * epoch gets a number at or above n. A Redis restart starts a new epoch, and
+ * a user frozen past its expire may have drawn again.
  */
 function fifo(model: Model): Violation[] {
   const found: Violation[] = [];
@@ -222,6 +223,9 @@ function fifo(model: Model): Violation[] {
       if (drawn === undefined) continue;
       const since = a.op.acquiring.get(resource) ?? a.op.start;
       if (overlapsOutage(model, since, a.t, "redis-kill")) continue;
+      // Frozen past its expire, it may have been skipped and drawn again.
+      const user = model.users.get(a.op.who)!;
+      if (frozenPast(user, since, a.op.expire).some((t) => t < a.t)) continue;
       const jumped = grants.find((b) =>
         b.op.who !== a.op.who && b.t > drawn + BOUNDS.clockSkew && b.t < a.t &&
         b.number >= a.number

@@ -8,7 +8,7 @@
 
 import { Locker } from "../mod.ts";
 import { PREFIX } from "../src/protocol.ts";
-import { type RedisServer, startRedis } from "../test/redis_server.ts";
+import { type RedisServer, startRedis } from "../support/redis_server.ts";
 import { drawFaults, type FaultPlan } from "./faults.ts";
 import { type ChaosEvent, now, type RunSettings } from "./history.ts";
 import { clientKill, clientPause, turnKeys } from "./redis_faults.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { turn1Lock, type Turn1User } from "../test/turn1_client.ts";
+import { turn1Lock, type Turn1User } from "../support/turn1_client.ts";
 import { type ChaosEvent, now } from "./history.ts";
 import { Witness } from "./witness.ts";
 
