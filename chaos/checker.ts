@@ -373,21 +373,24 @@ function leftAndHung(events: readonly ChaosEvent[]): Violation[] {
 /**
  * When `grant`'s holder stops blocking others: its release (a turn 1.0
  * crash leaves the indicator, so its presence TTL more), the first look at
- * its signal that found the lease lost, its death plus its expire, or a
- * freeze longer than its expire. On the file backend, a dead holder lets go
- * at once and a frozen one never.
+ * its signal that found the lease lost plus its expire, its death plus its
+ * expire, or a freeze longer than its expire. On the file backend, a dead
+ * holder lets go at once and a frozen one never.
  */
 function holdEnd(model: Model, grant: Grant): number {
   const { op } = grant;
   const user = model.users.get(op.who)!;
   const file = model.backend === "file";
   const ends = [model.end];
-  if (op.end) {
+  const lost = op.checks.find((c) => !c.ok && c.t >= grant.t);
+  if (lost) {
+    // A holder that lost its lease claims nothing on leaving: its presence,
+    // if Redis still has it, runs out by itself.
+    ends.push(lost.t + (file ? 0 : op.expire));
+  } else if (op.end) {
     const stall = op.end.kind === "released" && op.end.handsOn === false;
     ends.push(op.end.t + (stall ? op.expire : 0));
   }
-  const lost = op.checks.find((c) => !c.ok && c.t >= grant.t);
-  if (lost) ends.push(lost.t);
   if (user.gone !== undefined && user.gone >= grant.t) {
     ends.push(user.gone + (file ? 0 : op.expire));
   }
@@ -473,7 +476,7 @@ function liveness(
             if (waited <= BOUNDS.livenessSlack) continue;
             violations.push({
               property: "liveness",
-              at: free.from + BOUNDS.livenessSlack,
+              at: free.from,
               who: [op.who],
               resource,
               message: `${opName(op)} waited for ${resource} for ${

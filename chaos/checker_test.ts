@@ -150,6 +150,21 @@ Deno.test("a killed holder may block its waiter for its expire, and no more", ()
   assert.equal(recovery.took, 1400);
 });
 
+Deno.test("a lost lease's presence may block for its expire after the loss, and no more", () => {
+  const rows = (grantedAt: number) =>
+    history([
+      ...lock(0, "a", { expire: 1000 }),
+      [2, "a", "granted", { resource: "r0", number: 1 }],
+      ...lock(50, "b"),
+      [100, "a", "step", { ok: false }],
+      [101, "a", "leave", { ok: false }],
+      [102, "a", "released"],
+      [grantedAt, "b", "granted", { resource: "r0", number: 2 }],
+    ]);
+  assert.deepEqual(properties(rows(1100)), []);
+  assert.deepEqual(properties(rows(3500)), ["liveness"]);
+});
+
 Deno.test("on the file backend a frozen holder blocks for as long as it is frozen", () => {
   const events = history([
     ...lock(0, "a", { expire: 500 }),

@@ -10,7 +10,7 @@ import type { ChaosEvent, RunSettings } from "./history.ts";
 
 /** Events shown before a violation, and after it. */
 const BEFORE_MS = 4000;
-const AFTER_MS = 1000;
+const AFTER_MS = 3000;
 const MAX_LINES = 40;
 
 /**

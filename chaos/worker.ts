@@ -80,6 +80,7 @@ class Operation {
   readonly #finishing: AbortSignal;
   readonly #entered: string[] = [];
   readonly #entering: Promise<void>[] = [];
+  readonly #locks: Lock[] = [];
 
   constructor(
     emit: Emit,
@@ -95,6 +96,7 @@ class Operation {
 
   /** Records a grant and enters the witness (lockAll's hook cannot await). */
   granted(lock: Lock): Promise<void> {
+    this.#locks.push(lock);
     const entering = this.#enter(lock);
     this.#entering.push(entering);
     return entering;
@@ -136,6 +138,17 @@ class Operation {
   async leave(signal: () => AbortSignal): Promise<void> {
     this.#emit({ kind: "leave", ok: !signal().aborted });
     await this.exit();
+  }
+
+  /**
+   * After a failed lockAll: whether a turn it gave back had been lost, so its
+   * presence may outlive it. Read only then: a released lock's signal says
+   * nothing.
+   */
+  lostAny(): void {
+    if (this.#locks.some((lock) => lock.signal.aborted)) {
+      this.#emit({ kind: "leave", ok: false });
+    }
   }
 
   /** Out of the witness (also for the turns a failed lockAll gave back). */
@@ -218,6 +231,7 @@ async function runOp(
       }
     }
   } catch (error) {
+    if (plan.call === "lockAll") operation.lostAny();
     await operation.exit();
     if (error instanceof ChaosCrash) return emit({ kind: "released" });
     const { name, message } = error instanceof Error
