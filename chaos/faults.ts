@@ -58,8 +58,10 @@ function durationOf(random: Random, kind: FaultKind): number {
       return random.int(200, 4000);
     case "client-pause":
       return random.int(100, 1500);
-    case "redis-kill":
-      return random.int(100, 2000);
+    case "redis-kill": // sometimes past ioredis's ~4.5 s of retries
+      return random.chance(0.3)
+        ? random.int(4000, 7000)
+        : random.int(100, 2000);
     case "turn1-crash":
     case "turn1-complete":
       return random.int(20, 500);

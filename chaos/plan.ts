@@ -33,11 +33,27 @@ export interface OpPlan {
   readonly crash: boolean;
   /** Idle this long after the operation. */
   readonly pauseAfter: number;
+  /** The onQueue callback throws (a user's bug must not break the Locker). */
+  readonly throwingOnQueue: boolean;
 }
 
 // Short expires make dead holders cost little; a long one makes a waiter's
-// heartbeat slow, which is where recovery that waits for the beat shows.
-const EXPIRES = { 500: 2, 1000: 3, 2000: 3, 5000: 1, 12000: 1 } as const;
+// heartbeat (expire / 3) slower than the liveness slack, which is where a
+// recovery that waits for the beat shows.
+const EXPIRES = { 500: 3, 1000: 3, 2000: 2, 5000: 1, 12000: 2, 20000: 1 };
+
+/**
+ * The longest presence TTL an operation draws, in ms.
+ *
+ * @example
+ * ```ts
+ * import { LONGEST_EXPIRE } from "./plan.ts";
+ * console.log(LONGEST_EXPIRE);
+ * ```
+ */
+export const LONGEST_EXPIRE: number = Math.max(
+  ...Object.keys(EXPIRES).map(Number),
+);
 const CALLS = { lock: 4, tryLock: 2, lockAll: 2, withLock: 3 } as const;
 
 /**
@@ -70,6 +86,7 @@ export function drawOp(
     steps: Array.from({ length: random.int(1, 6) }, () => random.int(10, 120)),
     crash: random.chance(0.15),
     pauseAfter: random.int(0, 150),
+    throwingOnQueue: waits && random.chance(0.05),
   };
 }
 

@@ -10,6 +10,7 @@ import { Locker } from "../mod.ts";
 import { PREFIX } from "../src/protocol.ts";
 import { type RedisServer, startRedis } from "../support/redis_server.ts";
 import { drawFaults, type FaultPlan } from "./faults.ts";
+import { LONGEST_EXPIRE } from "./plan.ts";
 import { type ChaosEvent, now, type RunSettings } from "./history.ts";
 import { clientKill, clientPause, turnKeys } from "./redis_faults.ts";
 import { Random } from "./random.ts";
@@ -20,8 +21,6 @@ import { Workers } from "./workers.ts";
 export const CLOSE_BOUND_MS = 30_000;
 /** How long a worker may take to exit by itself once its Locker closed. */
 export const EXIT_BOUND_MS = 5_000;
-/** The longest presence TTL a worker draws (see plan.ts). */
-const LONGEST_EXPIRE = 12_000;
 /** The last user's wait may take the longest expire and this much more. */
 const LAST_USER_SLACK_MS = 5_000;
 

@@ -54,6 +54,9 @@ class ChaosFinish extends Error {
 class ChaosCrash extends Error {
   override name = "ChaosCrash";
 }
+class ChaosOnQueue extends Error {
+  override name = "ChaosOnQueue";
+}
 
 type Emit = (
   event: Record<string, unknown> & { kind: ChaosEvent["kind"] },
@@ -175,9 +178,13 @@ async function runOp(
   const signal = AbortSignal.any([aborter.signal, finishing]);
   const queued = new Set<string>();
   const onQueue = (resource: string) => {
-    if (queued.has(resource)) return;
-    queued.add(resource);
-    emit({ kind: "queued", resource });
+    if (!queued.has(resource)) {
+      queued.add(resource);
+      emit({ kind: "queued", resource });
+    }
+    if (plan.throwingOnQueue) {
+      throw new ChaosOnQueue("the schedule's onQueue callback throws");
+    }
   };
   const options = {
     label,
