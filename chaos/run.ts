@@ -12,6 +12,7 @@ import { type RedisServer, startRedis } from "../support/redis_server.ts";
 import { drawFaults, type FaultPlan } from "./faults.ts";
 import { LONGEST_EXPIRE } from "./plan.ts";
 import { type ChaosEvent, now, type RunSettings } from "./history.ts";
+import { restartablePort } from "./port.ts";
 import { clientKill, clientPause, turnKeys } from "./redis_faults.ts";
 import { Random } from "./random.ts";
 import { runTurn1 } from "./turn1_user.ts";
@@ -38,8 +39,9 @@ interface Backend {
 }
 
 async function redisBackend(): Promise<Backend> {
-  let server: RedisServer = await startRedis();
+  let server: RedisServer = await startRedis({ port: restartablePort() });
   const { port } = server;
+  let down = false;
   const fault = (
     event: Omit<ChaosEvent & { kind: "fault" }, "t" | "who" | "kind">,
   ) => ({ t: now(), who: "chaos", kind: "fault", ...event }) as ChaosEvent;
@@ -48,10 +50,14 @@ async function redisBackend(): Promise<Backend> {
     async fault(plan, record) {
       switch (plan.kind) {
         case "redis-kill":
+          // One outage at a time: a second restart would find the port taken.
+          if (down) return;
+          down = true;
           record(fault({ fault: plan.kind, ms: plan.ms }));
           await server.stop("SIGKILL");
           await sleep(plan.ms);
           server = await startRedis({ port });
+          down = false;
           record({ t: now(), who: "chaos", kind: "redis-up" });
           return;
         case "client-kill-pubsub":
@@ -62,10 +68,13 @@ async function redisBackend(): Promise<Backend> {
           if (target) record({ ...fault({ fault: plan.kind, target }), t });
           return;
         }
-        case "client-pause":
-          record(fault({ fault: plan.kind, ms: plan.ms }));
-          await clientPause(port, plan.ms);
+        case "client-pause": {
+          const t = now();
+          if (await clientPause(port, plan.ms)) {
+            record({ ...fault({ fault: plan.kind, ms: plan.ms }), t });
+          }
           return;
+        }
       }
     },
     leftover: () => turnKeys(port, PREFIX),
