@@ -5,7 +5,9 @@
  * operations and faults. Exits 1 on any violation.
  *
  * Usage: `deno task chaos [--seed N] [--seconds S] [--backend redis|file]
- * [--workers W] [--resources R] [--history FILE]`
+ * [--workers W] [--resources R] [--runs N] [--history FILE] [--json]`.
+ * With `--runs N`, runs seeds N..N+runs-1 one after another and prints the
+ * totals.
  *
  * @module
  */
@@ -13,11 +15,11 @@
 import { parseArgs } from "node:util";
 import { check } from "./checker.ts";
 import { inOrder, type RunSettings } from "./history.ts";
-import { report, summarize } from "./report.ts";
+import { report, summarize, type Summary, totals } from "./report.ts";
 import { runChaos } from "./run.ts";
 
 const USAGE =
-  "usage: deno task chaos [--seed N] [--seconds S] [--backend redis|file] [--workers W] [--resources R] [--history FILE] [--json]";
+  "usage: deno task chaos [--seed N] [--seconds S] [--backend redis|file] [--workers W] [--resources R] [--runs N] [--history FILE] [--json]";
 
 function wholeNumber(name: string, text: string, min: number): number {
   const value = Number(text);
@@ -32,6 +34,7 @@ function wholeNumber(name: string, text: string, min: number): number {
 function settingsFrom(args: string[]): RunSettings & {
   history?: string;
   json: boolean;
+  runs: number;
 } {
   const { values } = parseArgs({
     args,
@@ -41,6 +44,7 @@ function settingsFrom(args: string[]): RunSettings & {
       backend: { type: "string", default: "redis" },
       workers: { type: "string", default: "5" },
       resources: { type: "string", default: "3" },
+      runs: { type: "string", default: "1" },
       history: { type: "string" },
       json: { type: "boolean", default: false },
     },
@@ -61,18 +65,15 @@ function settingsFrom(args: string[]): RunSettings & {
     resources: Array.from({ length: resources }, (_, i) => `r${i}`),
     history: values.history,
     json: values.json,
+    runs: wholeNumber("runs", values.runs, 1),
   };
 }
 
-async function main(args: string[]): Promise<number> {
-  let settings;
-  try {
-    settings = settingsFrom(args);
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  const { history: historyFile, json, ...run } = settings;
+async function runOnce(
+  run: RunSettings,
+  historyFile: string | undefined,
+  json: boolean,
+): Promise<Summary> {
   console.error(
     `chaos: seed ${run.seed}, ${run.seconds} s, ${run.backend} backend`,
   );
@@ -93,12 +94,28 @@ async function main(args: string[]): Promise<number> {
   }
   console.log(report(run, events, result));
   if (saveTo) console.log(`  the whole history: ${saveTo}`);
-  if (json) {
-    console.log(
-      JSON.stringify({ seed: run.seed, ...summarize(events, result) }),
-    );
+  const summary = summarize(events, result);
+  if (json) console.log(JSON.stringify({ seed: run.seed, ...summary }));
+  return summary;
+}
+
+async function main(args: string[]): Promise<number> {
+  let settings;
+  try {
+    settings = settingsFrom(args);
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    return 2;
   }
-  return result.violations.length ? 1 : 0;
+  const { history, json, runs, ...run } = settings;
+  const summaries: Summary[] = [];
+  for (let i = 0; i < runs; i++) {
+    const seed = run.seed + i;
+    const file = history && runs > 1 ? `${history}.${seed}` : history;
+    summaries.push(await runOnce({ ...run, seed }, file, json));
+  }
+  if (runs > 1) console.log(totals(run, summaries));
+  return summaries.some((s) => Object.keys(s.violations).length) ? 1 : 0;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

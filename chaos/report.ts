@@ -156,3 +156,56 @@ export function report(
   );
   return out.join("\n");
 }
+
+function add(
+  into: Record<string, number>,
+  from: Readonly<Record<string, number>>,
+): void {
+  for (const [key, n] of Object.entries(from)) into[key] = (into[key] ?? 0) + n;
+}
+
+/**
+ * The totals of several runs with the same settings but their seeds.
+ *
+ * @example
+ * ```ts
+ * import { totals } from "./report.ts";
+ * const text = totals(
+ *   { seed: 1, seconds: 20, backend: "redis", workers: 5, resources: ["r0"] },
+ *   [],
+ * );
+ * ```
+ */
+export function totals(
+  settings: RunSettings,
+  summaries: readonly Summary[],
+): string {
+  const faults: Record<string, number> = {};
+  const violations: Record<string, number> = {};
+  summaries.forEach((s) => {
+    add(faults, s.faults);
+    add(violations, s.violations);
+  });
+  const clean = summaries.filter((s) => !Object.keys(s.violations).length);
+  const worst = summaries.map((s) => s.worstRecovery)
+    .filter((r) => r !== undefined)
+    .sort((a, b) => b.took / b.bound - a.took / a.bound)[0];
+  const sum = (pick: (s: Summary) => number) =>
+    summaries.reduce((total, s) => total + pick(s), 0);
+  const last = settings.seed + summaries.length - 1;
+  return [
+    `chaos totals: seeds ${settings.seed}..${last} x ${settings.seconds} s, ${settings.backend} backend, ${settings.workers} workers`,
+    `  runs clean ${clean.length} of ${summaries.length}`,
+    `  operations ${sum((s) => s.operations)}, grants ${sum((s) => s.grants)}`,
+    `  faults ${JSON.stringify(faults)} (${
+      Object.values(faults).reduce((a, b) => a + b, 0)
+    } in all)`,
+    `  violations ${JSON.stringify(violations)}`,
+    `  worst recovery after a holder died: ${
+      worst ? `${worst.took} ms against its bound of ${worst.bound} ms` : "none"
+    }`,
+    `  worst wait with the turn free: ${
+      Math.max(0, ...summaries.map((s) => s.worstFreeWait))
+    } ms (bound ${BOUNDS.livenessSlack} ms)`,
+  ].join("\n");
+}
