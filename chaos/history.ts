@@ -115,9 +115,14 @@ export type ChaosEvent =
   | OfOp & { readonly kind: "leave"; readonly ok: boolean }
   /**
    * The release call returned. `handsOn: false`: a turn 1.0 crash, which
-   * leaves the indicator for the next user to find out about.
+   * leaves the indicator for the next user to find out about. `lost`: the
+   * lease was lost when the release began, so it claimed nothing.
    */
-  | OfOp & { readonly kind: "released"; readonly handsOn?: false }
+  | OfOp & {
+    readonly kind: "released";
+    readonly handsOn?: false;
+    readonly lost?: true;
+  }
   /** The operation rejected. */
   | OfOp & {
     readonly kind: "failed";

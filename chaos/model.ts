@@ -128,6 +128,9 @@ export function gather(events: readonly ChaosEvent[]): Model {
       case "failed":
       case "busy":
         if (op) op.end = event;
+        if (op && event.kind === "released" && event.lost) {
+          op.checks.push({ t: event.t, ok: false, leave: true });
+        }
         break;
       case "fault":
         if (event.fault === "sigkill" && event.target) {

@@ -154,6 +154,16 @@ class Operation {
     }
   }
 
+  /**
+   * The release returned. A lease lost after the last look at the signal,
+   * before the release began, makes the release claim nothing: the signal,
+   * read now, tells whether that happened.
+   */
+  released(): void {
+    const lost = this.#locks.some((lock) => lock.signal.aborted);
+    this.#emit({ kind: "released", ...(lost ? { lost } : {}) });
+  }
+
   /** Out of the witness (also for the turns a failed lockAll gave back). */
   async exit(): Promise<void> {
     await Promise.all(this.#entering);
@@ -205,14 +215,14 @@ async function runOp(
         });
         if (lock === null) return emit({ kind: "busy" });
         await operation.granted(lock);
-        await holdAndRelease(operation, () => lock.signal, lock, plan, emit);
+        await holdAndRelease(operation, () => lock.signal, lock, plan);
         return;
       }
       case "lock": {
         emit({ kind: "acquiring", resource });
         const lock = await locker.lock(resource, options);
         await operation.granted(lock);
-        await holdAndRelease(operation, () => lock.signal, lock, plan, emit);
+        await holdAndRelease(operation, () => lock.signal, lock, plan);
         return;
       }
       case "lockAll": {
@@ -222,7 +232,7 @@ async function runOp(
           onQueue,
           onLocked: (lock) => void operation.granted(lock),
         });
-        await holdAndRelease(operation, () => set.signal, set, plan, emit);
+        await holdAndRelease(operation, () => set.signal, set, plan);
         return;
       }
       case "withLock": {
@@ -233,14 +243,14 @@ async function runOp(
           await operation.leave(() => lock.signal);
           if (plan.crash) throw new ChaosCrash("the schedule fails this work");
         }, options);
-        emit({ kind: "released" });
+        operation.released();
         return;
       }
     }
   } catch (error) {
     if (plan.call === "lockAll") operation.lostAny();
     await operation.exit();
-    if (error instanceof ChaosCrash) return emit({ kind: "released" });
+    if (error instanceof ChaosCrash) return operation.released();
     const { name, message } = error instanceof Error
       ? error
       : { name: typeof error, message: String(error) };
@@ -255,12 +265,11 @@ async function holdAndRelease(
   signal: () => AbortSignal,
   held: { release(outcome?: "completed" | "crashed"): Promise<void> },
   plan: OpPlan,
-  emit: Emit,
 ): Promise<void> {
   await operation.work(signal);
   await operation.leave(signal);
   await held.release(plan.crash ? "crashed" : "completed");
-  emit({ kind: "released" });
+  operation.released();
 }
 
 /** Resolves when stdin ends: the orchestrator's word to finish. */
