@@ -18,6 +18,7 @@
  * const witness = new Witness(dir, "w0.0.1");
  * const displaced = await witness.enter("r0");
  * await witness.leave("r0");
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class Witness {
