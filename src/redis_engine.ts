@@ -33,7 +33,6 @@ import {
   type Client,
   type Connection,
   duplicateClient,
-  openConnection,
   waitUntilReady,
 } from "./connection.ts";
 import { Ticket, type TicketSpec, type TicketState } from "./ticket.ts";
@@ -115,16 +114,11 @@ export class RedisEngine implements Engine {
   /** How scripts announce grants; SPUBLISH once a cluster proves it has it. */
   #publish: InternalPublish = "PUBLISH";
 
-  constructor(options: LockerOptions) {
-    this.#connection = openConnection(options);
+  /** `connection` is `options`' connection, planned and built. */
+  constructor(options: LockerOptions, connection: Connection) {
+    this.#connection = connection;
     this.#connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
-    const { cluster } = this.#connection;
-    if (cluster && options.hashTag === false) {
-      throw new TypeError(
-        "hashTag must be true with a Redis Cluster, so each resource's keys share one slot: got false",
-      );
-    }
-    this.#hashTag = options.hashTag ?? cluster;
+    this.#hashTag = options.hashTag ?? connection.cluster;
     for (const [event, listener] of this.#clientListeners) {
       this.#connection.client.on(event, listener);
     }
@@ -492,6 +486,7 @@ export class RedisEngine implements Engine {
     return ticket.lock(
       (outcome) => this.#release(ticket, outcome),
       () => ticket.checkLease(),
+      { validUntil: () => ticket.validUntil },
     );
   }
 

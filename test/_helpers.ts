@@ -497,23 +497,55 @@ export function fixture(name: string): string {
 }
 
 /**
- * Runs `examples/<path>` with one command, as its README says, against a
- * throwaway redis-server; resolves to its exit code and standard output.
+ * Runs `examples/<path>` with one command, as its README says, against the
+ * Redis at `url`, given in `REDIS_URL` (the last place a Locker looks);
+ * resolves to its exit code and standard output.
  */
-export async function runExample(
+async function runExample(
   path: string,
+  url: string,
 ): Promise<{ code: number; output: string }> {
-  await using server = await startRedis();
   const { code, stdout } = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "-A",
+      "--quiet",
       new URL(`../examples/${path}`, import.meta.url).pathname,
     ],
-    env: { TURN_REDIS_URL: server.url },
+    env: { TURN_URL: "", TURN_REDIS_URL: "", REDIS_URL: url },
     stderr: "inherit",
   }).output();
   return { code, output: new TextDecoder().decode(stdout) };
+}
+
+/** A key of someone else's that an example must leave alone. */
+const BYSTANDER = "someone-else:balance:alice";
+
+/**
+ * Runs `examples/<path>` twice in a row against one redis-server holding a
+ * bystander's key, and checks each run's output with `check`. The example
+ * must find the server the way a Locker does, leave no key of its own behind
+ * and leave the bystander's key alone.
+ */
+export async function runExampleTwice(
+  path: string,
+  check: (output: string) => void,
+): Promise<void> {
+  await using server = await startRedis();
+  const redis = new Redis(server.url);
+  try {
+    await redis.set(BYSTANDER, "100");
+    for (let run = 1; run <= 2; run++) {
+      const { code, output } = await runExample(path, server.url);
+      assert.equal(code, 0, output);
+      assert.doesNotMatch(output, /throwaway/, "REDIS_URL was not used");
+      check(output);
+    }
+    assert.deepEqual(await allKeys(redis), [BYSTANDER]);
+    assert.equal(await redis.get(BYSTANDER), "100");
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** A `fixtures/holder.ts` process: waits for a turn, says so, holds it. */
