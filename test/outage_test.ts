@@ -134,6 +134,30 @@ redisTest(
 );
 
 redisTest(
+  "a wait aborted while its Locker connects to a stalled Redis rejects at once with the signal's reason (chaos seed 208)",
+  async (t) => {
+    t.server.process.kill("SIGSTOP");
+    const locker = new Locker({ url: t.server.url });
+    try {
+      const controller = new AbortController();
+      const waiting = locker.lock("r", { signal: controller.signal });
+      const reason = new Error("no longer needed");
+      setTimeout(() => controller.abort(reason), 300);
+      const started = Date.now();
+      assert.equal(
+        await within(rejection(waiting), 10_000, "the aborted wait"),
+        reason,
+      );
+      const after = Date.now() - started;
+      assert.ok(after < 2000, `rejected ${after} ms after the call`);
+    } finally {
+      t.server.process.kill("SIGCONT");
+      await locker.close();
+    }
+  },
+);
+
+redisTest(
   "a refused script rejects with a CommandError that keeps Redis's reply",
   async (t) => {
     const locker = t.locker();
