@@ -416,6 +416,21 @@ export async function waitFor(
   );
 }
 
+/**
+ * Resets `resources` until `leftovers` finds nothing: what a user that lost
+ * its turn leaves behind (it claims nothing) expires within its `expire`.
+ */
+export function untilCleared(
+  locker: Locker,
+  resources: string[],
+  leftovers: () => Promise<string[]>,
+): Promise<void> {
+  return waitFor(async () => {
+    await locker.reset(resources);
+    return (await leftovers()).length === 0;
+  }, `nothing left of ${resources.join(", ")}`);
+}
+
 /** Waits until `resource` has `users` live users in its queue. */
 export function untilQueued(
   locker: Locker,

@@ -15,6 +15,7 @@ import {
   leaseLost,
   redisTest,
   spawnHolder,
+  untilCleared,
   untilQueued,
   waitFor,
   within,
@@ -130,8 +131,7 @@ redisTest(
     await frozen.kill();
     await holder.release();
     await (await within(twin, 10_000, "the twin's turn")).release();
-    await locker.reset(["r"]);
-    assert.deepEqual(await allKeys(t.redis), []);
+    await untilCleared(locker, ["r"], () => allKeys(t.redis));
   },
 );
 
@@ -175,7 +175,6 @@ redisTest(
     await lock.release();
     assert.equal(await t.redis.get(presenceKey(keys, 1)), "stranger");
     await t.redis.del(presenceKey(keys, 1));
-    await locker.reset(["r"]);
-    assert.deepEqual(await allKeys(t.redis), []);
+    await untilCleared(locker, ["r"], () => allKeys(t.redis));
   },
 );
