@@ -335,17 +335,20 @@ export function lockerTest(
 }
 
 /**
- * Rejections nobody handled since the last test ended. Deno would end the
- * whole file at the first one; the test running when it happened fails
- * instead, and the file's other tests still run.
+ * Rejections nobody handled since a guarded test began. Deno would end the
+ * whole file at the first one; the test running when it happened (or, for a
+ * late one, the next guarded test) fails instead, and the file's other tests
+ * still run.
  */
 const strays: unknown[] = [];
-let guarding = 0;
+let guardedRan = false;
 globalThis.addEventListener("unhandledrejection", (event) => {
-  // Outside these tests, Deno reports it as it always does.
-  if (guarding === 0) return;
+  // Before any of these tests ran, Deno reports it as it always does.
+  if (!guardedRan) return;
+  // Between tests it is a late one of the last test: the next one reports it.
   event.preventDefault();
   strays.push(event.reason);
+  console.error("unhandled rejection:", event.reason);
 });
 
 /**
@@ -360,14 +363,12 @@ export const TEST_BOUND_MS = 180_000;
  */
 export function guarded(fn: () => Promise<void>): () => Promise<void> {
   return async () => {
-    strays.length = 0;
-    guarding++;
+    guardedRan = true;
     try {
       await within(fn(), TEST_BOUND_MS, "the whole test");
     } finally {
       // Give a rejection of the body's last step the tick it takes to show.
       await new Promise((resolve) => setTimeout(resolve, 0));
-      guarding--;
     }
     if (strays.length > 0) {
       throw new AggregateError(
