@@ -9,6 +9,7 @@
 
 import type { Locker } from "../locker.ts";
 import { checkDuration, checkResource } from "../validate.ts";
+import { TurnError } from "../errors.ts";
 import { describeRule, healthRule } from "./health.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import { Observer } from "./observer.ts";
@@ -235,7 +236,7 @@ export class Dashboard implements AsyncDisposable {
     if (refusal !== undefined) return problem(403, refusal);
     let resource: string;
     try {
-      const body = await request.json();
+      const body = await request.json() as { resource?: unknown } | null;
       resource = checkResource(body?.resource);
     } catch (error) {
       const why = error instanceof RangeError || error instanceof TypeError
@@ -243,8 +244,15 @@ export class Dashboard implements AsyncDisposable {
         : "the body must be JSON";
       return problem(400, `reset needs {"resource": "<name>"}: ${why}`);
     }
-    const results = await this.#locker.reset([resource]);
-    return json({ results });
+    try {
+      return json({ results: await this.#locker.reset([resource]) });
+    } catch (error) {
+      // Only turn's own messages are shown: they never include a password.
+      const why = error instanceof TurnError
+        ? error.message
+        : "the queues cannot be reached";
+      return problem(503, `reset failed: ${why}`);
+    }
   }
 
   /** Sends pending changes, and the history every so often. */
