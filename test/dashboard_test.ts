@@ -10,6 +10,8 @@ import type { ResourceView } from "../src/dashboard/track.ts";
 import { serve } from "../src/dashboard/serve.ts";
 import { lockerTest, untilQueued, waitFor, within } from "./_helpers.ts";
 import { parsePrometheus } from "./prometheus_text.ts";
+import { freePort } from "./redis_server.ts";
+import { Locker } from "../mod.ts";
 
 interface State {
   readonly changed: ResourceView[];
@@ -269,3 +271,25 @@ lockerTest(
     await reader.cancel();
   },
 );
+
+Deno.test("dashboard: an unreachable Redis is reported on the page and in metrics, without the password", async () => {
+  const port = freePort();
+  await using locker = new Locker({
+    url: `redis://:s3cret-pw@127.0.0.1:${port}/0`,
+    connectTimeout: 500,
+  });
+  await using dashboard = new Dashboard(locker, { refreshInterval: 200 });
+  const { error } = await state(dashboard);
+  ok(error !== null, "an error is shown");
+  ok(!error.includes("s3cret-pw"), error);
+  match(error, /127\.0\.0\.1/, "it names the server");
+  const page = await (await dashboard.fetch(
+    new Request("http://127.0.0.1/api/state"),
+  )).text();
+  ok(!page.includes("s3cret-pw"));
+  const metrics = await (await dashboard.fetch(
+    new Request("http://127.0.0.1/metrics"),
+  )).text();
+  match(metrics, /^turn_up 0$/m);
+  ok(!metrics.includes("s3cret-pw"));
+});

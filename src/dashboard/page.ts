@@ -106,6 +106,7 @@ h2 small { font-weight: normal; color: var(--muted); font-size: 13px; }
 .label { overflow-wrap: anywhere; min-width: 0; }
 .time { font-variant-numeric: tabular-nums; font-size: 13px; color: var(--muted); white-space: nowrap; }
 .holder { border-bottom: 1px dashed var(--line); margin-bottom: 2px; }
+.holder:last-child { border-bottom: 0; }
 .holder .label { font-weight: 600; }
 .role { grid-column: 1 / -1; font-size: 11px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
 .waiters { list-style: none; margin: 0; padding: 0; }
