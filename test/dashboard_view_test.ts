@@ -24,6 +24,7 @@ import {
 } from "../src/dashboard/history.ts";
 import { renderMetrics } from "../src/dashboard/metrics.ts";
 import { Track } from "../src/dashboard/track.ts";
+import { Broadcast, sseMessage } from "../src/dashboard/sse.ts";
 import type { ResourceStatus, TurnEvent } from "../mod.ts";
 import { parsePrometheus } from "./prometheus_text.ts";
 
@@ -309,4 +310,19 @@ Deno.test("metrics: Prometheus's promtool accepts the page", async () => {
 Deno.test("metrics: a failed read says turn_up 0", () => {
   match(renderMetrics([], new History(T0), T0, false), /^turn_up 0$/m);
   ok(!/resource=/.test(renderMetrics([], new History(T0), T0, true)));
+});
+
+Deno.test("sse: a stream the reader cancels is dropped; one far behind is cut off", async () => {
+  const broadcast = new Broadcast();
+  const gone = broadcast.open(() => sseMessage("snapshot", {}));
+  const slow = broadcast.open(() => sseMessage("snapshot", {}));
+  strictEqual(broadcast.size, 2);
+  await gone.body!.cancel();
+  strictEqual(broadcast.size, 1);
+  // Nobody reads `slow`: past its backlog it is closed, not buffered forever.
+  for (let i = 0; i < 100; i++) broadcast.send(sseMessage("update", { i }));
+  strictEqual(broadcast.size, 0);
+  const text = await new Response(slow.body).text();
+  match(text, /^retry: 2000\n\nevent: snapshot\ndata: \{\}\n\n/);
+  ok(text.split("event: update").length - 1 < 100, "it was cut off");
 });

@@ -131,7 +131,7 @@ export class Dashboard implements AsyncDisposable {
       ["GET /dashboard.css", () => text(PAGE_CSS, "text/css; charset=utf-8")],
       ["GET /favicon.svg", () => text(FAVICON_SVG, "image/svg+xml")],
       ["GET /api/state", () => this.#state()],
-      ["GET /api/events", (request) => this.#events(request)],
+      ["GET /api/events", () => this.#events()],
       ["GET /metrics", () => this.#metrics()],
       ["POST /api/reset", (request) => this.#reset(request)],
     ]);
@@ -205,12 +205,9 @@ export class Dashboard implements AsyncDisposable {
     return json(this.#snapshot());
   }
 
-  async #events(request: Request): Promise<Response> {
+  async #events(): Promise<Response> {
     await this.#observer.ready;
-    return this.#broadcast.open(
-      () => sseMessage("snapshot", this.#snapshot()),
-      request.signal,
-    );
+    return this.#broadcast.open(() => sseMessage("snapshot", this.#snapshot()));
   }
 
   #metrics(): Response {

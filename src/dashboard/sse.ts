@@ -35,7 +35,7 @@ interface Client {
  * ```ts
  * import { Broadcast } from "./sse.ts";
  * const broadcast = new Broadcast();
- * const response = broadcast.open(() => "event: hello\ndata: {}\n\n", AbortSignal.timeout(10));
+ * const response = broadcast.open(() => "event: hello\ndata: {}\n\n");
  * broadcast.send("event: news\ndata: {}\n\n");
  * broadcast.close();
  * await response.body?.cancel();
@@ -51,10 +51,11 @@ export class Broadcast {
 
   /**
    * Opens a stream that starts with `first()` (built once the stream is
-   * registered, so nothing sent meanwhile is missed) and ends when `signal`
-   * aborts, the reader cancels, or it falls too far behind.
+   * registered, so nothing sent meanwhile is missed) and ends when the
+   * reader cancels it (servers do when the browser goes away) or it falls
+   * too far behind.
    */
-  open(first: () => string, signal: AbortSignal): Response {
+  open(first: () => string): Response {
     let client: Client | undefined;
     const body = new ReadableStream<Uint8Array>({
       start: (controller) => {
@@ -66,7 +67,6 @@ export class Broadcast {
         if (client) this.#clients.delete(client);
       },
     }, new CountQueuingStrategy({ highWaterMark: 1 }));
-    signal.addEventListener("abort", () => this.#drop(client!), { once: true });
     return new Response(body, {
       headers: {
         "content-type": "text/event-stream; charset=utf-8",
