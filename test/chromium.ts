@@ -70,6 +70,21 @@ export class Page {
     }
   }
 
+  /** Waits, at most `ms`, for an event named `method` after the first `from`. */
+  async nextEvent(
+    method: string,
+    from: number,
+    ms = 30_000,
+  ): Promise<PageEvent> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const found = this.events.slice(from).find((e) => e.method === method);
+      if (found) return found;
+      if (Date.now() > until) throw new Error(`no ${method} within ${ms} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   /** A PNG of the viewport (or the whole page with `full`). */
   async screenshot(full = false): Promise<Uint8Array> {
     const { data } = await this.send("Page.captureScreenshot", {

@@ -176,3 +176,88 @@ Deno.test({
     strictEqual((await dashboard.result()).code, 0);
   },
 });
+
+Deno.test({
+  name:
+    "browser: reset buttons only with --allow-reset; a reset asks first and clears a dead queue",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using server = await startRedis();
+    const url = server.url;
+    await using locker = new Locker({ url });
+    // A holder killed with nobody waiting leaves a queue with a dead head.
+    await using holder = spawnCli([
+      "lock",
+      "--url",
+      url,
+      "--label",
+      "crashed job",
+      "--expire",
+      "1s",
+      "vault",
+    ]);
+    await holder.stdoutHas("vault: locked");
+    holder.kill("SIGKILL");
+    await using browser = await Browser.launch();
+
+    const readOnlyPort = freePort();
+    await using readOnly = spawnCli(
+      ["dashboard", "--url", url, "--port", String(readOnlyPort)],
+    );
+    await readOnly.stdoutHas("(read-only;");
+    const page = await browser.newPage(1024, 768);
+    await page.send("Page.navigate", {
+      url: `http://127.0.0.1:${readOnlyPort}/`,
+    });
+    await page.waitFor(
+      "[...document.querySelectorAll('.dead')].some((e) => e.textContent.includes('skipped when someone next joins or on reset'))",
+      "the dead head to be flagged",
+    );
+    strictEqual(
+      await page.evaluate("document.querySelectorAll('button.reset').length"),
+      0,
+    );
+
+    const port = freePort();
+    await using dashboard = spawnCli(
+      ["dashboard", "--url", url, "--port", String(port), "--allow-reset"],
+    );
+    await dashboard.stdoutHas("(reset enabled;");
+    await page.send("Page.navigate", { url: `http://127.0.0.1:${port}/` });
+    await page.waitFor(
+      "document.querySelectorAll('button.reset').length === 1",
+      "a reset button",
+    );
+    const click = async (accept: boolean) => {
+      const from = page.events.length;
+      const clicked = page.evaluate(
+        "document.querySelector('button.reset').click()",
+      );
+      const dialog = await page.nextEvent("Page.javascriptDialogOpening", from);
+      strictEqual(dialog.params.type, "confirm");
+      await page.send("Page.handleJavaScriptDialog", { accept });
+      await clicked;
+    };
+    await click(false);
+    deepStrictEqual(
+      (await locker.status(["vault"])).map((s) => s.resource),
+      ["vault"],
+      "cancelled: nothing reset",
+    );
+    await click(true);
+    await page.waitFor(
+      "document.getElementById('notice').textContent === '\"vault\" was reset.'",
+      "the reset to be reported",
+    );
+    deepStrictEqual(await locker.status(["vault"]), []);
+    await page.waitFor(
+      "!document.querySelector('.res')",
+      "the queue to leave the page",
+    );
+    for (const cli of [readOnly, dashboard]) {
+      cli.kill("SIGTERM");
+      strictEqual((await cli.result()).code, 0);
+    }
+  },
+});

@@ -112,18 +112,19 @@ h2 small { font-weight: normal; color: var(--muted); font-size: 13px; }
 .waiters { list-style: none; margin: 0; padding: 0; }
 .dead { margin: 6px 0 0; padding: 4px 8px; border-radius: 6px; background: var(--stuck-bg); color: var(--stuck); font-size: 13px; }
 .more { font-size: 13px; color: var(--muted); padding-top: 4px; }
+.actions { display: flex; justify-content: flex-end; margin-top: 6px; }
 button { font: inherit; font-size: 13px; padding: 3px 10px; border-radius: 6px; border: 1px solid var(--line);
   background: var(--bg); color: var(--text); cursor: pointer; }
 button:hover { border-color: var(--stuck); color: var(--stuck); }
 .charts { display: grid; gap: 10px; grid-template-columns: repeat(auto-fill, minmax(min(100%, 260px), 1fr)); }
 .chart { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; padding: 8px 10px; }
-.chart h3 { margin: 0 0 4px; font-size: 13px; font-weight: 600; display: flex; justify-content: space-between; gap: 8px; }
+.chart h3 { margin: 0 0 4px; font-size: 13px; font-weight: 600; display: flex; flex-wrap: wrap; justify-content: space-between; gap: 0 8px; }
 .chart h3 span { color: var(--muted); font-weight: normal; }
 .chart svg { display: block; width: 100%; height: 56px; }
 .chart rect { fill: var(--bar); } .chart rect.alt { fill: var(--bar2); } .chart rect.bad { fill: var(--stuck); }
-.times { display: grid; gap: 10px; margin-top: 10px; grid-template-columns: repeat(auto-fill, minmax(min(100%, 260px), 1fr)); }
+.times { display: grid; gap: 10px; margin-top: 10px; grid-template-columns: repeat(auto-fill, minmax(min(100%, 380px), 1fr)); }
 .times table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 13px; }
-.times th, .times td { text-align: right; padding: 2px 4px; }
+.times th, .times td { text-align: right; padding: 2px 4px; white-space: nowrap; }
 .times th:first-child, .times td:first-child { text-align: left; }
 .times th { color: var(--muted); font-weight: normal; }
 .empty { color: var(--muted); padding: 16px 0; }

@@ -87,12 +87,6 @@ export const PAGE_SCRIPT: string = String.raw`"use strict";
     head.appendChild(el("h3", "res-name", view.resource));
     head.appendChild(el("span", "counters",
       "turn #" + view.indicator + " · last #" + view.dispenser + " · " + view.size + " ticket" + (view.size === 1 ? "" : "s")));
-    if (state.allowReset) {
-      var button = el("button", "reset", "Reset");
-      button.type = "button";
-      button.addEventListener("click", function () { reset(view.resource); });
-      head.appendChild(button);
-    }
     card.appendChild(head);
     card.appendChild(el("p", "reason", view.reason));
     if (view.holder) {
@@ -113,6 +107,15 @@ export const PAGE_SCRIPT: string = String.raw`"use strict";
       if (view.waiters.length > WAITERS_SHOWN) {
         card.appendChild(el("p", "more", "and " + (view.waiters.length - WAITERS_SHOWN) + " more waiting"));
       }
+    }
+    if (state.allowReset) {
+      var actions = el("div", "actions");
+      var button = el("button", "reset", "Reset…");
+      button.type = "button";
+      button.title = "Like turn reset: skip users that are gone, remove the counters if nobody is left";
+      button.addEventListener("click", function () { reset(view.resource); });
+      actions.appendChild(button);
+      card.appendChild(actions);
     }
     return card;
   }
