@@ -326,3 +326,25 @@ Deno.test("sse: a stream the reader cancels is dropped; one far behind is cut of
   match(text, /^retry: 2000\n\nevent: snapshot\ndata: \{\}\n\n/);
   ok(text.split("event: update").length - 1 < 100, "it was cut off");
 });
+
+Deno.test("track: a queue that empties starts again at 1, and the new turns count as new", () => {
+  const history = new History(T0);
+  const track = new Track("q", T0, history);
+  const feed = (kind: TurnEvent["kind"], n: number, at: number) =>
+    track.observe(event("q", kind, n, T0 + at));
+  feed("assigned", 1, 0);
+  feed("started", 1, 0);
+  feed("completed", 1, 100);
+  feed("granted", 2, 100); // nobody: the queue's keys are removed
+  track.update(undefined, T0 + 200);
+  feed("assigned", 1, 60_000);
+  feed("started", 1, 60_000);
+  feed("completed", 1, 60_300);
+  const view = history.view(T0 + 61_000);
+  strictEqual(view.counts.grants, 2);
+  deepStrictEqual(
+    [view.times.hold.count, view.times.hold.p50, view.times.hold.p99],
+    [2, 100, 300],
+  );
+  strictEqual(view.times.gap.count, 0, "nobody waited: no handoff");
+});

@@ -126,6 +126,7 @@ export class Track {
     if (n === undefined) return;
     switch (event.kind) {
       case "assigned":
+        this.#forgetFrom(n);
         this.#joined.set(n, time);
         return;
       case "started":
@@ -143,6 +144,20 @@ export class Track {
         return void this.#joined.delete(n);
       case "bumps":
         return this.#history.count("bumps", time);
+    }
+  }
+
+  /**
+   * A number is drawn once per queue, so what is known of `n` and later
+   * numbers belongs to a queue that emptied (numbers start again at 1) or to
+   * a newest number that was given back.
+   */
+  #forgetFrom(n: number): void {
+    for (const map of [this.#joined, this.#began, this.#seen, this.#maxTtl]) {
+      for (const m of map.keys()) if (m >= n) map.delete(m);
+    }
+    if (this.#holder !== undefined && this.#holder >= n) {
+      this.#holder = undefined;
     }
   }
 
