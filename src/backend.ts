@@ -35,6 +35,10 @@ export function directoryOfFileUrl(url: string): string {
   if (parsed.host !== "" && parsed.host !== "localhost") {
     throw badUrl(url, "must name a directory on this host (file:///path)");
   }
+  // `file:dir` would parse as `/dir`: a relative path is refused, not moved.
+  if (!/^file:(?:\/\/(?:localhost)?)?\//i.test(url)) {
+    throw badUrl(url, "must name an absolute directory (file:///path)");
+  }
   if (parsed.search !== "" || parsed.hash !== "") {
     throw badUrl(url, "must have no query or fragment");
   }

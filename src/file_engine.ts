@@ -330,7 +330,11 @@ export class FileEngine implements Engine {
   }
 
   #lockOf(ticket: Ticket): Lock {
-    return ticket.lock((outcome) => this.#release(ticket, outcome));
+    return ticket.lock(
+      (outcome) => this.#release(ticket, outcome),
+      undefined,
+      { presenceFile: this.#presences.get(ticket)!.path },
+    );
   }
 
   async #release(ticket: Ticket, outcome: ReleaseOutcome): Promise<void> {

@@ -477,6 +477,7 @@ export class RedisEngine implements Engine {
     return ticket.lock(
       (outcome) => this.#release(ticket, outcome),
       () => ticket.checkLease(),
+      { validUntil: () => ticket.validUntil },
     );
   }
 
