@@ -55,7 +55,7 @@ import {
 } from "./departures.ts";
 import { quit } from "./quit.ts";
 import { delay, settleWithin } from "./wait.ts";
-import { isReplyError, ownError } from "./redis_errors.ts";
+import { isAway, ownError } from "./redis_errors.ts";
 
 const DEFAULT_CONNECT_TIMEOUT = 5_000;
 /** How long a user that gives up waits for Redis to confirm it has left. */
@@ -96,6 +96,8 @@ export class RedisEngine implements Engine {
   #ready: Promise<void> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastBeat = 0;
+  /** No ticket and no follow-up: the heartbeat clock is stopped. */
+  #idle = true;
   #beating = false;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -235,12 +237,16 @@ export class RedisEngine implements Engine {
     limits: WaitLimits,
     tryOnly: boolean,
   ): Promise<Lock | null> {
-    await this.ready();
-    // close() may have run while this call waited for the connection.
     this.#assertOpen();
-    limits.signal?.throwIfAborted();
     const ticket = new Ticket(this.#keys(resource), spec);
-    if (limits.timeout !== undefined) this.#bounded.add(ticket);
+    // A wait with a timeout waits for Redis within it (see #drawWhileAway).
+    if (!tryOnly && limits.timeout !== undefined) this.#bounded.add(ticket);
+    else {
+      await this.ready();
+      // close() may have run while this call waited for the connection.
+      this.#assertOpen();
+    }
+    limits.signal?.throwIfAborted();
     return await takeTurn(ticket, limits, tryOnly, this.#steps);
   }
 
@@ -284,17 +290,20 @@ export class RedisEngine implements Engine {
   }
 
   /**
-   * Draws a number. While Redis is away (ioredis gives a command up after
-   * about 4.5 s of reconnecting), a wait with a timeout draws again until
-   * Redis is back or the wait ends, as a waiter that drew before the outage
-   * waits; one without a timeout fails with a ConnectionError.
+   * Connects if need be and draws a number. While Redis is away (refused,
+   * or ioredis gave a command up after about 4.5 s of reconnecting), a wait
+   * with a timeout tries again until Redis is back or the wait ends, as a
+   * waiter that drew before the outage waits; one without a timeout fails
+   * with a ConnectionError. A refusal (a wrong password, a missing
+   * permission) fails at once either way.
    */
   async #drawWhileAway(ticket: Ticket): Promise<void> {
     for (;;) {
       try {
+        await this.ready();
         return await this.#draw(ticket);
       } catch (error) {
-        const waits = this.#bounded.has(ticket) && !isReplyError(error) &&
+        const waits = this.#bounded.has(ticket) && isAway(error) &&
           ticket.state === "drawing" && !this.#closed;
         if (!waits) throw this.#own(error);
       }
@@ -585,7 +594,14 @@ export class RedisEngine implements Engine {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#closed) return;
-    if (this.#tickets.size === 0 && this.#followUps.size === 0) return;
+    if (this.#tickets.size === 0 && this.#followUps.size === 0) {
+      this.#idle = true;
+      return;
+    }
+    // A draw has just refreshed the presence: the first beat is due one
+    // interval from now, not at once.
+    if (this.#idle) this.#lastBeat = Date.now();
+    this.#idle = false;
     const wait = Math.max(0, this.#nextDue() - Date.now());
     this.#timer = setTimeout(() => this.#tick(), Math.min(wait, 2 ** 31 - 1));
   }

@@ -414,6 +414,33 @@ export function untilQueued(
   );
 }
 
+/**
+ * Waits until `subscribers` connections listen for `resource`'s turns, then
+ * for the round trip a waiter makes right after subscribing: the test must
+ * move the turn on only once the waiter has seen where the queue stands.
+ */
+export async function untilListening(
+  url: string,
+  resource: string,
+  subscribers: number,
+): Promise<void> {
+  if (url.startsWith("file:")) return;
+  const redis = new Redis(url);
+  try {
+    const channel = resourceKeys(resource).internal;
+    await waitFor(async () => {
+      const [, count] = await redis.pubsub("NUMSUB", channel) as [
+        string,
+        number,
+      ];
+      return count === subscribers;
+    }, `${subscribers} subscribers on ${channel}`);
+  } finally {
+    redis.disconnect();
+  }
+  await new Promise((resolve) => setTimeout(resolve, 300));
+}
+
 /** Collects events from `locker.follow(resources)` until one matches. */
 export async function followUntil(
   locker: Locker,

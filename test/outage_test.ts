@@ -8,6 +8,7 @@ import {
   CommandError,
   ConnectionError,
   LeaseLostError,
+  Locker,
   TimeoutError,
 } from "../mod.ts";
 import { leaseLost, redisTest, within } from "./_helpers.ts";
@@ -97,6 +98,32 @@ redisTest(
     const lock = await within(waiting, 20_000, "turn once Redis is back");
     assert.equal(lock.number, 1);
     await lock.release();
+  },
+);
+
+redisTest(
+  "a Locker whose first connection is refused waits for Redis within its timeout (chaos F1, seeds 7 and 10)",
+  async (t) => {
+    await t.server.stop("SIGKILL");
+    const early = new Locker({ url: t.server.url });
+    const late = new Locker({ url: t.server.url });
+    try {
+      const started = Date.now();
+      const error = await within(
+        rejection(early.lock("r", { timeout: 700 })),
+        10_000,
+        "the short wait",
+      );
+      assert.ok(error instanceof TimeoutError, String(error));
+      assert.ok(Date.now() - started >= 700, "rejected before its timeout");
+      const waiting = late.lock("r", { timeout: 20_000 });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await using _back = await startRedis({ port: t.server.port });
+      const lock = await within(waiting, 20_000, "turn once Redis is up");
+      await lock.release();
+    } finally {
+      await Promise.all([early.close(), late.close()]);
+    }
   },
 );
 
