@@ -6,7 +6,7 @@
  */
 
 import { Redis } from "ioredis";
-import { type RedisServer, startRedis } from "./redis_server.ts";
+import { type RedisServer, startRedis } from "../support/redis_server.ts";
 import { Locker } from "../mod.ts";
 import type { Lock, LockerOptions, TurnEvent } from "../mod.ts";
 import { presenceKey, resourceKeys } from "../src/protocol.ts";

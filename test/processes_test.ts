@@ -7,7 +7,7 @@ import {
   within,
 } from "./_helpers.ts";
 import { Redis } from "ioredis";
-import { startRedis } from "./redis_server.ts";
+import { startRedis } from "../support/redis_server.ts";
 
 function deno(args: string[]): Deno.Command {
   return new Deno.Command(Deno.execPath(), {

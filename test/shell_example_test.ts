@@ -3,7 +3,7 @@
 // run it with the npm package's `turn`.
 import { equal, match } from "node:assert/strict";
 import { CLI_PERMISSIONS } from "./cli_helpers.ts";
-import { startRedis } from "./redis_server.ts";
+import { startRedis } from "../support/redis_server.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const EXAMPLE = new URL("../examples/shell/counter.sh", import.meta.url);

@@ -9,7 +9,7 @@ import { Queue, QueueEvents, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { Locker } from "@turn/turn";
 import { withTurn } from "@turn/turn/bullmq";
-import { startRedis } from "../../test/redis_server.ts";
+import { startRedis } from "../../support/redis_server.ts";
 
 const QUEUE = "invoices";
 const ACCOUNTS = ["alice", "bob", "carol"];

@@ -5,7 +5,7 @@
 //
 // Uses TURN_REDIS_URL if set, else a throwaway redis-server on a free port.
 import { Locker } from "@turn/turn";
-import { startRedis } from "../../test/redis_server.ts";
+import { startRedis } from "../../support/redis_server.ts";
 
 const JOBS = ["report", "invoice", "letter", "poster", "label"];
 

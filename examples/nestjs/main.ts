@@ -22,7 +22,7 @@ import { HttpAdapterHost, NestFactory } from "@nestjs/core";
 import { Redis } from "ioredis";
 import type { AddressInfo } from "node:net";
 import { currentTurn, Turn, TurnModule } from "@turn/turn/nestjs";
-import { type RedisServer, startRedis } from "../../test/redis_server.ts";
+import { type RedisServer, startRedis } from "../../support/redis_server.ts";
 import { TurnTimeoutFilter } from "./turn_timeout.filter.ts";
 
 /** The app's own data: balances in a Redis hash. */

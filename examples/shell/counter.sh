@@ -5,7 +5,7 @@
 # and across hosts (the file could be on a shared disk). With --no-turn they
 # run without turns and the counter comes out wrong.
 #
-# Needs `turn` on PATH (see the README's Install section) and a Redis in
+# Needs `turn` on PATH (see docs/INSTALL.md) and a Redis in
 # TURN_REDIS_URL (default redis://localhost:6379/0).
 set -euo pipefail
 
