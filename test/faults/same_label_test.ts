@@ -6,7 +6,13 @@
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { Locker } from "../../mod.ts";
-import { allKeys, untilQueued, waitFor, within } from "../_helpers.ts";
+import {
+  allKeys,
+  redisTest,
+  untilQueued,
+  waitFor,
+  within,
+} from "../_helpers.ts";
 import { presenceKey, resourceKeys } from "../../src/protocol.ts";
 import { startRedis } from "../../support/redis_server.ts";
 import { enterWitness, leaveWitness, mostInside, User } from "./_users.ts";
@@ -98,3 +104,44 @@ Deno.test({
     }
   },
 });
+
+redisTest(
+  "a waiter whose queue was lost and whose number was drawn again under its label draws again",
+  async (t) => {
+    // The chaos checker's seed 2 (FINDINGS.md L1): Redis lost every key
+    // while a waiter waited; in the new queue, users with its label drew
+    // its number. Nothing tells the waiter until the turn reaches that number.
+    const locker = t.locker();
+    const quiet = { label: LABEL, expire: 60_000, patience: 600_000 };
+    const holder = await locker.lock(RESOURCE, { ...quiet, label: "holder" });
+    const waiter = t.locker().lock(RESOURCE, { ...quiet, timeout: 30_000 });
+    waiter.catch(() => {});
+    await untilQueued(locker, RESOURCE, 2);
+    await t.redis.flushall();
+    const first = await locker.lock(RESOURCE, quiet);
+    assert.equal(first.number, 1);
+    const twin = locker.lock(RESOURCE, { ...quiet, timeout: 30_000 });
+    twin.catch(() => {});
+    await untilQueued(locker, RESOURCE, 2);
+    const keys = resourceKeys(RESOURCE);
+    assert.equal(await t.redis.get(presenceKey(keys, 2)), LABEL);
+
+    await first.release();
+    const lock = await within(twin, 10_000, "the twin's turn");
+    assert.equal(lock.number, 2);
+    // The old waiter found number 2 is not its own, and drew 3.
+    await waitFor(
+      async () => await t.redis.get(keys.dispenser) === "3",
+      "the old waiter drew again",
+    );
+    const [status] = await locker.status([RESOURCE]);
+    assert.deepEqual(status.users.map((u) => u.number), [2, 3]);
+    assert.equal(lock.signal.aborted, false);
+    await lock.release();
+    assert.equal((await within(waiter, 10_000, "its turn")).number, 3);
+    await (await waiter).release();
+    // The holder of the lost queue claims nothing of the new one.
+    await holder.release();
+    await waitFor(async () => (await allKeys(t.redis)).length === 0, "no keys");
+  },
+);
