@@ -9,6 +9,7 @@ import {
 import { inboxEvents, publish } from "../src/file_events.ts";
 import { DirLock, lockDir } from "../src/file_dir_lock.ts";
 import { withPollMs } from "../src/file_watch.ts";
+import { draw, poll, release } from "../src/file_steps.ts";
 import {
   filesUnder,
   fixture,
@@ -121,6 +122,40 @@ Deno.test("a presence file left by a dead process is skipped and removed", () =>
     assert.equal(await Deno.readTextFile(`${paths.dir}/1`), lock.label);
     await lock.release();
   }));
+
+Deno.test("a user whose number was drawn again under its label never takes that place", async () => {
+  // Identity is the presence file's inode, which its owner keeps open, so
+  // the inode cannot be reused while the owner lives, whatever the label.
+  const root = await Deno.makeTempDir({ prefix: "turn-files-" });
+  try {
+    const paths = resourcePaths(root, "r");
+    const first = await draw(paths, "first", false);
+    const skipped = await draw(paths, "same", false);
+    assert.equal(skipped?.n, 2);
+    // Its presence file goes (an operator, a cleaner): it is skipped, the
+    // queue empties and numbering starts again.
+    await Deno.remove(presencePath(paths, 2));
+    await release(paths, 1, "first", "completed", first!.presence);
+    const holder = await draw(paths, "holder", false);
+    const twin = await draw(paths, "same", false);
+    assert.deepEqual([holder?.n, twin?.n], [1, 2]);
+    const looked = await poll(paths, 2, skipped!.presence);
+    assert.deepEqual(looked, { verdict: "lapsed" });
+    // Its leaving touches nothing of the twin's.
+    const left = await release(paths, 2, "same", "left", skipped!.presence);
+    assert.equal(left.holder, false);
+    assert.equal(await Deno.readTextFile(presencePath(paths, 2)), "same");
+    assert.ok(twin!.presence.isMine());
+    await release(paths, 1, "holder", "completed", holder!.presence);
+    assert.deepEqual(await poll(paths, 2, twin!.presence), {
+      verdict: "granted",
+    });
+    await release(paths, 2, "same", "completed", twin!.presence);
+    assert.deepEqual(await filesUnder(root), []);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
 
 Deno.test("a holder whose queue directory was removed loses its lease", () =>
   withRoot(async (root, locker) => {

@@ -17,6 +17,14 @@ redisTest(
     const locker = t.locker();
     const waiting = locker.lock("shared", { label: "deno", patience: 600_000 });
     await untilQueued(locker, "shared", 2);
+    // turn 1.0 finds presences by turn:<r>:serial:*: each still holds a plain
+    // label, and this module's token and draw keys do not match the pattern.
+    const presences = (await t.redis.keys("turn:shared:serial:*")).sort();
+    assert.deepEqual(presences, [
+      "turn:shared:serial:1",
+      "turn:shared:serial:2",
+    ]);
+    assert.deepEqual(await t.redis.mget(...presences), ["python", "deno"]);
     await python.complete();
     const lock = await within(
       waiting,
