@@ -13,7 +13,7 @@ redisTest(
   "a turn 1.0 holder hands over to a waiter of this module",
   async (t) => {
     const python = await turn1Lock(t.server.port, "shared", "python");
-    await python.started;
+    await within(python.started, 5000, "turn 1.0 holder started");
     const locker = t.locker();
     const waiting = locker.lock("shared", { label: "deno", patience: 600_000 });
     await untilQueued(locker, "shared", 2);
@@ -57,7 +57,7 @@ redisTest(
   "a turn 1.0 holder that crashed is skipped without waiting for patience",
   async (t) => {
     const python = await turn1Lock(t.server.port, "shared", "python", 2);
-    await python.started;
+    await within(python.started, 5000, "turn 1.0 holder started");
     const locker = t.locker();
     const waiting = locker.lock("shared", { label: "deno", patience: 600_000 });
     await untilQueued(locker, "shared", 2);
@@ -80,7 +80,7 @@ redisTest(
   "a turn announced by turn 1.0 for a user that left is skipped at once",
   async (t) => {
     const python = await turn1Lock(t.server.port, "shared", "python");
-    await python.started;
+    await within(python.started, 5000, "turn 1.0 holder started");
     const locker = t.locker();
     const controller = new AbortController();
     const leaver = locker.lock("shared", { signal: controller.signal });
