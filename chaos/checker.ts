@@ -556,6 +556,8 @@ function recoveries(model: Model): Recovery[] {
           )
         );
       if (!next || !waiting) continue;
+      // Recovery from a holder's death, not from Redis being away.
+      if (model.outages.some((o) => o.from <= next.t && o.to >= died)) continue;
       found.push({
         who: grant.op.who,
         resource,
