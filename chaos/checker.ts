@@ -258,7 +258,12 @@ function timeouts(model: Model): Violation[] {
   for (const user of model.users.values()) {
     for (const op of user.ops) {
       const settled = settledAt(op);
-      const error = op.end?.kind === "failed" ? op.end.error : undefined;
+      // The wait's own error: a release failing after every grant is not.
+      const waitFailed = op.end?.kind === "failed" &&
+        op.grants.length < op.resources.length;
+      const error = waitFailed
+        ? (op.end as { error: string }).error
+        : undefined;
       const late = (limit: number, what: string) => {
         const end = settled ?? (user.gone ?? model.end);
         const stopped = stoppedWithin(user, op.start, end);
