@@ -97,11 +97,18 @@ export function excerpt(
     ("resource" in event && event.resource === violation.resource) ||
     event.kind === "fault" || event.kind === "redis-up" ||
     event.kind === "sigcont";
-  const near = events.filter((e) =>
-    e.t >= violation.at - BEFORE_MS && e.t <= violation.at + AFTER_MS &&
-    involved(e)
+  const before = events.filter((e) =>
+    e.t >= violation.at - BEFORE_MS && e.t <= violation.at && involved(e)
   );
-  return near.slice(-MAX_LINES).map(line);
+  const after = events.filter((e) =>
+    e.t > violation.at && e.t <= violation.at + AFTER_MS && involved(e)
+  );
+  // Mostly what led up to it, then a little of what followed.
+  const tail = Math.min(after.length, MAX_LINES / 4);
+  return [
+    ...before.slice(-(MAX_LINES - tail)),
+    ...after.slice(0, tail),
+  ].map(line);
 }
 
 function line(event: ChaosEvent): string {
