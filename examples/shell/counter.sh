@@ -6,7 +6,7 @@
 # run without turns and the counter comes out wrong.
 #
 # Needs `turn` on PATH (see docs/INSTALL.md) and a Redis in
-# TURN_REDIS_URL (default redis://localhost:6379/0).
+# TURN_URL, TURN_REDIS_URL or REDIS_URL (default redis://localhost:6379/0).
 set -euo pipefail
 
 jobs=8
