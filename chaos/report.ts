@@ -136,7 +136,7 @@ export function report(
   result: CheckResult,
 ): string {
   const replay =
-    `deno task chaos --seed ${settings.seed} --seconds ${settings.seconds} --backend ${settings.backend} --workers ${settings.workers}`;
+    `deno task chaos --seed ${settings.seed} --seconds ${settings.seconds} --backend ${settings.backend} --workers ${settings.workers} --resources ${settings.resources.length}`;
   const out: string[] = [];
   for (const violation of result.violations) {
     out.push(
