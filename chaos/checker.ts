@@ -83,6 +83,8 @@ export type Property =
 export interface Violation {
   readonly property: Property;
   readonly at: number;
+  /** Where the story begins, when well before `at` (an earlier grant). */
+  readonly from?: number;
   readonly who: readonly string[];
   readonly resource?: string;
   readonly message: string;
@@ -192,7 +194,8 @@ function exclusion(model: Model): Violation[] {
           a.op.call !== "turn1";
         found.push({
           property: unsignalled ? "lost-lease-unsignalled" : "mutual-exclusion",
-          at: after[0].t,
+          at: b.t,
+          from: a.t,
           who: [a.op.who, b.op.who],
           resource,
           message: `${opName(b.op)} was granted ${resource} as ${b.number} at ${
