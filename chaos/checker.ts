@@ -371,7 +371,11 @@ function leftAndHung(events: readonly ChaosEvent[]): Violation[] {
         who: [event.who],
         message: `${event.who} exited with code ${event.code}${
           event.signal ? ` (${event.signal})` : ""
-        } without being killed`,
+        } without being killed${
+          event.stderr?.length
+            ? `; its stderr ended:\n    ${event.stderr.join("\n    ")}`
+            : ""
+        }`,
       }];
     }
     return [];
