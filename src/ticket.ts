@@ -66,7 +66,20 @@ export class Ticket {
     const ahead = Math.max(0, this.number - indicator);
     if (ahead === this.#ahead) return;
     this.#ahead = ahead;
-    this.spec.onQueue?.(ahead);
+    this.#tellQueue(ahead);
+  }
+
+  // The caller's callback runs inside the engine's message handler and
+  // heartbeat: a throw there would end the process or skip other renewals.
+  #tellQueue(ahead: number): void {
+    try {
+      this.spec.onQueue?.(ahead);
+    } catch (error) {
+      console.error(
+        `turn: the onQueue callback for "${this.keys.resource}" threw; the wait goes on:`,
+        error,
+      );
+    }
   }
 
   /** Marks the turn as this ticket's. */

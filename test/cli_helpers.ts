@@ -8,7 +8,7 @@
 import { Redis } from "ioredis";
 import { presenceKey, resourceKeys } from "../src/protocol.ts";
 import { type Backend, waitFor } from "./_helpers.ts";
-import { type RedisServer, startRedis } from "./redis_server.ts";
+import { type RedisServer, startRedis } from "../support/redis_server.ts";
 
 /** The permission flags from docs/CLI.md; the tests use nothing more. */
 export const CLI_PERMISSIONS: readonly string[] = [

@@ -12,7 +12,7 @@ import { formatResources } from "../src/cli/status_table.ts";
 import { allKeys, redisTest, waitFor } from "./_helpers.ts";
 import { runCli, spawnCli } from "./cli_helpers.ts";
 import { bystander, VALID_NAMES } from "./hostile_input.ts";
-import { turn1Lock } from "./turn1_client.ts";
+import { turn1Lock } from "../support/turn1_client.ts";
 import type { ResourceStatus } from "../mod.ts";
 
 const NAMES = VALID_NAMES.map(([, name]) => name);

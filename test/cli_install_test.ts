@@ -1,14 +1,14 @@
 /**
- * Every `deno install` line of the README and docs/CLI.md gives the CLI
+ * Every `deno install` line of docs/INSTALL.md and docs/CLI.md gives the CLI
  * permissions that work: the tests run it with exactly those flags, on each
  * backend the line allows (the lock directory moved to a temporary one).
  */
 
 import { deepStrictEqual, ok } from "node:assert/strict";
 import { runCli } from "./cli_helpers.ts";
-import { startRedis } from "./redis_server.ts";
+import { startRedis } from "../support/redis_server.ts";
 
-const PAGES = ["../README.md", "../docs/CLI.md"];
+const PAGES = ["../docs/INSTALL.md", "../docs/CLI.md"];
 const LOCK_DIR = "/var/lock/turn";
 
 /** The `deno install -g -n turn ...` lines of a page. */
@@ -62,7 +62,7 @@ for (const page of PAGES) {
   });
 }
 
-Deno.test("the README's first deno install line allows both backends", async () => {
+Deno.test("the first deno install line of docs/INSTALL.md allows both backends", async () => {
   const [first] = await installLines(PAGES[0]);
   for (
     const flag of [

@@ -1,8 +1,8 @@
 import { deepStrictEqual } from "node:assert/strict";
 import { Locker } from "../mod.ts";
-import { startRedis } from "./redis_server.ts";
+import { startRedis } from "../support/redis_server.ts";
 import { dropPresence, spawnCli } from "./cli_helpers.ts";
-import { turn1Lock } from "./turn1_client.ts";
+import { turn1Lock } from "../support/turn1_client.ts";
 
 function lines(...texts: string[]): string {
   return texts.map((text) => `${text}\n`).join("");

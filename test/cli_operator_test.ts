@@ -9,7 +9,7 @@ import { deepStrictEqual, ok } from "node:assert/strict";
 import { Locker } from "../mod.ts";
 import { BACKENDS, waitFor, within } from "./_helpers.ts";
 import { cliDomain, dropPresence, runCli, spawnCli } from "./cli_helpers.ts";
-import { startRedis } from "./redis_server.ts";
+import { startRedis } from "../support/redis_server.ts";
 
 const BUSY =
   'turn: --nonblock: the turn is not free now (someone holds or waits) on one of "printer"\n';

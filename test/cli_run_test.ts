@@ -2,7 +2,7 @@ import { deepStrictEqual } from "node:assert/strict";
 import { Redis } from "ioredis";
 import { Locker } from "../mod.ts";
 import { waitFor } from "./_helpers.ts";
-import { startRedis } from "./redis_server.ts";
+import { startRedis } from "../support/redis_server.ts";
 import { dropPresence, runCli, spawnCli } from "./cli_helpers.ts";
 
 async function labels(locker: Locker, resource: string): Promise<string[]> {

@@ -14,7 +14,7 @@ import {
   spawnCli,
   subscribed,
 } from "./cli_helpers.ts";
-import { startRedis } from "./redis_server.ts";
+import { startRedis } from "../support/redis_server.ts";
 
 function ended(cli: CliProcess): ReturnType<CliProcess["result"]> {
   return within(cli.result(), 30_000, "the CLI's exit");

@@ -1,9 +1,9 @@
 import { deepStrictEqual } from "node:assert/strict";
 import { Locker } from "../mod.ts";
-import { startRedis } from "./redis_server.ts";
+import { startRedis } from "../support/redis_server.ts";
 import { runCli } from "./cli_helpers.ts";
 import { waitFor } from "./_helpers.ts";
-import { turn1Lock } from "./turn1_client.ts";
+import { turn1Lock } from "../support/turn1_client.ts";
 
 // The last line is the blank line turn 1.0 prints before "missing", which
 // has no queue.

@@ -1,5 +1,5 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
-import { freePort } from "./redis_server.ts";
+import { freePort } from "../support/redis_server.ts";
 import { CLI_PERMISSIONS, fileCliPermissions, runCli } from "./cli_helpers.ts";
 
 const COMMANDS = ["status", "follow", "reset", "lock", "run"];

@@ -125,6 +125,28 @@ Deno.test("a holder whose queue directory was removed loses its lease", () =>
     await lock.release();
   }));
 
+Deno.test("a removed state file is rebuilt, and the holder keeps its lease", () =>
+  withRoot(async (root, locker) => {
+    const one = locker();
+    const holder = await one.lock("r", { label: "holder" });
+    const waiting = one.lock("r", { label: "waiter" });
+    await untilQueued(one, "r", 2);
+    const paths = resourcePaths(root, "r");
+    await Deno.remove(paths.state);
+    // Several fallback polls (every 500 ms) and the removal's own event.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(holder.signal.aborted, false, String(holder.signal.reason));
+    const [status] = await one.status(["r"]);
+    assert.deepEqual(
+      [status.indicator, status.dispenser, status.users.map((u) => u.label)],
+      [1, 2, ["holder", "waiter"]],
+    );
+    await holder.release();
+    const lock = await within(waiting, 5000, "waiter after the rebuild");
+    assert.equal(lock.number, 2);
+    await lock.release();
+  }));
+
 Deno.test("a file: url is checked and never mixed with Redis options", () => {
   assert.throws(
     () => new Locker({ url: "file:///tmp/x", host: "cache" }),

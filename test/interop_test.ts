@@ -7,7 +7,7 @@ import {
   waitFor,
   within,
 } from "./_helpers.ts";
-import { turn1Lock } from "./turn1_client.ts";
+import { turn1Lock } from "../support/turn1_client.ts";
 
 redisTest(
   "a turn 1.0 holder hands over to a waiter of this module",

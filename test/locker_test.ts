@@ -16,7 +16,7 @@ import {
   waitFor,
   within,
 } from "./_helpers.ts";
-import { startRedis } from "./redis_server.ts";
+import { startRedis } from "../support/redis_server.ts";
 
 lockerTest(
   "one lock cycle publishes turn 1.0's messages and leaves no keys",
@@ -525,7 +525,7 @@ lockerTest("bad input gets a clear error and changes nothing", async (t) => {
 });
 
 Deno.test("an unreachable Redis rejects with ConnectionError naming the address", async () => {
-  const { freePort } = await import("./redis_server.ts");
+  const { freePort } = await import("../support/redis_server.ts");
   const port = freePort();
   await using locker = new Locker({ url: `redis://127.0.0.1:${port}/0` });
   const error = await within(
