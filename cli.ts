@@ -5,7 +5,7 @@
  * Install it with the least privileges it needs:
  *
  * ```sh
- * deno install -g -n turn --config deno.json --quiet --allow-net --allow-env=TURN_URL,TURN_REDIS_URL,REDIS_URL,TURN_REDIS_PASSWORD --ignore-env --no-prompt --allow-run cli.ts
+ * deno install -g -n turn --config deno.json --quiet --allow-net --allow-read=/var/lock/turn --allow-write=/var/lock/turn --allow-env=TURN_URL,TURN_REDIS_URL,REDIS_URL,TURN_REDIS_PASSWORD --ignore-env --no-prompt --allow-run cli.ts
  * ```
  *
  * @module

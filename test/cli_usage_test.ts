@@ -87,7 +87,11 @@ Deno.test("a bad duration, port, db, URL, name or label is refused before connec
     ],
     [
       ["run", "--expire", "50ms", "printer", "--", "true"],
-      "--expire must be at least 100 milliseconds: got 50",
+      '--expire must be at least 100ms: got "50ms"',
+    ],
+    [
+      ["lock", "--expire", "0.05s", "printer"],
+      '--expire must be at least 100ms: got "0.05s"',
     ],
     [
       ["run", "--kill-after", "5", "printer", "--", "true"],
