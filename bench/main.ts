@@ -12,7 +12,13 @@ import { Redis } from "ioredis";
 import { startRedis } from "../support/redis_server.ts";
 import { type BenchConfig, FULL, QUICK } from "./config.ts";
 import { now } from "./clock.ts";
-import { FILE_PEERS, openPeer, type PeerName, REDIS_PEERS } from "./peers.ts";
+import {
+  FILE_PEERS,
+  openPeer,
+  type PeerName,
+  REDIS_PEERS,
+  TURN1_PEERS,
+} from "./peers.ts";
 import { Pool } from "./pool.ts";
 import { acrossRounds } from "./stats.ts";
 import { renderMarkdown } from "./report.ts";
@@ -114,7 +120,7 @@ async function run({ config, workerFlags }: RunOptions): Promise<BenchResults> {
       log(title);
       return acrossRounds(
         rounds,
-        [...REDIS_PEERS, ...FILE_PEERS],
+        [...REDIS_PEERS, ...TURN1_PEERS, ...FILE_PEERS],
         (peer) =>
           contended(pool, peer as PeerName, urlOf(peer), shape, tolerance),
         COUNTS,
@@ -146,7 +152,7 @@ async function run({ config, workerFlags }: RunOptions): Promise<BenchResults> {
     log("scenario 6 (crash recovery)");
     const crashes = await acrossRounds(
       rounds,
-      REDIS_PEERS,
+      [...REDIS_PEERS, ...TURN1_PEERS],
       (peer) => crash(pool, peer as PeerName, url, CRASH_WAITERS),
       ["failures"],
     );

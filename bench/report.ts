@@ -7,6 +7,7 @@
 
 import type { BenchResults } from "./results.ts";
 import type { Contended } from "./scenarios/contended.ts";
+import type { ManyWaiters } from "./scenarios/many_waiters.ts";
 import { CRASH_EXPIRE_MS } from "./scenarios/crash.ts";
 import { FILE_PEERS, type PeerName } from "./peers.ts";
 
@@ -154,14 +155,46 @@ function workTargets(r: BenchResults): string {
     };`,
     `0 FIFO violations, by ticket order (exact): ${turn.ticketOrderViolations}, ${
       verdict(turn.ticketOrderViolations === 0)
-    } (by client clocks: ${turn.fifoViolations}).`,
+    } (by client clocks: ${turn.fifoViolations});`,
+    `gap p50 turn/turn1 at most 0.6: ${
+      f(ratio(r.work, "turn", "turn1", "gapP50Ms"))
+    }, ${verdict(ratio(r.work, "turn", "turn1", "gapP50Ms") <= 0.6)};`,
+    fileTarget(r.work, "gapP50Ms", "gap p50", false) + ".",
   ].join(" ");
+}
+
+/** `a`'s figure ÷ `b`'s, from one scenario. */
+function ratio(
+  { peers }: BenchResults["work"],
+  a: PeerName,
+  b: PeerName,
+  figure: keyof Contended,
+): number {
+  return peers[a][figure] / peers[b][figure];
+}
+
+/** The file backend's target: as good as proper-lockfile by `figure`. */
+function fileTarget(
+  run: BenchResults["work"],
+  figure: keyof Contended,
+  name: string,
+  higherIsBetter: boolean,
+): string {
+  const x = ratio(run, "turn-file", "proper-lockfile", figure);
+  const [bound, met] = higherIsBetter
+    ? ["at least", x >= 1]
+    : ["at most", x <= 1];
+  return `${name} turn-file/proper-lockfile ${bound} 1.0: ${f(x)}, ${
+    verdict(met)
+  }`;
 }
 
 function waitersSection(r: BenchResults): string {
   const entries = Object.entries(r.waiters);
-  const perHandoff = entries.map(([, w]) => w.commandsPerHandoff);
-  const growth = perHandoff.at(-1)! / perHandoff[0];
+  const [first, last] = [entries[0], entries.at(-1)!];
+  const growth = (figure: keyof ManyWaiters) =>
+    last[1][figure] / first[1][figure];
+  const woken = Math.max(...entries.map(([, w]) => w.wokenPerHandoff));
   return [
     "### 4. Many waiters on one resource, over 10 processes (turn)",
     table(
@@ -170,6 +203,7 @@ function waitersSection(r: BenchResults): string {
         "commands/handoff",
         "scripts/handoff",
         "client CPU µs/handoff",
+        "processes woken/handoff",
         "handoffs/s",
       ],
       entries.map(([n, w]) => [
@@ -177,13 +211,20 @@ function waitersSection(r: BenchResults): string {
         f(w.commandsPerHandoff, 1),
         f(w.scriptsPerHandoff, 2),
         f(w.clientCpuUsPerHandoff, 0),
+        f(w.wokenPerHandoff, 2),
         f(w.handoffsPerSec, 0),
       ]),
     ),
-    `Target: commands per handoff flat as waiters grow: ${
-      entries.at(-1)![0]
-    } waiters / ${entries[0][0]} waiters ${f(growth)}, ${
-      verdict(growth <= 1.1)
+    `Targets: commands per handoff flat as waiters grow: ${last[0]} waiters / ${
+      first[0]
+    } waiters ${f(growth("commandsPerHandoff"))}, ${
+      verdict(growth("commandsPerHandoff") <= 1.1)
+    }; processes woken per handoff at most 2 at every size: at most ${
+      f(woken)
+    }, ${verdict(woken <= 2)}; client CPU per handoff flat: ${last[0]} / ${
+      first[0]
+    } waiters ${f(growth("clientCpuUsPerHandoff"))}, ${
+      verdict(growth("clientCpuUsPerHandoff") <= 1.1)
     }.`,
   ].join("\n\n");
 }
@@ -259,6 +300,7 @@ export function renderMarkdown(r: BenchResults): string {
     contendedSection(r, "2. Contended, real work", r.work),
     workTargets(r),
     contendedSection(r, "3. Contended, empty critical section", r.empty),
+    `Target: ${fileTarget(r.empty, "handoffsPerSec", "handoffs/s", true)}.`,
     waitersSection(r),
     resourcesSection(r),
     crashSection(r),
