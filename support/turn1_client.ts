@@ -58,6 +58,11 @@ export async function turn1Lock(
       : new Redis(server, { enableReadyCheck: false });
   const redis = options.client ?? connect();
   const sub = connect();
+  // turn 1.0 reads its pub/sub connection only once it waits, so what was
+  // announced since it subscribed is read then, not lost: keep it until then.
+  const heard = new Set<string>();
+  let onMessage = (payload: string) => void heard.add(payload);
+  sub.on("message", (_channel: string, payload: string) => onMessage(payload));
   await sub.subscribe(keys.internal);
   const say = (text: string) =>
     redis.publish(keys.external, `${resource}: ${text}`);
@@ -78,7 +83,8 @@ export async function turn1Lock(
   let patience: ReturnType<typeof setTimeout> | undefined;
   let waiting = true;
   const started = (async () => {
-    if (Number(await redis.get(keys.indicator)) !== n) {
+    const indicator = Number(await redis.get(keys.indicator));
+    if (indicator !== n && !heard.has(mine)) {
       await new Promise<void>((resolve) => {
         const wait = () => {
           clearTimeout(patience);
@@ -89,10 +95,10 @@ export async function turn1Lock(
             wait();
           }, patienceMs);
         };
-        sub.on("message", (_channel: string, payload: string) => {
+        onMessage = (payload) => {
           if (payload === mine) waiting = false;
           wait();
-        });
+        };
         wait();
       });
     }
