@@ -193,6 +193,40 @@ Deno.test("a waiter whose look finds a step under way looks again, though that s
     await holder.release();
   }));
 
+Deno.test("a waiter hears of its turn through users ahead that leave or are dead, without a poll", () =>
+  withRoot(async (root, locker) => {
+    const [a, b, c] = [0, 1, 2].map(() => withPollMs(NO_POLL_MS, locker));
+    const holder = await a.lock("r", { label: "holder" });
+    const leaving = new AbortController();
+    const left = b.lock("r", { label: "leaves", signal: leaving.signal });
+    left.catch(() => {});
+    await untilQueued(a, "r", 2);
+    // Number 3 was drawn by a process that died: its file is unlocked.
+    const paths = resourcePaths(root, "r");
+    const step = await lockDir(paths.root, paths.dir, false);
+    assert.ok(step instanceof DirLock);
+    try {
+      await Deno.writeTextFile(presencePath(paths, 3), "ghost");
+      await Deno.writeTextFile(
+        paths.state,
+        JSON.stringify({ resource: "r", dispenser: 3, indicator: 1 }),
+      );
+    } finally {
+      step[Symbol.dispose]();
+    }
+    // Number 4 waits behind the nearest live user, 2, past the dead 3.
+    const waiting = c.lock("r", { label: "last" });
+    await untilQueued(a, "r", 3);
+    // 2 leaves: 4 looks past it, to the holder.
+    leaving.abort();
+    await assert.rejects(left);
+    await untilQueued(a, "r", 2);
+    await holder.release();
+    const lock = await within(waiting, 10_000, "the last waiter's turn");
+    assert.equal(lock.number, 4);
+    await lock.release();
+  }));
+
 Deno.test("a follower's inbox is replaced once it grows, and no message is lost or repeated", async () => {
   const root = await Deno.makeTempDir({ prefix: "turn-files-" });
   try {
