@@ -31,11 +31,11 @@ import {
   type ResourcePaths,
   resourcePaths,
 } from "./file_layout.ts";
-import { readState } from "./file_state.ts";
+import { readState, type StateRead } from "./file_state.ts";
 import { isLive, type Presence } from "./file_presence.ts";
 import { draw, poll, release, reset, status } from "./file_steps.ts";
 import { Watch } from "./file_watch.ts";
-import { inboxEvents } from "./file_events.ts";
+import { hasFollowers, inboxEvents } from "./file_events.ts";
 import type { Outcome } from "./protocol.ts";
 
 /**
@@ -54,6 +54,11 @@ interface Watching {
   own?: string;
   ahead?: string;
   queue?: string;
+}
+
+/** Whether `state` says it is the turn of number `n`. */
+function granted(state: StateRead, n: number): boolean {
+  return state.kind === "ok" && state.indicator === n;
 }
 
 /**
@@ -310,6 +315,12 @@ export class FileEngine implements Engine {
     const paths = this.#paths(ticket);
     const presence = this.#presences.get(ticket)!;
     const state = readState(paths);
+    if (granted(state, ticket.number) && presence.isMine()) {
+      // Nobody moves the indicator past a live user: the turn is ours. The
+      // look under the lock only adds the "started" message, which has no
+      // audience without followers.
+      if (!hasFollowers(this.#root)) return this.#grant(ticket);
+    }
     let act = state.kind !== "ok" || state.indicator >= ticket.number ||
       !presence.isMine();
     let wait = true;
