@@ -315,24 +315,19 @@ export class FileEngine implements Engine {
     const paths = this.#paths(ticket);
     const presence = this.#presences.get(ticket)!;
     const state = readState(paths);
-    if (granted(state, ticket.number) && presence.isMine()) {
+    const mine = presence.isMine();
+    if (mine && granted(state, ticket.number) && !hasFollowers(this.#root)) {
       // Nobody moves the indicator past a live user: the turn is ours. The
-      // look under the lock only adds the "started" message, which has no
-      // audience without followers.
-      if (!hasFollowers(this.#root)) return this.#grant(ticket);
+      // look under the lock would only add the "started" message, which
+      // has no audience.
+      return this.#grant(ticket);
     }
     let act = state.kind !== "ok" || state.indicator >= ticket.number ||
-      !presence.isMine();
+      !mine;
     let wait = true;
     if (!act && state.kind === "ok") {
       ticket.seeIndicator(state.indicator);
-      const ahead = liveAhead(paths, state.indicator, ticket.number);
-      if (ahead !== undefined) {
-        this.#aim(ticket, "ahead", presencePath(paths, ahead));
-      }
-      act = ahead === undefined ||
-        ahead !== state.indicator &&
-          !isLive(presencePath(paths, state.indicator));
+      act = this.#watchAhead(ticket, paths, state.indicator);
       // Woken by a change in the directory (onQueue), every waiter looks: a
       // head gone while a step runs is mostly one releasing, and every
       // waiter queueing for the lock behind it would delay the next one.
@@ -363,6 +358,18 @@ export class FileEngine implements Engine {
       ticket.recheck = true;
       this.#patient.add(ticket);
     }
+  }
+
+  /**
+   * Has a waiter watch the nearest live user ahead of it, whose leaving or
+   * death is what can bring its turn next. True if the head of the queue is
+   * not live, so must be skipped.
+   */
+  #watchAhead(ticket: Ticket, paths: ResourcePaths, head: number): boolean {
+    const ahead = liveAhead(paths, head, ticket.number);
+    if (ahead === undefined) return true;
+    this.#aim(ticket, "ahead", presencePath(paths, ahead));
+    return ahead !== head && !isLive(presencePath(paths, head));
   }
 
   /** A holder's lease is lost when its presence file or the turn is gone. */

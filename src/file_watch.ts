@@ -42,9 +42,9 @@ export function withPollMs<T>(pollMs: number, make: () => T): T {
  * `onChange(undefined)` (look at everything) at least every
  * FALLBACK_POLL_MS (see withPollMs). Each path has its own watcher, so
  * adding or dropping one leaves the others listening; Deno serves them all
- * from one OS watch per process, which Linux limits to 128 per user by
- * default. After a path's watcher starts, `onChange(path)` is called once,
- * for what changed before. Bursts of events cost one call per path.
+ * from one OS watch per process (Linux allows 128 per user by default).
+ * After a path's watcher starts, `onChange(path)` is called once, for what
+ * changed before. Bursts of events cost one call per path.
  *
  * @example
  * ```ts ignore
