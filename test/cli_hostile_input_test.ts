@@ -42,7 +42,10 @@ redisTest(
     assert.deepEqual(statuses.map((s) => s.resource), NAMES);
     assert.deepEqual(status, {
       code: 0,
-      stdout: formatResources(statuses).map((line) => `${line}\n`).join(""),
+      stdout: formatResources(
+        statuses.map((status) => status.resource),
+        statuses,
+      ).map((line) => `${line}\n`).join(""),
       stderr: "",
     });
     const json = await runCli([

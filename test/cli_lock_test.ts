@@ -134,7 +134,7 @@ Deno.test("turn lock --timeout gives up with exit code 75", async () => {
     code: 75,
     stderr: lines(
       "printer: waiting, 1 ahead",
-      'turn: timed out after 300 ms waiting for "printer": 1 user(s) still ahead',
+      'turn: timed out after 300ms waiting for "printer": 1 user(s) still ahead',
     ),
     stdout: lines("printer: acquiring", "printer: canceled"),
   });
