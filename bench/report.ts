@@ -5,7 +5,9 @@
  * @module
  */
 
-import type { BenchResults } from "./results.ts";
+import type { BenchResults, ContendedRun } from "./results.ts";
+import type { LoopFigures } from "./loop.ts";
+import type { Crash } from "./scenarios/crash.ts";
 import type { Contended } from "./scenarios/contended.ts";
 import type { ManyWaiters } from "./scenarios/many_waiters.ts";
 import { CRASH_EXPIRE_MS } from "./scenarios/crash.ts";
@@ -29,9 +31,12 @@ function verdict(met: boolean): string {
   return met ? "**met**" : "**MISSED**";
 }
 
-function uncontendedSection(r: BenchResults): string {
-  const turn = r.uncontended.turn.perSec;
-  const rows = Object.entries(r.uncontended).map(([peer, u]) => [
+function uncontendedSection(
+  r: BenchResults,
+  uncontended: Record<string, LoopFigures>,
+): string {
+  const turn = uncontended.turn.perSec;
+  const rows = Object.entries(uncontended).map(([peer, u]) => [
     peer,
     f(u.perSec, 0),
     `${f(u.p50Ms, 3)} (${f(u.p50Ms / r.limit.p50Ms, 1)} RTT)`,
@@ -43,7 +48,7 @@ function uncontendedSection(r: BenchResults): string {
     f(turn / u.perSec),
   ]);
   const ofLimit = turn / r.limit.perSec;
-  const ofLimitP50 = r.limit.p50Ms / r.uncontended.turn.p50Ms;
+  const ofLimitP50 = r.limit.p50Ms / uncontended.turn.p50Ms;
   return [
     "### 1. Uncontended: lock + release in a loop, one process",
     table(
@@ -130,7 +135,7 @@ const CONTENDED_HEADER = [
 function contendedSection(
   r: BenchResults,
   title: string,
-  { shape, peers }: BenchResults["work"],
+  { shape, peers }: ContendedRun,
 ): string {
   const { processes, cycles, holdMs, workMs } = shape;
   return [
@@ -143,8 +148,8 @@ function contendedSection(
   ].join("\n\n");
 }
 
-function workTargets(r: BenchResults): string {
-  const turn = r.work.peers.turn;
+function workTargets(r: BenchResults, work: ContendedRun): string {
+  const turn = work.peers.turn;
   const gapRtts = turn.gapP50Ms / r.limit.p50Ms;
   return [
     `Targets for turn: utilisation at least 90 %: ${
@@ -157,15 +162,15 @@ function workTargets(r: BenchResults): string {
       verdict(turn.ticketOrderViolations === 0)
     } (by client clocks: ${turn.fifoViolations});`,
     `gap p50 turn/turn1 at most 0.6: ${
-      f(ratio(r.work, "turn", "turn1", "gapP50Ms"))
-    }, ${verdict(ratio(r.work, "turn", "turn1", "gapP50Ms") <= 0.6)};`,
-    fileTarget(r.work, "gapP50Ms", "gap p50", false) + ".",
+      f(ratio(work, "turn", "turn1", "gapP50Ms"))
+    }, ${verdict(ratio(work, "turn", "turn1", "gapP50Ms") <= 0.6)};`,
+    fileTarget(work, "gapP50Ms", "gap p50", false) + ".",
   ].join(" ");
 }
 
 /** `a`'s figure ÷ `b`'s, from one scenario. */
 function ratio(
-  { peers }: BenchResults["work"],
+  { peers }: ContendedRun,
   a: PeerName,
   b: PeerName,
   figure: keyof Contended,
@@ -175,7 +180,7 @@ function ratio(
 
 /** The file backend's target: as good as proper-lockfile by `figure`. */
 function fileTarget(
-  run: BenchResults["work"],
+  run: ContendedRun,
   figure: keyof Contended,
   name: string,
   higherIsBetter: boolean,
@@ -189,8 +194,8 @@ function fileTarget(
   }`;
 }
 
-function waitersSection(r: BenchResults): string {
-  const entries = Object.entries(r.waiters);
+function waitersSection(waiters: Record<string, ManyWaiters>): string {
+  const entries = Object.entries(waiters);
   const [first, last] = [entries[0], entries.at(-1)!];
   const growth = (figure: keyof ManyWaiters) =>
     last[1][figure] / first[1][figure];
@@ -229,8 +234,9 @@ function waitersSection(r: BenchResults): string {
   ].join("\n\n");
 }
 
-function resourcesSection(r: BenchResults): string {
-  const s = r.resources;
+function resourcesSection(
+  s: NonNullable<BenchResults["resources"]>,
+): string {
   return [
     `### 5. Many resources: ${s.count} distinct resources, ${s.concurrency} concurrent tasks, one process (turn)`,
     table(["total ms", "RSS before MiB", "peak RSS MiB", "keys left"], [[
@@ -243,13 +249,13 @@ function resourcesSection(r: BenchResults): string {
   ].join("\n\n");
 }
 
-function crashSection(r: BenchResults): string {
-  const turn = r.crash.turn.recoveryMs;
+function crashSection(crash: Record<string, Crash>): string {
+  const turn = crash.turn.recoveryMs;
   return [
     `### 6. Crash recovery: holder SIGKILLed while 2 processes wait, lease ${CRASH_EXPIRE_MS} ms`,
     table(
       ["lock", "kill to next grant ms", "failed", "turn/peer"],
-      Object.entries(r.crash).map(([peer, c]) => [
+      Object.entries(crash).map(([peer, c]) => [
         peer,
         f(c.recoveryMs, 0),
         String(c.failures),
@@ -287,22 +293,31 @@ function yardsticks(r: BenchResults): string {
   ].join("\n\n");
 }
 
-/** The whole run as markdown. */
+/** The whole run as markdown: the scenarios it ran. */
 export function renderMarkdown(r: BenchResults): string {
   const m = r.machine;
-  return [
+  const sections = [
     `## \`${r.command}\`, ${r.date}, ${r.durationS} s`,
     `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, load average ${
       m.loadAverage.join(" ")
     }, Redis ${m.redis}, Deno ${m.deno}. Figures are medians of ${r.config.rounds} round(s); counts are totals.`,
     yardsticks(r),
-    uncontendedSection(r),
-    contendedSection(r, "2. Contended, real work", r.work),
-    workTargets(r),
-    contendedSection(r, "3. Contended, empty critical section", r.empty),
-    `Target: ${fileTarget(r.empty, "handoffsPerSec", "handoffs/s", true)}.`,
-    waitersSection(r),
-    resourcesSection(r),
-    crashSection(r),
-  ].join("\n\n");
+  ];
+  if (r.uncontended) sections.push(uncontendedSection(r, r.uncontended));
+  if (r.work) {
+    sections.push(
+      contendedSection(r, "2. Contended, real work", r.work),
+      workTargets(r, r.work),
+    );
+  }
+  if (r.empty) {
+    sections.push(
+      contendedSection(r, "3. Contended, empty critical section", r.empty),
+      `Target: ${fileTarget(r.empty, "handoffsPerSec", "handoffs/s", true)}.`,
+    );
+  }
+  if (r.waiters) sections.push(waitersSection(r.waiters));
+  if (r.resources) sections.push(resourcesSection(r.resources));
+  if (r.crash) sections.push(crashSection(r.crash));
+  return sections.join("\n\n");
 }
