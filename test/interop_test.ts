@@ -119,3 +119,33 @@ redisTest("turn 1.0 follow output shows users of this module", async (t) => {
     "test_resource: 2 granted",
   ]);
 });
+
+redisTest(
+  "a turn 1.0 waiter bumps past a crashed turn 1.0 holder after its patience",
+  async (t) => {
+    const holder = await turn1Lock(t.server.port, "shared", "first");
+    await holder.started;
+    const waiter = await turn1Lock(t.server.port, "shared", "second", 60, {
+      patienceSeconds: 0.5,
+    });
+    const { events } = await followUntil(
+      t.locker(),
+      ["shared"],
+      (e) => e.message === "shared: 2 started",
+    );
+    // turn 1.0's exception path leaves the indicator on the dead holder.
+    await holder.crash();
+    await within(waiter.started, 5000, "the waiter bumped and started");
+    // Bumps before the crash find the holder still there: from the crash on.
+    const messages = (await events).map((e) => e.message);
+    assert.deepEqual(messages.slice(messages.indexOf("shared: 1 crashed!")), [
+      "shared: 1 crashed!",
+      "shared: 2 bumps",
+      "shared: 2 granted",
+      "shared: 2 started",
+    ]);
+    await waiter.complete();
+    holder.close();
+    waiter.close();
+  },
+);
