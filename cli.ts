@@ -5,7 +5,7 @@
  * Install it with the least privileges it needs:
  *
  * ```sh
- * deno install -g -n turn --config deno.json --quiet --allow-net --allow-env=TURN_URL,TURN_REDIS_URL,REDIS_URL,TURN_REDIS_PASSWORD --ignore-env --no-prompt --allow-run cli.ts
+ * deno install -g -n turn --config deno.json --quiet --allow-net --allow-read=/var/lock/turn --allow-write=/var/lock/turn --allow-env=TURN_URL,TURN_REDIS_URL,REDIS_URL,TURN_REDIS_PASSWORD --ignore-env --no-prompt --allow-run cli.ts
  * ```
  *
  * @module
@@ -32,6 +32,7 @@ import { Locker } from "./mod.ts";
 import { checkResources } from "./src/validate.ts";
 import { printLines } from "./src/cli/output.ts";
 import { runProgram } from "./src/cli/platform.ts";
+import { VERSION } from "./src/cli/version.ts";
 
 const COMMANDS: readonly Command[] = [
   statusCommand,
@@ -84,6 +85,7 @@ async function dispatch(args: readonly string[]): Promise<number> {
       `turn ${command.name} --help`,
     ),
   );
+  if (parsed.switches.has("version")) return print(`turn ${VERSION}`);
   if (parsed.switches.has("help")) return print(commandHelp(command));
   const { run, locker } = asUsageError(() => {
     checkResources(parsed.names);
@@ -121,6 +123,7 @@ function withoutOwnFlags(parsed: ParsedArgs, command: Command): ParsedArgs {
 
 function help(args: readonly string[], asked: boolean): number {
   const parsed = parseFlags(args, ALL_FLAGS, "turn --help");
+  if (parsed.switches.has("version")) return print(`turn ${VERSION}`);
   const topic = parsed.names[0];
   if (topic !== undefined) {
     return print(commandHelp(commandNamed(topic, "help is about a command")));

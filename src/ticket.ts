@@ -4,10 +4,10 @@
  * @module
  */
 
-import type { ResourceKeys } from "./protocol.ts";
+import { newDrawToken, type ResourceKeys } from "./protocol.ts";
 import { deferred } from "./deferred.ts";
 import { LeaseLostError } from "./errors.ts";
-import { Lock, type ReleaseOutcome } from "./lock.ts";
+import { type LeaseInfo, Lock, type ReleaseOutcome } from "./lock.ts";
 
 /** Where a ticket stands. */
 export type TicketState = "drawing" | "waiting" | "held" | "leaving" | "gone";
@@ -26,6 +26,12 @@ export class Ticket {
   readonly spec: TicketSpec;
   /** The number drawn; 0 until drawn. */
   number = 0;
+  /**
+   * The token of the current draw, unique to it. It stays the same until a
+   * draw is answered, so a draw sent again draws nothing new; a ticket that
+   * lapsed and draws again takes a new one.
+   */
+  token: string = newDrawToken();
   state: TicketState = "drawing";
   /** Until when the presence is certainly alive (send time of the last refresh + expire). */
   validUntil = 0;
@@ -80,11 +86,12 @@ export class Ticket {
   /**
    * The Lock handed to the user of this granted ticket. `check`, if given,
    * runs before each read of `lock.signal` (a time-bound lease checks that
-   * it has not run out).
+   * it has not run out); `lease` is what the backend tells of the lease.
    */
   lock(
     end: (outcome: ReleaseOutcome) => Promise<void>,
     check?: () => void,
+    lease?: LeaseInfo,
   ): Lock {
     return new Lock(
       this.keys.resource,
@@ -93,6 +100,7 @@ export class Ticket {
       this.leaseSignal,
       end,
       check,
+      lease,
     );
   }
 

@@ -5,7 +5,7 @@
  */
 
 import { match, ok, strictEqual } from "node:assert/strict";
-import { freePort, startRedis } from "./redis_server.ts";
+import { freePort, startRedis } from "../support/redis_server.ts";
 import {
   CLI_PERMISSIONS,
   fileCliPermissions,

@@ -7,7 +7,8 @@
 
 import { Redis } from "ioredis";
 import { presenceKey, resourceKeys } from "../src/protocol.ts";
-import { waitFor } from "./_helpers.ts";
+import { type Backend, waitFor } from "./_helpers.ts";
+import { type RedisServer, startRedis } from "../support/redis_server.ts";
 
 /** The permission flags from docs/CLI.md; the tests use nothing more. */
 export const CLI_PERMISSIONS: readonly string[] = [
@@ -62,8 +63,11 @@ export interface CliResult {
 /** A running CLI whose output can be waited on. */
 export interface CliProcess extends AsyncDisposable {
   readonly pid: number;
-  /** Resolves once stdout contains `text`; rejects after a generous bound. */
-  stdoutHas(text: string): Promise<void>;
+  /**
+   * Resolves once stdout contains `text` (at least `times` times, default
+   * once); rejects after a generous bound.
+   */
+  stdoutHas(text: string, times?: number): Promise<void>;
   /** Resolves once stderr contains `text`; rejects after a generous bound. */
   stderrHas(text: string): Promise<void>;
   /** Sends a signal. */
@@ -146,7 +150,8 @@ export function spawnCli(
   })();
   return {
     pid: child.pid,
-    stdoutHas: (text) => stdout.has(text, () => describe("stdout", stdout)),
+    stdoutHas: (text, times = 1) =>
+      stdout.has(text, () => describe("stdout", stdout), times),
     stderrHas: (text) => stderr.has(text, () => describe("stderr", stderr)),
     kill: (signal) => child.kill(signal),
     type,
@@ -163,7 +168,7 @@ export function spawnCli(
 interface Collected {
   readonly text: () => string;
   readonly done: Promise<string>;
-  has(text: string, explain: () => string): Promise<void>;
+  has(text: string, explain: () => string, times?: number): Promise<void>;
 }
 
 function collect(stream: ReadableStream<Uint8Array>): Collected {
@@ -182,11 +187,11 @@ function collect(stream: ReadableStream<Uint8Array>): Collected {
   return {
     text: () => text,
     done,
-    has(wanted, explain) {
+    has(wanted, explain, times = 1) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => settle(false), WAIT_MS);
         const check = () => {
-          if (text.includes(wanted)) settle(true);
+          if (text.split(wanted).length > times) settle(true);
           else if (ended) settle(false);
         };
         const settle = (found: boolean) => {
@@ -246,4 +251,40 @@ export async function dropPresence(
   } finally {
     redis.disconnect();
   }
+}
+
+/** Where a test's CLI runs take their turns: one backend, fresh. */
+export interface CliDomain extends AsyncDisposable {
+  /** The URL that names it (`--url`, or a Locker's `url`). */
+  readonly url: string;
+  /** The Deno permissions docs/CLI.md gives for it. */
+  readonly permissions: readonly string[];
+  /** The Redis server (Redis backend only). */
+  readonly server?: RedisServer;
+  /** Runs the CLI there to completion. */
+  run(args: readonly string[]): Promise<CliResult>;
+  /** Starts the CLI there. */
+  spawn(args: readonly string[]): CliProcess;
+}
+
+/**
+ * A fresh lock domain on `backend`: a throwaway redis-server, or a
+ * temporary directory for the file backend.
+ */
+export async function cliDomain(backend: Backend): Promise<CliDomain> {
+  const dir = await Deno.makeTempDir({ prefix: "turn-cli-domain-" });
+  const server = backend === "redis" ? await startRedis() : undefined;
+  const url = server?.url ?? `file://${dir}`;
+  const permissions = server ? CLI_PERMISSIONS : fileCliPermissions(dir);
+  return {
+    url,
+    permissions,
+    server,
+    run: (args) => runCli(["--url", url, ...args], { permissions }),
+    spawn: (args) => spawnCli(["--url", url, ...args], { permissions }),
+    async [Symbol.asyncDispose]() {
+      await server?.[Symbol.asyncDispose]();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
 }

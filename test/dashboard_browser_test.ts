@@ -9,7 +9,7 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { Browser, type Page } from "./chromium.ts";
 import { CLI_PERMISSIONS, spawnCli } from "./cli_helpers.ts";
-import { freePort, startRedis } from "./redis_server.ts";
+import { freePort, startRedis } from "../support/redis_server.ts";
 import { untilQueued } from "./_helpers.ts";
 import { Locker } from "../mod.ts";
 

@@ -13,7 +13,7 @@ import { NestFactory } from "@nestjs/core";
 import { Dashboard, nodeListener } from "../dashboard.ts";
 import { Locker } from "../mod.ts";
 import { waitFor } from "./_helpers.ts";
-import { startRedis } from "./redis_server.ts";
+import { startRedis } from "../support/redis_server.ts";
 
 /** Checks a dashboard served at `base` (ending in /turn) while a turn is held. */
 async function checkMounted(base: string, locker: Locker): Promise<void> {

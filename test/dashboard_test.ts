@@ -10,7 +10,7 @@ import type { ResourceView } from "../src/dashboard/track.ts";
 import { serve } from "../src/dashboard/serve.ts";
 import { lockerTest, untilQueued, waitFor, within } from "./_helpers.ts";
 import { parsePrometheus } from "./prometheus_text.ts";
-import { freePort } from "./redis_server.ts";
+import { freePort } from "../support/redis_server.ts";
 import { Locker } from "../mod.ts";
 
 interface State {
