@@ -57,7 +57,7 @@ import {
   type TicketSteps,
 } from "./departures.ts";
 import { quit } from "./quit.ts";
-import { delay, settleWithin } from "./wait.ts";
+import { delay, settleWithin, waitOrGiveUp } from "./wait.ts";
 import { isAway, ownError } from "./redis_errors.ts";
 
 const DEFAULT_CONNECT_TIMEOUT = 5_000;
@@ -274,7 +274,8 @@ export class RedisEngine implements Engine {
     // A wait with a timeout waits for Redis within it (see #drawWhileAway).
     if (!tryOnly && limits.timeout !== undefined) this.#bounded.add(ticket);
     else {
-      await this.ready();
+      // An abort ends the wait for the connection too.
+      await waitOrGiveUp(this.ready(), { signal: limits.signal });
       // close() may have run while this call waited for the connection.
       this.#assertOpen();
     }

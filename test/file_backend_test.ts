@@ -13,6 +13,7 @@ import { draw, poll, release } from "../src/file_steps.ts";
 import {
   filesUnder,
   fixture,
+  followUntil,
   leaseLost,
   untilQueued,
   within,
@@ -330,6 +331,94 @@ Deno.test("a waiter whose look finds a step under way looks again, though that s
     assert.equal(lock.number, 2);
     await lock.release();
     await holder.release();
+  }));
+
+Deno.test("a waiter hears of its turn through users ahead that leave or are dead, without a poll", () =>
+  withRoot(async (root, locker) => {
+    const [a, b, c] = [0, 1, 2].map(() => withPollMs(NO_POLL_MS, locker));
+    const holder = await a.lock("r", { label: "holder" });
+    const leaving = new AbortController();
+    const left = b.lock("r", { label: "leaves", signal: leaving.signal });
+    left.catch(() => {});
+    await untilQueued(a, "r", 2);
+    // Number 3 was drawn by a process that died: its file is unlocked.
+    const paths = resourcePaths(root, "r");
+    const step = await lockDir(paths.root, paths.dir, false);
+    assert.ok(step instanceof DirLock);
+    try {
+      await Deno.writeTextFile(presencePath(paths, 3), "ghost");
+      await Deno.writeTextFile(
+        paths.state,
+        JSON.stringify({ resource: "r", dispenser: 3, indicator: 1 }),
+      );
+    } finally {
+      step[Symbol.dispose]();
+    }
+    // Number 4 waits behind the nearest live user, 2, past the dead 3.
+    const waiting = c.lock("r", { label: "last" });
+    await untilQueued(a, "r", 3);
+    // 2 leaves: 4 looks past it, to the holder.
+    leaving.abort();
+    await assert.rejects(left);
+    await untilQueued(a, "r", 2);
+    // The last events of 2's file come a little after its removal: past them,
+    // only a watch of the holder can bring 4 its turn.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await holder.release();
+    const lock = await within(waiting, 10_000, "the last waiter's turn");
+    assert.equal(lock.number, 4);
+    await lock.release();
+  }));
+
+Deno.test("a waiter whose turn the state shows takes it while a step still holds the lock, if nobody follows", () =>
+  withRoot(async (root, locker) => {
+    const [a, b] = [0, 1].map(() => withPollMs(NO_POLL_MS, locker));
+    const holder = await a.lock("r", { label: "holder" });
+    const waiting = b.lock("r", { label: "waiter" });
+    await untilQueued(a, "r", 2);
+    const paths = resourcePaths(root, "r");
+    const step = await lockDir(paths.root, paths.dir, false);
+    assert.ok(step instanceof DirLock);
+    try {
+      // What a release does under the lock: the state first (whole, by
+      // rename), then the holder's presence goes, which wakes the user behind.
+      await Deno.writeTextFile(
+        `${paths.state}.new`,
+        JSON.stringify({ resource: "r", dispenser: 2, indicator: 2 }),
+      );
+      await Deno.rename(`${paths.state}.new`, paths.state);
+      await Deno.remove(presencePath(paths, holder.number));
+      const lock = await within(waiting, 5000, "the turn, lock still held");
+      assert.equal(lock.number, 2);
+      await leaseLost(holder);
+    } finally {
+      step[Symbol.dispose]();
+    }
+    await (await waiting).release();
+    await holder.release();
+  }));
+
+Deno.test("a handoff says granted, then started, to followers", () =>
+  withRoot(async (_root, locker) => {
+    const [a, b, c] = [0, 1, 2].map(() => withPollMs(NO_POLL_MS, locker));
+    const { events } = await followUntil(
+      c,
+      ["r"],
+      (e) => e.message === "r: 2 started",
+    );
+    const holder = await a.lock("r", { label: "holder" });
+    const waiting = b.lock("r", { label: "waiter" });
+    await untilQueued(a, "r", 2);
+    await holder.release();
+    await (await within(waiting, 5000, "the waiter's turn")).release();
+    const messages = (await within(events, 5000, "started")).map((e) =>
+      e.message
+    );
+    assert.deepEqual(messages.slice(-3), [
+      'r: 1 completed by "holder"',
+      "r: 2 granted",
+      "r: 2 started",
+    ]);
   }));
 
 Deno.test("a follower's inbox is replaced once it grows, and no message is lost or repeated", async () => {
