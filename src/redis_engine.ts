@@ -11,8 +11,10 @@ import {
   commonArgs,
   DISPENSER_PATTERN,
   DRAW,
+  drawKey,
   EXTERNAL_PATTERN,
   type InternalPublish,
+  newDrawToken,
   NEWEST_GRACE_MS,
   numberOfPresenceKey,
   type Outcome,
@@ -27,6 +29,7 @@ import {
   type Script,
   scriptFor,
   STATUS,
+  tokenKey,
 } from "./protocol.ts";
 import { runScript, runScripts, type ScriptCall } from "./scripts.ts";
 import {
@@ -54,7 +57,7 @@ import {
   type TicketSteps,
 } from "./departures.ts";
 import { quit } from "./quit.ts";
-import { delay, settleWithin } from "./wait.ts";
+import { delay, settleWithin, waitOrGiveUp } from "./wait.ts";
 import { isAway, ownError } from "./redis_errors.ts";
 
 const DEFAULT_CONNECT_TIMEOUT = 5_000;
@@ -216,15 +219,42 @@ export class RedisEngine implements Engine {
     script: Script,
     keys: ResourceKeys,
     extra: ScriptCall["args"],
-    n?: number,
+    userKeys: readonly string[] = [],
   ): ScriptCall {
-    const keyList = [keys.dispenser, keys.indicator];
-    if (n !== undefined) keyList.push(presenceKey(keys, n));
     return {
       script: scriptFor(script, this.#publish),
-      keys: keyList,
+      keys: [keys.dispenser, keys.indicator, ...userKeys],
       args: [...commonArgs(keys), ...extra],
     };
+  }
+
+  /**
+   * A script about the ticket's own place: its presence, token and draw
+   * keys, with its number, label and `extra` before its token.
+   */
+  #userCall(
+    script: Script,
+    ticket: Ticket,
+    extra: ScriptCall["args"],
+  ): ScriptCall {
+    const { keys, number, token } = ticket;
+    return this.#callOf(
+      script,
+      keys,
+      [number, ticket.spec.label, ...extra, token],
+      [presenceKey(keys, number), tokenKey(keys, number), drawKey(keys, token)],
+    );
+  }
+
+  /** A draw for the ticket; `tryOnly` only if nobody holds or waits. */
+  #drawCall(ticket: Ticket, tryOnly: boolean, skip: number): ScriptCall {
+    const { keys, spec, token } = ticket;
+    return this.#callOf(
+      DRAW,
+      keys,
+      [spec.label, spec.expire, tryOnly ? 1 : 0, skip, token, keys.tokenPrefix],
+      [drawKey(keys, token)],
+    );
   }
 
   // -------------------------------------------------------------------------
@@ -242,7 +272,8 @@ export class RedisEngine implements Engine {
     // A wait with a timeout waits for Redis within it (see #drawWhileAway).
     if (!tryOnly && limits.timeout !== undefined) this.#bounded.add(ticket);
     else {
-      await this.ready();
+      // An abort ends the wait for the connection too.
+      await waitOrGiveUp(this.ready(), { signal: limits.signal });
       // close() may have run while this call waited for the connection.
       this.#assertOpen();
     }
@@ -258,12 +289,10 @@ export class RedisEngine implements Engine {
     let skip = 0;
     for (;;) {
       const sentAt = Date.now();
-      const reply = await this.#call(DRAW, ticket.keys, [
-        ticket.spec.label,
-        ticket.spec.expire,
-        1,
-        skip,
-      ]) as Reply;
+      const reply = await runScript(
+        this.#client,
+        this.#drawCall(ticket, true, skip),
+      ) as Reply;
       const [n, third] = [Number(reply[0]), Number(reply[2])];
       if (n > 0) {
         ticket.number = n;
@@ -320,12 +349,10 @@ export class RedisEngine implements Engine {
 
   async #drawOnce(ticket: Ticket): Promise<void> {
     const sentAt = Date.now();
-    const reply = await this.#call(DRAW, ticket.keys, [
-      ticket.spec.label,
-      ticket.spec.expire,
-      0,
-      0,
-    ]) as Reply;
+    const reply = await runScript(
+      this.#client,
+      this.#drawCall(ticket, false, 0),
+    ) as Reply;
     ticket.number = Number(reply[0]);
     ticket.validUntil = sentAt + ticket.spec.expire;
     ticket.lastNews = Date.now();
@@ -391,13 +418,7 @@ export class RedisEngine implements Engine {
   }
 
   #pollCall(ticket: Ticket): ScriptCall {
-    const { label, expire } = ticket.spec;
-    return this.#callOf(POLL, ticket.keys, [
-      ticket.number,
-      label,
-      expire,
-      0,
-    ], ticket.number);
+    return this.#userCall(POLL, ticket, [ticket.spec.expire, 0]);
   }
 
   /** Applies a poll's reply; true when the ticket lapsed and must redraw. */
@@ -426,6 +447,7 @@ export class RedisEngine implements Engine {
     try {
       this.#unwatch(ticket);
       ticket.state = "drawing" as TicketState;
+      ticket.token = newDrawToken();
       await this.#draw(ticket);
       if (ticket.state === "waiting") await this.#watch(ticket).catch(() => {});
     } catch (error) {
@@ -469,12 +491,7 @@ export class RedisEngine implements Engine {
     ticket.state = "gone";
     const reply = await runScript(
       this.#client,
-      this.#callOf(RELEASE, ticket.keys, [
-        ticket.number,
-        ticket.spec.label,
-        outcome,
-        0,
-      ], ticket.number),
+      this.#userCall(RELEASE, ticket, [outcome, 0]),
     ) as Reply;
     const stuck = Number(reply[2]);
     if (stuck > 0) this.#followUp(ticket.keys, stuck);
@@ -644,14 +661,7 @@ export class RedisEngine implements Engine {
     for (const ticket of polled) ticket.busy = true;
     const calls = [
       ...polled.map((t) => this.#pollCall(t)),
-      ...held.map((t) =>
-        this.#callOf(
-          RENEW,
-          t.keys,
-          [t.number, t.spec.label, t.spec.expire],
-          t.number,
-        )
-      ),
+      ...held.map((t) => this.#userCall(RENEW, t, [t.spec.expire])),
       ...bumpers.map((t) => this.#callOf(BUMP, t.keys, [0, t.number])),
       ...followUps.map(({ keys, skip }) => this.#callOf(BUMP, keys, [skip, 0])),
     ];

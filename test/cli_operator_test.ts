@@ -229,3 +229,20 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+Deno.test("turn run (file) refuses more resources than its command can hold locks for, and releases them", async () => {
+  await using where = await cliDomain("file");
+  const names = ["a", "b", "c", "d", "e", "f", "g", "h"];
+  deepStrictEqual(await where.run(["run", ...names, "--", "echo", "ran"]), {
+    code: 2,
+    stdout: "",
+    stderr:
+      "turn: run holds at most 7 resources on the file backend (its command inherits a lock on each): got 8\n",
+  });
+  await using locker = new Locker({ url: where.url });
+  deepStrictEqual(await locker.status(names), []);
+  deepStrictEqual(
+    await where.run(["run", ...names.slice(1), "--", "echo", "ran"]),
+    { code: 0, stdout: "ran\n", stderr: "" },
+  );
+});
