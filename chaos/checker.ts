@@ -83,6 +83,8 @@ export type Property =
 export interface Violation {
   readonly property: Property;
   readonly at: number;
+  /** Where the story begins, when well before `at` (an earlier grant). */
+  readonly from?: number;
   readonly who: readonly string[];
   readonly resource?: string;
   readonly message: string;
@@ -192,7 +194,8 @@ function exclusion(model: Model): Violation[] {
           a.op.call !== "turn1";
         found.push({
           property: unsignalled ? "lost-lease-unsignalled" : "mutual-exclusion",
-          at: after[0].t,
+          at: b.t,
+          from: a.t,
           who: [a.op.who, b.op.who],
           resource,
           message: `${opName(b.op)} was granted ${resource} as ${b.number} at ${
@@ -258,7 +261,12 @@ function timeouts(model: Model): Violation[] {
   for (const user of model.users.values()) {
     for (const op of user.ops) {
       const settled = settledAt(op);
-      const error = op.end?.kind === "failed" ? op.end.error : undefined;
+      // The wait's own error: a release failing after every grant is not.
+      const waitFailed = op.end?.kind === "failed" &&
+        op.grants.length < op.resources.length;
+      const error = waitFailed
+        ? (op.end as { error: string }).error
+        : undefined;
       const late = (limit: number, what: string) => {
         const end = settled ?? (user.gone ?? model.end);
         const stopped = stoppedWithin(user, op.start, end);
@@ -363,7 +371,11 @@ function leftAndHung(events: readonly ChaosEvent[]): Violation[] {
         who: [event.who],
         message: `${event.who} exited with code ${event.code}${
           event.signal ? ` (${event.signal})` : ""
-        } without being killed`,
+        } without being killed${
+          event.stderr?.length
+            ? `; its stderr ended:\n    ${event.stderr.join("\n    ")}`
+            : ""
+        }`,
       }];
     }
     return [];
@@ -556,6 +568,8 @@ function recoveries(model: Model): Recovery[] {
           )
         );
       if (!next || !waiting) continue;
+      // Recovery from a holder's death, not from Redis being away.
+      if (model.outages.some((o) => o.from <= next.t && o.to >= died)) continue;
       found.push({
         who: grant.op.who,
         resource,

@@ -191,6 +191,16 @@ Deno.test("a timeout that fires late or early is reported", () => {
   assert.deepEqual(properties(timed(300)), ["timeout"]);
 });
 
+Deno.test("a release that fails after the grant does not count against the timeout", () => {
+  const events = history([
+    ...lock(0, "a", { timeout: 500 }),
+    [10, "a", "granted", { resource: "r0", number: 1 }],
+    [20, "a", "leave", { ok: true }],
+    [3000, "a", "failed", { error: "ConnectionError", message: "release" }],
+  ]);
+  assert.deepEqual(properties(events), []);
+});
+
 Deno.test("time stopped does not count against a timeout", () => {
   const events = history([
     ...lock(0, "a", { timeout: 500 }),

@@ -133,11 +133,12 @@ export type ChaosEvent =
   | Base & { readonly kind: "closing" | "closed" }
   /** The orchestrator started a worker process. */
   | Base & { readonly kind: "spawn"; readonly pid: number }
-  /** A worker process ended. */
+  /** A worker process ended; one that died on its own, with its last words. */
   | Base & {
     readonly kind: "exit";
     readonly code: number;
     readonly signal: string | null;
+    readonly stderr?: readonly string[];
   }
   /** A fault; `target` is the user it hit, `ms` how long it lasts. */
   | Base & {

@@ -183,12 +183,11 @@ export function stoppedWithin(user: User, from: number, to: number): number {
   );
 }
 
-/** When `op` settled: its last grant (for a set, when all are held) or its end. */
+/** When `op`'s wait settled: its last grant (for a set, when all are held) or its end. */
 export function settledAt(op: Op): number | undefined {
-  if (op.end?.kind === "failed") return op.end.t;
-  if (op.call === "tryLock" || op.end?.kind === "busy") return op.end?.t;
+  // Granted everything: what fails later (a release) is not the wait's.
   if (op.grants.length >= op.resources.length) {
     return Math.max(...op.grants.map((g) => g.t));
   }
-  return undefined;
+  return op.end?.t;
 }

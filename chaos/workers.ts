@@ -57,7 +57,11 @@ class WorkerProcess {
     ]);
     this.exited = this.child.status.then(async ({ code, signal }) => {
       await reading;
-      record({ t: now(), who, kind: "exit", code, signal });
+      // What a worker that died on its own said last: the cause, for the report.
+      const said = code !== 0 && !this.killed
+        ? { stderr: this.stderr.slice(-12) }
+        : {};
+      record({ t: now(), who, kind: "exit", code, signal, ...said });
     });
   }
 

@@ -11,8 +11,10 @@ import {
   commonArgs,
   DISPENSER_PATTERN,
   DRAW,
+  drawKey,
   EXTERNAL_PATTERN,
   type InternalPublish,
+  newDrawToken,
   NEWEST_GRACE_MS,
   numberOfPresenceKey,
   type Outcome,
@@ -27,6 +29,7 @@ import {
   type Script,
   scriptFor,
   STATUS,
+  tokenKey,
 } from "./protocol.ts";
 import { runScript, runScripts, type ScriptCall } from "./scripts.ts";
 import {
@@ -54,8 +57,8 @@ import {
   type TicketSteps,
 } from "./departures.ts";
 import { quit } from "./quit.ts";
-import { delay, settleWithin } from "./wait.ts";
-import { isReplyError, ownError } from "./redis_errors.ts";
+import { delay, settleWithin, waitOrGiveUp } from "./wait.ts";
+import { isAway, ownError } from "./redis_errors.ts";
 
 const DEFAULT_CONNECT_TIMEOUT = 5_000;
 /** How long a user that gives up waits for Redis to confirm it has left. */
@@ -96,6 +99,8 @@ export class RedisEngine implements Engine {
   #ready: Promise<void> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastBeat = 0;
+  /** No ticket and no follow-up: the heartbeat clock is stopped. */
+  #idle = true;
   #beating = false;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -214,15 +219,42 @@ export class RedisEngine implements Engine {
     script: Script,
     keys: ResourceKeys,
     extra: ScriptCall["args"],
-    n?: number,
+    userKeys: readonly string[] = [],
   ): ScriptCall {
-    const keyList = [keys.dispenser, keys.indicator];
-    if (n !== undefined) keyList.push(presenceKey(keys, n));
     return {
       script: scriptFor(script, this.#publish),
-      keys: keyList,
+      keys: [keys.dispenser, keys.indicator, ...userKeys],
       args: [...commonArgs(keys), ...extra],
     };
+  }
+
+  /**
+   * A script about the ticket's own place: its presence, token and draw
+   * keys, with its number, label and `extra` before its token.
+   */
+  #userCall(
+    script: Script,
+    ticket: Ticket,
+    extra: ScriptCall["args"],
+  ): ScriptCall {
+    const { keys, number, token } = ticket;
+    return this.#callOf(
+      script,
+      keys,
+      [number, ticket.spec.label, ...extra, token],
+      [presenceKey(keys, number), tokenKey(keys, number), drawKey(keys, token)],
+    );
+  }
+
+  /** A draw for the ticket; `tryOnly` only if nobody holds or waits. */
+  #drawCall(ticket: Ticket, tryOnly: boolean, skip: number): ScriptCall {
+    const { keys, spec, token } = ticket;
+    return this.#callOf(
+      DRAW,
+      keys,
+      [spec.label, spec.expire, tryOnly ? 1 : 0, skip, token, keys.tokenPrefix],
+      [drawKey(keys, token)],
+    );
   }
 
   // -------------------------------------------------------------------------
@@ -235,12 +267,17 @@ export class RedisEngine implements Engine {
     limits: WaitLimits,
     tryOnly: boolean,
   ): Promise<Lock | null> {
-    await this.ready();
-    // close() may have run while this call waited for the connection.
     this.#assertOpen();
-    limits.signal?.throwIfAborted();
     const ticket = new Ticket(this.#keys(resource), spec);
-    if (limits.timeout !== undefined) this.#bounded.add(ticket);
+    // A wait with a timeout waits for Redis within it (see #drawWhileAway).
+    if (!tryOnly && limits.timeout !== undefined) this.#bounded.add(ticket);
+    else {
+      // An abort ends the wait for the connection too.
+      await waitOrGiveUp(this.ready(), { signal: limits.signal });
+      // close() may have run while this call waited for the connection.
+      this.#assertOpen();
+    }
+    limits.signal?.throwIfAborted();
     return await takeTurn(ticket, limits, tryOnly, this.#steps);
   }
 
@@ -252,12 +289,10 @@ export class RedisEngine implements Engine {
     let skip = 0;
     for (;;) {
       const sentAt = Date.now();
-      const reply = await this.#call(DRAW, ticket.keys, [
-        ticket.spec.label,
-        ticket.spec.expire,
-        1,
-        skip,
-      ]) as Reply;
+      const reply = await runScript(
+        this.#client,
+        this.#drawCall(ticket, true, skip),
+      ) as Reply;
       const [n, third] = [Number(reply[0]), Number(reply[2])];
       if (n > 0) {
         ticket.number = n;
@@ -284,17 +319,20 @@ export class RedisEngine implements Engine {
   }
 
   /**
-   * Draws a number. While Redis is away (ioredis gives a command up after
-   * about 4.5 s of reconnecting), a wait with a timeout draws again until
-   * Redis is back or the wait ends, as a waiter that drew before the outage
-   * waits; one without a timeout fails with a ConnectionError.
+   * Connects if need be and draws a number. While Redis is away (refused,
+   * or ioredis gave a command up after about 4.5 s of reconnecting), a wait
+   * with a timeout tries again until Redis is back or the wait ends, as a
+   * waiter that drew before the outage waits; one without a timeout fails
+   * with a ConnectionError. A refusal (a wrong password, a missing
+   * permission) fails at once either way.
    */
   async #drawWhileAway(ticket: Ticket): Promise<void> {
     for (;;) {
       try {
+        await this.ready();
         return await this.#draw(ticket);
       } catch (error) {
-        const waits = this.#bounded.has(ticket) && !isReplyError(error) &&
+        const waits = this.#bounded.has(ticket) && isAway(error) &&
           ticket.state === "drawing" && !this.#closed;
         if (!waits) throw this.#own(error);
       }
@@ -311,12 +349,10 @@ export class RedisEngine implements Engine {
 
   async #drawOnce(ticket: Ticket): Promise<void> {
     const sentAt = Date.now();
-    const reply = await this.#call(DRAW, ticket.keys, [
-      ticket.spec.label,
-      ticket.spec.expire,
-      0,
-      0,
-    ]) as Reply;
+    const reply = await runScript(
+      this.#client,
+      this.#drawCall(ticket, false, 0),
+    ) as Reply;
     ticket.number = Number(reply[0]);
     ticket.validUntil = sentAt + ticket.spec.expire;
     ticket.lastNews = Date.now();
@@ -382,13 +418,7 @@ export class RedisEngine implements Engine {
   }
 
   #pollCall(ticket: Ticket): ScriptCall {
-    const { label, expire } = ticket.spec;
-    return this.#callOf(POLL, ticket.keys, [
-      ticket.number,
-      label,
-      expire,
-      0,
-    ], ticket.number);
+    return this.#userCall(POLL, ticket, [ticket.spec.expire, 0]);
   }
 
   /** Applies a poll's reply; true when the ticket lapsed and must redraw. */
@@ -417,6 +447,7 @@ export class RedisEngine implements Engine {
     try {
       this.#unwatch(ticket);
       ticket.state = "drawing" as TicketState;
+      ticket.token = newDrawToken();
       await this.#draw(ticket);
       if (ticket.state === "waiting") await this.#watch(ticket).catch(() => {});
     } catch (error) {
@@ -460,12 +491,7 @@ export class RedisEngine implements Engine {
     ticket.state = "gone";
     const reply = await runScript(
       this.#client,
-      this.#callOf(RELEASE, ticket.keys, [
-        ticket.number,
-        ticket.spec.label,
-        outcome,
-        0,
-      ], ticket.number),
+      this.#userCall(RELEASE, ticket, [outcome, 0]),
     ) as Reply;
     const stuck = Number(reply[2]);
     if (stuck > 0) this.#followUp(ticket.keys, stuck);
@@ -585,7 +611,14 @@ export class RedisEngine implements Engine {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#closed) return;
-    if (this.#tickets.size === 0 && this.#followUps.size === 0) return;
+    if (this.#tickets.size === 0 && this.#followUps.size === 0) {
+      this.#idle = true;
+      return;
+    }
+    // A draw has just refreshed the presence: the first beat is due one
+    // interval from now, not at once.
+    if (this.#idle) this.#lastBeat = Date.now();
+    this.#idle = false;
     const wait = Math.max(0, this.#nextDue() - Date.now());
     this.#timer = setTimeout(() => this.#tick(), Math.min(wait, 2 ** 31 - 1));
   }
@@ -628,14 +661,7 @@ export class RedisEngine implements Engine {
     for (const ticket of polled) ticket.busy = true;
     const calls = [
       ...polled.map((t) => this.#pollCall(t)),
-      ...held.map((t) =>
-        this.#callOf(
-          RENEW,
-          t.keys,
-          [t.number, t.spec.label, t.spec.expire],
-          t.number,
-        )
-      ),
+      ...held.map((t) => this.#userCall(RENEW, t, [t.spec.expire])),
       ...bumpers.map((t) => this.#callOf(BUMP, t.keys, [0, t.number])),
       ...followUps.map(({ keys, skip }) => this.#callOf(BUMP, keys, [skip, 0])),
     ];

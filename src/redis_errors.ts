@@ -12,6 +12,17 @@ export function isReplyError(error: unknown): boolean {
   return error instanceof Error && error.name === "ReplyError";
 }
 
+// Network failures that pass when Redis is back, as ioredis and the OS word
+// them; a wrong address, password or permission is not among them.
+const AWAY =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE|no answer within|Connection is closed|max retries per request/i;
+
+/** Whether `error` says Redis is away for now (down, restarting, cut off). */
+export function isAway(error: unknown): boolean {
+  return error instanceof Error && !isReplyError(error) &&
+    AWAY.test(error.message);
+}
+
 /**
  * `error` as one of this module's errors: a refusal by Redis becomes a
  * CommandError, anything else ioredis reports (a connection lost, retries

@@ -38,19 +38,19 @@ Deno.test("a missing or unknown command is one line on stderr, exit 2", async ()
   deepStrictEqual(
     await runCli([]),
     usageError(
-      "a command is needed (one of status, follow, reset, lock, run; see turn --help): got none",
+      "a command is needed (one of status, follow, reset, lock, run, dashboard; see turn --help): got none",
     ),
   );
   deepStrictEqual(
     await runCli(["--port", "6390", "stat", "printer"]),
     usageError(
-      'unknown command (one of status, follow, reset, lock, run; see turn --help): got "stat"',
+      'unknown command (one of status, follow, reset, lock, run, dashboard; see turn --help): got "stat"',
     ),
   );
   deepStrictEqual(
     await runCli(["help", "stat"]),
     usageError(
-      'help is about a command (one of status, follow, reset, lock, run; see turn --help): got "stat"',
+      'help is about a command (one of status, follow, reset, lock, run, dashboard; see turn --help): got "stat"',
     ),
   );
 });

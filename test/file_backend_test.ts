@@ -9,7 +9,15 @@ import {
 import { inboxEvents, publish } from "../src/file_events.ts";
 import { DirLock, lockDir } from "../src/file_dir_lock.ts";
 import { withPollMs } from "../src/file_watch.ts";
-import { filesUnder, leaseLost, untilQueued, within } from "./_helpers.ts";
+import { draw, poll, release } from "../src/file_steps.ts";
+import {
+  filesUnder,
+  fixture,
+  followUntil,
+  leaseLost,
+  untilQueued,
+  within,
+} from "./_helpers.ts";
 
 const TRICKY = [
   "printer",
@@ -116,6 +124,40 @@ Deno.test("a presence file left by a dead process is skipped and removed", () =>
     await lock.release();
   }));
 
+Deno.test("a user whose number was drawn again under its label never takes that place", async () => {
+  // Identity is the presence file's inode, which its owner keeps open, so
+  // the inode cannot be reused while the owner lives, whatever the label.
+  const root = await Deno.makeTempDir({ prefix: "turn-files-" });
+  try {
+    const paths = resourcePaths(root, "r");
+    const first = await draw(paths, "first", false);
+    const skipped = await draw(paths, "same", false);
+    assert.equal(skipped?.n, 2);
+    // Its presence file goes (an operator, a cleaner): it is skipped, the
+    // queue empties and numbering starts again.
+    await Deno.remove(presencePath(paths, 2));
+    await release(paths, 1, "first", "completed", first!.presence);
+    const holder = await draw(paths, "holder", false);
+    const twin = await draw(paths, "same", false);
+    assert.deepEqual([holder?.n, twin?.n], [1, 2]);
+    const looked = await poll(paths, 2, skipped!.presence);
+    assert.deepEqual(looked, { verdict: "lapsed" });
+    // Its leaving touches nothing of the twin's.
+    const left = await release(paths, 2, "same", "left", skipped!.presence);
+    assert.equal(left.holder, false);
+    assert.equal(await Deno.readTextFile(presencePath(paths, 2)), "same");
+    assert.ok(twin!.presence.isMine());
+    await release(paths, 1, "holder", "completed", holder!.presence);
+    assert.deepEqual(await poll(paths, 2, twin!.presence), {
+      verdict: "granted",
+    });
+    await release(paths, 2, "same", "completed", twin!.presence);
+    assert.deepEqual(await filesUnder(root), []);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("a holder whose queue directory was removed loses its lease", () =>
   withRoot(async (root, locker) => {
     const lock = await locker().lock("r");
@@ -145,6 +187,82 @@ Deno.test("a removed state file is rebuilt, and the holder keeps its lease", () 
     const lock = await within(waiting, 5000, "waiter after the rebuild");
     assert.equal(lock.number, 2);
     await lock.release();
+  }));
+
+Deno.test("concurrent draws from separate processes get unique, contiguous numbers", () =>
+  withRoot(async (root, locker) => {
+    const one = locker();
+    const holder = await one.lock("r", { label: "holder" });
+    const [processes, each] = [6, 30];
+    const children = Array.from(
+      { length: processes },
+      (_, i) =>
+        new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            fixture("drawer.ts"),
+            `file://${root}`,
+            "r",
+            String(each),
+            `p${i}`,
+          ],
+          stdin: "piped",
+          stdout: "piped",
+          stderr: "inherit",
+        }).spawn(),
+    );
+    const lines = children.map((child) =>
+      child.stdout.pipeThrough(new TextDecoderStream()).getReader()
+    );
+    const writers = children.map((child) => child.stdin.getWriter());
+    try {
+      const said = (word: string) =>
+        within(
+          Promise.all(lines.map(async (reader) => {
+            const { value } = await reader.read();
+            assert.equal(value?.trim(), word);
+          })),
+          60_000,
+          `every process ${word}`,
+        );
+      await said("ready");
+      const paths = resourcePaths(root, "r");
+      const before = await Deno.readTextFile(paths.state);
+      {
+        // While a step holds the queue's lock, no draw may touch the queue;
+        // then every process's draws race for it at once.
+        using _step = await lockDir(root, paths.dir, false) as DirLock;
+        const go = new TextEncoder().encode("go\n");
+        await Promise.all(writers.map((writer) => writer.write(go)));
+        await said("started");
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(await Deno.readTextFile(paths.state), before);
+        assert.deepEqual(
+          (await filesUnder(paths.dir)).filter((f) => /^\d+$/.test(f)),
+          ["1"],
+        );
+      }
+      await said("drawn");
+      const [queue] = await one.status(["r"]);
+      const total = 1 + processes * each;
+      // No step lost another's write: each number once, none skipped.
+      assert.deepEqual(
+        queue.users.map((u) => u.number).sort((a, b) => a - b),
+        Array.from({ length: total }, (_, i) => i + 1),
+      );
+      assert.equal(queue.dispenser, total);
+      assert.equal(new Set(queue.users.map((u) => u.label)).size, total);
+    } finally {
+      await Promise.all(writers.map((writer) => writer.close()));
+      await within(
+        Promise.all(children.map((child) => child.status)),
+        30_000,
+        "every process gone",
+      );
+      await Promise.all(lines.map((reader) => reader.cancel()));
+    }
+    await holder.release();
   }));
 
 Deno.test("a file: url is checked and never mixed with Redis options", () => {
@@ -213,6 +331,94 @@ Deno.test("a waiter whose look finds a step under way looks again, though that s
     assert.equal(lock.number, 2);
     await lock.release();
     await holder.release();
+  }));
+
+Deno.test("a waiter hears of its turn through users ahead that leave or are dead, without a poll", () =>
+  withRoot(async (root, locker) => {
+    const [a, b, c] = [0, 1, 2].map(() => withPollMs(NO_POLL_MS, locker));
+    const holder = await a.lock("r", { label: "holder" });
+    const leaving = new AbortController();
+    const left = b.lock("r", { label: "leaves", signal: leaving.signal });
+    left.catch(() => {});
+    await untilQueued(a, "r", 2);
+    // Number 3 was drawn by a process that died: its file is unlocked.
+    const paths = resourcePaths(root, "r");
+    const step = await lockDir(paths.root, paths.dir, false);
+    assert.ok(step instanceof DirLock);
+    try {
+      await Deno.writeTextFile(presencePath(paths, 3), "ghost");
+      await Deno.writeTextFile(
+        paths.state,
+        JSON.stringify({ resource: "r", dispenser: 3, indicator: 1 }),
+      );
+    } finally {
+      step[Symbol.dispose]();
+    }
+    // Number 4 waits behind the nearest live user, 2, past the dead 3.
+    const waiting = c.lock("r", { label: "last" });
+    await untilQueued(a, "r", 3);
+    // 2 leaves: 4 looks past it, to the holder.
+    leaving.abort();
+    await assert.rejects(left);
+    await untilQueued(a, "r", 2);
+    // The last events of 2's file come a little after its removal: past them,
+    // only a watch of the holder can bring 4 its turn.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await holder.release();
+    const lock = await within(waiting, 10_000, "the last waiter's turn");
+    assert.equal(lock.number, 4);
+    await lock.release();
+  }));
+
+Deno.test("a waiter whose turn the state shows takes it while a step still holds the lock, if nobody follows", () =>
+  withRoot(async (root, locker) => {
+    const [a, b] = [0, 1].map(() => withPollMs(NO_POLL_MS, locker));
+    const holder = await a.lock("r", { label: "holder" });
+    const waiting = b.lock("r", { label: "waiter" });
+    await untilQueued(a, "r", 2);
+    const paths = resourcePaths(root, "r");
+    const step = await lockDir(paths.root, paths.dir, false);
+    assert.ok(step instanceof DirLock);
+    try {
+      // What a release does under the lock: the state first (whole, by
+      // rename), then the holder's presence goes, which wakes the user behind.
+      await Deno.writeTextFile(
+        `${paths.state}.new`,
+        JSON.stringify({ resource: "r", dispenser: 2, indicator: 2 }),
+      );
+      await Deno.rename(`${paths.state}.new`, paths.state);
+      await Deno.remove(presencePath(paths, holder.number));
+      const lock = await within(waiting, 5000, "the turn, lock still held");
+      assert.equal(lock.number, 2);
+      await leaseLost(holder);
+    } finally {
+      step[Symbol.dispose]();
+    }
+    await (await waiting).release();
+    await holder.release();
+  }));
+
+Deno.test("a handoff says granted, then started, to followers", () =>
+  withRoot(async (_root, locker) => {
+    const [a, b, c] = [0, 1, 2].map(() => withPollMs(NO_POLL_MS, locker));
+    const { events } = await followUntil(
+      c,
+      ["r"],
+      (e) => e.message === "r: 2 started",
+    );
+    const holder = await a.lock("r", { label: "holder" });
+    const waiting = b.lock("r", { label: "waiter" });
+    await untilQueued(a, "r", 2);
+    await holder.release();
+    await (await within(waiting, 5000, "the waiter's turn")).release();
+    const messages = (await within(events, 5000, "started")).map((e) =>
+      e.message
+    );
+    assert.deepEqual(messages.slice(-3), [
+      'r: 1 completed by "holder"',
+      "r: 2 granted",
+      "r: 2 started",
+    ]);
   }));
 
 Deno.test("a follower's inbox is replaced once it grows, and no message is lost or repeated", async () => {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Redis } from "ioredis";
 import {
   ConnectionError,
   LeaseLostError,
@@ -44,21 +45,43 @@ lockerTest(
 redisTest(
   "uncontended lock and release cost one script call each",
   async (t) => {
-    const locker = t.locker();
-    await (await locker.lock("warm")).release();
-    const evalCalls = async () => {
-      const info = await t.redis.info("commandstats");
-      const calls = (name: string) =>
-        Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
-      return calls("evalsha") + calls("eval");
-    };
-    const before = await evalCalls();
-    const lock = await locker.lock("printer");
-    const afterLock = await evalCalls();
-    await lock.release();
-    const afterRelease = await evalCalls();
-    assert.equal(afterLock - before, 1);
-    assert.equal(afterRelease - afterLock, 1);
+    // Only this Locker's commands count: MONITOR shows each with the
+    // connection it came from, and a marker sent on that connection after a
+    // step shows that every command of the step has been seen.
+    const client = new Redis(t.server.url);
+    const monitor = await t.redis.monitor();
+    try {
+      const locker = new Locker({ redis: client });
+      await (await locker.lock("warm")).release();
+      const source = `127.0.0.1:${client.stream.localPort}`;
+      const scripts: string[] = [];
+      const markers: string[] = [];
+      monitor.on("monitor", (_time: string, args: string[], from: string) => {
+        if (from !== source) return;
+        const name = args[0].toLowerCase();
+        if (name === "echo") markers.push(args[1]);
+        else if (name === "evalsha" || name === "eval") scripts.push(name);
+      });
+      const scriptsUntil = async (marker: string) => {
+        await client.echo(marker);
+        await waitFor(
+          () => Promise.resolve(markers.includes(marker)),
+          `marker ${marker}`,
+        );
+        return scripts.length;
+      };
+      const before = await scriptsUntil("before");
+      const lock = await locker.lock("printer");
+      const afterLock = await scriptsUntil("locked");
+      await lock.release();
+      const afterRelease = await scriptsUntil("released");
+      assert.equal(afterLock - before, 1);
+      assert.equal(afterRelease - afterLock, 1);
+      await locker.close();
+    } finally {
+      monitor.disconnect();
+      client.disconnect();
+    }
   },
 );
 
@@ -101,7 +124,7 @@ lockerTest("status lists holder and waiters in order", async (t) => {
   );
   assert.deepEqual((await locker.status()).map((s) => s.resource), ["s"]);
   await holder.release();
-  await (await waiting).release();
+  await (await within(waiting, 5000, "the second's turn")).release();
 });
 
 lockerTest(
@@ -288,7 +311,7 @@ redisTest(
     assert.ok(calls < 40, `${calls} scripts in one second`);
     await lock.release();
     await blocker.release();
-    await waiting;
+    await within(waiting, 5000, "the waiter's turn");
   },
 );
 
@@ -362,7 +385,9 @@ redisTest(
     assert.equal(clients.length, 3, clients.join("\n"));
     assert.equal(clients.filter((c) => / sub=[1-9]/.test(c)).length, 1);
     await Promise.all(holders.map((h) => h.release()));
-    for (const wait of waits) await (await wait).release();
+    for (const wait of waits) {
+      await (await within(wait, 5000, "a waiter's turn")).release();
+    }
     assert.deepEqual(await allKeys(t.redis), []);
   },
 );

@@ -37,7 +37,7 @@ lockerTest(
     assert.equal(reported.length, calls.length);
     assert.match(
       String(reported[0][0]),
-      /onQueue callback for "printer" threw/,
+      /the onQueue callback failed; carrying on/,
     );
   },
 );

@@ -5,17 +5,15 @@
  */
 
 import assert from "node:assert/strict";
-import { Redis } from "ioredis";
 import {
   allKeys,
   lockerTest,
   redisTest,
   spawnHolder,
+  untilListening,
   untilQueued,
-  waitFor,
   within,
 } from "./_helpers.ts";
-import { resourceKeys } from "../src/protocol.ts";
 import { turn1Lock } from "../support/turn1_client.ts";
 import type { Lock } from "../mod.ts";
 
@@ -65,33 +63,6 @@ redisTest(
     assert.deepEqual(await allKeys(t.redis), []);
   },
 );
-
-/**
- * Waits until `subscribers` connections listen for `resource`'s turns, then
- * for the round trip a waiter makes right after subscribing: the test must
- * move the turn on only once the waiter has seen where the queue stands.
- */
-async function untilListening(
-  url: string,
-  resource: string,
-  subscribers: number,
-): Promise<void> {
-  if (url.startsWith("file:")) return;
-  const redis = new Redis(url);
-  try {
-    const channel = resourceKeys(resource).internal;
-    await waitFor(async () => {
-      const [, count] = await redis.pubsub("NUMSUB", channel) as [
-        string,
-        number,
-      ];
-      return count === subscribers;
-    }, `${subscribers} subscribers on ${channel}`);
-  } finally {
-    redis.disconnect();
-  }
-  await new Promise((resolve) => setTimeout(resolve, 300));
-}
 
 for (const deadBehind of [0, 1]) {
   lockerTest(

@@ -127,11 +127,18 @@ export function commandHelp(command: Command): string {
       ? ["Flags:", ...flagLines(command.flags), ""]
       : []),
     "Connection flags:",
-    ...flagLines(GLOBAL_FLAGS),
+    ...flagLines(withoutKeys(GLOBAL_FLAGS, command.flags)),
     "",
     "Examples:",
     ...exampleLines(command.examples),
   ].join("\n");
+}
+
+// A command's own flag of the same name replaces the connection flag.
+function withoutKeys(specs: FlagSpecs, own: FlagSpecs): FlagSpecs {
+  return Object.fromEntries(
+    Object.entries(specs).filter(([name]) => !(name in own)),
+  );
 }
 
 function flagLines(specs: FlagSpecs): string[] {
