@@ -254,6 +254,7 @@ class InstrumentedEngine implements Engine {
       signal,
       end,
       () => void inner.signal,
+      { presenceFile: inner.presenceFile, validUntil: () => inner.validUntil },
     );
   }
 
