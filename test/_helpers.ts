@@ -12,6 +12,7 @@ import type { Lock, LockerOptions, TurnEvent } from "../mod.ts";
 import { presenceKey, resourceKeys } from "../src/protocol.ts";
 import { FOLLOW_DIR, presencePath, resourcePaths } from "../src/file_layout.ts";
 import { type Counters, writeState } from "../src/file_state.ts";
+import { quit } from "../src/quit.ts";
 
 /** Context handed to a test body by {@linkcode redisTest}. */
 export interface RedisTestContext {
@@ -71,7 +72,7 @@ async function withRedis(
       (locker) => body({ server, redis, locker }),
     );
   } finally {
-    redis.disconnect();
+    await quit(redis);
   }
 }
 
@@ -80,13 +81,7 @@ export function redisTest(
   name: string,
   body: (context: RedisTestContext) => Promise<void>,
 ): void {
-  Deno.test({
-    name,
-    // ioredis keeps sockets and timers that outlive a test body by a tick.
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn: () => withRedis(body),
-  });
+  Deno.test(name, () => withRedis(body));
 }
 
 function redisContext(t: RedisTestContext): LockerTestContext {
@@ -162,15 +157,13 @@ export function lockerTest(
   body: (context: LockerTestContext) => Promise<void>,
 ): void {
   for (const backend of BACKENDS) {
-    Deno.test({
-      name: `${name} [${backend}]`,
-      sanitizeOps: false,
-      sanitizeResources: false,
-      fn: () =>
+    Deno.test(
+      `${name} [${backend}]`,
+      () =>
         backend === "redis"
           ? withRedis((t) => body(redisContext(t)))
           : withFiles(body),
-    });
+    );
   }
 }
 

@@ -188,8 +188,6 @@ async function cliRound(url: string, adminUrl: string): Promise<void> {
 Deno.test({
   name:
     "every API call and CLI command works as the README's least-privilege ACL user, which names only commands turn sends",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const rules = await readmeRules();
     await using acl = await startAclServer(rules);
@@ -210,8 +208,6 @@ Deno.test({
 Deno.test({
   name:
     "a user who may not SELECT the database gets a ConnectionError, not database 0",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const rules = (await readmeRules()).replace(" +select", "");
     await using acl = await startAclServer(rules);
@@ -232,8 +228,6 @@ Deno.test({
 
 Deno.test({
   name: "a database number beyond the server's is refused, not database 0",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await using server = await startRedis({ args: ["--databases", "4"] });
     await using locker = new Locker({
@@ -255,8 +249,6 @@ Deno.test({
 Deno.test({
   name:
     "a user missing a command a waiter's script needs fails the wait with Redis's refusal, not a timeout",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const rules = (await readmeRules()).replace(" +pexpire", "");
     await using acl = await startAclServer(rules);

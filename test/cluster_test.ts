@@ -48,8 +48,6 @@ function scriptCalls(commandstats: string): number {
 
 Deno.test({
   name: "Redis Cluster",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn(t) {
     const started = Date.now();
     await using cluster = await startCluster(3);
@@ -306,8 +304,6 @@ Deno.test({
 
 Deno.test({
   name: "Redis Cluster: a master that dies ends the leases held through it",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await using cluster = await startCluster(3);
     const locker = new Locker({ redis: cluster.client() });
@@ -339,8 +335,6 @@ Deno.test({
 Deno.test({
   name:
     "Redis Cluster: a Locker and the CLI given one node's address open, use and close their own Cluster",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await using cluster = await startCluster(3);
     await using witnessServer = await startRedis();

@@ -50,6 +50,8 @@ export async function startCluster(masters = 3): Promise<RedisCluster> {
       })),
   );
   const admins = servers.map((s) => new Redis(s.port, "127.0.0.1"));
+  // A master a test kills would print every reconnect failure.
+  for (const admin of admins) admin.on("error", () => {});
   const clients: Cluster[] = [];
   const stop = async () => {
     for (const client of clients) client.disconnect();

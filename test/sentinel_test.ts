@@ -15,8 +15,6 @@ const EXPIRE = 3_000;
 
 Deno.test({
   name: "Sentinel failovers while a turn is held and four users wait",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn(t) {
     const started = Date.now();
     await using group = await startSentinelGroup();
