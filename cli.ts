@@ -31,6 +31,7 @@ import { Locker } from "./mod.ts";
 import { checkResources } from "./src/validate.ts";
 import { printLines } from "./src/cli/output.ts";
 import { runProgram } from "./src/cli/platform.ts";
+import { VERSION } from "./src/cli/version.ts";
 
 const COMMANDS: readonly Command[] = [
   statusCommand,
@@ -82,6 +83,7 @@ async function dispatch(args: readonly string[]): Promise<number> {
       `turn ${command.name} --help`,
     ),
   );
+  if (parsed.switches.has("version")) return print(`turn ${VERSION}`);
   if (parsed.switches.has("help")) return print(commandHelp(command));
   const { run, locker } = asUsageError(() => {
     checkResources(parsed.names);
@@ -109,6 +111,7 @@ function namesAfterDashes(command: Command, parsed: ParsedArgs): ParsedArgs {
 
 function help(args: readonly string[], asked: boolean): number {
   const parsed = parseFlags(args, ALL_FLAGS, "turn --help");
+  if (parsed.switches.has("version")) return print(`turn ${VERSION}`);
   const topic = parsed.names[0];
   if (topic !== undefined) {
     return print(commandHelp(commandNamed(topic, "help is about a command")));

@@ -15,10 +15,12 @@
  */
 
 export { Locker } from "./src/locker.ts";
-export { Lock, type ReleaseOutcome } from "./src/lock.ts";
+export { type LeaseInfo, Lock, type ReleaseOutcome } from "./src/lock.ts";
 export { type LockAllOptions, LockSet } from "./src/lock_set.ts";
 export { Follow } from "./src/follow.ts";
+export { environmentUrl } from "./src/connection.ts";
 export {
+  CommandError,
   ConnectionError,
   LeaseLostError,
   TimeoutError,

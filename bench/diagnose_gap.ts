@@ -17,7 +17,7 @@
  * @module
  */
 
-import { startRedis } from "../test/redis_server.ts";
+import { startRedis } from "../support/redis_server.ts";
 import { Locker } from "../mod.ts";
 import { now } from "./clock.ts";
 import type { CyclesResult, Granted } from "./jobs.ts";

@@ -9,7 +9,7 @@
 import { cpus, loadavg, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
-import { startRedis } from "../test/redis_server.ts";
+import { startRedis } from "../support/redis_server.ts";
 import { type BenchConfig, FULL, QUICK } from "./config.ts";
 import { now } from "./clock.ts";
 import { FILE_PEERS, openPeer, type PeerName, REDIS_PEERS } from "./peers.ts";

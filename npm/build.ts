@@ -25,6 +25,9 @@ function copy(from: URL, to: URL): Promise<void> {
   return cp(from, to, { recursive: true });
 }
 
+/** Where the project lives; npm links the README's relative links there. */
+const REPOSITORY = "https://github.com/turn-lock/turn";
+
 /** The sources of the package, as in deno.json's `exports`. */
 const SOURCES = ["mod.ts", "cli.ts", "src", "adapters"];
 
@@ -54,7 +57,9 @@ export async function buildNpm(): Promise<string> {
     new URL("package.json", OUT),
     JSON.stringify(packageJson(), null, 2) + "\n",
   );
-  await Deno.copyFile(new URL("README.md", ROOT), new URL("README.md", OUT));
+  for (const file of ["README.md", "LICENSE"]) {
+    await Deno.copyFile(new URL(file, ROOT), new URL(file, OUT));
+  }
   await Deno.chmod(new URL("bin/turn.js", OUT), 0o755);
   await pack();
   return TARBALL.pathname;
@@ -136,6 +141,9 @@ function packageJson(): unknown {
     description:
       "Take turns on a shared resource across programs and hosts through Redis: fair, fast, crash-safe. Speaks turn 1.0's protocol.",
     license: denoJson.license,
+    repository: { type: "git", url: `git+${REPOSITORY}.git` },
+    homepage: `${REPOSITORY}#readme`,
+    bugs: { url: `${REPOSITORY}/issues` },
     type: "module",
     exports,
     bin: { turn: "./bin/turn.js" },

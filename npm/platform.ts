@@ -11,16 +11,38 @@ import { writeSync } from "node:fs";
 import { constants } from "node:os";
 import process from "node:process";
 
-/** A signal the CLI listens for or forwards. */
-export type Signal = "SIGINT" | "SIGTERM" | "SIGBREAK";
+/** A signal the CLI listens for or sends. */
+export type Signal = "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGBREAK" | "SIGKILL";
 
 /**
- * The signals that end a `turn` command. Windows has no SIGTERM to listen
- * for; Ctrl-Break is its second way to stop a console program.
+ * The signals that end a `turn` command: SIGHUP too, so a dropped SSH
+ * session ends it as cleanly as Ctrl-C. Windows has no SIGTERM or SIGHUP to
+ * listen for; Ctrl-Break is its second way to stop a console program.
  */
 export const ENDING_SIGNALS: readonly Signal[] = process.platform === "win32"
   ? ["SIGINT", "SIGBREAK"]
-  : ["SIGINT", "SIGTERM"];
+  : ["SIGINT", "SIGTERM", "SIGHUP"];
+
+/**
+ * This process's id and the kind of system it runs on.
+ *
+ * @example Usage
+ * ```ts
+ * import { PROCESS } from "./platform.ts";
+ * console.log(PROCESS.os); // e.g. "linux"
+ * ```
+ */
+export const PROCESS: {
+  readonly pid: number;
+  readonly os: "linux" | "windows" | "other";
+} = {
+  pid: process.pid,
+  os: process.platform === "linux"
+    ? "linux"
+    : process.platform === "win32"
+    ? "windows"
+    : "other",
+};
 
 /**
  * Calls `listener` on every `signal` until the returned function is called.
@@ -82,10 +104,23 @@ export function stdoutStyle(): { terminal: boolean; colour: boolean } {
 
 /** A started command. */
 export interface Child {
+  /** Its process id (with `group`, also its process group's id). */
+  readonly pid: number;
   /** The exit code: 128 + N if signal N ended it. */
   readonly exitCode: Promise<number>;
-  /** Sends `signal`; does nothing once the command has exited. */
+  /**
+   * Sends `signal` to it, or with `group` to every process in its group;
+   * does nothing once they have exited.
+   */
   kill(signal: Signal): void;
+}
+
+/** How to start a command. */
+export interface SpawnOptions {
+  /** Variables added to the command's environment. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Start it in a session and process group of its own (not on Windows). */
+  readonly group?: boolean;
 }
 
 /**
@@ -105,22 +140,70 @@ export interface Child {
 export function spawnInherited(
   program: string,
   args: readonly string[],
+  options: SpawnOptions = {},
 ): Promise<Child> {
-  const child = spawn(program, args, { stdio: "inherit" });
+  const group = options.group === true;
+  const child = spawn(program, args, {
+    stdio: "inherit",
+    env: { ...process.env, ...options.env },
+    detached: group,
+  });
   const exitCode = new Promise<number>((resolve) => {
     child.once("exit", (code, signal) => {
       resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
     });
   });
+  const running = () => child.exitCode === null && child.signalCode === null;
   return new Promise((resolve, reject) => {
     child.once("error", reject);
     child.once("spawn", () => {
       resolve({
+        pid: child.pid!,
         exitCode,
         kill(signal) {
-          if (child.exitCode === null && child.signalCode === null) {
-            child.kill(signal);
+          try {
+            if (group) process.kill(-child.pid!, signal);
+            else if (running()) child.kill(signal);
+          } catch {
+            // They have all exited.
           }
+        },
+      });
+    });
+  });
+}
+
+/** A started helper that reads one message from a pipe. */
+export interface PipedChild {
+  /** Writes `text`, closes the pipe and waits for the helper to exit. */
+  end(text: string): Promise<void>;
+}
+
+/**
+ * Starts `program` with its stdin a pipe from this process (closed by the
+ * OS when this process dies, however it dies) and no output.
+ *
+ * @example Usage
+ * ```ts
+ * import { spawnPiped } from "./platform.ts";
+ * const child = await spawnPiped("cat", []);
+ * await child.end("bye\n");
+ * ```
+ */
+export function spawnPiped(
+  program: string,
+  args: readonly string[],
+): Promise<PipedChild> {
+  const child = spawn(program, args, { stdio: ["pipe", "ignore", "ignore"] });
+  const exited = new Promise<void>((resolve) => child.once("exit", resolve));
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("spawn", () => {
+      resolve({
+        async end(text) {
+          child.stdin!.on("error", () => {});
+          child.stdin!.end(text);
+          await exited;
         },
       });
     });

@@ -9,7 +9,14 @@
 import type { Engine } from "./engine.ts";
 import { openFileEngine } from "./file_backend.ts";
 import { RedisEngine } from "./redis_engine.ts";
-import { badUrl, SERVER_OPTIONS, urlFromEnvironment } from "./connection.ts";
+import { LazyEngine } from "./lazy_engine.ts";
+import {
+  badUrl,
+  loadIoredis,
+  planConnection,
+  SERVER_OPTIONS,
+  urlFromEnvironment,
+} from "./connection.ts";
 import type { LockerOptions } from "./types.ts";
 
 const REDIS_ONLY = [...SERVER_OPTIONS, "redis", "hashTag"] as const;
@@ -28,6 +35,10 @@ export function directoryOfFileUrl(url: string): string {
   if (parsed.host !== "" && parsed.host !== "localhost") {
     throw badUrl(url, "must name a directory on this host (file:///path)");
   }
+  // `file:dir` would parse as `/dir`: a relative path is refused, not moved.
+  if (!/^file:(?:\/\/(?:localhost)?)?\//i.test(url)) {
+    throw badUrl(url, "must name an absolute directory (file:///path)");
+  }
   if (parsed.search !== "" || parsed.hash !== "") {
     throw badUrl(url, "must have no query or fragment");
   }
@@ -44,7 +55,7 @@ export function openEngine(options: LockerOptions): Engine {
   const connection = REDIS_ONLY.filter((name) => options[name] !== undefined);
   const url = options.url ??
     (connection.length === 0 ? urlFromEnvironment() : undefined);
-  if (typeof url !== "string") return new RedisEngine(options);
+  if (typeof url !== "string") return openRedisEngine(options);
   if (url.startsWith("file:")) {
     if (connection.length > 0) {
       throw new TypeError(
@@ -58,5 +69,23 @@ export function openEngine(options: LockerOptions): Engine {
   if (!/^rediss?:/.test(url)) {
     throw badUrl(url, "must start with redis://, rediss:// or file://");
   }
-  return new RedisEngine({ ...options, url });
+  return openRedisEngine({ ...options, url });
+}
+
+/**
+ * The Redis engine for `options`, checked now and built once ioredis has
+ * loaded, so that a program using only the file backend never loads it.
+ */
+function openRedisEngine(options: LockerOptions): Engine {
+  const plan = planConnection(options);
+  if (plan.cluster && options.hashTag === false) {
+    throw new TypeError(
+      "hashTag must be true with a Redis Cluster, so each resource's keys share one slot: got false",
+    );
+  }
+  return new LazyEngine(
+    loadIoredis(plan.address).then((ioredis) =>
+      new RedisEngine(options, plan.build(ioredis))
+    ),
+  );
 }

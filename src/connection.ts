@@ -5,8 +5,14 @@
  * @module
  */
 
-import { Cluster, Redis, type RedisOptions } from "ioredis";
+import type { Cluster, Redis, RedisOptions } from "ioredis";
 import { ConnectionError } from "./errors.ts";
+
+/** What the Locker uses of ioredis, loaded only once a connection is built. */
+export interface Ioredis {
+  readonly Redis: typeof Redis;
+  readonly Cluster: typeof Cluster;
+}
 
 /** An ioredis client: one server (direct or through Sentinel), or a cluster. */
 export type Client = Redis | Cluster;
@@ -101,6 +107,19 @@ export interface ConnectionOptions {
   readonly cluster?: readonly ServerAddress[];
 }
 
+/**
+ * A connection whose options have been checked: where it goes, and how to
+ * build its client once ioredis is loaded.
+ */
+export interface ConnectionPlan {
+  /** `host:port`, for messages. */
+  readonly address: string;
+  /** The client will be an ioredis `Cluster`. */
+  readonly cluster: boolean;
+  /** Builds the client (not connected). */
+  build(ioredis: Ioredis): Connection;
+}
+
 /** A client the Locker uses, and whether the Locker must close it. */
 export interface Connection {
   readonly client: Client;
@@ -152,13 +171,30 @@ export function readEnv(name: string): string | undefined {
   }
 }
 
-/** The URL to use when no connection option is given. */
-export function urlFromEnvironment(): string {
+/**
+ * The URL a Locker given no connection options takes from the environment:
+ * `TURN_URL`, else `TURN_REDIS_URL`, else `REDIS_URL`; `undefined` when none
+ * is set (the Locker then uses `redis://localhost:6379/0`). Use it to give
+ * other clients, such as BullMQ's, the same server as the Locker.
+ *
+ * @example Sharing the Locker's Redis with another client
+ * ```ts
+ * import { environmentUrl } from "./connection.ts";
+ * const url = environmentUrl() ?? "redis://localhost:6379/0";
+ * console.log(`turn and the app both use ${url}`);
+ * ```
+ */
+export function environmentUrl(): string | undefined {
   for (const name of ENV_NAMES) {
     const value = readEnv(name);
     if (value) return value;
   }
-  return DEFAULT_URL;
+  return undefined;
+}
+
+/** The URL to use when no connection option is given. */
+export function urlFromEnvironment(): string {
+  return environmentUrl() ?? DEFAULT_URL;
 }
 
 /** The error for a URL that breaks `rule`; the password never shows. */
@@ -330,7 +366,7 @@ function checkSentinels(options: ConnectionOptions): RedisOptions {
   };
 }
 
-function openCluster(options: ConnectionOptions): Connection {
+function planCluster(options: ConnectionOptions): ConnectionPlan {
   refuseGiven(
     options,
     ["url", "host", "port", "sentinels", "name"],
@@ -342,16 +378,23 @@ function openCluster(options: ConnectionOptions): Connection {
     );
   }
   const nodes = checkAddresses("cluster", options.cluster);
-  const client = new Cluster(nodes, {
-    lazyConnect: true,
-    clusterRetryStrategy: reconnectDelay,
-    redisOptions: credentials(options),
-  });
-  hideCredentials(client);
+  const nodeOptions = credentials(options);
   const address = `Redis Cluster ${
     nodes.map(({ host, port }) => hostAndPort(host, port)).join(",")
   }`;
-  return { client, owned: true, address, cluster: true };
+  return {
+    address,
+    cluster: true,
+    build: ({ Cluster }) => {
+      const client = new Cluster(nodes, {
+        lazyConnect: true,
+        clusterRetryStrategy: reconnectDelay,
+        redisOptions: nodeOptions,
+      });
+      hideCredentials(client);
+      return { client, owned: true, address, cluster: true };
+    },
+  };
 }
 
 /** The options that describe which server to reach, besides `url`. */
@@ -367,34 +410,69 @@ export const SERVER_OPTIONS = [
   "cluster",
 ] as const;
 
-/** Builds (but does not connect) the client described by `options`. */
-export function openConnection(options: ConnectionOptions): Connection {
-  if (options.redis) {
-    refuseGiven(
-      options,
-      ["url", ...SERVER_OPTIONS],
-      "a borrowed client (redis) is already configured: drop the other connection options",
-    );
-    const client = options.redis as unknown as Client;
-    hideCredentials(client);
-    if (client.isCluster) {
-      return { client, owned: false, address: "Redis Cluster", cluster: true };
-    }
-    const address = addressOf((client as Redis).options);
-    return { client, owned: false, address, cluster: false };
-  }
-  if (options.cluster !== undefined) return openCluster(options);
+/**
+ * Checks `options` and plans the client they describe; throws on bad
+ * options, before anything is loaded or sent.
+ */
+export function planConnection(options: ConnectionOptions): ConnectionPlan {
+  if (options.redis) return planBorrowed(options);
+  if (options.cluster !== undefined) return planCluster(options);
   const resolved = options.sentinels !== undefined || options.name !== undefined
     ? checkSentinels(options)
     : redisOptions(options);
-  const client = new Redis({
-    ...resolved,
-    lazyConnect: true,
-    retryStrategy: reconnectDelay,
-  });
-  hideCredentials(client);
-  refuseWrongDatabase(client);
-  return { client, owned: true, address: addressOf(resolved), cluster: false };
+  const address = addressOf(resolved);
+  return {
+    address,
+    cluster: false,
+    build: ({ Redis }) => {
+      const client = new Redis({
+        ...resolved,
+        lazyConnect: true,
+        retryStrategy: reconnectDelay,
+      });
+      hideCredentials(client);
+      refuseWrongDatabase(client);
+      return { client, owned: true, address, cluster: false };
+    },
+  };
+}
+
+function planBorrowed(options: ConnectionOptions): ConnectionPlan {
+  refuseGiven(
+    options,
+    ["url", ...SERVER_OPTIONS],
+    "a borrowed client (redis) is already configured: drop the other connection options",
+  );
+  const client = options.redis as unknown as Client;
+  const cluster = client.isCluster === true;
+  const address = cluster
+    ? "Redis Cluster"
+    : addressOf((client as Redis).options);
+  return {
+    address,
+    cluster,
+    build: () => {
+      hideCredentials(client);
+      return { client, owned: false, address, cluster };
+    },
+  };
+}
+
+/**
+ * Loads ioredis. It reads the whole environment when it loads, so without
+ * permission Deno would stop the program with a long trace from deep inside
+ * a dependency: say what is missing in one line instead.
+ */
+export async function loadIoredis(address: string): Promise<Ioredis> {
+  try {
+    return await import("ioredis");
+  } catch (error) {
+    if ((error as Error | undefined)?.name !== "NotCapable") throw error;
+    throw new ConnectionError(
+      address,
+      "the Redis client (ioredis) reads the environment when it loads: run with --allow-env",
+    );
+  }
 }
 
 /** A second client like `connection`'s (not connected), for pub/sub. */

@@ -104,3 +104,27 @@ export class ConnectionError extends TurnError {
     this.address = address;
   }
 }
+
+/**
+ * Redis answered a command of this module with an error: a user missing an
+ * ACL permission a script needs, a server out of memory, a read-only
+ * replica. The address never includes a password; `cause` holds Redis's
+ * reply.
+ *
+ * @example Reporting a refused command
+ * ```ts
+ * import { CommandError } from "./errors.ts";
+ * const error = new CommandError("127.0.0.1:6390", "NOPERM this user has no permissions to run the 'pexpire' command");
+ * console.log(error.message); // Redis at 127.0.0.1:6390 refused a command: NOPERM this user ...
+ * ```
+ */
+export class CommandError extends TurnError {
+  /** `host:port` (or socket path) of the server that refused. */
+  readonly address: string;
+
+  /** Creates the error for `address`, with Redis's reply as the reason. */
+  constructor(address: string, reason: string, options?: ErrorOptions) {
+    super(`Redis at ${address} refused a command: ${reason}`, options);
+    this.address = address;
+  }
+}

@@ -32,6 +32,7 @@ import {
   resourcePaths,
 } from "./file_layout.ts";
 import { readState } from "./file_state.ts";
+import { recoverCounters } from "./file_queue.ts";
 import { isLive, type Presence } from "./file_presence.ts";
 import { draw, poll, release, reset, status } from "./file_steps.ts";
 import { Watch } from "./file_watch.ts";
@@ -289,12 +290,15 @@ export class FileEngine implements Engine {
   /** A holder's lease is lost when its presence file or the turn is gone. */
   #checkHolder(ticket: Ticket): void {
     if (ticket.leaseSignal.aborted) return;
-    const state = readState(this.#paths(ticket));
-    if (state.kind === "corrupt") return;
+    const paths = this.#paths(ticket);
+    const state = readState(paths);
+    // A damaged or removed state file is rebuilt from the presence files by
+    // the next step: the turn is the holder's if the rebuild says so.
+    const indicator = state.kind === "ok"
+      ? state.indicator
+      : recoverCounters(paths)?.indicator;
     const mine = this.#presences.get(ticket)!.isMine();
-    if (mine && state.kind === "ok" && state.indicator === ticket.number) {
-      return;
-    }
+    if (mine && indicator === ticket.number) return;
     ticket.lose("its presence file was removed or the indicator moved on");
   }
 
@@ -326,7 +330,11 @@ export class FileEngine implements Engine {
   }
 
   #lockOf(ticket: Ticket): Lock {
-    return ticket.lock((outcome) => this.#release(ticket, outcome));
+    return ticket.lock(
+      (outcome) => this.#release(ticket, outcome),
+      undefined,
+      { presenceFile: this.#presences.get(ticket)!.path },
+    );
   }
 
   async #release(ticket: Ticket, outcome: ReleaseOutcome): Promise<void> {

@@ -6,7 +6,7 @@
  * ```
  * <root>/<name(r)>/state       {"resource","dispenser","indicator"}, replaced by rename
  * <root>/<name(r)>/<n>         presence of user n: its label; alive while its owner
- *                              holds an exclusive lock on it
+ *                              (or a process it lent it to) holds a shared lock on it
  * <root>/<name(r)>/*.tmp-*     a file being written; left over only by a crash
  * <root>/.follow/              followers' inboxes; made by the first, removed by the last
  * <root>/.follow/<id>          a follower's inbox (id: a random UUID), locked by its

@@ -1,8 +1,11 @@
 /**
  * A user's presence in the file backend: a file named after its number,
- * holding its label, that its owner keeps locked for as long as it waits or
- * holds. The OS drops the lock when the process dies, however it dies, so
- * nobody has to wait for a TTL to find out.
+ * holding its label, that its owner keeps locked (shared) for as long as it
+ * waits or holds. The OS drops the lock when the process dies, however it
+ * dies, so nobody has to wait for a TTL to find out. The lock is shared so
+ * that the owner can lend it: a child process that holds a shared lock on
+ * the same file (`flock -s`) keeps the user live after the owner is gone,
+ * until it ends too, as flock(1)'s inherited descriptor does.
  *
  * @module
  */
@@ -68,7 +71,7 @@ export function createPresence(
     createNew: true,
   });
   try {
-    if (!file.tryLockSync(true)) {
+    if (!file.tryLockSync(false)) {
       throw new Error(`cannot lock the new presence file ${temp}`);
     }
     writeAll(file, new TextEncoder().encode(label));
@@ -83,9 +86,14 @@ export function createPresence(
 }
 
 /**
- * Whether a presence file exists and its owner is alive (holds its lock). A
- * probe takes a shared lock, so two probes never mistake each other for an
- * owner; an owner holds it exclusively.
+ * Whether a presence file exists and someone holds a lock on it: its owner,
+ * or a process the owner lent it to. A probe tries an exclusive lock, which
+ * only a file nobody holds allows. Probes never take each other for an
+ * owner: one that finds another probe's exclusive lock tries again, and one
+ * that gets a shared lock tries to make it exclusive, which succeeds unless
+ * someone else shares it. (Two probes both between those steps each see the
+ * other as an owner: "live", the safe answer, and the next event or poll
+ * looks again.)
  */
 export function isLive(path: string): boolean {
   let file: Deno.FsFile;
@@ -96,11 +104,20 @@ export function isLive(path: string): boolean {
     throw error;
   }
   try {
-    return !file.tryLockSync(false);
+    for (let tries = 0; tries < PROBE_TRIES; tries++) {
+      if (file.tryLockSync(true)) return false;
+      if (file.tryLockSync(false)) return !file.tryLockSync(true);
+    }
+    // Only a probe holds an exclusive lock, and only for a moment, but an
+    // undecided probe answers "live": that is never unsafe.
+    return true;
   } finally {
     file.close();
   }
 }
+
+// Each try is two system calls; another probe's exclusive lock lasts a few.
+const PROBE_TRIES = 1_000;
 
 /** The label in a presence file, or `undefined` if it is gone. */
 export function readLabel(path: string): string | undefined {

@@ -26,7 +26,9 @@ import { type EventKind, formatMessage } from "./protocol.ts";
  * Rebuilds lost or damaged counters from the presence files: the dispenser
  * is the highest number drawn, the indicator the lowest live one.
  */
-function recoverCounters(paths: ResourcePaths): Counters | undefined {
+export function recoverCounters(
+  paths: ResourcePaths,
+): Counters | undefined {
   let dispenser = 0;
   let indicator = Infinity;
   for (const name of entriesOf(paths.dir)) {

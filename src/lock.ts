@@ -16,6 +16,23 @@
 export type ReleaseOutcome = "completed" | "crashed";
 
 /**
+ * What a backend tells the holder of a turn about its lease, beyond the
+ * abort signal.
+ *
+ * @example
+ * ```ts
+ * import type { LeaseInfo } from "./lock.ts";
+ * const lease: LeaseInfo = { validUntil: () => Date.now() + 60_000 };
+ * ```
+ */
+export interface LeaseInfo {
+  /** Until when the turn is certainly held; see {@linkcode Lock.validUntil}. */
+  readonly validUntil?: () => number;
+  /** The file that keeps the turn alive; see {@linkcode Lock.presenceFile}. */
+  readonly presenceFile?: string;
+}
+
+/**
  * A held turn on a resource. Release it with `release()`, or let
  * `await using` do it.
  *
@@ -34,6 +51,16 @@ export class Lock implements AsyncDisposable {
   readonly number: number;
   /** The label shown to others. */
   readonly label: string;
+  /**
+   * File backend only: the presence file whose lock keeps this turn alive
+   * (`undefined` on Redis). A process holding a shared `flock(2)` on it, such
+   * as a child started with `flock -s FILE command`, or one that inherits
+   * such a lock, keeps the turn from passing on when this process dies,
+   * until it ends too: as with flock(1), the turn then lives as long as the
+   * last process holding the lock. `turn run` uses this for its command.
+   */
+  readonly presenceFile: string | undefined;
+  readonly #validUntil: () => number;
   readonly #signal: AbortSignal;
   readonly #check: () => void;
   readonly #end: (outcome: ReleaseOutcome) => Promise<void>;
@@ -47,10 +74,13 @@ export class Lock implements AsyncDisposable {
     signal: AbortSignal,
     end: (outcome: ReleaseOutcome) => Promise<void>,
     check: () => void = () => {},
+    lease: LeaseInfo = {},
   ) {
     this.resource = resource;
     this.number = number;
     this.label = label;
+    this.presenceFile = lease.presenceFile;
+    this.#validUntil = lease.validUntil ?? (() => Infinity);
     this.#signal = signal;
     this.#end = end;
     this.#check = check;
@@ -65,6 +95,19 @@ export class Lock implements AsyncDisposable {
   get signal(): AbortSignal {
     this.#check();
     return this.#signal;
+  }
+
+  /**
+   * Until when (milliseconds since the epoch, this host's clock) the turn
+   * is certainly still this lock's: on Redis, when the last renewal that
+   * reached Redis was sent, plus `expire`, so the presence cannot lapse
+   * before then whatever happens to the connection. It moves forward with
+   * every renewal. `Infinity` on the file backend, whose presence lasts as
+   * long as the process. A holder that must stop its work before anyone
+   * else can be granted (as `turn run` stops its command) acts before this.
+   */
+  get validUntil(): number {
+    return this.#validUntil();
   }
 
   /** Whether `release()` has been called. */

@@ -46,16 +46,25 @@ export interface LockAllOptions extends Omit<LockOptions, "onQueue"> {
 export class LockSet implements AsyncDisposable {
   /** The locks, in the order they were taken. */
   readonly locks: readonly Lock[];
-  /** Aborts, with that lock's reason, when any of the leases is lost. */
-  readonly signal: AbortSignal;
+  readonly #signal: AbortSignal;
   #released: Promise<void> | undefined;
 
   /** Made by the Locker; not for direct use. */
   constructor(locks: readonly Lock[]) {
     this.locks = locks;
-    this.signal = locks.length === 1
+    this.#signal = locks.length === 1
       ? locks[0].signal
       : AbortSignal.any(locks.map((lock) => lock.signal));
+  }
+
+  /**
+   * Aborts, with that lock's reason, when any of the leases is lost.
+   * Reading it checks every lease's deadline first, as `lock.signal` does.
+   */
+  get signal(): AbortSignal {
+    // Reading a lock's signal checks its deadline; the set's signal follows.
+    for (const lock of this.locks) lock.signal.aborted;
+    return this.#signal;
   }
 
   /**

@@ -30,6 +30,7 @@ import type {
   ResourceStatus,
 } from "./types.ts";
 import type { TicketSpec } from "./ticket.ts";
+import { guardCallback } from "./callbacks.ts";
 
 /** Presence TTL when none is given: turn 1.0's 60 s. */
 export const DEFAULT_EXPIRE = 60_000;
@@ -75,7 +76,7 @@ function checkLockOptions(options: LockOptions): CheckedLockOptions {
       patience: patience === undefined
         ? DEFAULT_PATIENCE
         : checkDuration("patience", patience),
-      onQueue,
+      onQueue: onQueue && guardCallback("onQueue", onQueue),
     },
     limits: {
       timeout: timeout === undefined
@@ -158,7 +159,8 @@ export class Locker implements AsyncDisposable {
   /**
    * Runs `fn` with the turn on `resource` held and returns its result. If
    * `fn` throws, the turn is announced as crashed and handed on at once, and
-   * the error is rethrown.
+   * the error is rethrown. If the lease was lost before `fn` settled, its
+   * result was not had alone: rejects with the LeaseLostError.
    */
   async withLock<T>(
     resource: string,
@@ -173,10 +175,13 @@ export class Locker implements AsyncDisposable {
     try {
       result = await fn(lock);
     } catch (error) {
-      await lock.release("crashed");
+      // fn's error is the one to report, whatever the release meets.
+      await lock.release("crashed").catch(() => {});
       throw error;
     }
+    const { signal } = lock;
     await lock.release();
+    if (signal.aborted) throw signal.reason;
     return result;
   }
 

@@ -33,7 +33,6 @@ import {
   type Client,
   type Connection,
   duplicateClient,
-  openConnection,
   waitUntilReady,
 } from "./connection.ts";
 import { Ticket, type TicketSpec, type TicketState } from "./ticket.ts";
@@ -56,10 +55,13 @@ import {
 } from "./departures.ts";
 import { quit } from "./quit.ts";
 import { delay, settleWithin } from "./wait.ts";
+import { isAway, ownError } from "./redis_errors.ts";
 
 const DEFAULT_CONNECT_TIMEOUT = 5_000;
 /** How long a user that gives up waits for Redis to confirm it has left. */
 const LEAVE_REPLY_WAIT_MS = 250;
+/** Pause between draws that failed because Redis is away. */
+const REDRAW_WHILE_AWAY_MS = 100;
 
 type Reply = (number | string)[];
 
@@ -79,6 +81,8 @@ export class RedisEngine implements Engine {
   /** Newest numbers left without presence, to skip after a grace period. */
   readonly #followUps = new Map<string, { keys: ResourceKeys; skip: number }>();
   readonly #departures = new Departures();
+  /** Waits with a timeout: their draw waits for a Redis that is away. */
+  readonly #bounded = new WeakSet<Ticket>();
   readonly #steps: TicketSteps = {
     departures: this.#departures,
     tickets: this.#tickets,
@@ -92,6 +96,8 @@ export class RedisEngine implements Engine {
   #ready: Promise<void> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastBeat = 0;
+  /** No ticket and no follow-up: the heartbeat clock is stopped. */
+  #idle = true;
   #beating = false;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -108,22 +114,18 @@ export class RedisEngine implements Engine {
   /** How scripts announce grants; SPUBLISH once a cluster proves it has it. */
   #publish: InternalPublish = "PUBLISH";
 
-  constructor(options: LockerOptions) {
-    this.#connection = openConnection(options);
+  /** `connection` is `options`' connection, planned and built. */
+  constructor(options: LockerOptions, connection: Connection) {
+    this.#connection = connection;
     this.#connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
-    const { cluster } = this.#connection;
-    if (cluster && options.hashTag === false) {
-      throw new TypeError(
-        "hashTag must be true with a Redis Cluster, so each resource's keys share one slot: got false",
-      );
-    }
-    this.#hashTag = options.hashTag ?? cluster;
+    this.#hashTag = options.hashTag ?? connection.cluster;
     for (const [event, listener] of this.#clientListeners) {
       this.#connection.client.on(event, listener);
     }
     this.#subscriber = new Subscriber(
       () => duplicateClient(this.#connection),
       (client) => this.#connect(client),
+      () => this.#onSubscriberReconnected(),
     );
   }
 
@@ -150,6 +152,13 @@ export class RedisEngine implements Engine {
     void this.#beat(Date.now());
   }
 
+  /** Announcements sent while the subscriber was away were lost. */
+  #onSubscriberReconnected(): void {
+    for (const ticket of this.#tickets) {
+      if (ticket.state === "waiting") void this.#poll(ticket);
+    }
+  }
+
   get #client(): Client {
     return this.#connection.client;
   }
@@ -168,12 +177,23 @@ export class RedisEngine implements Engine {
     await this.#connect(this.#client);
     if (!this.#connection.cluster) return;
     // Sharded pub/sub came with Redis 7; older clusters get PUBLISH.
-    const [spublish] = await this.#client.call(
-      "COMMAND",
-      "INFO",
-      "SPUBLISH",
+    const [spublish] = await this.#owned(
+      this.#client.call("COMMAND", "INFO", "SPUBLISH"),
     ) as unknown[];
     this.#publish = spublish ? "SPUBLISH" : "PUBLISH";
+  }
+
+  /** `work`, rejecting with this module's errors only, never ioredis's. */
+  async #owned<T>(work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (error) {
+      throw this.#own(error);
+    }
+  }
+
+  #own(error: unknown): Error {
+    return ownError(this.#connection.address, error);
   }
 
   #connect(client: Client): Promise<void> {
@@ -217,15 +237,24 @@ export class RedisEngine implements Engine {
     limits: WaitLimits,
     tryOnly: boolean,
   ): Promise<Lock | null> {
-    await this.ready();
-    // close() may have run while this call waited for the connection.
     this.#assertOpen();
-    limits.signal?.throwIfAborted();
     const ticket = new Ticket(this.#keys(resource), spec);
+    // A wait with a timeout waits for Redis within it (see #drawWhileAway).
+    if (!tryOnly && limits.timeout !== undefined) this.#bounded.add(ticket);
+    else {
+      await this.ready();
+      // close() may have run while this call waited for the connection.
+      this.#assertOpen();
+    }
+    limits.signal?.throwIfAborted();
     return await takeTurn(ticket, limits, tryOnly, this.#steps);
   }
 
-  async #tryDraw(ticket: Ticket): Promise<Lock | null> {
+  #tryDraw(ticket: Ticket): Promise<Lock | null> {
+    return this.#owned(this.#tryDrawOnce(ticket));
+  }
+
+  async #tryDrawOnce(ticket: Ticket): Promise<Lock | null> {
     let skip = 0;
     for (;;) {
       const sentAt = Date.now();
@@ -251,13 +280,35 @@ export class RedisEngine implements Engine {
 
   /** Draws a number, then watches the queue until the turn comes. */
   async #enter(ticket: Ticket): Promise<void> {
-    await this.#draw(ticket);
+    await this.#drawWhileAway(ticket);
     if (ticket.state !== "waiting") return;
     // Once drawn, a failed subscription (Redis away for a moment) must not
     // end the wait: heartbeats poll meanwhile, and the next beat reconnects.
     await this.#watch(ticket).catch(() => {});
     // The turn may have been announced before the subscription was active.
     await this.#poll(ticket);
+  }
+
+  /**
+   * Connects if need be and draws a number. While Redis is away (refused,
+   * or ioredis gave a command up after about 4.5 s of reconnecting), a wait
+   * with a timeout tries again until Redis is back or the wait ends, as a
+   * waiter that drew before the outage waits; one without a timeout fails
+   * with a ConnectionError. A refusal (a wrong password, a missing
+   * permission) fails at once either way.
+   */
+  async #drawWhileAway(ticket: Ticket): Promise<void> {
+    for (;;) {
+      try {
+        await this.ready();
+        return await this.#draw(ticket);
+      } catch (error) {
+        const waits = this.#bounded.has(ticket) && isAway(error) &&
+          ticket.state === "drawing" && !this.#closed;
+        if (!waits) throw this.#own(error);
+      }
+      await delay(REDRAW_WHILE_AWAY_MS);
+    }
   }
 
   /** Draws a number; the ticket remembers the draw so leaving can await it. */
@@ -332,7 +383,7 @@ export class RedisEngine implements Engine {
       } while (ticket.recheck && !lapsed);
     } catch (error) {
       // Redis is unreachable: the next heartbeat asks again.
-      if (isRefused(error)) ticket.fail(error);
+      if (isRefused(error)) ticket.fail(this.#own(error));
     } finally {
       ticket.busy = false;
     }
@@ -362,6 +413,8 @@ export class RedisEngine implements Engine {
     const holderTtl = Number(reply[2]);
     if (holderTtl >= 0) {
       this.#holderDeadlines.set(ticket.keys.internal, sentAt + holderTtl + 1);
+      // The timer may be set for a heartbeat much later than this deadline.
+      this.#schedule();
     }
     return false;
   }
@@ -376,7 +429,7 @@ export class RedisEngine implements Engine {
       await this.#draw(ticket);
       if (ticket.state === "waiting") await this.#watch(ticket).catch(() => {});
     } catch (error) {
-      ticket.fail(error);
+      ticket.fail(this.#own(error));
     } finally {
       ticket.busy = false;
     }
@@ -433,6 +486,7 @@ export class RedisEngine implements Engine {
     return ticket.lock(
       (outcome) => this.#release(ticket, outcome),
       () => ticket.checkLease(),
+      { validUntil: () => ticket.validUntil },
     );
   }
 
@@ -443,8 +497,13 @@ export class RedisEngine implements Engine {
     // the same number and label once the queue restarted: claim nothing.
     ticket.checkLease();
     this.#tickets.delete(ticket);
-    const leaving = ticket.leaseSignal.aborted ? "lost" : outcome;
-    await this.#departures.track(this.#finish(ticket, leaving));
+    const finishing = this.#departures.track(
+      this.#finish(ticket, ticket.leaseSignal.aborted ? "lost" : outcome),
+    );
+    // Nor does it need Redis, which may be away: the release goes on in the
+    // background (close() still awaits it) and its failure changes nothing.
+    if (ticket.leaseSignal.aborted) return void finishing.catch(() => {});
+    await this.#owned(finishing);
   }
 
   /** Skips a newest number without presence once it had its grace period. */
@@ -464,18 +523,22 @@ export class RedisEngine implements Engine {
     const announced = numberOfPresenceKey(keys, payload);
     if (announced === undefined) return;
     const now = Date.now();
+    // The old holder's deadline says nothing about the new one.
     this.#holderDeadlines.delete(channel);
+    let front: Ticket | undefined;
     for (const ticket of tickets) {
       ticket.lastNews = now;
       ticket.seeIndicator(announced);
+      this.#checks.delete(ticket);
       // Its own number, or a later one: it was skipped and must redraw.
       if (ticket.number <= announced) void this.#poll(ticket);
-      // If the announced user is gone, the one right behind skips it; the
-      // grace lets an alive holder's announcement pass without a round trip.
-      else if (ticket.number === announced + 1) {
-        this.#checks.set(ticket, now + NEWEST_GRACE_MS);
-      } else this.#checks.delete(ticket);
+      else if (!front || ticket.number < front.number) front = ticket;
     }
+    // This Locker's first waiter asks once the grace is over: right behind
+    // the announced user, it skips it if it is gone; further back, it learns
+    // when the new holder's presence runs out, since the waiters in between
+    // may be dead too. The grace lets an alive holder's announcement pass.
+    if (front) this.#checks.set(front, now + NEWEST_GRACE_MS);
     this.#schedule();
   };
 
@@ -531,7 +594,14 @@ export class RedisEngine implements Engine {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#closed) return;
-    if (this.#tickets.size === 0 && this.#followUps.size === 0) return;
+    if (this.#tickets.size === 0 && this.#followUps.size === 0) {
+      this.#idle = true;
+      return;
+    }
+    // A draw has just refreshed the presence: the first beat is due one
+    // interval from now, not at once.
+    if (this.#idle) this.#lastBeat = Date.now();
+    this.#idle = false;
     const wait = Math.max(0, this.#nextDue() - Date.now());
     this.#timer = setTimeout(() => this.#tick(), Math.min(wait, 2 ** 31 - 1));
   }
@@ -590,8 +660,9 @@ export class RedisEngine implements Engine {
       polled.forEach((ticket, index) => {
         ticket.busy = false;
         const result = results[index];
-        if (!result.ok && isRefused(result.error)) ticket.fail(result.error);
-        else if (
+        if (!result.ok && isRefused(result.error)) {
+          ticket.fail(this.#own(result.error));
+        } else if (
           result.ok && this.#applyPoll(ticket, result.value as Reply, now)
         ) {
           void this.#redraw(ticket);
@@ -648,7 +719,11 @@ export class RedisEngine implements Engine {
    * Names of every resource with a queue in the database, sorted. On a
    * cluster, every master is scanned.
    */
-  async resources(): Promise<string[]> {
+  resources(): Promise<string[]> {
+    return this.#owned(this.#resources());
+  }
+
+  async #resources(): Promise<string[]> {
     await this.ready();
     const found = new Set<string>();
     const servers = this.#connection.cluster
@@ -664,7 +739,11 @@ export class RedisEngine implements Engine {
   }
 
   /** The queues of `resources` that exist, in the order given. */
-  async status(resources: readonly string[]): Promise<ResourceStatus[]> {
+  status(resources: readonly string[]): Promise<ResourceStatus[]> {
+    return this.#owned(this.#status(resources));
+  }
+
+  async #status(resources: readonly string[]): Promise<ResourceStatus[]> {
     await this.ready();
     const results = await runScripts(
       this.#client,
@@ -679,7 +758,11 @@ export class RedisEngine implements Engine {
   }
 
   /** turn 1.0's reset, per resource. */
-  async reset(resources: readonly string[]): Promise<ResetResult[]> {
+  reset(resources: readonly string[]): Promise<ResetResult[]> {
+    return this.#owned(this.#reset(resources));
+  }
+
+  async #reset(resources: readonly string[]): Promise<ResetResult[]> {
     await this.ready();
     const results: ResetResult[] = [];
     for (const resource of resources) {
@@ -708,7 +791,9 @@ export class RedisEngine implements Engine {
       };
       if (resources === undefined) {
         return {
-          ready: subscriber.listenPattern(EXTERNAL_PATTERN, listener),
+          ready: this.#owned(
+            subscriber.listenPattern(EXTERNAL_PATTERN, listener),
+          ),
           stop: () => subscriber.unlistenPattern(EXTERNAL_PATTERN, listener),
         };
       }
@@ -716,8 +801,9 @@ export class RedisEngine implements Engine {
         ...new Set(resources.map((r) => this.#keys(r).external)),
       ];
       return {
-        ready: Promise.all(channels.map((c) => subscriber.listen(c, listener)))
-          .then(() => {}),
+        ready: this.#owned(
+          Promise.all(channels.map((c) => subscriber.listen(c, listener))),
+        ).then(() => {}),
         stop: () => channels.forEach((c) => subscriber.unlisten(c, listener)),
       };
     }, [signal, subscriber.closed]);

@@ -50,15 +50,22 @@ export class Subscriber {
     (c, name) => c.punsubscribe(name),
   );
   readonly #closing = new AbortController();
+  readonly #onReconnect: () => void;
   #client: Promise<Client> | undefined;
 
-  /** `create` makes the client (not connected); `connect` waits for it. */
+  /**
+   * `create` makes the client (not connected); `connect` waits for it.
+   * `onReconnect` runs once every name is subscribed again after the
+   * connection dropped: messages sent meanwhile were lost.
+   */
   constructor(
     create: () => Client,
     connect: (client: Client) => Promise<void>,
+    onReconnect: () => void = () => {},
   ) {
     this.#create = create;
     this.#connect = connect;
+    this.#onReconnect = onReconnect;
   }
 
   #open(): Promise<Client> {
@@ -88,9 +95,27 @@ export class Subscriber {
         this.#client = undefined;
         throw error;
       }
+      client.on("ready", () => this.#reconnected(client));
       return client;
     })();
     return this.#client;
+  }
+
+  /**
+   * ioredis subscribes again by itself after a reconnect, but does not say
+   * when that is done; subscribing once more (harmless) tells when, so that
+   * `onReconnect` cannot miss a message sent between its check and the
+   * subscription.
+   */
+  async #reconnected(client: Client): Promise<void> {
+    const pending: Promise<unknown>[] = [];
+    for (const table of [this.#channels, this.#shardChannels, this.#patterns]) {
+      for (const name of table.entries.keys()) {
+        pending.push(table.subscribe(client, name));
+      }
+    }
+    await Promise.allSettled(pending);
+    if (!this.#closing.signal.aborted) this.#onReconnect();
   }
 
   #deliver(table: Kind, name: string, channel: string, payload: string): void {

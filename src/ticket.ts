@@ -7,7 +7,7 @@
 import type { ResourceKeys } from "./protocol.ts";
 import { deferred } from "./deferred.ts";
 import { LeaseLostError } from "./errors.ts";
-import { Lock, type ReleaseOutcome } from "./lock.ts";
+import { type LeaseInfo, Lock, type ReleaseOutcome } from "./lock.ts";
 
 /** Where a ticket stands. */
 export type TicketState = "drawing" | "waiting" | "held" | "leaving" | "gone";
@@ -80,11 +80,12 @@ export class Ticket {
   /**
    * The Lock handed to the user of this granted ticket. `check`, if given,
    * runs before each read of `lock.signal` (a time-bound lease checks that
-   * it has not run out).
+   * it has not run out); `lease` is what the backend tells of the lease.
    */
   lock(
     end: (outcome: ReleaseOutcome) => Promise<void>,
     check?: () => void,
+    lease?: LeaseInfo,
   ): Lock {
     return new Lock(
       this.keys.resource,
@@ -93,6 +94,7 @@ export class Ticket {
       this.leaseSignal,
       end,
       check,
+      lease,
     );
   }
 

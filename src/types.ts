@@ -61,7 +61,8 @@ export interface LockOptions {
   /**
    * Called with the number of tickets ahead whenever it is known to change
    * (after drawing and at each handoff). Tickets of users who left but have
-   * not been skipped yet count too.
+   * not been skipped yet count too. If it throws (or its promise rejects),
+   * the error is written to the console and the wait goes on.
    */
   readonly onQueue?: (ahead: number) => void;
 }

@@ -5,14 +5,16 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { type RedisServer, startRedis } from "./redis_server.ts";
+import { type RedisServer, startRedis } from "../support/redis_server.ts";
 import { Locker } from "../mod.ts";
 import type { Lock, LockerOptions, TurnEvent } from "../mod.ts";
 import { presenceKey, resourceKeys } from "../src/protocol.ts";
 import { FOLLOW_DIR, presencePath, resourcePaths } from "../src/file_layout.ts";
 import { type Counters, writeState } from "../src/file_state.ts";
 import { quit } from "../src/quit.ts";
+import { WarmLockers } from "./_warm.ts";
 
 /** Context handed to a test body by {@linkcode redisTest}. */
 export interface RedisTestContext {
@@ -29,19 +31,32 @@ export const BACKENDS = ["redis", "file"] as const;
 /** One of {@linkcode BACKENDS}. */
 export type Backend = typeof BACKENDS[number];
 
-/** Context handed to a test body by {@linkcode lockerTest}: any backend. */
-export interface LockerTestContext {
+/** How a behaviour test's Lockers are made: fresh per test, or warm. */
+export type LockerMode = "fresh" | "warm";
+
+/** What a test may do with its lock domain, whatever the backend. */
+interface LockDomain {
   readonly backend: Backend;
   /** The URL of the test's lock domain, for Lockers in other processes. */
   readonly url: string;
-  /** A Locker on the test's lock domain, closed after the test. */
-  locker(options?: LockerOptions): Locker;
   /** What the queues left behind: Redis keys, or files under the root. */
   leftovers(): Promise<string[]>;
   /** Makes user `n` vanish without a word, as if its process was killed. */
   removePresence(resource: string, n: number): Promise<void>;
   /** Writes a queue's counters directly (a queue whose users all died). */
   setQueue(resource: string, counters: Counters): Promise<void>;
+}
+
+/** Context handed to a test body by {@linkcode lockerTest}: any backend. */
+export interface LockerTestContext extends LockDomain {
+  readonly mode: LockerMode;
+  /**
+   * A Locker on the test's lock domain. Fresh mode: a new one, closed after
+   * the test. Warm mode: the first calls with no options get the file's
+   * long-lived Lockers, one per role, each with a history of turns; later
+   * calls get new ones.
+   */
+  locker(options?: LockerOptions): Locker;
 }
 
 /** Runs `body` with Lockers that are closed afterwards. */
@@ -66,6 +81,8 @@ async function withRedis(
 ): Promise<void> {
   await using server = await startRedis();
   const redis = new Redis(server.port, "127.0.0.1");
+  // A test may stop the server; the client's reconnect errors are expected.
+  redis.on("error", () => {});
   try {
     await withLockers(
       server.url,
@@ -81,21 +98,20 @@ export function redisTest(
   name: string,
   body: (context: RedisTestContext) => Promise<void>,
 ): void {
-  Deno.test(name, () => withRedis(body));
+  Deno.test(name, guarded(() => withRedis(body)));
 }
 
-function redisContext(t: RedisTestContext): LockerTestContext {
+function redisDomain(server: RedisServer, redis: Redis): LockDomain {
   return {
     backend: "redis",
-    url: t.server.url,
-    locker: t.locker,
-    leftovers: () => allKeys(t.redis),
+    url: server.url,
+    leftovers: () => allKeys(redis),
     async removePresence(resource, n) {
-      await t.redis.del(presenceKey(resourceKeys(resource), n));
+      await redis.del(presenceKey(resourceKeys(resource), n));
     },
     async setQueue(resource, { indicator, dispenser }) {
       const keys = resourceKeys(resource);
-      await t.redis.mset(keys.dispenser, dispenser, keys.indicator, indicator);
+      await redis.mset(keys.dispenser, dispenser, keys.indicator, indicator);
     },
   };
 }
@@ -116,55 +132,231 @@ export async function filesUnder(root: string, prefix = ""): Promise<string[]> {
   return found.sort();
 }
 
+function fileDomain(root: string): LockDomain {
+  return {
+    backend: "file",
+    url: `file://${root}`,
+    // Followers' inboxes are not queues; the test's end checks them.
+    leftovers: async () =>
+      (await filesUnder(root)).filter((p) => !p.startsWith(FOLLOW_DIR)),
+    async removePresence(resource, n) {
+      await Deno.remove(presencePath(resourcePaths(root, resource), n));
+    },
+    async setQueue(resource, counters) {
+      const paths = resourcePaths(root, resource);
+      await Deno.mkdir(paths.dir, { recursive: true });
+      await writeState(paths, counters);
+    },
+  };
+}
+
+/** Once every Locker is closed, nothing at all is left under `root`. */
+async function assertNothingUnder(root: string): Promise<void> {
+  const left = await filesUnder(root);
+  if (left.length > 0) {
+    throw new Error(`files left behind: ${left.join(", ")}`);
+  }
+}
+
 async function withFiles(
   body: (context: LockerTestContext) => Promise<void>,
 ): Promise<void> {
   const root = await Deno.makeTempDir({ prefix: "turn-files-" });
   try {
-    await withLockers(`file://${root}`, (locker) =>
-      body({
-        backend: "file",
-        url: `file://${root}`,
-        locker,
-        // Followers' inboxes are not queues; the test's end checks them.
-        leftovers: async () =>
-          (await filesUnder(root)).filter((p) => !p.startsWith(FOLLOW_DIR)),
-        async removePresence(resource, n) {
-          await Deno.remove(presencePath(resourcePaths(root, resource), n));
-        },
-        async setQueue(resource, counters) {
-          const paths = resourcePaths(root, resource);
-          await Deno.mkdir(paths.dir, { recursive: true });
-          await writeState(paths, counters);
-        },
-      }));
-    // Once every Locker is closed, nothing at all is left behind.
-    const left = await filesUnder(root);
-    if (left.length > 0) {
-      throw new Error(`files left behind: ${left.join(", ")}`);
-    }
+    await withLockers(
+      `file://${root}`,
+      (locker) => body({ ...fileDomain(root), mode: "fresh", locker }),
+    );
+    await assertNothingUnder(root);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
 }
 
 /**
- * Registers one Locker behaviour test per backend (`name [redis]`,
- * `name [file]`): the same body, run against each.
+ * One backend's lock domain and warm Lockers, shared by the warm tests of
+ * one file: started by the first, closed by a last test registered after the
+ * file's own.
+ */
+class WarmWorld {
+  readonly backend: Backend;
+  #started: Promise<{ domain: LockDomain; stop(): Promise<void> }> | undefined;
+  #lockers: WarmLockers | undefined;
+
+  constructor(backend: Backend) {
+    this.backend = backend;
+  }
+
+  #start() {
+    return this.#started ??= this.backend === "redis"
+      ? startRedisDomain()
+      : startFileDomain();
+  }
+
+  async run(body: (context: LockerTestContext) => Promise<void>) {
+    const { domain } = await this.#start();
+    const lockers = this.#lockers ??= new WarmLockers({ url: domain.url });
+    await lockers.warm();
+    const fresh: Locker[] = [];
+    let roles = 0;
+    const locker = (options: LockerOptions = {}) => {
+      const role = Object.keys(options).length === 0
+        ? lockers.role(roles++)
+        : undefined;
+      if (role) return role;
+      const made = new Locker({ url: domain.url, ...options });
+      fresh.push(made);
+      return made;
+    };
+    let passed = false;
+    try {
+      await body({ ...domain, mode: "warm", locker });
+      passed = true;
+    } finally {
+      await Promise.allSettled(fresh.map((l) => l.close()));
+      // Turns a test left held or waiting would leak into the next test.
+      if (!passed || (await domain.leftovers()).length > 0) {
+        await lockers.retire();
+      }
+    }
+  }
+
+  /** Closes the Lockers, checks nothing is left, stops the domain. */
+  async close(): Promise<void> {
+    if (!this.#started) return;
+    const { domain, stop } = await this.#started;
+    try {
+      await this.#lockers?.close();
+      assert.deepEqual(await domain.leftovers(), []);
+    } finally {
+      await stop();
+    }
+  }
+}
+
+async function startRedisDomain() {
+  const server = await startRedis();
+  const redis = new Redis(server.port, "127.0.0.1");
+  // A run cut short by --filter never reaches the closing test.
+  const kill = () => server.process.kill("SIGKILL");
+  globalThis.addEventListener("unload", kill);
+  return {
+    domain: redisDomain(server, redis),
+    async stop() {
+      globalThis.removeEventListener("unload", kill);
+      redis.disconnect();
+      await server.stop();
+    },
+  };
+}
+
+async function startFileDomain() {
+  const root = await Deno.makeTempDir({ prefix: "turn-warm-" });
+  const remove = () => Deno.removeSync(root, { recursive: true });
+  globalThis.addEventListener("unload", remove);
+  return {
+    domain: fileDomain(root),
+    async stop() {
+      globalThis.removeEventListener("unload", remove);
+      try {
+        await assertNothingUnder(root);
+      } finally {
+        await Deno.remove(root, { recursive: true });
+      }
+    },
+  };
+}
+
+/** The warm worlds of the file being loaded; a new set for each file. */
+let loadingWorlds: Map<Backend, WarmWorld> | undefined;
+
+function warmWorld(backend: Backend): WarmWorld {
+  if (!loadingWorlds) {
+    const worlds = loadingWorlds = new Map();
+    // Runs once the file has registered its tests, so this one comes last.
+    queueMicrotask(() => {
+      loadingWorlds = undefined;
+      for (const world of worlds.values()) {
+        Deno.test({
+          name: `warm Lockers close and leave nothing [${world.backend} warm]`,
+          // Opened by earlier tests; closing them is this test's work.
+          sanitizeOps: false,
+          sanitizeResources: false,
+          fn: guarded(() => world.close()),
+        });
+      }
+    });
+  }
+  let world = loadingWorlds.get(backend);
+  if (!world) loadingWorlds.set(backend, world = new WarmWorld(backend));
+  return world;
+}
+
+/**
+ * Registers one Locker behaviour test per backend and mode: `name [redis]`
+ * and `name [file]` with fresh Lockers, `name [redis warm]` and
+ * `name [file warm]` with the file's long-lived ones.
  */
 export function lockerTest(
   name: string,
   body: (context: LockerTestContext) => Promise<void>,
 ): void {
   for (const backend of BACKENDS) {
-    Deno.test(
-      `${name} [${backend}]`,
-      () =>
+    Deno.test({
+      name: `${name} [${backend}]`,
+      fn: guarded(() =>
         backend === "redis"
-          ? withRedis((t) => body(redisContext(t)))
-          : withFiles(body),
-    );
+          ? withRedis((t) =>
+            body({
+              ...redisDomain(t.server, t.redis),
+              mode: "fresh",
+              locker: t.locker,
+            })
+          )
+          : withFiles(body)
+      ),
+    });
   }
+  for (const backend of BACKENDS) {
+    const world = warmWorld(backend);
+    Deno.test({
+      name: `${name} [${backend} warm]`,
+      // A warm world's Lockers and connections outlive each test on purpose.
+      sanitizeOps: false,
+      sanitizeResources: false,
+      fn: guarded(() => world.run(body)),
+    });
+  }
+}
+
+/**
+ * Rejections nobody handled since the last test ended. Deno would end the
+ * whole file at the first one; the test running when it happened fails
+ * instead, and the file's other tests still run.
+ */
+const strays: unknown[] = [];
+globalThis.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  strays.push(event.reason);
+});
+
+/** `fn`, failing also when a promise was rejected unhandled meanwhile. */
+export function guarded(fn: () => Promise<void>): () => Promise<void> {
+  return async () => {
+    strays.length = 0;
+    try {
+      await fn();
+    } finally {
+      // Give a rejection of the body's last step the tick it takes to show.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    if (strays.length > 0) {
+      throw new AggregateError(
+        strays.splice(0),
+        "unhandled rejection during the test",
+      );
+    }
+  };
 }
 
 /** Resolves with `promise`, or rejects if it takes longer than `ms`. */
@@ -217,6 +409,33 @@ export function untilQueued(
   );
 }
 
+/**
+ * Waits until `subscribers` connections listen for `resource`'s turns, then
+ * for the round trip a waiter makes right after subscribing: the test must
+ * move the turn on only once the waiter has seen where the queue stands.
+ */
+export async function untilListening(
+  url: string,
+  resource: string,
+  subscribers: number,
+): Promise<void> {
+  if (url.startsWith("file:")) return;
+  const redis = new Redis(url);
+  try {
+    const channel = resourceKeys(resource).internal;
+    await waitFor(async () => {
+      const [, count] = await redis.pubsub("NUMSUB", channel) as [
+        string,
+        number,
+      ];
+      return count === subscribers;
+    }, `${subscribers} subscribers on ${channel}`);
+  } finally {
+    redis.disconnect();
+  }
+  await new Promise((resolve) => setTimeout(resolve, 300));
+}
+
 /** Collects events from `locker.follow(resources)` until one matches. */
 export async function followUntil(
   locker: Locker,
@@ -259,21 +478,92 @@ export function fixture(name: string): string {
 }
 
 /**
- * Runs `examples/<path>` with one command, as its README says, against a
- * throwaway redis-server; resolves to its exit code and standard output.
+ * Runs `examples/<path>` with one command, as its README says, against the
+ * Redis at `url`, given in `REDIS_URL` (the last place a Locker looks);
+ * resolves to its exit code and standard output.
  */
-export async function runExample(
+async function runExample(
   path: string,
+  url: string,
 ): Promise<{ code: number; output: string }> {
-  await using server = await startRedis();
   const { code, stdout } = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "-A",
+      "--quiet",
       new URL(`../examples/${path}`, import.meta.url).pathname,
     ],
-    env: { TURN_REDIS_URL: server.url },
+    env: { TURN_URL: "", TURN_REDIS_URL: "", REDIS_URL: url },
     stderr: "inherit",
   }).output();
   return { code, output: new TextDecoder().decode(stdout) };
+}
+
+/** A key of someone else's that an example must leave alone. */
+const BYSTANDER = "someone-else:balance:alice";
+
+/**
+ * Runs `examples/<path>` twice in a row against one redis-server holding a
+ * bystander's key, and checks each run's output with `check`. The example
+ * must find the server the way a Locker does, leave no key of its own behind
+ * and leave the bystander's key alone.
+ */
+export async function runExampleTwice(
+  path: string,
+  check: (output: string) => void,
+): Promise<void> {
+  await using server = await startRedis();
+  const redis = new Redis(server.url);
+  try {
+    await redis.set(BYSTANDER, "100");
+    for (let run = 1; run <= 2; run++) {
+      const { code, output } = await runExample(path, server.url);
+      assert.equal(code, 0, output);
+      assert.doesNotMatch(output, /throwaway/, "REDIS_URL was not used");
+      check(output);
+    }
+    assert.deepEqual(await allKeys(redis), [BYSTANDER]);
+    assert.equal(await redis.get(BYSTANDER), "100");
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** A `fixtures/holder.ts` process: waits for a turn, says so, holds it. */
+export interface HolderProcess extends AsyncDisposable {
+  /** Resolves with the number drawn once the turn is held. */
+  readonly held: Promise<number>;
+  /** Kills the process with SIGKILL and waits until it is gone. */
+  kill(): Promise<void>;
+}
+
+/** Starts a process that takes the turn on `resource` and holds it until killed. */
+export function spawnHolder(
+  url: string,
+  resource: string,
+  expire: number,
+): HolderProcess {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", fixture("holder.ts"), url, resource, String(expire)],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const held = (async () => {
+    const { value = "" } = await lines.read();
+    const number = /held (\d+)/.exec(value)?.[1];
+    if (!number) throw new Error(`holder said ${JSON.stringify(value)}`);
+    return Number(number);
+  })();
+  held.catch(() => {});
+  let killed: Promise<void> | undefined;
+  const kill = () =>
+    killed ??= (async () => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await child.status;
+      await lines.cancel().catch(() => {});
+    })();
+  return { held, kill, [Symbol.asyncDispose]: kill };
 }

@@ -1,6 +1,6 @@
 /**
  * Least privilege: every API call and every CLI command works as a Redis ACL
- * user made from exactly the rule the README gives, and that rule names no
+ * user made from exactly the rule docs/SECURITY.md gives, and that rule names no
  * command turn does not send.
  *
  * @module
@@ -11,19 +11,19 @@ import { Redis } from "ioredis";
 import { ConnectionError, Locker, TimeoutError } from "../mod.ts";
 import { EXTERNAL_PATTERN } from "../src/protocol.ts";
 import { allKeys, untilQueued, within } from "./_helpers.ts";
-import { type RedisServer, startRedis } from "./redis_server.ts";
+import { type RedisServer, startRedis } from "../support/redis_server.ts";
 import { runCli, spawnCli, subscribed } from "./cli_helpers.ts";
 
 const PASSWORD = "acl-test-secret";
 const DB = 1;
 
-/** The rules after `ACL SETUSER turn` in the README's least-privilege line. */
+/** The rules after `ACL SETUSER turn` in docs/SECURITY.md's least-privilege line. */
 async function readmeRules(): Promise<string> {
   const readme = await Deno.readTextFile(
-    new URL("../README.md", import.meta.url),
+    new URL("../docs/SECURITY.md", import.meta.url),
   );
   const line = /^ACL SETUSER turn (.*)$/m.exec(readme);
-  assert.ok(line, "README.md has no `ACL SETUSER turn ...` line");
+  assert.ok(line, "docs/SECURITY.md has no `ACL SETUSER turn ...` line");
   return line[1].replace(">PASSWORD", `>${PASSWORD}`);
 }
 
@@ -187,7 +187,7 @@ async function cliRound(url: string, adminUrl: string): Promise<void> {
 
 Deno.test({
   name:
-    "every API call and CLI command works as the README's least-privilege ACL user, which names only commands turn sends",
+    "every API call and CLI command works as the least-privilege ACL user, which names only commands turn sends",
   async fn() {
     const rules = await readmeRules();
     await using acl = await startAclServer(rules);

@@ -11,7 +11,7 @@ import { Queue as Queue5 } from "bullmq-v5";
 import { Redis } from "ioredis";
 import { Locker } from "../mod.ts";
 import { presenceKey, resourceKeys } from "../src/protocol.ts";
-import { startRedis } from "./redis_server.ts";
+import { startRedis } from "../support/redis_server.ts";
 import {
   until,
   type Version,

@@ -4,7 +4,7 @@ import { FOLLOW_DIR, resourcePaths, TEMP_MARK } from "../src/file_layout.ts";
 import { writeState } from "../src/file_state.ts";
 import { filesUnder, waitFor } from "./_helpers.ts";
 import { fileCliPermissions, runCli, spawnCli } from "./cli_helpers.ts";
-import { freePort } from "./redis_server.ts";
+import { freePort } from "../support/redis_server.ts";
 
 async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "turn-cli-files-" });

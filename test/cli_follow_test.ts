@@ -1,7 +1,7 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
 import { Locker } from "../mod.ts";
 import { EXTERNAL_PATTERN, resourceKeys } from "../src/protocol.ts";
-import { startRedis } from "./redis_server.ts";
+import { startRedis } from "../support/redis_server.ts";
 import { cliShellLine, spawnCli, subscribed } from "./cli_helpers.ts";
 
 /** turn 1.0's example: one lock/unlock cycle. */

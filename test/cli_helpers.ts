@@ -7,7 +7,8 @@
 
 import { Redis } from "ioredis";
 import { presenceKey, resourceKeys } from "../src/protocol.ts";
-import { waitFor } from "./_helpers.ts";
+import { type Backend, waitFor } from "./_helpers.ts";
+import { type RedisServer, startRedis } from "../support/redis_server.ts";
 
 /** The permission flags from docs/CLI.md; the tests use nothing more. */
 export const CLI_PERMISSIONS: readonly string[] = [
@@ -246,4 +247,40 @@ export async function dropPresence(
   } finally {
     redis.disconnect();
   }
+}
+
+/** Where a test's CLI runs take their turns: one backend, fresh. */
+export interface CliDomain extends AsyncDisposable {
+  /** The URL that names it (`--url`, or a Locker's `url`). */
+  readonly url: string;
+  /** The Deno permissions docs/CLI.md gives for it. */
+  readonly permissions: readonly string[];
+  /** The Redis server (Redis backend only). */
+  readonly server?: RedisServer;
+  /** Runs the CLI there to completion. */
+  run(args: readonly string[]): Promise<CliResult>;
+  /** Starts the CLI there. */
+  spawn(args: readonly string[]): CliProcess;
+}
+
+/**
+ * A fresh lock domain on `backend`: a throwaway redis-server, or a
+ * temporary directory for the file backend.
+ */
+export async function cliDomain(backend: Backend): Promise<CliDomain> {
+  const dir = await Deno.makeTempDir({ prefix: "turn-cli-domain-" });
+  const server = backend === "redis" ? await startRedis() : undefined;
+  const url = server?.url ?? `file://${dir}`;
+  const permissions = server ? CLI_PERMISSIONS : fileCliPermissions(dir);
+  return {
+    url,
+    permissions,
+    server,
+    run: (args) => runCli(["--url", url, ...args], { permissions }),
+    spawn: (args) => spawnCli(["--url", url, ...args], { permissions }),
+    async [Symbol.asyncDispose]() {
+      await server?.[Symbol.asyncDispose]();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
 }

@@ -12,7 +12,7 @@ import { formatResources } from "../src/cli/status_table.ts";
 import { allKeys, redisTest, waitFor } from "./_helpers.ts";
 import { runCli, spawnCli } from "./cli_helpers.ts";
 import { bystander, VALID_NAMES } from "./hostile_input.ts";
-import { turn1Lock } from "./turn1_client.ts";
+import { turn1Lock } from "../support/turn1_client.ts";
 import type { ResourceStatus } from "../mod.ts";
 
 const NAMES = VALID_NAMES.map(([, name]) => name);
@@ -42,7 +42,10 @@ redisTest(
     assert.deepEqual(statuses.map((s) => s.resource), NAMES);
     assert.deepEqual(status, {
       code: 0,
-      stdout: formatResources(statuses).map((line) => `${line}\n`).join(""),
+      stdout: formatResources(
+        statuses.map((status) => status.resource),
+        statuses,
+      ).map((line) => `${line}\n`).join(""),
       stderr: "",
     });
     const json = await runCli([

@@ -1,8 +1,8 @@
 import { deepStrictEqual } from "node:assert/strict";
 import { Locker } from "../mod.ts";
-import { startRedis } from "./redis_server.ts";
+import { startRedis } from "../support/redis_server.ts";
 import { dropPresence, spawnCli } from "./cli_helpers.ts";
-import { turn1Lock } from "./turn1_client.ts";
+import { turn1Lock } from "../support/turn1_client.ts";
 
 function lines(...texts: string[]): string {
   return texts.map((text) => `${text}\n`).join("");
@@ -134,7 +134,7 @@ Deno.test("turn lock --timeout gives up with exit code 75", async () => {
     code: 75,
     stderr: lines(
       "printer: waiting, 1 ahead",
-      'turn: timed out after 300 ms waiting for "printer": 1 user(s) still ahead',
+      'turn: timed out after 300ms waiting for "printer": 1 user(s) still ahead',
     ),
     stdout: lines("printer: acquiring", "printer: canceled"),
   });

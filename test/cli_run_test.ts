@@ -2,7 +2,7 @@ import { deepStrictEqual } from "node:assert/strict";
 import { Redis } from "ioredis";
 import { Locker } from "../mod.ts";
 import { waitFor } from "./_helpers.ts";
-import { startRedis } from "./redis_server.ts";
+import { startRedis } from "../support/redis_server.ts";
 import { dropPresence, runCli, spawnCli } from "./cli_helpers.ts";
 
 async function labels(locker: Locker, resource: string): Promise<string[]> {
@@ -56,10 +56,14 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     const script = [
       `trap 'echo got ${signal}; exit 3' ${signal.slice(3)}`,
       "echo running",
-      "while :; do sleep 0.05; done",
+      // The whole group gets the signal: keep the shell's report of the
+      // killed sleep ("Terminated") out of stderr.
+      "while :; do sleep 0.05; done 2>&-",
     ].join("\n");
     const command = ["sh", "-c", script];
-    const label = command.join(" ").replaceAll("\n", " ");
+    // Quoted as typed; the newlines of the script read as spaces.
+    const label = `sh -c '${script.replaceAll("'", `'\\''`)}'`
+      .replaceAll("\n", " ");
     await using run = spawnCli([
       "run",
       "--port",
@@ -130,7 +134,7 @@ Deno.test("turn run --timeout exits 75 without running the command", async () =>
       code: 75,
       stdout: "",
       stderr: "printer: waiting, 1 ahead\n" +
-        'turn: timed out after 200 ms waiting for "printer": 1 user(s) still ahead\n',
+        'turn: timed out after 200ms waiting for "printer": 1 user(s) still ahead\n',
     },
   );
 });

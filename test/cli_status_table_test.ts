@@ -2,7 +2,7 @@ import { deepStrictEqual } from "node:assert/strict";
 import { formatQueueSizes, formatResources } from "../src/cli/status_table.ts";
 
 Deno.test("formatResources() matches turn 1.0's status text", () => {
-  const text = formatResources([
+  const text = formatResources(["test_resource", "test_resource_other"], [
     {
       resource: "test_resource",
       indicator: 1,
@@ -32,7 +32,7 @@ test_resource_other                                        2
 });
 
 Deno.test("formatResources() sorts users by number and pads by code points", () => {
-  const lines = formatResources([{
+  const lines = formatResources(["ü🖨"], [{
     resource: "ü🖨",
     indicator: 7,
     dispenser: 9,

@@ -1,10 +1,12 @@
 import { deepStrictEqual } from "node:assert/strict";
 import { Locker } from "../mod.ts";
-import { startRedis } from "./redis_server.ts";
+import { startRedis } from "../support/redis_server.ts";
 import { runCli } from "./cli_helpers.ts";
 import { waitFor } from "./_helpers.ts";
-import { turn1Lock } from "./turn1_client.ts";
+import { turn1Lock } from "../support/turn1_client.ts";
 
+// The last line is the blank line turn 1.0 prints before "missing", which
+// has no queue.
 const TURN_1_STATUS = `\
 test_resource                                              1
 ------------------------------------------------------------
@@ -12,6 +14,7 @@ test_label                                                 1
 
 test_resource_other                                        2
 ------------------------------------------------------------
+
 `;
 
 /** One whole turn 1.0 cycle: it leaves the counters behind, never deletes. */
@@ -104,6 +107,7 @@ Deno.test("turn status --json prints stable fields", async () => {
     indicator: 1,
     dispenser: 1,
     size: 1,
+    deadHead: null,
     users: [{ number: 1, label: "report 42", ttl }],
   }]);
   await using _scanner = await locker.lock("scanner", { label: "scan" });

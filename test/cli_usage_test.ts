@@ -1,5 +1,5 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
-import { freePort } from "./redis_server.ts";
+import { freePort } from "../support/redis_server.ts";
 import { CLI_PERMISSIONS, fileCliPermissions, runCli } from "./cli_helpers.ts";
 
 const COMMANDS = ["status", "follow", "reset", "lock", "run"];
@@ -90,8 +90,16 @@ Deno.test("a bad duration, port, db, URL, name or label is refused before connec
       "--expire must be at least 100 milliseconds: got 50",
     ],
     [
-      ["lock", "--timeout", "0s", "printer"],
-      "--timeout must be a positive number of milliseconds: got 0",
+      ["run", "--kill-after", "5", "printer", "--", "true"],
+      '--kill-after must be a number with a unit (ms, s, m, h), such as 500ms, 30s or 1m30s: got "5"',
+    ],
+    [
+      ["lock", "-E", "256", "printer"],
+      '--conflict-exit-code must be a whole number from 0 to 255: got "256"',
+    ],
+    [
+      ["status", "--url", "file:relative/dir"],
+      'url must name an absolute directory (file:///path): got "file:relative/dir"',
     ],
     [["lock", "printer", ""], 'resource must not be empty: got ""'],
     [

@@ -1,6 +1,6 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
 import { Locker } from "../mod.ts";
-import { startRedis } from "./redis_server.ts";
+import { startRedis } from "../support/redis_server.ts";
 import { spawnCli } from "./cli_helpers.ts";
 
 const HEADER = "turn status --watch, ";

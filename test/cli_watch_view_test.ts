@@ -57,7 +57,7 @@ Deno.test("renderWatch() times a hold from the first granted or started event", 
   );
 });
 
-Deno.test("renderWatch() marks a queue whose turn nobody holds, and no queues", () => {
+Deno.test("renderWatch() marks a dead head (its user gone), and no queues", () => {
   const times = new WatchTimes(START);
   const stalled = {
     ...printer,
@@ -66,7 +66,7 @@ Deno.test("renderWatch() marks a queue whose turn nobody holds, and no queues", 
   };
   deepStrictEqual(renderWatch([stalled], times, START, PLAIN).slice(2), [
     "printer",
-    "  nobody holds it",
+    "  gone         1             (gone: the next user skips it)",
     "  waiting      4       >=0s  late",
   ]);
   deepStrictEqual(renderWatch([], times, START, PLAIN), [

@@ -7,7 +7,7 @@ import { Redis } from "ioredis";
 import { Locker } from "../mod.ts";
 import type { Lock } from "../mod.ts";
 import { startCluster } from "./redis_cluster.ts";
-import { startRedis } from "./redis_server.ts";
+import { startRedis } from "../support/redis_server.ts";
 import { followUntil, untilQueued, waitFor, within } from "./_helpers.ts";
 import { runCli, spawnCli } from "./cli_helpers.ts";
 

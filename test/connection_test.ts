@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { parseRedisUrl, redact } from "../src/connection.ts";
 import { Redis } from "ioredis";
 import { ConnectionError, Locker } from "../mod.ts";
-import { freePort } from "./redis_server.ts";
+import { freePort } from "../support/redis_server.ts";
 
 Deno.test("redis URLs carry turn 1.0's connection words", () => {
   assert.deepEqual(parseRedisUrl("redis://localhost:6379/0"), {

@@ -13,7 +13,7 @@ import { Redis } from "ioredis";
 import { Locker, type LockerOptions } from "../mod.ts";
 import { quit } from "../src/quit.ts";
 import { fixture, untilQueued, waitFor, within } from "./_helpers.ts";
-import { startRedis } from "./redis_server.ts";
+import { startRedis } from "../support/redis_server.ts";
 import { startCluster } from "./redis_cluster.ts";
 import { MASTER_NAME, startSentinelGroup } from "./redis_sentinel.ts";
 

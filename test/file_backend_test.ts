@@ -9,7 +9,13 @@ import {
 import { inboxEvents, publish } from "../src/file_events.ts";
 import { DirLock, lockDir } from "../src/file_dir_lock.ts";
 import { withPollMs } from "../src/file_watch.ts";
-import { filesUnder, leaseLost, untilQueued, within } from "./_helpers.ts";
+import {
+  filesUnder,
+  fixture,
+  leaseLost,
+  untilQueued,
+  within,
+} from "./_helpers.ts";
 
 const TRICKY = [
   "printer",
@@ -123,6 +129,104 @@ Deno.test("a holder whose queue directory was removed loses its lease", () =>
     const reason = await leaseLost(lock);
     assert.ok(reason instanceof LeaseLostError);
     await lock.release();
+  }));
+
+Deno.test("a removed state file is rebuilt, and the holder keeps its lease", () =>
+  withRoot(async (root, locker) => {
+    const one = locker();
+    const holder = await one.lock("r", { label: "holder" });
+    const waiting = one.lock("r", { label: "waiter" });
+    await untilQueued(one, "r", 2);
+    const paths = resourcePaths(root, "r");
+    await Deno.remove(paths.state);
+    // Several fallback polls (every 500 ms) and the removal's own event.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(holder.signal.aborted, false, String(holder.signal.reason));
+    const [status] = await one.status(["r"]);
+    assert.deepEqual(
+      [status.indicator, status.dispenser, status.users.map((u) => u.label)],
+      [1, 2, ["holder", "waiter"]],
+    );
+    await holder.release();
+    const lock = await within(waiting, 5000, "waiter after the rebuild");
+    assert.equal(lock.number, 2);
+    await lock.release();
+  }));
+
+Deno.test("concurrent draws from separate processes get unique, contiguous numbers", () =>
+  withRoot(async (root, locker) => {
+    const one = locker();
+    const holder = await one.lock("r", { label: "holder" });
+    const [processes, each] = [6, 30];
+    const children = Array.from(
+      { length: processes },
+      (_, i) =>
+        new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            fixture("drawer.ts"),
+            `file://${root}`,
+            "r",
+            String(each),
+            `p${i}`,
+          ],
+          stdin: "piped",
+          stdout: "piped",
+          stderr: "inherit",
+        }).spawn(),
+    );
+    const lines = children.map((child) =>
+      child.stdout.pipeThrough(new TextDecoderStream()).getReader()
+    );
+    const writers = children.map((child) => child.stdin.getWriter());
+    try {
+      const said = (word: string) =>
+        within(
+          Promise.all(lines.map(async (reader) => {
+            const { value } = await reader.read();
+            assert.equal(value?.trim(), word);
+          })),
+          60_000,
+          `every process ${word}`,
+        );
+      await said("ready");
+      const paths = resourcePaths(root, "r");
+      const before = await Deno.readTextFile(paths.state);
+      {
+        // While a step holds the queue's lock, no draw may touch the queue;
+        // then every process's draws race for it at once.
+        using _step = await lockDir(root, paths.dir, false) as DirLock;
+        const go = new TextEncoder().encode("go\n");
+        await Promise.all(writers.map((writer) => writer.write(go)));
+        await said("started");
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(await Deno.readTextFile(paths.state), before);
+        assert.deepEqual(
+          (await filesUnder(paths.dir)).filter((f) => /^\d+$/.test(f)),
+          ["1"],
+        );
+      }
+      await said("drawn");
+      const [queue] = await one.status(["r"]);
+      const total = 1 + processes * each;
+      // No step lost another's write: each number once, none skipped.
+      assert.deepEqual(
+        queue.users.map((u) => u.number).sort((a, b) => a - b),
+        Array.from({ length: total }, (_, i) => i + 1),
+      );
+      assert.equal(queue.dispenser, total);
+      assert.equal(new Set(queue.users.map((u) => u.label)).size, total);
+    } finally {
+      await Promise.all(writers.map((writer) => writer.close()));
+      await within(
+        Promise.all(children.map((child) => child.status)),
+        30_000,
+        "every process gone",
+      );
+      await Promise.all(lines.map((reader) => reader.cancel()));
+    }
+    await holder.release();
   }));
 
 Deno.test("a file: url is checked and never mixed with Redis options", () => {

@@ -3,11 +3,11 @@ import {
   allKeys,
   followUntil,
   redisTest,
+  untilListening,
   untilQueued,
-  waitFor,
   within,
 } from "./_helpers.ts";
-import { turn1Lock } from "./turn1_client.ts";
+import { turn1Lock } from "../support/turn1_client.ts";
 
 redisTest(
   "a turn 1.0 holder hands over to a waiter of this module",
@@ -54,12 +54,7 @@ redisTest(
     const waiting = locker.lock("shared", { label: "deno", patience: 600_000 });
     await untilQueued(locker, "shared", 2);
     // Let the waiter finish settling in (subscribed, then one check).
-    await waitFor(
-      async () =>
-        (await t.redis.pubsub("NUMSUB", "turn:shared:internal"))[1] === 2,
-      "waiter subscribed",
-    );
-    await locker.status(["shared"]);
+    await untilListening(t.server.url, "shared", 2);
     // turn 1.0's exception path deletes the presence and does not advance.
     await python.crash();
     const crashedAt = Date.now();
@@ -84,6 +79,10 @@ redisTest(
     leaver.catch(() => {});
     const waiting = locker.lock("shared", { label: "deno", patience: 600_000 });
     await untilQueued(locker, "shared", 3);
+    // turn 1.0's completion is not atomic: a waiter's check that ran between
+    // its DEL and its SET of the indicator would be overwritten, and the keys
+    // left behind. Only the announcement may start the waiter's check.
+    await untilListening(t.server.url, "shared", 2);
     controller.abort();
     await assert.rejects(leaver);
     // turn 1.0 sets the indicator to n + 1 (the one that left) unconditionally.

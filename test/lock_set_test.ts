@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
-import { TimeoutError } from "../mod.ts";
-import { followUntil, lockerTest, untilQueued, within } from "./_helpers.ts";
+import { LeaseLostError, TimeoutError } from "../mod.ts";
+import {
+  followUntil,
+  leaseLost,
+  lockerTest,
+  redisTest,
+  untilQueued,
+  within,
+} from "./_helpers.ts";
 
 lockerTest(
   "lockAll takes resources once each, in sorted order, and releases in reverse",
@@ -96,3 +103,46 @@ lockerTest("lockAll checks every name before taking any", async (t) => {
   );
   assert.deepEqual(await t.leftovers(), []);
 });
+
+lockerTest(
+  "a set's signal aborts when a lock other than the first loses its lease",
+  async (t) => {
+    const locker = t.locker();
+    const set = await locker.lockAll(["a", "b", "c"], { expire: 300 });
+    const [, b] = set.locks;
+    await t.removePresence("b", b.number);
+    const reason = await within(
+      new Promise((resolve) => {
+        if (set.signal.aborted) return resolve(set.signal.reason);
+        set.signal.addEventListener(
+          "abort",
+          () => resolve(set.signal.reason),
+        );
+      }),
+      5000,
+      "the set's lease lost",
+    );
+    assert.ok(reason instanceof LeaseLostError, String(reason));
+    assert.equal(reason.resource, "b");
+    assert.equal(await leaseLost(b), reason);
+    assert.equal(set.locks[0].signal.aborted, false);
+    await set.release();
+    // A lost turn claims nothing on release; reset clears the queue it left.
+    await locker.reset(["b"]);
+    assert.deepEqual(await t.leftovers(), []);
+  },
+);
+
+redisTest(
+  "reading a set's signal checks every lease's deadline, like a lock's",
+  async (t) => {
+    const locker = t.locker();
+    const set = await locker.lockAll(["a", "b"], { expire: 300 });
+    // The event loop blocked past expire: no timer and no heartbeat has run.
+    const until = Date.now() + 400;
+    while (Date.now() < until) { /* blocked */ }
+    assert.equal(set.signal.aborted, true);
+    assert.ok(set.signal.reason instanceof LeaseLostError);
+    await set.release();
+  },
+);

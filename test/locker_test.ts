@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Redis } from "ioredis";
 import {
   ConnectionError,
   LeaseLostError,
@@ -16,7 +17,7 @@ import {
   waitFor,
   within,
 } from "./_helpers.ts";
-import { startRedis } from "./redis_server.ts";
+import { startRedis } from "../support/redis_server.ts";
 
 lockerTest(
   "one lock cycle publishes turn 1.0's messages and leaves no keys",
@@ -44,21 +45,43 @@ lockerTest(
 redisTest(
   "uncontended lock and release cost one script call each",
   async (t) => {
-    const locker = t.locker();
-    await (await locker.lock("warm")).release();
-    const evalCalls = async () => {
-      const info = await t.redis.info("commandstats");
-      const calls = (name: string) =>
-        Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
-      return calls("evalsha") + calls("eval");
-    };
-    const before = await evalCalls();
-    const lock = await locker.lock("printer");
-    const afterLock = await evalCalls();
-    await lock.release();
-    const afterRelease = await evalCalls();
-    assert.equal(afterLock - before, 1);
-    assert.equal(afterRelease - afterLock, 1);
+    // Only this Locker's commands count: MONITOR shows each with the
+    // connection it came from, and a marker sent on that connection after a
+    // step shows that every command of the step has been seen.
+    const client = new Redis(t.server.url);
+    const monitor = await t.redis.monitor();
+    try {
+      const locker = new Locker({ redis: client });
+      await (await locker.lock("warm")).release();
+      const source = `127.0.0.1:${client.stream.localPort}`;
+      const scripts: string[] = [];
+      const markers: string[] = [];
+      monitor.on("monitor", (_time: string, args: string[], from: string) => {
+        if (from !== source) return;
+        const name = args[0].toLowerCase();
+        if (name === "echo") markers.push(args[1]);
+        else if (name === "evalsha" || name === "eval") scripts.push(name);
+      });
+      const scriptsUntil = async (marker: string) => {
+        await client.echo(marker);
+        await waitFor(
+          () => Promise.resolve(markers.includes(marker)),
+          `marker ${marker}`,
+        );
+        return scripts.length;
+      };
+      const before = await scriptsUntil("before");
+      const lock = await locker.lock("printer");
+      const afterLock = await scriptsUntil("locked");
+      await lock.release();
+      const afterRelease = await scriptsUntil("released");
+      assert.equal(afterLock - before, 1);
+      assert.equal(afterRelease - afterLock, 1);
+      await locker.close();
+    } finally {
+      monitor.disconnect();
+      client.disconnect();
+    }
   },
 );
 
@@ -525,7 +548,7 @@ lockerTest("bad input gets a clear error and changes nothing", async (t) => {
 });
 
 Deno.test("an unreachable Redis rejects with ConnectionError naming the address", async () => {
-  const { freePort } = await import("./redis_server.ts");
+  const { freePort } = await import("../support/redis_server.ts");
   const port = freePort();
   await using locker = new Locker({ url: `redis://127.0.0.1:${port}/0` });
   const error = await within(

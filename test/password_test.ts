@@ -10,7 +10,7 @@ import { Redis } from "ioredis";
 import { ConnectionError, Locker } from "../mod.ts";
 import { parseRedisUrl } from "../src/connection.ts";
 import { waitFor } from "./_helpers.ts";
-import { freePort, startRedis } from "./redis_server.ts";
+import { freePort, startRedis } from "../support/redis_server.ts";
 import { runCli, spawnCli, subscribed } from "./cli_helpers.ts";
 import { EXTERNAL_PATTERN } from "../src/protocol.ts";
 

@@ -2,12 +2,13 @@ import assert from "node:assert/strict";
 import {
   fixture,
   lockerTest,
+  spawnHolder,
   untilQueued,
   waitFor,
   within,
 } from "./_helpers.ts";
 import { Redis } from "ioredis";
-import { startRedis } from "./redis_server.ts";
+import { startRedis } from "../support/redis_server.ts";
 
 function deno(args: string[]): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
@@ -70,17 +71,8 @@ lockerTest(
   "a holder killed with SIGKILL frees the turn: within about expire on Redis, at once on files",
   async (t) => {
     const expire = 2000;
-    const child = deno([
-      fixture("holder.ts"),
-      t.url,
-      "gpu",
-      String(expire),
-    ])
-      .spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream())
-      .getReader();
-    const first = await within(reader.read(), 30_000, "holder started");
-    assert.match(first.value ?? "", /held 1/);
+    await using holder = spawnHolder(t.url, "gpu", expire);
+    assert.equal(await within(holder.held, 30_000, "holder started"), 1);
     const locker = t.locker();
     const waiting = locker.lock("gpu", {
       label: "survivor",
@@ -88,14 +80,11 @@ lockerTest(
     });
     await untilQueued(locker, "gpu", 2);
     const killedAt = Date.now();
-    child.kill("SIGKILL");
-    await child.status;
-    await reader.cancel();
-    child.stderr.cancel();
+    await holder.kill();
     const lock = await within(waiting, 10_000, "turn after the kill");
     const recovery = Date.now() - killedAt;
     console.log(
-      `recovery after SIGKILL [${t.backend}]: ${recovery} ms (expire ${expire} ms)`,
+      `recovery after SIGKILL [${t.backend} ${t.mode}]: ${recovery} ms (expire ${expire} ms)`,
     );
     // Redis: the presence outlives the kill by at most `expire`; the waiter
     // acts when it runs out, long before patience (10 minutes here) would.

@@ -9,7 +9,7 @@
  */
 
 import { Cluster, Redis } from "ioredis";
-import { type RedisServer, startRedis } from "./redis_server.ts";
+import { type RedisServer, startRedis } from "../support/redis_server.ts";
 import { waitFor } from "./_helpers.ts";
 
 const SLOTS = 16384;

@@ -6,7 +6,7 @@
  */
 
 import { Redis } from "ioredis";
-import { type RedisServer, startRedis } from "./redis_server.ts";
+import { type RedisServer, startRedis } from "../support/redis_server.ts";
 import { waitFor, within } from "./_helpers.ts";
 
 /** The master group name the sentinels monitor. */

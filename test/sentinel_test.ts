@@ -7,7 +7,7 @@ import { Redis } from "ioredis";
 import { Locker } from "../mod.ts";
 import type { Lock } from "../mod.ts";
 import { MASTER_NAME, startSentinelGroup } from "./redis_sentinel.ts";
-import { startRedis } from "./redis_server.ts";
+import { startRedis } from "../support/redis_server.ts";
 import { untilQueued, waitFor, within } from "./_helpers.ts";
 import { runCli } from "./cli_helpers.ts";
 

@@ -8,7 +8,11 @@
 import assert from "node:assert/strict";
 import { ConnectionError, Locker } from "../mod.ts";
 import { within } from "./_helpers.ts";
-import { freePort, type RedisServer, startRedis } from "./redis_server.ts";
+import {
+  freePort,
+  type RedisServer,
+  startRedis,
+} from "../support/redis_server.ts";
 import { runCli, spawnCli } from "./cli_helpers.ts";
 
 const PASSWORD = "tls-test-secret";

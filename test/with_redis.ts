@@ -1,7 +1,7 @@
 // Runs a command with TURN_REDIS_URL pointing at a throwaway redis-server, so
 // documentation examples that say `new Locker()` really run.
 // Usage: deno run -A test/with_redis.ts <command> [args...]
-import { startRedis } from "./redis_server.ts";
+import { startRedis } from "../support/redis_server.ts";
 
 const [command, ...args] = Deno.args;
 await using server = await startRedis();

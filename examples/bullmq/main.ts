@@ -4,14 +4,18 @@
 // charges of one account overlap. `withTurn` makes each account's charges take
 // turns, across both processes, while different accounts run in parallel.
 //
-// Uses TURN_REDIS_URL if set, else a throwaway redis-server on a free port.
+// Uses the Redis a Locker takes from the environment (TURN_URL,
+// TURN_REDIS_URL, REDIS_URL), else a throwaway redis-server on a free port.
+// It removes its queue and balances when done, and touches no other key.
 import { Queue, QueueEvents, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { Locker } from "@turn/turn";
 import { withTurn } from "@turn/turn/bullmq";
-import { startRedis } from "../../test/redis_server.ts";
+import { exampleRedis } from "../example_redis.ts";
 
-const QUEUE = "invoices";
+const QUEUE = "turn-example-invoices";
+/** The example's own keys: one balance per account. */
+const balanceKey = (account: string) => `turn-example:balance:${account}`;
 const ACCOUNTS = ["alice", "bob", "carol"];
 const INVOICES = 30;
 const AMOUNT = 5;
@@ -42,9 +46,10 @@ function runWorker(url: string, name: string): void {
       shutdown: shutdown.signal,
     }, async (job) => {
       // Read, think, write: safe only while the account's turn is held.
-      const balance = Number(await redis.get(`balance:${job.data.account}`));
+      const key = balanceKey(job.data.account);
+      const balance = Number(await redis.get(key));
       await new Promise((resolve) => setTimeout(resolve, 20));
-      await redis.set(`balance:${job.data.account}`, balance + job.data.amount);
+      await redis.set(key, balance + job.data.amount);
       return name;
     }),
     { connection: { url }, concurrency: 4 },
@@ -61,10 +66,8 @@ function runWorker(url: string, name: string): void {
 }
 
 async function main(): Promise<void> {
-  const given = Deno.env.get("TURN_REDIS_URL");
-  await using server = given ? undefined : await startRedis();
-  const url = given ?? server!.url;
-  if (server) console.log(`started a throwaway redis-server on ${url}`);
+  await using example = await exampleRedis();
+  const { url } = example;
 
   const workers = ["worker-1", "worker-2"].map((name) =>
     new Deno.Command(Deno.execPath(), {
@@ -80,7 +83,7 @@ async function main(): Promise<void> {
     }).spawn()
   );
   const redis = new Redis(url);
-  const balances = ACCOUNTS.map((account) => `balance:${account}`);
+  const balances = ACCOUNTS.map(balanceKey);
   await redis.del(...balances);
   const queue = new Queue<Invoice>(QUEUE, { connection: { url } });
   const events = new QueueEvents(QUEUE, { connection: { url } });
@@ -107,7 +110,7 @@ async function main(): Promise<void> {
 
   const expected = (INVOICES / ACCOUNTS.length) * AMOUNT;
   for (const account of ACCOUNTS) {
-    const balance = await redis.get(`balance:${account}`);
+    const balance = await redis.get(balanceKey(account));
     console.log(`${account}'s balance: ${balance} (expected ${expected})`);
   }
   const { logs } = await queue.getJobLogs(jobs.at(-1)!.id!);

@@ -3,16 +3,16 @@
 // as five separate programs on five hosts would; they are in one script only
 // to keep the example short.
 //
-// Uses TURN_REDIS_URL if set, else a throwaway redis-server on a free port.
+// Uses the Redis a Locker takes from the environment (TURN_URL,
+// TURN_REDIS_URL, REDIS_URL), else a throwaway redis-server on a free port.
+// Its queues leave no keys behind.
 import { Locker } from "@turn/turn";
-import { startRedis } from "../../test/redis_server.ts";
+import { exampleRedis } from "../example_redis.ts";
 
 const JOBS = ["report", "invoice", "letter", "poster", "label"];
 
-const given = Deno.env.get("TURN_REDIS_URL");
-await using server = given ? undefined : await startRedis();
-const url = given ?? server!.url;
-if (server) console.log(`started a throwaway redis-server on ${url}`);
+await using redis = await exampleRedis();
+const { url } = redis;
 
 // How many jobs are printing right now, and the most there ever were.
 let printing = 0;

@@ -14,6 +14,7 @@ import {
   Get,
   Inject,
   Module,
+  type OnApplicationShutdown,
   Param,
   Post,
   type Type,
@@ -22,11 +23,11 @@ import { HttpAdapterHost, NestFactory } from "@nestjs/core";
 import { Redis } from "ioredis";
 import type { AddressInfo } from "node:net";
 import { currentTurn, Turn, TurnModule } from "@turn/turn/nestjs";
-import { type RedisServer, startRedis } from "../../test/redis_server.ts";
+import { exampleRedis } from "../example_redis.ts";
 import { TurnTimeoutFilter } from "./turn_timeout.filter.ts";
 
-/** The app's own data: balances in a Redis hash. */
-const BALANCES = "example:balances";
+/** The app's own data: balances in a Redis hash, removed at shutdown. */
+const BALANCES = "turn-example:balances";
 
 interface Receipt {
   readonly account: string;
@@ -35,8 +36,14 @@ interface Receipt {
 }
 
 @Controller("accounts")
-class AccountsController {
+class AccountsController implements OnApplicationShutdown {
   constructor(@Inject(Redis) private readonly redis: Redis) {}
+
+  /** An example leaves nothing behind on the Redis it was given. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.redis.del(BALANCES);
+    this.redis.disconnect();
+  }
 
   @Post(":account/deposit/:amount")
   @Turn((account: string) => `account:${account}`, {
@@ -73,15 +80,6 @@ function appModule(url: string): Type {
   return AppModule;
 }
 
-/** TURN_REDIS_URL if set, else a throwaway redis-server for this run. */
-async function redisForDemo(): Promise<{ url: string; server?: RedisServer }> {
-  const url = Deno.env.get("TURN_REDIS_URL");
-  if (url) return { url };
-  const server = await startRedis();
-  console.log(`started a throwaway redis-server on ${server.url}`);
-  return { url: server.url, server };
-}
-
 async function depositConcurrently(base: string): Promise<void> {
   const deposits = 20;
   const receipts: Receipt[] = await Promise.all(
@@ -98,7 +96,10 @@ async function depositConcurrently(base: string): Promise<void> {
   console.log(`alice's balance: ${final} (expected ${deposits * 5})`);
 }
 
-const { url, server } = await redisForDemo();
+// The Redis a Locker takes from the environment (TURN_URL, TURN_REDIS_URL,
+// REDIS_URL), else a throwaway redis-server.
+const redis = await exampleRedis();
+const { url } = redis;
 const app = await NestFactory.create(appModule(url), {
   logger: ["error", "warn"],
 });
@@ -115,7 +116,6 @@ if (Deno.args.includes("--serve")) {
     `try: curl -X POST ${base}/accounts/bob/deposit/7 (Ctrl-C stops)`,
   );
 } else {
-  app.get<Redis>(Redis).disconnect();
   await app.close();
-  await server?.stop();
+  await redis[Symbol.asyncDispose]();
 }

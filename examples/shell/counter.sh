@@ -5,8 +5,8 @@
 # and across hosts (the file could be on a shared disk). With --no-turn they
 # run without turns and the counter comes out wrong.
 #
-# Needs `turn` on PATH (see the README's Install section) and a Redis in
-# TURN_REDIS_URL (default redis://localhost:6379/0).
+# Needs `turn` on PATH (see docs/INSTALL.md) and a Redis in
+# TURN_URL, TURN_REDIS_URL or REDIS_URL (default redis://localhost:6379/0).
 set -euo pipefail
 
 jobs=8

@@ -6,7 +6,13 @@
  * @module
  */
 
-import type { Locker, LockSet } from "../../mod.ts";
+import {
+  type Lock,
+  type Locker,
+  type LockSet,
+  TimeoutError,
+} from "../../mod.ts";
+import { CliError } from "./errors.ts";
 import type { TurnOptions } from "./turn_flags.ts";
 
 /** What to tell the user as the resources are taken and given back. */
@@ -46,16 +52,24 @@ export interface AcquireOptions extends TurnOptions {
   readonly signal: AbortSignal;
 }
 
-/** Resources held together; disposing releases them in reverse order. */
+/**
+ * Resources held together; disposing releases them in reverse order. Once a
+ * turn is lost, failing to release the others (e.g. Redis is gone) is not
+ * reported: the loss is what the user hears about.
+ */
 export interface Holding extends AsyncDisposable {
+  /** The held turns, in the order taken (sorted by resource). */
+  readonly locks: readonly Lock[];
   /** Aborts with the lock's reason when any of the turns is lost. */
   readonly lost: AbortSignal;
 }
 
 /**
  * Takes the turn on every resource, one at a time in sorted order (the
- * Locker's `lockAll`), telling the user as it goes. If one cannot be taken,
- * releases those already held and rethrows.
+ * Locker's `lockAll`), telling the user as it goes; with `nonblock`, all of
+ * them at once or none (`tryLockAll`). If one cannot be taken, releases
+ * those already held and rethrows. A timeout or a busy resource becomes a
+ * CliError with `conflictExitCode`, stating `--timeout` as typed.
  *
  * @param locker Where to take the turns.
  * @param resources The names, in any order, duplicates ignored.
@@ -68,6 +82,9 @@ export interface Holding extends AsyncDisposable {
  * import { acquireSorted } from "./acquire.ts";
  * await using _held = await acquireSorted(locker, ["b", "a"], {
  *   label: "backup",
+ *   nonblock: false,
+ *   conflictExitCode: 75,
+ *   quiet: false,
  *   signal: AbortSignal.timeout(60_000),
  * });
  * ```
@@ -78,21 +95,73 @@ export async function acquireSorted(
   options: AcquireOptions,
   report: AcquireReport = {},
 ): Promise<Holding> {
+  const set = options.nonblock
+    ? await tryAll(locker, resources, options, report)
+    : await lockAll(locker, resources, options, report);
+  const release = async () => {
+    for (const lock of set.locks.toReversed()) {
+      try {
+        await lock.release();
+      } catch (error) {
+        if (!set.signal.aborted) throw error;
+      }
+      report.released?.(lock.resource);
+    }
+  };
+  return {
+    locks: set.locks,
+    lost: set.signal,
+    [Symbol.asyncDispose]: release,
+  };
+}
+
+function turnSettings(
+  { label, expire }: AcquireOptions,
+): { label: string; expire?: number } {
+  return expire === undefined ? { label } : { label, expire };
+}
+
+async function tryAll(
+  locker: Locker,
+  resources: readonly string[],
+  options: AcquireOptions,
+  report: AcquireReport,
+): Promise<LockSet> {
+  const set = await locker.tryLockAll(resources, turnSettings(options));
+  if (set === null) {
+    const names = resources.map((name) => JSON.stringify(name)).join(", ");
+    throw new CliError(
+      `--nonblock: the turn is not free now (someone holds or waits) on one of ${names}`,
+      options.conflictExitCode,
+    );
+  }
+  for (const lock of set.locks) report.locked?.(lock.resource);
+  return set;
+}
+
+async function lockAll(
+  locker: Locker,
+  resources: readonly string[],
+  options: AcquireOptions,
+  report: AcquireReport,
+): Promise<LockSet> {
   let current: string | undefined;
-  let shown: number | undefined;
+  const shown = new Set<string>();
   const taken: string[] = [];
-  let set: LockSet;
   try {
-    set = await locker.lockAll(resources, {
-      ...options,
+    return await locker.lockAll(resources, {
+      ...turnSettings(options),
+      ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
+      signal: options.signal,
       onAcquiring(resource) {
         current = resource;
-        shown = undefined;
         report.acquiring?.(resource);
       },
       onQueue(resource, ahead) {
-        if (ahead === shown || ahead === 0) return;
-        shown = ahead;
+        // Only news, and never the same line twice.
+        const line = `${resource}\n${ahead}`;
+        if (ahead === 0 || options.quiet || shown.has(line)) return;
+        shown.add(line);
         report.waiting?.(resource, ahead);
       },
       onLocked(lock) {
@@ -105,13 +174,14 @@ export async function acquireSorted(
     if (current !== undefined) report.canceled?.(current);
     // lockAll has given back what it held, last taken first.
     for (const resource of taken.toReversed()) report.released?.(resource);
+    if (error instanceof TimeoutError) {
+      throw new CliError(
+        `timed out after ${options.timeoutText} waiting for ${
+          JSON.stringify(error.resource)
+        }: ${error.ahead} user(s) still ahead`,
+        options.conflictExitCode,
+      );
+    }
     throw error;
   }
-  const release = async () => {
-    for (const lock of set.locks.toReversed()) {
-      await lock.release();
-      report.released?.(lock.resource);
-    }
-  };
-  return { lost: set.signal, [Symbol.asyncDispose]: release };
 }

@@ -38,6 +38,10 @@ export interface ErrorReport {
  * ```
  */
 export function describeError(error: unknown): ErrorReport {
+  // `await using` wraps a failure to clean up (e.g. to release a turn on a
+  // Redis that is gone) around the error that ended the block: that one is
+  // what happened.
+  if (error instanceof SuppressedError) return describeError(error.suppressed);
   if (error instanceof Interrupted) return { exitCode: ExitCode.Interrupted };
   if ((error as { code?: unknown } | null)?.code === "EPIPE") {
     return { exitCode: ExitCode.StdoutClosed };

@@ -24,6 +24,10 @@ export const HELP_FLAG: FlagSpecs = {
     short: "h",
     description: "Show help, e.g. turn run --help",
   },
+  version: {
+    type: "boolean",
+    description: "Print the version of turn, e.g. turn --version",
+  },
 };
 
 /**
@@ -37,21 +41,27 @@ export const HELP_FLAG: FlagSpecs = {
  */
 export const GLOBAL_FLAGS: FlagSpecs = { ...CONNECTION_FLAGS, ...HELP_FLAG };
 
-const ENVIRONMENT = `Environment:
-  TURN_REDIS_URL, REDIS_URL   Redis URL when no connection flag is given, e.g. TURN_REDIS_URL=redis://:secret@cache:6379/0
-                              (prefer this over --password, which other users can see in \`ps\`)
-  NO_COLOR                    Turn off colours in status --watch`;
+const ENVIRONMENT =
+  `Environment (the URLs only when no connection flag is given, the first one set wins):
+  TURN_URL              redis://, rediss:// or file:// URL, e.g. TURN_URL=file:///var/lock/turn
+  TURN_REDIS_URL        Redis URL, e.g. TURN_REDIS_URL=redis://:secret@cache:6379/0
+                        (prefer this over --password, which other users can see in \`ps\`)
+  REDIS_URL             Redis URL, as many tools read it
+  TURN_REDIS_PASSWORD   the password for --host, --port, --db, --cluster and --sentinels, when --password is not given
+  NO_COLOR              turn off colours in status --watch
+Environment of run's command:
+  TURN_RESOURCE, TURN_NUMBER, TURN_LABEL   its turn (one line per resource when there are several)`;
 
 const EXIT_CODES = `Exit codes:
-  0    success (also lock, follow and status --watch ended by Ctrl-C)
+  0    success (also lock, follow and status --watch ended by Ctrl-C, SIGTERM or SIGHUP)
   1    unexpected failure
-  2    bad command line (unknown command or flag; bad duration, port, URL, name or label)
-  69   Redis unreachable
-  70   a held turn was lost (its presence lapsed)
-  75   --timeout passed while waiting
+  2    bad command line (unknown command or flag; bad duration, port, db, URL, name or label)
+  69   Redis unavailable: unreachable, authentication refused, or the database cannot be selected
+  70   a held turn was lost (its presence lapsed, or Redis went away); run stops its command first
+  75   --timeout passed while waiting, or --nonblock found a resource busy (-E changes it)
   126  run: command cannot be executed
   127  run: command not found
-  130  Ctrl-C or SIGTERM while waiting
+  130  Ctrl-C, SIGTERM or SIGHUP while waiting
   141  stdout closed by its reader (e.g. piped into head)
   run otherwise exits with its command's exit code (128 + N if signal N ended it)`;
 
@@ -73,6 +83,7 @@ export function generalHelp(commands: readonly Command[]): string {
     "turn: take turns on shared resources through Redis (turn 1.0 compatible)",
     "",
     "Usage: turn [CONNECTION FLAGS] COMMAND [FLAGS] [RESOURCE...]",
+    "       turn --version",
     "",
     "Commands:",
     ...commands.map((command) =>

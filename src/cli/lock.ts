@@ -7,6 +7,7 @@
 import { acquireSorted, showWaiting } from "./acquire.ts";
 import { resourcesOrAll } from "./args.ts";
 import type { Command } from "./command.ts";
+import type { Locker } from "../../mod.ts";
 import { ExitCode } from "./errors.ts";
 import { TURN_FLAGS, turnOptions } from "./turn_flags.ts";
 import { aborted, interruption } from "./signals.ts";
@@ -31,7 +32,7 @@ export const lockCommand: Command = {
 Prints "<resource>: acquiring", then "<resource>: locked" once held, and "<resource>: released" after Ctrl-C;
 Ctrl-C while still waiting prints "<resource>: canceled" (exit code 130). While waiting, stderr shows how many
 users are ahead. If a held turn is lost (its presence lapsed), releases everything and exits with 70.
-With no names, locks every resource that exists (as turn 1.0 does).`,
+With no names, locks every resource that exists (as turn 1.0 does), naming them on stderr first.`,
   flags: TURN_FLAGS,
   examples: [
     ["turn lock printer", "hold the printer until Ctrl-C"],
@@ -43,8 +44,7 @@ With no names, locks every resource that exists (as turn 1.0 does).`,
   prepare(args) {
     const options = turnOptions(args, "lock tool");
     return async (locker) => {
-      const names = resourcesOrAll(args) ??
-        (await locker.status()).map((status) => status.resource);
+      const names = resourcesOrAll(args) ?? await everyResource(locker);
       if (names.length === 0) return ExitCode.Ok;
       using interrupt = interruption();
       await using holding = await acquireSorted(locker, names, {
@@ -63,6 +63,20 @@ With no names, locks every resource that exists (as turn 1.0 does).`,
     };
   },
 };
+
+// turn 1.0 locks everything there is when given no names. Scripts rely on
+// that, so it stays; but it is never silent about what it takes.
+async function everyResource(locker: Locker): Promise<string[]> {
+  const names = (await locker.status()).map((status) => status.resource);
+  console.error(
+    names.length === 0
+      ? "turn: no resource named, and none exists: nothing to lock"
+      : `turn: no resource named: locking all ${names.length} that exist: ${
+        names.map((name) => JSON.stringify(name)).join(", ")
+      }`,
+  );
+  return names;
+}
 
 /** turn 1.0's lock tool messages: `<resource>: <word>`. */
 function say(word: string): (resource: string) => void {

@@ -8,16 +8,36 @@
  * @module
  */
 
-/** A signal the CLI listens for or forwards. */
-export type Signal = "SIGINT" | "SIGTERM" | "SIGBREAK";
+/** A signal the CLI listens for or sends. */
+export type Signal = "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGBREAK" | "SIGKILL";
 
 /**
- * The signals that end a `turn` command. Windows has no SIGTERM to listen
- * for; Ctrl-Break is its second way to stop a console program.
+ * The signals that end a `turn` command: SIGHUP too, so a dropped SSH
+ * session ends it as cleanly as Ctrl-C. Windows has no SIGTERM or SIGHUP to
+ * listen for; Ctrl-Break is its second way to stop a console program.
  */
 export const ENDING_SIGNALS: readonly Signal[] = Deno.build.os === "windows"
   ? ["SIGINT", "SIGBREAK"]
-  : ["SIGINT", "SIGTERM"];
+  : ["SIGINT", "SIGTERM", "SIGHUP"];
+
+/**
+ * This process's id and the kind of system it runs on.
+ *
+ * @example Usage
+ * ```ts
+ * import { PROCESS } from "./platform.ts";
+ * console.log(PROCESS.os); // e.g. "linux"
+ * ```
+ */
+export const PROCESS: {
+  readonly pid: number;
+  readonly os: "linux" | "windows" | "other";
+} = {
+  pid: Deno.pid,
+  os: Deno.build.os === "linux" || Deno.build.os === "windows"
+    ? Deno.build.os
+    : "other",
+};
 
 /**
  * Calls `listener` on every `signal` until the returned function is called.
@@ -66,10 +86,23 @@ export function stdoutStyle(): { terminal: boolean; colour: boolean } {
 
 /** A started command. */
 export interface Child {
+  /** Its process id (with `group`, also its process group's id). */
+  readonly pid: number;
   /** The exit code: 128 + N if signal N ended it. */
   readonly exitCode: Promise<number>;
-  /** Sends `signal`; does nothing once the command has exited. */
+  /**
+   * Sends `signal` to it, or with `group` to every process in its group;
+   * does nothing once they have exited.
+   */
   kill(signal: Signal): void;
+}
+
+/** How to start a command. */
+export interface SpawnOptions {
+  /** Variables added to the command's environment. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Start it in a session and process group of its own (not on Windows). */
+  readonly group?: boolean;
 }
 
 /**
@@ -89,21 +122,69 @@ export interface Child {
 export async function spawnInherited(
   program: string,
   args: readonly string[],
+  options: SpawnOptions = {},
 ): Promise<Child> {
+  const group = options.group === true;
   const child = new Deno.Command(program, {
     args: [...args],
+    env: { ...options.env },
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",
+    detached: group,
   }).spawn();
   return {
+    pid: child.pid,
     exitCode: child.status.then(({ code }) => code),
     kill(signal) {
       try {
-        child.kill(signal);
+        if (group) Deno.kill(-child.pid, signal);
+        else child.kill(signal);
       } catch {
         // It has already exited; its status says how.
       }
+    },
+  };
+}
+
+/** A started helper that reads one message from a pipe. */
+export interface PipedChild {
+  /** Writes `text`, closes the pipe and waits for the helper to exit. */
+  end(text: string): Promise<void>;
+}
+
+/**
+ * Starts `program` with its stdin a pipe from this process (closed by the
+ * OS when this process dies, however it dies) and no output.
+ *
+ * @example Usage
+ * ```ts
+ * import { spawnPiped } from "./platform.ts";
+ * const child = await spawnPiped("cat", []);
+ * await child.end("bye\n");
+ * ```
+ */
+// deno-lint-ignore require-await
+export async function spawnPiped(
+  program: string,
+  args: readonly string[],
+): Promise<PipedChild> {
+  const child = new Deno.Command(program, {
+    args: [...args],
+    stdin: "piped",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  return {
+    async end(text) {
+      try {
+        await writer.write(new TextEncoder().encode(text));
+        await writer.close();
+      } catch {
+        // It has exited already.
+      }
+      await child.status;
     },
   };
 }

@@ -1,17 +1,34 @@
 /**
  * `turn run`: like flock(1), but fair and across hosts. Waits for the turn,
  * runs a command while holding it, and exits with the command's exit code.
+ * The command never outlives its turn: see tether.ts and stop.ts.
  *
  * @module
  */
 
 import { acquireSorted, showWaiting } from "./acquire.ts";
-import type { ParsedArgs } from "./args.ts";
+import type { FlagSpecs, ParsedArgs } from "./args.ts";
 import type { Command } from "./command.ts";
-import { CliError, ExitCode, UsageError } from "./errors.ts";
-import { type Child, spawnInherited } from "./platform.ts";
+import { parseDuration } from "./duration.ts";
+import { UsageError } from "./errors.ts";
+import type { Child } from "./platform.ts";
 import { Interrupted, onEndingSignal } from "./signals.ts";
+import { stopOnLoss } from "./stop.ts";
+import { startTied } from "./tether.ts";
 import { TURN_FLAGS, turnOptions } from "./turn_flags.ts";
+import { DEFAULT_EXPIRE } from "../locker.ts";
+
+const DEFAULT_KILL_AFTER = "5s";
+
+const RUN_FLAGS: FlagSpecs = {
+  ...TURN_FLAGS,
+  "kill-after": {
+    type: "string",
+    value: "DURATION",
+    description:
+      `When the turn is lost, SIGKILL follows SIGTERM after this long (default ${DEFAULT_KILL_AFTER}; on Redis at most a third of --expire), e.g. --kill-after 30s`,
+  },
+};
 
 /**
  * The `run` command.
@@ -26,15 +43,22 @@ export const runCommand: Command = {
   name: "run",
   summary: "Run a command while holding resources",
   usage:
-    "run [--label LABEL] [--timeout DURATION] [--expire DURATION] RESOURCE... -- COMMAND [ARG...]",
+    "run [--label LABEL] [--timeout DURATION] [-n] [--expire DURATION] [--kill-after DURATION] RESOURCE... -- COMMAND [ARG...]",
   description:
     `Waits for the turn on each resource (in sorted order), runs COMMAND with stdin, stdout and stderr passed through,
 and releases the resources when it ends. Exits with COMMAND's exit code (128 + N if signal N ended it).
-SIGINT and SIGTERM are forwarded to COMMAND; before it starts they cancel the wait (exit code 130).
-Exit codes of its own: 75 when --timeout passes, 69 when Redis is unreachable, 70 when the turn is lost while
-COMMAND runs (COMMAND gets SIGTERM), 127 when COMMAND is not found, 126 when it cannot be executed.
-The label defaults to the command line (control characters as spaces, cut at 100 characters).`,
-  flags: TURN_FLAGS,
+COMMAND runs in a session and process group of its own; SIGINT, SIGTERM and SIGHUP are forwarded to that group;
+before COMMAND starts they cancel the wait (exit code 130). COMMAND's environment has TURN_RESOURCE, TURN_NUMBER
+and TURN_LABEL (one line per resource when there are several).
+COMMAND never outlives its turn: if turn itself dies, even by SIGKILL, a watchdog kills COMMAND's process group
+(on Linux COMMAND also gets a parent-death signal), and on the file backend COMMAND's processes keep the turn
+(they inherit a lock on it, as with flock(1)) until the last of them has ended. If the turn is lost while
+COMMAND runs, or on Redis when renewals stop arriving and the turn could lapse, COMMAND's group gets SIGTERM, then
+SIGKILL after --kill-after, and run exits with 70.
+Exit codes of its own: 75 when --timeout passes or --nonblock finds a resource busy (see -E), 69 when Redis is
+unreachable, 70 when the turn is lost, 127 when COMMAND is not found, 126 when it cannot be executed.
+The label defaults to the command line, quoted as a shell would need it (cut at 100 characters).`,
+  flags: RUN_FLAGS,
   takesCommand: true,
   examples: [
     ["turn run printer -- lp report.pdf", "print when it is our turn"],
@@ -42,10 +66,19 @@ The label defaults to the command line (control characters as spaces, cut at 100
       "turn run --timeout 5m --label deploy prod-db -- ./migrate.sh --all",
       "run a migration, giving up after 5 minutes of waiting",
     ],
+    [
+      "turn run -n -E 0 --quiet backup -- ./backup.sh",
+      "cron: skip this run quietly if the last backup still runs",
+    ],
   ],
   prepare(args) {
     const command = commandOf(args);
     const options = turnOptions(args, commandLabel(command));
+    const killAfter = parseDuration(
+      args.strings["kill-after"] ?? DEFAULT_KILL_AFTER,
+      "--kill-after",
+    );
+    const expire = options.expire ?? DEFAULT_EXPIRE;
     return async (locker) => {
       const waiting = new AbortController();
       // Before the command starts, a signal cancels the wait; after, the
@@ -61,16 +94,14 @@ The label defaults to the command line (control characters as spaces, cut at 100
       }, { waiting: showWaiting });
       // A lease lost while waiting for a later resource: never start.
       holding.lost.throwIfAborted();
-      const child = started.child = await spawn(command);
+      await using tied = await startTied(command, holding.locks);
+      const child = started.child = tied.child;
       // A signal that came while the command was starting is its, too.
       const early = waiting.signal.reason;
       if (early instanceof Interrupted) child.kill(early.signal);
-      // An aborted signal fires no more events: a lease lost while the
-      // command was starting is acted on here.
-      if (holding.lost.aborted) child.kill("SIGTERM");
-      else holding.lost.addEventListener("abort", () => child.kill("SIGTERM"));
+      using stopper = stopOnLoss(child, holding, { killAfter, expire });
       const code = await child.exitCode;
-      if (holding.lost.aborted) throw holding.lost.reason;
+      if (stopper.reason !== undefined) throw stopper.reason;
       return code;
     };
   },
@@ -84,11 +115,16 @@ function commandOf(args: ParsedArgs): readonly string[] {
       }"`,
     );
   }
-  if (args.rest === undefined || args.rest.length === 0) {
+  if (args.rest === undefined) {
     throw new UsageError(
       `run needs "--" and then the command, e.g. turn run printer -- lp report.pdf: got "${
         args.names.join(" ")
       }"`,
+    );
+  }
+  if (args.rest.length === 0) {
+    throw new UsageError(
+      `run needs a command after "--", e.g. turn run printer -- lp report.pdf: got nothing after "--"`,
     );
   }
   return args.rest;
@@ -96,32 +132,19 @@ function commandOf(args: ParsedArgs): readonly string[] {
 
 const LABEL_LENGTH = 100;
 
-// A label is one line of at most 1024 characters; a command line need not be.
+// A label is one line of at most 1024 characters; a command line need not
+// be. Words are quoted as a shell would need them, so the label reads as
+// the command that was typed.
 function commandLabel(command: readonly string[]): string {
+  const line = command.map(shellWord).join(" ");
   // deno-lint-ignore no-control-regex
-  const chars = [...command.join(" ").replace(/[\u0000-\u001f\u007f]+/g, " ")];
+  const chars = [...line.replace(/[\u0000-\u001f\u007f]+/g, " ")];
   return chars.length <= LABEL_LENGTH
     ? chars.join("")
     : `${chars.slice(0, LABEL_LENGTH - 3).join("")}...`;
 }
 
-async function spawn([program, ...args]: readonly string[]): Promise<Child> {
-  try {
-    return await spawnInherited(program, args);
-  } catch (error) {
-    const code = (error as { code?: unknown } | null)?.code;
-    if (code === "ENOENT") {
-      throw new CliError(
-        `command not found: got "${program}"`,
-        ExitCode.CommandNotFound,
-      );
-    }
-    if (code === "EACCES") {
-      throw new CliError(
-        `command must be an executable file: got "${program}"`,
-        ExitCode.CannotExecute,
-      );
-    }
-    throw error;
-  }
+function shellWord(word: string): string {
+  if (/^[\w@%+=:,./-]+$/.test(word)) return word;
+  return `'${word.replaceAll("'", `'\\''`)}'`;
 }

@@ -8,7 +8,7 @@
 import { resourcesOrAll } from "./args.ts";
 import type { Command } from "./command.ts";
 import { ExitCode, UsageError } from "./errors.ts";
-import { formatQueueSizes, formatResources } from "./status_table.ts";
+import { deadHead, formatQueueSizes, formatResources } from "./status_table.ts";
 import { watch } from "./watch.ts";
 import type { ResourceStatus } from "../../mod.ts";
 import { printLines } from "./output.ts";
@@ -28,7 +28,8 @@ export const statusCommand: Command = {
   usage: "status [--json | --watch] [RESOURCE...]",
   description:
     `With names, prints each resource's current number and its users (label, number), as turn 1.0 does.
-Names with no queue are left out. With no names, prints every resource's queue size, largest first.
+Names with no queue print only the blank line before them (as in turn 1.0). A number whose user is gone (killed,
+presence lapsed) shows as "(gone: the next user skips it)". With no names, prints every resource's queue size, largest first.
 --watch redraws on every change until Ctrl-C: the holder and how long it has held, the waiters and how long
 they have waited. Redis keeps no timestamps, so users already there when the watch starts show ">=" times
 (held or waiting since at least then). On a pipe, --watch prints a frame per change instead of redrawing.`,
@@ -36,7 +37,7 @@ they have waited. Redis keeps no timestamps, so users already there when the wat
     json: {
       type: "boolean",
       description:
-        'Print JSON: [{"resource","indicator","dispenser","size","users":[{"number","label","ttl"}]}], e.g. turn status --json printer',
+        'Print JSON: [{"resource","indicator","dispenser","size","deadHead","users":[{"number","label","ttl"}]}], e.g. turn status --json printer',
     },
     watch: {
       type: "boolean",
@@ -65,12 +66,21 @@ they have waited. Redis keeps no timestamps, so users already there when the wat
         ? [statusJson(statuses)]
         : names === undefined
         ? formatQueueSizes(statuses)
-        : formatResources(statuses);
+        : formatResources(names, statuses);
       printLines(...lines);
       return ExitCode.Ok;
     };
   },
 };
+
+function deadHeadJson(
+  status: ResourceStatus,
+): { number: number; skipped: string } | null {
+  const number = deadHead(status);
+  return number === undefined
+    ? null
+    : { number, skipped: "at once, by the next user to draw or wait" };
+}
 
 /**
  * Resources as `--json` prints them, with fixed field names (`ttl` in
@@ -94,6 +104,7 @@ export function statusJson(statuses: readonly ResourceStatus[]): string {
       indicator: status.indicator,
       dispenser: status.dispenser,
       size: status.size,
+      deadHead: deadHeadJson(status),
       users: status.users.map(({ number, label, ttl }) => ({
         number,
         label,

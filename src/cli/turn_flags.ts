@@ -6,16 +6,18 @@
 
 import type { FlagSpecs, ParsedArgs } from "./args.ts";
 import { parseDuration } from "./duration.ts";
+import { ExitCode, UsageError } from "./errors.ts";
 import { MIN_EXPIRE } from "../locker.ts";
 import { checkDuration, checkLabel } from "../validate.ts";
 
 /**
- * `--label`, `--timeout` and `--expire`.
+ * `--label`, `--timeout`, `--expire`, `--nonblock`, `--conflict-exit-code`
+ * and `--quiet`.
  *
  * @example Usage
  * ```ts
  * import { TURN_FLAGS } from "./turn_flags.ts";
- * console.log(Object.keys(TURN_FLAGS)); // ["label", "timeout", "expire"]
+ * console.log(Object.keys(TURN_FLAGS)); // ["label", "timeout", "expire", ...]
  * ```
  */
 export const TURN_FLAGS: FlagSpecs = {
@@ -29,7 +31,7 @@ export const TURN_FLAGS: FlagSpecs = {
     type: "string",
     value: "DURATION",
     description:
-      "Give up waiting for a resource after this long, e.g. --timeout 30s (500ms, 2m, 1m30s)",
+      "Give up waiting for a resource after this long, e.g. --timeout 30s (500ms, 2m, 1m30s); 0 means --nonblock",
   },
   expire: {
     type: "string",
@@ -37,20 +39,46 @@ export const TURN_FLAGS: FlagSpecs = {
     description:
       "Presence lifetime, renewed while alive: if this process dies, others move on after it (default 60s), e.g. --expire 10s",
   },
+  nonblock: {
+    type: "boolean",
+    short: "n",
+    description:
+      "Fail at once (exit code 75) if anyone holds or waits for a resource, as flock -n does",
+  },
+  "conflict-exit-code": {
+    type: "string",
+    short: "E",
+    value: "CODE",
+    description:
+      "Exit code for --nonblock and --timeout (default 75), e.g. -E 0 for a cron job that may skip a run",
+  },
+  quiet: {
+    type: "boolean",
+    short: "q",
+    description: 'No "waiting, N ahead" lines on stderr, e.g. for cron',
+  },
 };
 
-/** The label, timeout and expiry to take turns with. */
+/** The label, timeout and expiry to take turns with, and how to report. */
 export interface TurnOptions {
   /** The label other users see. */
   readonly label: string;
   /** Milliseconds to wait per resource, if limited. */
   readonly timeout?: number;
+  /** `--timeout` as typed, to report it in the user's unit. */
+  readonly timeoutText?: string;
   /** Presence TTL in milliseconds, if not the Locker's default. */
   readonly expire?: number;
+  /** Take the turns only if all are free now (`--nonblock`, `--timeout 0`). */
+  readonly nonblock: boolean;
+  /** The exit code when they are not, or when `--timeout` passes. */
+  readonly conflictExitCode: number;
+  /** No progress lines. */
+  readonly quiet: boolean;
 }
 
 /**
- * Reads `--label` and `--timeout`.
+ * Reads the flags of TURN_FLAGS.
  *
  * @param args The parsed command line.
  * @param label The label to use without `--label`.
@@ -64,15 +92,57 @@ export interface TurnOptions {
  * import { parseFlags } from "./args.ts";
  * import { TURN_FLAGS, turnOptions } from "./turn_flags.ts";
  * const args = parseFlags(["--timeout", "2m"], TURN_FLAGS, "turn lock --help");
- * console.log(turnOptions(args, "lock tool")); // { label: "lock tool", timeout: 120000 }
+ * console.log(turnOptions(args, "lock tool").timeout); // 120000
  * ```
  */
 export function turnOptions(args: ParsedArgs, label: string): TurnOptions {
+  const { timeout } = durationFlag(args, "timeout");
   return {
     label: checkLabel(args.strings.label ?? label),
-    ...durationFlag(args, "timeout"),
+    ...(timeout === 0 || timeout === undefined
+      ? {}
+      : { timeout, timeoutText: args.strings.timeout }),
     ...durationFlag(args, "expire"),
+    nonblock: args.switches.has("nonblock") || timeout === 0,
+    conflictExitCode: exitCodeFlag(
+      args,
+      "conflict-exit-code",
+      ExitCode.Timeout,
+    ),
+    quiet: args.switches.has("quiet"),
   };
+}
+
+/**
+ * Reads an exit code flag: a whole number from 0 to 255.
+ *
+ * @param args The parsed command line.
+ * @param name The flag's name, without dashes.
+ * @param fallback The code when the flag is not given.
+ * @returns The code.
+ * @throws {UsageError} If the value is not such a number.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseFlags } from "./args.ts";
+ * import { exitCodeFlag, TURN_FLAGS } from "./turn_flags.ts";
+ * const args = parseFlags(["-E", "0"], TURN_FLAGS, "turn run --help");
+ * console.log(exitCodeFlag(args, "conflict-exit-code", 75)); // 0
+ * ```
+ */
+export function exitCodeFlag(
+  args: ParsedArgs,
+  name: string,
+  fallback: number,
+): number {
+  const text = args.strings[name];
+  if (text === undefined) return fallback;
+  if (!/^\d{1,3}$/.test(text) || Number(text) > 255) {
+    throw new UsageError(
+      `--${name} must be a whole number from 0 to 255: got "${text}"`,
+    );
+  }
+  return Number(text);
 }
 
 const MINIMUM_MS = { timeout: 1, expire: MIN_EXPIRE } as const;
@@ -84,6 +154,8 @@ function durationFlag(
   const text = args.strings[name];
   if (text === undefined) return {};
   const flag = `--${name}`;
-  const ms = parseDuration(text, flag);
+  // A bare 0 needs no unit: it is nothing in any unit.
+  const ms = text === "0" ? 0 : parseDuration(text, flag);
+  if (ms === 0 && name === "timeout") return { timeout: 0 };
   return { [name]: checkDuration(flag, ms, MINIMUM_MS[name]) };
 }

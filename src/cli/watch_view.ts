@@ -12,6 +12,7 @@
 import { formatDuration } from "./duration.ts";
 import type { ResourceStatus, TurnEvent } from "../../mod.ts";
 import { printable } from "./output.ts";
+import { DEAD_HEAD, deadHead } from "./status_table.ts";
 
 /**
  * Remembers when each user was seen to join a queue and to get its turn.
@@ -153,11 +154,12 @@ export function renderWatch(
 }
 
 function resourceLines(
-  { resource, indicator, users }: ResourceStatus,
+  status: ResourceStatus,
   times: WatchTimes,
   now: number,
   style: Style,
 ): string[] {
+  const { resource, indicator, users } = status;
   const sorted = [...users].sort((a, b) => a.number - b.number);
   const holder = sorted.find((user) => user.number === indicator);
   const lines = sorted.filter((user) => user !== holder).map((user) =>
@@ -165,7 +167,17 @@ function resourceLines(
       userLine("waiting", user, times.waitingSince(resource, user.number), now),
     )
   );
-  if (holder === undefined) return ["  nobody holds it", ...lines];
+  if (holder === undefined) {
+    const gone = deadHead(status);
+    return [
+      gone === undefined
+        ? "  nobody holds it"
+        : `  ${"gone".padEnd(7)} ${String(gone).padStart(6)}  ${
+          "".padStart(9)
+        }  ${DEAD_HEAD}`,
+      ...lines,
+    ];
+  }
   const since = times.heldSince(resource, holder.number);
   return [style.holder(userLine("holding", holder, since, now)), ...lines];
 }

@@ -37,15 +37,20 @@ export interface WorkerSpec {
 
 let v5ImportMap: Promise<string> | undefined;
 
-/** The project's import map with `bullmq` meaning the `bullmq-v5` entry. */
+/**
+ * The import map of the project and its test/ member, with `bullmq` meaning
+ * the `bullmq-v5` entry.
+ */
 function importMapFor5(): Promise<string> {
   return v5ImportMap ??= (async () => {
-    const config = JSON.parse(
-      await Deno.readTextFile(new URL("deno.json", ROOT)),
-    );
     const imports: Record<string, string> = {};
-    for (const [key, value] of Object.entries<string>(config.imports)) {
-      imports[key] = new URL(value, ROOT).href; // relative to deno.json
+    for (const dir of [ROOT, new URL("test/", ROOT)]) {
+      const config = JSON.parse(
+        await Deno.readTextFile(new URL("deno.json", dir)),
+      );
+      for (const [key, value] of Object.entries<string>(config.imports)) {
+        imports[key] = new URL(value, dir).href; // relative to its deno.json
+      }
     }
     imports.bullmq = imports["bullmq-v5"];
     const path = await Deno.makeTempFile({

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { allKeys, waitFor } from "../_helpers.ts";
-import { type RedisServer, startRedis } from "../redis_server.ts";
+import { type RedisServer, startRedis } from "../../support/redis_server.ts";
 import { mostInside, User, type UserConfig } from "./_users.ts";
 
 /** What the fault needs to know and do. */

@@ -7,7 +7,7 @@ import { Redis } from "ioredis";
 import { Locker } from "../../mod.ts";
 import { allKeys, waitFor } from "../_helpers.ts";
 import { presenceKey, resourceKeys } from "../../src/protocol.ts";
-import { startRedis } from "../redis_server.ts";
+import { startRedis } from "../../support/redis_server.ts";
 import { enterWitness, leaveWitness, mostInside, User } from "./_users.ts";
 
 const EXPIRE = 1_000;

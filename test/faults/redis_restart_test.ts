@@ -2,7 +2,7 @@
 // five wait, each in its own process. The restart loses every key; the
 // holder's presence is gone, so its lease must end before anyone is granted.
 import { faultTest } from "./_outage.ts";
-import { startRedis } from "../redis_server.ts";
+import { startRedis } from "../../support/redis_server.ts";
 
 for (const signal of ["SIGTERM", "SIGKILL"] as const) {
   faultTest(`Redis restarted with ${signal} while held and waited for`, {

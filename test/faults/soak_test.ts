@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { Locker } from "../../mod.ts";
 import { allKeys, waitFor } from "../_helpers.ts";
-import { startRedis } from "../redis_server.ts";
+import { startRedis } from "../../support/redis_server.ts";
 import {
   grantTimes,
   holders,
@@ -142,7 +142,7 @@ Deno.test({
 
       // Presences of the killed lapse within expire. A queue whose last user
       // was killed keeps its two counters (nobody is left to remove them;
-      // see README, Guarantees) until its next user, whose draw removes them.
+      // see docs/GUARANTEES.md) until its next user, whose draw removes them.
       await waitFor(
         async () => (await redis.keys("turn:*:serial:*")).length === 0,
         "presences of killed users lapse",

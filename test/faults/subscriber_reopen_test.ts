@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { Subscriber } from "../../src/subscriber.ts";
 import { waitUntilReady } from "../../src/connection.ts";
-import { freePort, startRedis } from "../redis_server.ts";
+import { freePort, startRedis } from "../../support/redis_server.ts";
 import { within } from "../_helpers.ts";
 
 Deno.test({

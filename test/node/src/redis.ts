@@ -1,4 +1,4 @@
-// A throwaway redis-server per test, like test/redis_server.ts does for the
+// A throwaway redis-server per test, like support/redis_server.ts does for the
 // Deno tests: a free port on 127.0.0.1, a temp dir, nothing persisted.
 import { spawn } from "node:child_process";
 import { once } from "node:events";

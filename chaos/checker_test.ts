@@ -1,0 +1,230 @@
+import assert from "node:assert/strict";
+import { check, type Property } from "./checker.ts";
+import type { ChaosEvent, RunSettings } from "./history.ts";
+
+const REDIS: RunSettings = {
+  seed: 1,
+  seconds: 10,
+  backend: "redis",
+  workers: 2,
+  resources: ["r0"],
+};
+
+/** A history from terse rows: [t, who, kind, fields]. */
+function history(
+  rows: [number, string, string, Record<string, unknown>?][],
+  settings: RunSettings = REDIS,
+): ChaosEvent[] {
+  return [
+    { t: 0, who: "chaos", kind: "run", settings },
+    ...rows.map(([t, who, kind, fields]) =>
+      ({ t, who, kind, op: 1, ...fields }) as ChaosEvent
+    ),
+  ];
+}
+
+const lock = (
+  t: number,
+  who: string,
+  fields: Record<string, unknown> = {},
+): [number, string, string, Record<string, unknown>][] => [
+  [t, who, "op", { call: "lock", resources: ["r0"], expire: 1000, ...fields }],
+  [t, who, "acquiring", { resource: "r0" }],
+];
+
+function properties(events: ChaosEvent[]): Property[] {
+  return check(events).violations.map((v) => v.property);
+}
+
+Deno.test("a clean handover breaks no rule", () => {
+  const events = history([
+    ...lock(0, "a"),
+    [1, "a", "queued", { resource: "r0" }],
+    [2, "a", "granted", { resource: "r0", number: 1 }],
+    ...lock(5, "b"),
+    [6, "b", "queued", { resource: "r0" }],
+    [10, "a", "step", { ok: true }],
+    [20, "a", "leave", { ok: true }],
+    [21, "a", "released"],
+    [30, "b", "granted", { resource: "r0", number: 2 }],
+    [40, "b", "leave", { ok: true }],
+    [41, "b", "released"],
+    [50, "chaos", "leftover", { items: [] }],
+  ]);
+  assert.deepEqual(check(events).violations, []);
+});
+
+Deno.test("a holder that reads its signal as held after another's grant breaks mutual exclusion", () => {
+  const events = history([
+    ...lock(0, "a"),
+    [2, "a", "granted", { resource: "r0", number: 1 }],
+    ...lock(3, "b"),
+    [5, "b", "granted", { resource: "r0", number: 2 }],
+    [20, "a", "step", { ok: true }],
+  ]);
+  assert.deepEqual(properties(events), ["mutual-exclusion"]);
+});
+
+Deno.test("the witness's overlap event breaks mutual exclusion", () => {
+  const events = history([[9, "a", "overlap", { resource: "r0" }]]);
+  assert.deepEqual(properties(events), ["mutual-exclusion"]);
+});
+
+Deno.test("a lease lost unseen until the release is a lost lease not signalled", () => {
+  const events = history([
+    ...lock(0, "a"),
+    [2, "a", "granted", { resource: "r0", number: 1 }],
+    [3, "a", "step", { ok: true }],
+    ...lock(4, "b"),
+    [5, "b", "granted", { resource: "r0", number: 1 }],
+    [20, "a", "leave", { ok: true }],
+    [21, "a", "released"],
+  ]);
+  assert.deepEqual(properties(events), ["lost-lease-unsignalled"]);
+});
+
+Deno.test("a holder that sees its lease lost before the next grant breaks nothing", () => {
+  const events = history([
+    ...lock(0, "a"),
+    [2, "a", "granted", { resource: "r0", number: 1 }],
+    [800, "a", "step", { ok: false }],
+    [801, "a", "leave", { ok: false }],
+    ...lock(4, "b"),
+    [900, "b", "granted", { resource: "r0", number: 2 }],
+  ]);
+  assert.deepEqual(properties(events), []);
+});
+
+Deno.test("a user granted after a later number broke FIFO", () => {
+  const events = history([
+    ...lock(0, "a"),
+    [1, "a", "queued", { resource: "r0" }],
+    ...lock(2, "b"),
+    [50, "b", "granted", { resource: "r0", number: 3 }],
+    [60, "b", "leave", { ok: true }],
+    [61, "b", "released"],
+    [100, "a", "granted", { resource: "r0", number: 2 }],
+  ]);
+  assert.deepEqual(properties(events), ["fifo"]);
+});
+
+Deno.test("numbers may restart after Redis lost its keys", () => {
+  const events = history([
+    ...lock(0, "a"),
+    [1, "a", "queued", { resource: "r0" }],
+    [10, "chaos", "fault", { fault: "redis-kill", ms: 100 }],
+    [110, "chaos", "redis-up"],
+    ...lock(120, "b"),
+    [130, "b", "granted", { resource: "r0", number: 1 }],
+    [140, "b", "leave", { ok: true }],
+    [141, "b", "released"],
+    [150, "a", "granted", { resource: "r0", number: 1 }],
+  ]);
+  assert.deepEqual(properties(events), []);
+});
+
+Deno.test("a waiter not granted while the turn is free breaks liveness", () => {
+  const events = history([
+    ...lock(0, "a"),
+    [2, "a", "granted", { resource: "r0", number: 1 }],
+    ...lock(50, "b"),
+    [100, "a", "leave", { ok: true }],
+    [101, "a", "released"],
+    [3000, "b", "granted", { resource: "r0", number: 2 }],
+  ]);
+  assert.deepEqual(properties(events), ["liveness"]);
+});
+
+Deno.test("a killed holder may block its waiter for its expire, and no more", () => {
+  const rows = (grantedAt: number) =>
+    history([
+      ...lock(0, "a", { expire: 1000 }),
+      [2, "a", "granted", { resource: "r0", number: 1 }],
+      ...lock(50, "b"),
+      [100, "chaos", "fault", { fault: "sigkill", target: "a", ms: 500 }],
+      [grantedAt, "b", "granted", { resource: "r0", number: 2 }],
+    ]);
+  assert.deepEqual(properties(rows(1500)), []);
+  assert.deepEqual(properties(rows(4000)), ["liveness"]);
+  const recovery = check(rows(1500)).recoveries[0];
+  assert.equal(recovery.took, 1400);
+});
+
+Deno.test("a lost lease's presence may block for its expire after the loss, and no more", () => {
+  const rows = (grantedAt: number) =>
+    history([
+      ...lock(0, "a", { expire: 1000 }),
+      [2, "a", "granted", { resource: "r0", number: 1 }],
+      ...lock(50, "b"),
+      [100, "a", "step", { ok: false }],
+      [101, "a", "leave", { ok: false }],
+      [102, "a", "released"],
+      [grantedAt, "b", "granted", { resource: "r0", number: 2 }],
+    ]);
+  assert.deepEqual(properties(rows(1100)), []);
+  assert.deepEqual(properties(rows(3500)), ["liveness"]);
+});
+
+Deno.test("on the file backend a frozen holder blocks for as long as it is frozen", () => {
+  const events = history([
+    ...lock(0, "a", { expire: 500 }),
+    [2, "a", "granted", { resource: "r0", number: 1 }],
+    ...lock(50, "b"),
+    [100, "chaos", "fault", { fault: "sigstop", target: "a", ms: 5000 }],
+    [5100, "chaos", "sigcont", { target: "a" }],
+    [5200, "a", "step", { ok: true }],
+    [5300, "a", "leave", { ok: true }],
+    [5301, "a", "released"],
+    [5302, "b", "granted", { resource: "r0", number: 2 }],
+  ], { ...REDIS, backend: "file" });
+  assert.deepEqual(properties(events), []);
+});
+
+Deno.test("a timeout that fires late or early is reported", () => {
+  const timed = (failedAt: number) =>
+    history([
+      ...lock(0, "a", { timeout: 500 }),
+      [failedAt, "a", "failed", { error: "TimeoutError", message: "late" }],
+    ]);
+  assert.deepEqual(properties(timed(600)), []);
+  assert.deepEqual(properties(timed(2000)), ["timeout"]);
+  assert.deepEqual(properties(timed(300)), ["timeout"]);
+});
+
+Deno.test("time stopped does not count against a timeout", () => {
+  const events = history([
+    ...lock(0, "a", { timeout: 500 }),
+    [100, "chaos", "fault", { fault: "sigstop", target: "a", ms: 3000 }],
+    [3100, "chaos", "sigcont", { target: "a" }],
+    [3200, "a", "failed", { error: "TimeoutError", message: "after a stop" }],
+  ]);
+  assert.deepEqual(properties(events), []);
+});
+
+Deno.test("an abort that does not end the wait promptly is reported", () => {
+  const events = history([
+    ...lock(0, "a", { abortAfter: 200 }),
+    [1500, "a", "failed", { error: "ChaosAbort", message: "aborted" }],
+  ]);
+  assert.deepEqual(properties(events), ["timeout"]);
+});
+
+Deno.test("an error class that is not turn's is reported", () => {
+  const events = history([
+    ...lock(0, "a"),
+    [10, "a", "failed", {
+      error: "MaxRetriesPerRequestError",
+      message: "Reached the max retries per request limit",
+    }],
+  ]);
+  assert.deepEqual(properties(events), ["foreign-error"]);
+});
+
+Deno.test("keys left behind, a hung worker and a crashed one are reported", () => {
+  const events = history([
+    [10, "chaos", "hung", { target: "w0.0" }],
+    [20, "w1.0", "exit", { code: 1, signal: null }],
+    [30, "chaos", "leftover", { items: ["turn:r0:dispenser"] }],
+  ]);
+  assert.deepEqual(properties(events), ["exit", "exit", "leftover"]);
+});
