@@ -284,7 +284,10 @@ export class RedisEngine implements Engine {
     if (ticket.state !== "waiting") return;
     // Once drawn, a failed subscription (Redis away for a moment) must not
     // end the wait: heartbeats poll meanwhile, and the next beat reconnects.
-    await this.#watch(ticket).catch(() => {});
+    // A refused one (no ACL permission) never comes right, so it does.
+    await this.#watch(ticket).catch((error) => {
+      if (isRefused(error)) ticket.fail(this.#own(error));
+    });
     // The turn may have been announced before the subscription was active.
     await this.#poll(ticket);
   }

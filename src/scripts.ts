@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import type { Client } from "./connection.ts";
 import type { Script } from "./protocol.ts";
+import { nameRefusal } from "./refusal.ts";
 
 /** One script invocation. */
 export interface ScriptCall {
@@ -45,6 +46,14 @@ export async function runScript(
   client: Client,
   call: ScriptCall,
 ): Promise<unknown> {
+  try {
+    return await evalOnce(client, call);
+  } catch (error) {
+    throw await nameRefusal(client, call.script, call.keys, error);
+  }
+}
+
+async function evalOnce(client: Client, call: ScriptCall): Promise<unknown> {
   try {
     return await client.evalsha(shaOf(call.script), ...evalArgs(call));
   } catch (error) {
@@ -86,7 +95,8 @@ export async function runScripts(
   return Promise.all(calls.map(async (call, index) => {
     const [error, value] = replies[index] ?? [new Error("no reply"), null];
     if (!error) return { ok: true, value };
-    if (!isNoScript(error)) return { ok: false, error };
-    return await settle(client, call);
+    if (isNoScript(error)) return await settle(client, call);
+    const named = await nameRefusal(client, call.script, call.keys, error);
+    return { ok: false, error: named as Error };
   }));
 }

@@ -41,12 +41,25 @@ export interface SplitMove {
   between(): Promise<void>;
 }
 
-/** Starts `masters` cluster-enabled servers and joins them into one cluster. */
-export async function startCluster(masters = 3): Promise<RedisCluster> {
+/**
+ * Starts `masters` cluster-enabled servers and joins them into one cluster.
+ * `args` go to every server, e.g. `["--aclfile", path]`; the default user
+ * must stay able to administer the cluster.
+ */
+export async function startCluster(
+  masters = 3,
+  args: readonly string[] = [],
+): Promise<RedisCluster> {
   const servers = await Promise.all(
     Array.from({ length: masters }, () =>
       startRedis({
-        args: ["--cluster-enabled", "yes", "--cluster-node-timeout", "5000"],
+        args: [
+          "--cluster-enabled",
+          "yes",
+          "--cluster-node-timeout",
+          "5000",
+          ...args,
+        ],
       })),
   );
   const admins = servers.map((s) => new Redis(s.port, "127.0.0.1"));
