@@ -54,6 +54,7 @@ import {
   type TicketSteps,
 } from "./departures.ts";
 import { quit } from "./quit.ts";
+import { isSlotMoving } from "./slot_move.ts";
 import { delay, settleWithin } from "./wait.ts";
 import { isAway, ownError } from "./redis_errors.ts";
 
@@ -470,18 +471,38 @@ export class RedisEngine implements Engine {
 
   async #finish(ticket: Ticket, outcome: Outcome): Promise<Reply> {
     ticket.state = "gone";
-    const reply = await runScript(
-      this.#client,
-      this.#callOf(RELEASE, ticket.keys, [
-        ticket.number,
-        ticket.spec.label,
-        outcome,
-        0,
-      ], ticket.number),
-    ) as Reply;
-    const stuck = Number(reply[2]);
+    const call = this.#callOf(RELEASE, ticket.keys, [
+      ticket.number,
+      ticket.spec.label,
+      outcome,
+      0,
+    ], ticket.number);
+    try {
+      return this.#finished(ticket, await runScript(this.#client, call));
+    } catch (error) {
+      if (isSlotMoving(error)) this.#finishLater(ticket, call);
+      throw error;
+    }
+  }
+
+  #finished(ticket: Ticket, reply: unknown): Reply {
+    const stuck = Number((reply as Reply)[2]);
     if (stuck > 0) this.#followUp(ticket.keys, stuck);
-    return reply;
+    return reply as Reply;
+  }
+
+  /**
+   * A slot move outlasted the release's own wait, and the caller has been
+   * told. The release goes on trying in the background until the presence
+   * would lapse anyway (or the Locker closes), so the next user is served
+   * as soon as the move ends, not an `expire` later.
+   */
+  #finishLater(ticket: Ticket, call: ScriptCall): void {
+    const keepTrying = () => !this.#closed && Date.now() < ticket.validUntil;
+    this.#departures.track(
+      runScript(this.#client, call, keepTrying)
+        .then((reply) => void this.#finished(ticket, reply), () => {}),
+    );
   }
 
   #lockOf(ticket: Ticket): Lock {

@@ -1,6 +1,8 @@
 /**
  * Runs the protocol's Lua scripts: EVALSHA first, EVAL when the server does
- * not have the script cached (NOSCRIPT), alone or many in one pipeline.
+ * not have the script cached (NOSCRIPT), alone or many in one pipeline. On a
+ * Redis Cluster, a script whose slot is being moved is tried again for a
+ * while (see slot_move.ts).
  *
  * @module
  */
@@ -9,6 +11,7 @@ import { createHash } from "node:crypto";
 import type { Client } from "./connection.ts";
 import type { Script } from "./protocol.ts";
 import { nameRefusal } from "./refusal.ts";
+import { forMs, whileSlotMoves } from "./slot_move.ts";
 
 /** One script invocation. */
 export interface ScriptCall {
@@ -41,13 +44,18 @@ function evalArgs(call: ScriptCall): [number, ...(string | number)[]] {
   return [call.keys.length, ...call.keys, ...call.args];
 }
 
-/** Runs one script and returns its reply. */
+/**
+ * Runs one script and returns its reply. While its slot is being moved, it
+ * tries again as long as `keepTrying()` says so (by default for
+ * `SLOT_MOVE_WAIT_MS`).
+ */
 export async function runScript(
   client: Client,
   call: ScriptCall,
+  keepTrying: () => boolean = forMs(),
 ): Promise<unknown> {
   try {
-    return await evalOnce(client, call);
+    return await whileSlotMoves(() => evalOnce(client, call), keepTrying);
   } catch (error) {
     throw await nameRefusal(client, call.script, call.keys, error);
   }

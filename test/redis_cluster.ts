@@ -33,7 +33,10 @@ export interface RedisCluster extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-/** Moves a slot's keys in chosen batches, pausing between them. */
+/**
+ * Moves a slot's keys in chosen batches, pausing between them. A first batch
+ * of none holds the slot MIGRATING with every key still on its owner.
+ */
 export interface SplitMove {
   /** The keys of the slot, split into batches moved in this order. */
   batches(keys: string[]): string[][];
@@ -101,8 +104,9 @@ export async function startCluster(
       const from = await cluster.ownerOf(slot);
       if (from === to) return;
       const [source, target] = [admins[from], admins[to]];
-      const migrate = (keys: string[]) =>
-        source.migrate(
+      // An empty batch moves nothing: the slot stays MIGRATING meanwhile.
+      const migrate = async (keys: string[]) =>
+        keys.length > 0 && await source.migrate(
           "127.0.0.1",
           servers[to].port,
           "",
