@@ -20,8 +20,6 @@ const SERVED_WITHIN_MS = 30_000;
 
 Deno.test({
   name: "Sentinel failovers while a turn is held and four users wait",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn(t) {
     const started = Date.now();
     await using group = await startSentinelGroup();
