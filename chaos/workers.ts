@@ -54,6 +54,7 @@ class WorkerProcess {
       }),
       this.#read(this.child.stderr, (line) => {
         // Without colours: the lines go into the history and the report.
+        // deno-lint-ignore no-control-regex -- terminal colour codes are what it strips
         this.stderr.push(line.replace(/\x1b\[[0-9;]*m/g, ""));
         if (this.stderr.length > STDERR_LINES) this.stderr.shift();
       }),
