@@ -35,7 +35,11 @@ for (const away of ["briefly", "longer than ioredis retries a command"]) {
         const released = holder.release();
         if (away !== "briefly") {
           // ioredis gives up a command after 20 reconnect attempts.
-          await waitFor(async () => proxy.refused >= 30, "Redis away", 30_000);
+          await waitFor(
+            () => Promise.resolve(proxy.refused >= 30),
+            "Redis away",
+            30_000,
+          );
         }
         proxy.resume();
         const back = Date.now();
