@@ -352,6 +352,15 @@ function leftAndHung(events: readonly ChaosEvent[]): Violation[] {
         message: `left after everyone left: ${event.items.join(", ")}`,
       }];
     }
+    if (event.kind === "unhandled") {
+      return [{
+        property: "exit",
+        at: event.t,
+        who: [],
+        message:
+          `an unhandled rejection in the orchestrator (a turn 1.0 user, or the last user's Locker): ${event.message}`,
+      }];
+    }
     if (event.kind === "hung") {
       return [{
         property: "exit",

@@ -230,11 +230,12 @@ Deno.test("an error class that is not turn's is reported", () => {
   assert.deepEqual(properties(events), ["foreign-error"]);
 });
 
-Deno.test("keys left behind, a hung worker and a crashed one are reported", () => {
+Deno.test("keys left behind, a hung worker, a crashed one and an unhandled rejection are reported", () => {
   const events = history([
     [10, "chaos", "hung", { target: "w0.0" }],
     [20, "w1.0", "exit", { code: 1, signal: null }],
+    [25, "chaos", "unhandled", { message: "Error: Connection is closed." }],
     [30, "chaos", "leftover", { items: ["turn:r0:dispenser"] }],
   ]);
-  assert.deepEqual(properties(events), ["exit", "exit", "leftover"]);
+  assert.deepEqual(properties(events), ["exit", "exit", "exit", "leftover"]);
 });

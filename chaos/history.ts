@@ -151,6 +151,8 @@ export type ChaosEvent =
   | Base & { readonly kind: "sigcont"; readonly target: string }
   /** Redis accepts connections again after `redis-kill`. */
   | Base & { readonly kind: "redis-up" }
+  /** A promise rejected with nobody to handle it, in the orchestrator. */
+  | Base & { readonly kind: "unhandled"; readonly message: string }
   /** A worker did not exit by itself within the bound after closing. */
   | Base & { readonly kind: "hung"; readonly target: string }
   /** What was left in Redis or the lock directory after everyone left. */
