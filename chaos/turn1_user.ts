@@ -78,7 +78,11 @@ export async function runTurn1(
   const user = await within(drawing, WAIT_MS).catch(() => undefined);
   if (user === undefined) {
     // Redis is down or slow: turn 1.0 would die here, leaving what it made.
-    drawing.then((late) => late.close(), () => {});
+    drawing.then((late) => {
+      // Its wait ends with the connection: nobody is left to hear of it.
+      late.started.catch(() => {});
+      late.close();
+    }, () => {});
     return emit({ kind: "failed", error: "Turn1Down", message: "no draw" });
   }
   try {
