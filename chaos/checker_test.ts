@@ -211,6 +211,15 @@ Deno.test("time stopped does not count against a timeout", () => {
   assert.deepEqual(properties(events), []);
 });
 
+Deno.test("time a process was starved of CPU does not count against a timeout", () => {
+  const events = history([
+    ...lock(0, "a", { timeout: 500 }),
+    [100, "a", "lag", { ms: 1500 }],
+    [2000, "a", "failed", { error: "TimeoutError", message: "starved" }],
+  ]);
+  assert.deepEqual(properties(events), []);
+});
+
 Deno.test("an abort that does not end the wait promptly is reported", () => {
   const events = history([
     ...lock(0, "a", { abortAfter: 200 }),

@@ -147,6 +147,8 @@ export type ChaosEvent =
     readonly target?: string;
     readonly ms?: number;
   }
+  /** A worker's event loop could not run for `ms` (starved of CPU). */
+  | Base & { readonly kind: "lag"; readonly ms: number }
   /** A stopped worker continues. */
   | Base & { readonly kind: "sigcont"; readonly target: string }
   /** Redis accepts connections again after `redis-kill`. */
