@@ -1,7 +1,7 @@
 // A user's onQueue callback that throws must never break the Locker: the
 // wait goes on, the error is reported, and the process lives.
 import assert from "node:assert/strict";
-import { lockerTest, untilQueued, within } from "./_helpers.ts";
+import { lockerTest, untilQueued, waitFor, within } from "./_helpers.ts";
 
 lockerTest(
   "an onQueue callback that throws is reported and the wait goes on",
@@ -26,7 +26,14 @@ lockerTest(
       // The handoff announces a new indicator: the callback throws inside the
       // announcement handler, which must not end the process.
       await first.release();
-      await (await within(second, 10_000, "second granted")).release();
+      const secondLock = await within(second, 10_000, "second granted");
+      // The third sees the new indicator (by the announcement, or by its
+      // first look if it subscribed after it) before the second lets go.
+      await waitFor(
+        () => Promise.resolve(calls.length >= 2),
+        "the third told of the handoff",
+      );
+      await secondLock.release();
       const lock = await within(third, 10_000, "third granted");
       assert.equal(lock.number, 3);
       await lock.release();
