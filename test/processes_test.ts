@@ -126,7 +126,7 @@ lockerTest(
       let pid: string | null = null;
       await waitFor(async () => {
         pid = holder
-          ? await witness.get("witness:owner")
+          ? (await witness.get("witness:owner"))?.split(":")[0] ?? null
           : [...byPid.keys()].find((p) => !killed.has(p)) ?? null;
         return pid !== null && !killed.has(pid);
       }, holder ? "a holder to kill" : "a process to kill");
@@ -143,7 +143,12 @@ lockerTest(
         assert.equal(signal, "SIGKILL");
       } else assert.equal(code, 0, new TextDecoder().decode(stderr));
     }
-    assert.deepEqual(await witness.lrange("witness:overlaps", 0, -1), []);
+    // A turn whose lease was lost (a heartbeat late under load) may have been
+    // entered by the next user: only overlaps with turns held throughout count.
+    const lost = new Set(await witness.lrange("witness:lost", 0, -1));
+    const overlaps = (await witness.lrange("witness:overlaps", 0, -1))
+      .filter((overlap) => !lost.has(overlap.split(" while ")[1]));
+    assert.deepEqual(overlaps, []);
     const survivors = (await witness.lrange("witness:grants", 0, -1))
       .filter((grant) => !killed.has(grant.split(":")[0]));
     assert.equal(survivors.length, (6 - killed.size) * cycles);
