@@ -8,6 +8,7 @@
 import type { Cluster, Redis, RedisOptions } from "ioredis";
 import { ConnectionError } from "./errors.ts";
 import { isReplyError } from "./redis_errors.ts";
+import { checkWord } from "./validate.ts";
 
 /** What the Locker uses of ioredis, loaded only once a connection is built. */
 export interface Ioredis {
@@ -215,13 +216,31 @@ function checkPort(port: unknown, source: string, name = "port"): number {
   return port;
 }
 
-function checkDb(db: unknown, source: string): number {
+function checkDb(db: unknown, source: string, name = "db"): number {
   if (typeof db !== "number" || !Number.isInteger(db) || db < 0) {
     throw new RangeError(
-      `db must be a non-negative integer: got ${source}`,
+      `${name} must be a non-negative integer: got ${source}`,
     );
   }
   return db;
+}
+
+/**
+ * A port written as text (in a URL, on a command line): digits only, from 1
+ * to 65535. `name` names it in the error, e.g. `--port`.
+ */
+export function portFromText(text: string, name = "port"): number {
+  const value = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  return checkPort(value, JSON.stringify(text), name);
+}
+
+/**
+ * A database number written as text: digits only. `name` names it in the
+ * error, e.g. `--db`.
+ */
+export function dbFromText(text: string, name = "db"): number {
+  const value = /^\d{1,9}$/.test(text) ? Number(text) : NaN;
+  return checkDb(value, JSON.stringify(text), name);
 }
 
 /** Parses a `redis://` or `rediss://` URL into ioredis options. */
@@ -242,8 +261,8 @@ export function parseRedisUrl(url: string): RedisOptions {
   const dbText = parsed.pathname.replace(/^\//, "");
   const options: RedisOptions = {
     host: parsed.hostname.replace(/^\[(.*)\]$/, "$1"),
-    port: parsed.port ? checkPort(Number(parsed.port), parsed.port) : 6379,
-    db: dbText ? checkDb(Number(dbText), JSON.stringify(dbText)) : 0,
+    port: parsed.port ? portFromText(parsed.port) : 6379,
+    db: dbText ? dbFromText(dbText) : 0,
   };
   if (parsed.username) options.username = decodeURIComponent(parsed.username);
   if (parsed.password) options.password = decodeURIComponent(parsed.password);
@@ -272,7 +291,7 @@ function redisOptions(options: ConnectionOptions): RedisOptions {
   if (port !== undefined) base.port = checkPort(port, String(port));
   if (db !== undefined) base.db = checkDb(db, String(db));
   if (password !== undefined) base.password = password;
-  if (username !== undefined) base.username = username;
+  if (username !== undefined) base.username = checkWord("username", username);
   if (tls !== undefined && tls !== false) {
     base.tls = tls === true ? {} : tls;
   }
@@ -357,8 +376,13 @@ function checkSentinels(options: ConnectionOptions): RedisOptions {
       }`,
     );
   }
+  const master = credentials(options);
   return {
-    ...credentials(options),
+    ...master,
+    // TLS, when asked for, goes to the sentinels as well as to the master.
+    ...(master.tls
+      ? { enableTLSForSentinelMode: true, sentinelTLS: master.tls }
+      : {}),
     sentinels,
     name,
     // Move to the new master as soon as a sentinel announces +switch-master,
