@@ -9,6 +9,8 @@ import type { Cluster, Redis, RedisOptions } from "ioredis";
 import { ConnectionError } from "./errors.ts";
 import { isReplyError } from "./redis_errors.ts";
 import { checkWord } from "./validate.ts";
+import { quit } from "./quit.ts";
+import { settleWithin, TIMED_OUT } from "./wait.ts";
 
 /** What the Locker uses of ioredis, loaded only once a connection is built. */
 export interface Ioredis {
@@ -573,49 +575,124 @@ export async function waitUntilReady(
   timeout: number,
 ): Promise<void> {
   if (client.status === "ready") return;
-  let lastError: Error | undefined;
-  const remember = (error: Error) => lastError = reasonOf(error);
-  client.on("error", remember);
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let refuse: ((error: Error) => void) | undefined;
+  let refuse: (error: Error) => void = () => {};
   const givenUp = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new ConnectionError(
-            address,
-            lastError?.message ?? `no answer within ${timeout} ms`,
-          ),
-        ),
-      timeout,
-    );
-    refuse = (error) => {
-      lastError = reasonOf(error);
-      reject(error);
-    };
+    timer = setTimeout(() => reject(TIMED_OUT), timeout);
+    refuse = reject;
   });
-  const check = () =>
-    void readyCheckRefusal(client as Cluster).then((error) =>
-      error && refuse!(error)
-    );
-  if (client.isCluster) client.on("connect", check);
+  const reasons = watchReasons(client, (error) => refuse(error));
   const ready = client.status === "wait"
     ? client.connect()
     : new Promise<void>((resolve) => client.once("ready", () => resolve()));
   try {
     await Promise.race([ready, givenUp]);
   } catch (error) {
-    if (error instanceof ConnectionError) throw error;
-    throw new ConnectionError(
-      address,
-      lastError?.message ?? (error as Error).message,
-      { cause: lastError ?? reasonOf(error as Error) },
-    );
+    // A Cluster's or Sentinel client's own words may hide why (see below).
+    const reason = await firstServerError(client) ?? reasons.reason() ??
+      (error === TIMED_OUT
+        ? new Error(`no answer within ${timeout} ms`)
+        : reasonOf(error as Error));
+    throw new ConnectionError(address, reason.message, { cause: reason });
   } finally {
     clearTimeout(timer);
-    client.off("error", remember);
-    client.off("connect", check);
+    reasons.stop();
   }
+}
+
+/** How long to wait for the first server asked to say what is wrong. */
+const FIRST_SERVER_WAIT_MS = 2_000;
+
+/**
+ * What the first server a Cluster or a Sentinel client asks says to a
+ * connection of its own; `undefined` for other clients, or when it says
+ * nothing. A Cluster learns its slots, and a Sentinel client asks where
+ * the master is, on connections whose errors they drop: they report only
+ * "Connection is closed", where a single server names the certificate it
+ * does not trust or the password it refused.
+ */
+async function firstServerError(client: Client): Promise<Error | undefined> {
+  const asked = firstAsked(client);
+  if (!asked) return undefined;
+  const { Redis } = await import("ioredis");
+  const server = new Redis({
+    ...asked,
+    lazyConnect: true,
+    retryStrategy: () => null,
+  });
+  let said: Error | undefined;
+  server.on("error", (error: Error) => said ??= error);
+  try {
+    await settleWithin(
+      server.connect().catch(() => {}),
+      FIRST_SERVER_WAIT_MS,
+      undefined,
+    );
+  } finally {
+    await quit(server);
+  }
+  // The error event says why; a rejected connect() only that it closed.
+  return said && reasonOf(said);
+}
+
+/** How to reach the first server `client` asks, as it reaches it. */
+function firstAsked(client: Client): RedisOptions | undefined {
+  if (client.isCluster) {
+    const [first] =
+      (client as unknown as { startupNodes?: unknown[] }).startupNodes ?? [];
+    if (typeof first !== "object" || first === null) return undefined;
+    return { ...(client as Cluster).options.redisOptions, ...first };
+  }
+  const options = (client as Redis).options;
+  const [sentinel] = options.sentinels ?? [];
+  if (!sentinel) return undefined;
+  return {
+    ...sentinel,
+    tls: options.sentinelTLS,
+    username: options.sentinelUsername,
+    password: options.sentinelPassword,
+  };
+}
+
+/** Why a client is not ready yet, as far as it has said. */
+interface Reasons {
+  reason(): Error | undefined;
+  stop(): void;
+}
+
+/**
+ * Remembers why `client` cannot get ready. A Cluster's own errors are
+ * consequences ("Connection is closed", "Failed to refresh slots cache");
+ * a node's error (a certificate not trusted, a wrong password) is the cause,
+ * so it comes first. A refused ready check is passed to `refused` at once.
+ */
+function watchReasons(
+  client: Client,
+  refused: (error: Error) => void,
+): Reasons {
+  let last: Error | undefined;
+  let node: Error | undefined;
+  const onError = (error: Error) => last = reasonOf(error);
+  const onNodeError = (error: Error) => node = reasonOf(error);
+  const onConnect = () =>
+    void readyCheckRefusal(client as Cluster).then((error) => {
+      if (!error) return;
+      last = reasonOf(error);
+      refused(error);
+    });
+  client.on("error", onError);
+  if (client.isCluster) {
+    client.on("node error", onNodeError);
+    client.on("connect", onConnect);
+  }
+  return {
+    reason: () => node ?? last,
+    stop() {
+      client.off("error", onError);
+      client.off("node error", onNodeError);
+      client.off("connect", onConnect);
+    },
+  };
 }
 
 /**
