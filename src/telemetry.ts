@@ -246,7 +246,8 @@ class InstrumentedEngine implements Engine {
         endSpan(span, ended);
       }
     };
-    // Reading the inner lock's signal runs its lease check.
+    // The same turn, seen through the engine's own Lock: reading its signal
+    // runs its lease check, and its lease is this one's.
     return new Lock(
       inner.resource,
       inner.number,
@@ -254,6 +255,10 @@ class InstrumentedEngine implements Engine {
       signal,
       end,
       () => void inner.signal,
+      {
+        validUntil: () => inner.validUntil,
+        presenceFile: inner.presenceFile,
+      },
     );
   }
 
