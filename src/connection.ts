@@ -7,6 +7,7 @@
 
 import type { Cluster, Redis, RedisOptions } from "ioredis";
 import { ConnectionError } from "./errors.ts";
+import { isReplyError } from "./redis_errors.ts";
 
 /** What the Locker uses of ioredis, loaded only once a connection is built. */
 export interface Ioredis {
@@ -552,7 +553,8 @@ export async function waitUntilReady(
   const remember = (error: Error) => lastError = reasonOf(error);
   client.on("error", remember);
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
+  let refuse: ((error: Error) => void) | undefined;
+  const givenUp = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () =>
         reject(
@@ -563,12 +565,21 @@ export async function waitUntilReady(
         ),
       timeout,
     );
+    refuse = (error) => {
+      lastError = reasonOf(error);
+      reject(error);
+    };
   });
+  const check = () =>
+    void readyCheckRefusal(client as Cluster).then((error) =>
+      error && refuse!(error)
+    );
+  if (client.isCluster) client.on("connect", check);
   const ready = client.status === "wait"
     ? client.connect()
     : new Promise<void>((resolve) => client.once("ready", () => resolve()));
   try {
-    await Promise.race([ready, expired]);
+    await Promise.race([ready, givenUp]);
   } catch (error) {
     if (error instanceof ConnectionError) throw error;
     throw new ConnectionError(
@@ -579,5 +590,21 @@ export async function waitUntilReady(
   } finally {
     clearTimeout(timer);
     client.off("error", remember);
+    client.off("connect", check);
   }
+}
+
+/**
+ * A Cluster that has learnt its slots asks a node for `CLUSTER INFO` before
+ * it is ready, and when that is refused (an ACL user without
+ * `cluster|info`), it tries again and again without a word. Asking the same
+ * here finds the refusal, if any.
+ */
+async function readyCheckRefusal(client: Cluster): Promise<Error | undefined> {
+  try {
+    await client.nodes()[0]?.call("CLUSTER", "INFO");
+  } catch (error) {
+    if (isReplyError(error)) return error as Error;
+  }
+  return undefined;
 }

@@ -246,8 +246,7 @@ class InstrumentedEngine implements Engine {
         endSpan(span, ended);
       }
     };
-    // The same turn, seen through the engine's own Lock: reading its signal
-    // runs its lease check, and its lease is this one's.
+    // Reading the inner lock's signal runs its lease check.
     return new Lock(
       inner.resource,
       inner.number,
@@ -255,10 +254,7 @@ class InstrumentedEngine implements Engine {
       signal,
       end,
       () => void inner.signal,
-      {
-        validUntil: () => inner.validUntil,
-        presenceFile: inner.presenceFile,
-      },
+      { presenceFile: inner.presenceFile, validUntil: () => inner.validUntil },
     );
   }
 

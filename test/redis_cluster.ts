@@ -33,7 +33,10 @@ export interface RedisCluster extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-/** Moves a slot's keys in chosen batches, pausing between them. */
+/**
+ * Moves a slot's keys in chosen batches, pausing between them. A first batch
+ * of none holds the slot MIGRATING with every key still on its owner.
+ */
 export interface SplitMove {
   /** The keys of the slot, split into batches moved in this order. */
   batches(keys: string[]): string[][];
@@ -41,15 +44,30 @@ export interface SplitMove {
   between(): Promise<void>;
 }
 
-/** Starts `masters` cluster-enabled servers and joins them into one cluster. */
-export async function startCluster(masters = 3): Promise<RedisCluster> {
+/**
+ * Starts `masters` cluster-enabled servers and joins them into one cluster.
+ * `args` go to every server, e.g. `["--aclfile", path]`; the default user
+ * must stay able to administer the cluster.
+ */
+export async function startCluster(
+  masters = 3,
+  args: readonly string[] = [],
+): Promise<RedisCluster> {
   const servers = await Promise.all(
     Array.from({ length: masters }, () =>
       startRedis({
-        args: ["--cluster-enabled", "yes", "--cluster-node-timeout", "5000"],
+        args: [
+          "--cluster-enabled",
+          "yes",
+          "--cluster-node-timeout",
+          "5000",
+          ...args,
+        ],
       })),
   );
   const admins = servers.map((s) => new Redis(s.port, "127.0.0.1"));
+  // A master a test kills would print every reconnect failure.
+  for (const admin of admins) admin.on("error", () => {});
   const clients: Cluster[] = [];
   const stop = async () => {
     for (const client of clients) client.disconnect();
@@ -86,8 +104,9 @@ export async function startCluster(masters = 3): Promise<RedisCluster> {
       const from = await cluster.ownerOf(slot);
       if (from === to) return;
       const [source, target] = [admins[from], admins[to]];
-      const migrate = (keys: string[]) =>
-        source.migrate(
+      // An empty batch moves nothing: the slot stays MIGRATING meanwhile.
+      const migrate = async (keys: string[]) =>
+        keys.length > 0 && await source.migrate(
           "127.0.0.1",
           servers[to].port,
           "",

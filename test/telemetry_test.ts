@@ -200,21 +200,3 @@ lockerTest(
     return Promise.resolve();
   },
 );
-
-lockerTest(
-  "telemetry: the Lock a caller gets keeps the engine's lease (validUntil, presenceFile)",
-  async (t) => {
-    await using lock = await t.locker().lock("lease-info", { expire: 5_000 });
-    if (t.backend === "file") {
-      ok(Deno.statSync(lock.presenceFile!).isFile, "the presence file");
-      strictEqual(lock.validUntil, Infinity);
-    } else {
-      strictEqual(lock.presenceFile, undefined);
-      const until = lock.validUntil;
-      ok(
-        until > Date.now() && until <= Date.now() + 5_000,
-        `validUntil ${until}`,
-      );
-    }
-  },
-);

@@ -124,8 +124,6 @@ async function startTlsServer(): Promise<TlsServer> {
 Deno.test({
   name:
     "the Locker takes turns over rediss:// with the CA in the tls option, and refuses an unknown CA",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await using tls = await startTlsServer();
     const tlsOptions = { ca: await Deno.readTextFile(tls.ca) };
@@ -164,8 +162,6 @@ Deno.test({
 
 Deno.test({
   name: "the CLI takes turns over rediss:// with the CA given in DENO_CERT",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await using tls = await startTlsServer();
     const env = { DENO_CERT: tls.ca, TURN_REDIS_URL: tls.url };
