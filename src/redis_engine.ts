@@ -57,6 +57,7 @@ import {
   type TicketSteps,
 } from "./departures.ts";
 import { quit } from "./quit.ts";
+import { isSlotMoving } from "./slot_move.ts";
 import { delay, settleWithin, waitOrGiveUp } from "./wait.ts";
 import { isAway, ownError } from "./redis_errors.ts";
 
@@ -315,7 +316,10 @@ export class RedisEngine implements Engine {
     if (ticket.state !== "waiting") return;
     // Once drawn, a failed subscription (Redis away for a moment) must not
     // end the wait: heartbeats poll meanwhile, and the next beat reconnects.
-    await this.#watch(ticket).catch(() => {});
+    // A refused one (no ACL permission) never comes right, so it does.
+    await this.#watch(ticket).catch((error) => {
+      if (isRefused(error)) ticket.fail(this.#own(error));
+    });
     // The turn may have been announced before the subscription was active.
     await this.#poll(ticket);
   }
@@ -491,13 +495,33 @@ export class RedisEngine implements Engine {
 
   async #finish(ticket: Ticket, outcome: Outcome): Promise<Reply> {
     ticket.state = "gone";
-    const reply = await runScript(
-      this.#client,
-      this.#userCall(RELEASE, ticket, [outcome, 0]),
-    ) as Reply;
-    const stuck = Number(reply[2]);
+    const call = this.#userCall(RELEASE, ticket, [outcome, 0]);
+    try {
+      return this.#finished(ticket, await runScript(this.#client, call));
+    } catch (error) {
+      if (isSlotMoving(error)) this.#finishLater(ticket, call);
+      throw error;
+    }
+  }
+
+  #finished(ticket: Ticket, reply: unknown): Reply {
+    const stuck = Number((reply as Reply)[2]);
     if (stuck > 0) this.#followUp(ticket.keys, stuck);
-    return reply;
+    return reply as Reply;
+  }
+
+  /**
+   * A slot move outlasted the release's own wait, and the caller has been
+   * told. The release goes on trying in the background until the presence
+   * would lapse anyway (or the Locker closes), so the next user is served
+   * as soon as the move ends, not an `expire` later.
+   */
+  #finishLater(ticket: Ticket, call: ScriptCall): void {
+    const keepTrying = () => !this.#closed && Date.now() < ticket.validUntil;
+    this.#departures.track(
+      runScript(this.#client, call, keepTrying)
+        .then((reply) => void this.#finished(ticket, reply), () => {}),
+    );
   }
 
   #lockOf(ticket: Ticket): Lock {

@@ -22,8 +22,6 @@ const HANDED_OVER_WITHIN_MS = 30_000;
 
 Deno.test({
   name: "Sentinel failovers while a turn is held and four users wait",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn(t) {
     const started = Date.now();
     await using group = await startSentinelGroup();
