@@ -12,11 +12,13 @@ import { untilQueued, waitFor, within } from "./_helpers.ts";
 import { runCli } from "./cli_helpers.ts";
 
 /**
- * Waiters must be served well before anyone's presence could lapse (the
- * default expire, 60 s): a holder that lost its lease to the failover hands
- * over when it releases.
+ * The first waiter must be served before the holder's presence could lapse
+ * (the default expire, 60 s, after a renewal at most 20 s before the
+ * failover): a holder that lost its lease to the failover hands over when it
+ * releases. Generous, for a loaded machine; the figures printed are the
+ * measurement.
  */
-const SERVED_WITHIN_MS = 30_000;
+const HANDED_OVER_WITHIN_MS = 30_000;
 
 Deno.test({
   name: "Sentinel failovers while a turn is held and four users wait",
@@ -71,12 +73,14 @@ Deno.test({
       };
       holder.signal.addEventListener("abort", () => void holderReleases());
       const granted: number[] = [];
+      let firstGrant = 0;
       let lastGrant = 0;
       const waiters = [1, 2, 3, 4].map((i) =>
         locker().withLock(resource, async (lock: Lock) => {
           await enter();
           granted.push(lock.number);
           lastGrant = Date.now();
+          firstGrant ||= lastGrant;
           await leave();
         }, { label: `waiter ${i}` })
       );
@@ -109,15 +113,17 @@ Deno.test({
       const kept = !holder.signal.aborted;
 
       await holderReleases();
-      const settled = await within(outcomes, 45_000, "every waiter done");
+      // Liveness: longer than expire, so a slow recovery fails below instead.
+      const settled = await within(outcomes, 90_000, "every waiter done");
       assert.deepEqual(settled.filter((o) => o.status === "rejected"), []);
       assert.equal(most, 1, "two users held the turn at once");
       assert.equal(inside, 0);
       assert.equal(granted.length, 4);
+      const handedOverMs = firstGrant - switchedAt;
       const servedMs = lastGrant - switchedAt;
       assert.ok(
-        servedMs < SERVED_WITHIN_MS,
-        `the last waiter was served ${servedMs} ms after the switch-over`,
+        handedOverMs < HANDED_OVER_WITHIN_MS,
+        `the first waiter was served ${handedOverMs} ms after the switch-over`,
       );
       await Promise.all(lockers.map((l) => l.close()));
       const newMaster = new Redis(await group.masterPort(), "127.0.0.1");
