@@ -8,6 +8,7 @@
 
 import { Locker } from "../mod.ts";
 import { PREFIX } from "../src/protocol.ts";
+import { filesUnder } from "../support/files.ts";
 import { type RedisServer, startRedis } from "../support/redis_server.ts";
 import { drawFaults, type FaultPlan } from "./faults.ts";
 import { LONGEST_EXPIRE } from "./plan.ts";
@@ -44,7 +45,8 @@ async function redisBackend(): Promise<Backend> {
   let down = false;
   const fault = (
     event: Omit<ChaosEvent & { kind: "fault" }, "t" | "who" | "kind">,
-  ) => ({ t: now(), who: "chaos", kind: "fault", ...event }) as ChaosEvent;
+    t = now(),
+  ): ChaosEvent => ({ t, who: "chaos", kind: "fault", ...event });
   return {
     url: server.url,
     async fault(plan, record) {
@@ -65,13 +67,13 @@ async function redisBackend(): Promise<Backend> {
           const type = plan.kind === "client-kill-pubsub" ? "pubsub" : "normal";
           const t = now();
           const target = await clientKill(port, type, plan.pick);
-          if (target) record({ ...fault({ fault: plan.kind, target }), t });
+          if (target) record(fault({ fault: plan.kind, target }, t));
           return;
         }
         case "client-pause": {
           const t = now();
           if (await clientPause(port, plan.ms)) {
-            record({ ...fault({ fault: plan.kind, ms: plan.ms }), t });
+            record(fault({ fault: plan.kind, ms: plan.ms }, t));
           }
           return;
         }
@@ -91,16 +93,6 @@ async function fileBackend(dir: string): Promise<Backend> {
     leftover: () => filesUnder(root),
     close: () => Promise.resolve(),
   };
-}
-
-async function filesUnder(root: string, prefix = ""): Promise<string[]> {
-  const found: string[] = [];
-  for await (const entry of Deno.readDir(`${root}/${prefix}`)) {
-    const path = `${prefix}${entry.name}`;
-    found.push(path);
-    if (entry.isDirectory) found.push(...await filesUnder(root, `${path}/`));
-  }
-  return found;
 }
 
 /**

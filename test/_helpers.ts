@@ -8,6 +8,9 @@
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { type RedisServer, startRedis } from "../support/redis_server.ts";
+import { filesUnder } from "../support/files.ts";
+
+export { filesUnder };
 import { Locker } from "../mod.ts";
 import type { Lock, LockerOptions, TurnEvent } from "../mod.ts";
 import { presenceKey, resourceKeys } from "../src/protocol.ts";
@@ -114,22 +117,6 @@ function redisDomain(server: RedisServer, redis: Redis): LockDomain {
       await redis.mset(keys.dispenser, dispenser, keys.indicator, indicator);
     },
   };
-}
-
-/** Every file and directory under `root`, relative to it, sorted. */
-export async function filesUnder(root: string, prefix = ""): Promise<string[]> {
-  const found: string[] = [];
-  try {
-    for await (const entry of Deno.readDir(`${root}/${prefix}`)) {
-      const path = `${prefix}${entry.name}`;
-      found.push(path);
-      if (entry.isDirectory) found.push(...await filesUnder(root, `${path}/`));
-    }
-  } catch (error) {
-    // A directory removed while it was listed holds nothing.
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  return found.sort();
 }
 
 function fileDomain(root: string): LockDomain {
