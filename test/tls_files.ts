@@ -83,9 +83,13 @@ export async function makeCertificates(dir: string): Promise<TlsFiles> {
 
 /**
  * redis-server arguments for a TLS port with `files`; clients need no
- * certificate of their own.
+ * certificate of their own unless `clientCertificates` is true.
  */
-export function tlsArgs(files: TlsFiles, port: number): string[] {
+export function tlsArgs(
+  files: TlsFiles,
+  port: number,
+  clientCertificates = false,
+): string[] {
   return [
     "--tls-port",
     String(port),
@@ -96,6 +100,6 @@ export function tlsArgs(files: TlsFiles, port: number): string[] {
     "--tls-ca-cert-file",
     files.ca,
     "--tls-auth-clients",
-    "no",
+    clientCertificates ? "yes" : "no",
   ];
 }

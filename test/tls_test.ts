@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { ConnectionError, Locker, type LockerOptions } from "../mod.ts";
-import { within } from "./_helpers.ts";
+import { fixture, within } from "./_helpers.ts";
 import {
   freePort,
   type RedisServer,
@@ -244,6 +244,86 @@ Deno.test(
         ],
         files.ca,
       );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+/** Tries a server that requires a client certificate without one. */
+const TRIES = 8;
+
+/**
+ * Runs the fixture with `options` in a process of its own and returns each
+ * try's line; asserts the process survived every try.
+ */
+async function triesWithoutCertificate(
+  options: LockerOptions,
+): Promise<string[]> {
+  const { code, stdout, stderr } = await within(
+    new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        fixture("no_client_certificate.ts"),
+        JSON.stringify(options),
+        String(TRIES),
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output(),
+    120_000,
+    "the tries without a client certificate",
+  );
+  const lines = new TextDecoder().decode(stdout).trim().split("\n");
+  const errors = new TextDecoder().decode(stderr);
+  assert.equal(lines.at(-1), "survived", errors);
+  assert.equal(code, 0, errors);
+  assert.ok(!errors.includes("EPIPE"), errors);
+  return lines.slice(0, -1);
+}
+
+Deno.test(
+  "a server that requires a client certificate, reached without one, is a ConnectionError, and the process survives (one server, Cluster)",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "turn-tls-" });
+    try {
+      const files = await makeCertificates(dir);
+      const ca = await Deno.readTextFile(files.ca);
+      const port = freePort();
+      await using server = await startRedis({
+        port,
+        args: ["--port", "0", ...tlsArgs(files, port, true)],
+      });
+      const url = `rediss://127.0.0.1:${server.port}/0`;
+      const single = await triesWithoutCertificate({ url, tls: { ca } });
+      assert.equal(single.length, TRIES);
+      // The server's alert, or a write that raced it.
+      for (const line of single) {
+        assert.match(line, /^refused: .*(CertificateRequired|write EPIPE)$/);
+      }
+      // With a certificate of its own, the same server takes turns.
+      const withCertificate = {
+        ca,
+        cert: await Deno.readTextFile(files.cert),
+        key: await Deno.readTextFile(files.key),
+      };
+      await turnsOver({ url, tls: withCertificate });
+
+      await using cluster = await startCluster(3, [], files, true);
+      const nodes = cluster.tlsPorts.map((p) => ({
+        host: "127.0.0.1",
+        port: p!,
+      }));
+      const clustered = await triesWithoutCertificate({
+        cluster: nodes,
+        tls: { ca },
+      });
+      assert.equal(clustered.length, TRIES);
+      for (const line of clustered) {
+        assert.match(line, /^refused: .*(CertificateRequired|write EPIPE)$/);
+      }
+      await turnsOver({ cluster: nodes, tls: withCertificate });
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
