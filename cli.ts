@@ -5,7 +5,7 @@
  * Install it with the least privileges it needs:
  *
  * ```sh
- * deno install -g -n turn --config deno.json --quiet --allow-net --allow-env=TURN_URL,TURN_REDIS_URL,REDIS_URL,TURN_REDIS_PASSWORD --ignore-env --no-prompt --allow-run cli.ts
+ * deno install -g -n turn --config deno.json --quiet --allow-net --allow-read=/var/lock/turn --allow-write=/var/lock/turn --allow-env=TURN_URL,TURN_REDIS_URL,REDIS_URL,TURN_REDIS_PASSWORD --ignore-env --no-prompt --allow-run cli.ts
  * ```
  *
  * @module
@@ -23,6 +23,7 @@ import { reportError } from "./src/cli/error_report.ts";
 import { ExitCode, UsageError } from "./src/cli/errors.ts";
 import { followCommand } from "./src/cli/follow.ts";
 import { commandHelp, generalHelp, GLOBAL_FLAGS } from "./src/cli/help.ts";
+import { dashboardCommand } from "./src/cli/dashboard.ts";
 import { lockCommand } from "./src/cli/lock.ts";
 import { resetCommand } from "./src/cli/reset.ts";
 import { runCommand } from "./src/cli/run.ts";
@@ -39,6 +40,7 @@ const COMMANDS: readonly Command[] = [
   resetCommand,
   lockCommand,
   runCommand,
+  dashboardCommand,
 ];
 const ALL_FLAGS: FlagSpecs = Object.assign(
   {},
@@ -88,7 +90,8 @@ async function dispatch(args: readonly string[]): Promise<number> {
   const { run, locker } = asUsageError(() => {
     checkResources(parsed.names);
     const run = command.prepare(parsed);
-    return { run, locker: new Locker(connectionOptions(parsed)) };
+    const connection = connectionOptions(withoutOwnFlags(parsed, command));
+    return { run, locker: new Locker(connection) };
   });
   try {
     return await run(locker);
@@ -107,6 +110,15 @@ function namesAfterDashes(command: Command, parsed: ParsedArgs): ParsedArgs {
     names: [...parsed.names, ...parsed.rest],
     rest: undefined,
   };
+}
+
+// A command's own flag wins over a connection flag of the same name
+// (`dashboard --port` is where it listens), so it does not reach the Locker.
+function withoutOwnFlags(parsed: ParsedArgs, command: Command): ParsedArgs {
+  const strings = Object.fromEntries(
+    Object.entries(parsed.strings).filter(([name]) => !(name in command.flags)),
+  );
+  return { ...parsed, strings };
 }
 
 function help(args: readonly string[], asked: boolean): number {

@@ -106,10 +106,14 @@ export interface CyclesResult {
   readonly cycles: readonly Cycle[];
 }
 
-/** Answer of a {@linkcode WaitersJob}: client CPU from `queued` to done. */
+/**
+ * Answer of a {@linkcode WaitersJob}: client CPU, and pub/sub messages
+ * received, from `queued` to done.
+ */
 export interface WaitersResult {
   /** µs */
   readonly cpuUs: number;
+  readonly messages: number;
 }
 
 /** Answer of a {@linkcode ResourcesJob}. */

@@ -1,6 +1,7 @@
 /**
- * `deno task bench [--quick]`: runs every scenario against a throwaway
- * redis-server, prints the figures as markdown and writes them as JSON to
+ * `deno task bench [--quick] [--scenarios 2,3]`: runs every scenario (or the
+ * ones listed) against a throwaway redis-server, prints the figures as
+ * markdown and, for a run of every scenario, writes them as JSON to
  * `bench/results/<mode>.json`. See BENCHMARKS.md.
  *
  * @module
@@ -12,11 +13,17 @@ import { Redis } from "ioredis";
 import { startRedis } from "../support/redis_server.ts";
 import { type BenchConfig, FULL, QUICK } from "./config.ts";
 import { now } from "./clock.ts";
-import { FILE_PEERS, openPeer, type PeerName, REDIS_PEERS } from "./peers.ts";
+import {
+  FILE_PEERS,
+  openPeer,
+  type PeerName,
+  REDIS_PEERS,
+  TURN1_PEERS,
+} from "./peers.ts";
 import { Pool } from "./pool.ts";
 import { acrossRounds } from "./stats.ts";
 import { renderMarkdown } from "./report.ts";
-import type { BenchResults, Machine } from "./results.ts";
+import type { BenchResults, ContendedRun, Machine } from "./results.ts";
 import { measureLimit } from "./scenarios/limit.ts";
 import { measureFloor } from "./scenarios/floor.ts";
 import { uncontended } from "./scenarios/uncontended.ts";
@@ -64,13 +71,20 @@ async function machine(redis: Redis): Promise<Machine> {
   };
 }
 
-/** How to run: sizes, and extra `deno run` flags for the workers. */
+/** The scenarios, by number; the yardsticks always run. */
+const SCENARIOS: readonly number[] = [1, 2, 3, 4, 5, 6];
+
+/** How to run: sizes, scenarios, and extra `deno run` flags for the workers. */
 interface RunOptions {
   readonly config: BenchConfig;
+  readonly scenarios: readonly number[];
   readonly workerFlags: readonly string[];
 }
 
-async function run({ config, workerFlags }: RunOptions): Promise<BenchResults> {
+async function run(
+  { config, scenarios, workerFlags }: RunOptions,
+): Promise<BenchResults> {
+  const want = (scenario: number) => scenarios.includes(scenario);
   const started = now();
   await using server = await startRedis();
   const { url } = server;
@@ -83,10 +97,10 @@ async function run({ config, workerFlags }: RunOptions): Promise<BenchResults> {
   }, config.deadlineS * 1000);
   try {
     const host = await machine(redis);
-    log("limit and scenario 1 (uncontended), interleaved");
+    log(want(1) ? "limit and scenario 1 (uncontended), interleaved" : "limit");
     const { limit, ...uncontendedPeers } = await acrossRounds(
       rounds,
-      ["limit", ...REDIS_PEERS, "async-mutex"],
+      ["limit", ...(want(1) ? [...REDIS_PEERS, "async-mutex"] : [])],
       async (name) => {
         if (name === "limit") return await measureLimit(redis, config.limitOps);
         await using peer = await openPeer(name as PeerName, {
@@ -110,63 +124,84 @@ async function run({ config, workerFlags }: RunOptions): Promise<BenchResults> {
     const fileUrl = `file://${lockDir}`;
     const urlOf = (peer: string) =>
       FILE_PEERS.includes(peer as PeerName) ? fileUrl : url;
-    const contendedRun = (title: string, shape: ContendedShape) => {
+    const contendedRun = async (
+      title: string,
+      shape: ContendedShape,
+    ): Promise<ContendedRun> => {
       log(title);
-      return acrossRounds(
+      const peers = await acrossRounds(
         rounds,
-        [...REDIS_PEERS, ...FILE_PEERS],
+        [...REDIS_PEERS, ...TURN1_PEERS, ...FILE_PEERS],
         (peer) =>
           contended(pool, peer as PeerName, urlOf(peer), shape, tolerance),
         COUNTS,
       );
+      return { shape, peers };
     };
     // Requests closer than a slow round trip cannot be ordered by client clocks.
     const tolerance = limit.p99Ms;
-    const work = { ...WORK, cycles: config.workCycles };
-    const workPeers = await contendedRun("scenario 2 (real work)", work);
-    const empty = { ...EMPTY, cycles: config.emptyCycles };
-    const emptyPeers = await contendedRun("scenario 3 (empty section)", empty);
+    const work = want(2)
+      ? await contendedRun("scenario 2 (real work)", {
+        ...WORK,
+        cycles: config.workCycles,
+      })
+      : undefined;
+    const empty = want(3)
+      ? await contendedRun("scenario 3 (empty section)", {
+        ...EMPTY,
+        cycles: config.emptyCycles,
+      })
+      : undefined;
     await Deno.remove(lockDir, { recursive: true });
-    log("scenario 4 (many waiters)");
-    // A first pass compiles the waiters' code paths in every worker.
-    await manyWaiters(pool, redis, url, WAITER_PROCESSES);
-    const waiters = await acrossRounds(
-      rounds,
-      config.waiters.map(String),
-      (n) => manyWaiters(pool, redis, url, Number(n)),
-    );
-    log("scenario 5 (many resources)");
-    const resources = await manyResources(
-      pool,
-      redis,
-      url,
-      config.resources,
-      RESOURCE_TASKS,
-    );
-    log("scenario 6 (crash recovery)");
-    const crashes = await acrossRounds(
-      rounds,
-      REDIS_PEERS,
-      (peer) => crash(pool, peer as PeerName, url, CRASH_WAITERS),
-      ["failures"],
-    );
+    let waiters;
+    if (want(4)) {
+      log("scenario 4 (many waiters)");
+      // A first pass compiles the waiters' code paths in every worker.
+      await manyWaiters(pool, redis, url, WAITER_PROCESSES);
+      waiters = await acrossRounds(
+        rounds,
+        config.waiters.map(String),
+        (n) => manyWaiters(pool, redis, url, Number(n)),
+      );
+    }
+    let resources;
+    if (want(5)) {
+      log("scenario 5 (many resources)");
+      resources = {
+        ...await manyResources(
+          pool,
+          redis,
+          url,
+          config.resources,
+          RESOURCE_TASKS,
+        ),
+        count: config.resources,
+        concurrency: RESOURCE_TASKS,
+      };
+    }
+    let crashes;
+    if (want(6)) {
+      log("scenario 6 (crash recovery)");
+      crashes = await acrossRounds(
+        rounds,
+        [...REDIS_PEERS, ...TURN1_PEERS],
+        (peer) => crash(pool, peer as PeerName, url, CRASH_WAITERS),
+        ["failures"],
+      );
+    }
     return {
-      command: `deno task bench${config.mode === "quick" ? " --quick" : ""}`,
+      command: commandLine(config, scenarios),
       date: new Date().toISOString(),
       durationS: Math.round((now() - started) / 1000),
       machine: host,
       config,
       limit,
       floor,
-      uncontended: uncontendedPeers,
-      work: { shape: work, peers: workPeers },
-      empty: { shape: empty, peers: emptyPeers },
+      uncontended: want(1) ? uncontendedPeers : undefined,
+      work,
+      empty,
       waiters,
-      resources: {
-        ...resources,
-        count: config.resources,
-        concurrency: RESOURCE_TASKS,
-      },
+      resources,
       crash: crashes,
     };
   } finally {
@@ -175,23 +210,60 @@ async function run({ config, workerFlags }: RunOptions): Promise<BenchResults> {
   }
 }
 
+/** The command that makes a run like this one. */
+function commandLine(
+  config: BenchConfig,
+  scenarios: readonly number[],
+): string {
+  const quick = config.mode === "quick" ? " --quick" : "";
+  const some = scenarios.length < SCENARIOS.length
+    ? ` --scenarios ${scenarios.join(",")}`
+    : "";
+  return `deno task bench${quick}${some}`;
+}
+
+/** The scenario numbers in `list` ("2,3"); all of them when undefined. */
+function parseScenarios(list: string | undefined): number[] {
+  if (list === undefined) return [...SCENARIOS];
+  const numbers = list.split(",").map((item) => Number(item.trim()));
+  if (numbers.some((n) => !SCENARIOS.includes(n))) {
+    throw new RangeError(
+      `--scenarios must list scenario numbers from 1 to 6, comma-separated: got ${
+        JSON.stringify(list)
+      }`,
+    );
+  }
+  return SCENARIOS.filter((n) => numbers.includes(n));
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
       quick: { type: "boolean", default: false },
+      // Only these scenarios, e.g. "2,3"; the yardsticks always run.
+      scenarios: { type: "string" },
       // Writes a CPU profile of every worker process into this directory.
       "cpu-prof-dir": { type: "string" },
     },
   });
+  let scenarios: number[];
+  try {
+    scenarios = parseScenarios(values.scenarios);
+  } catch (error) {
+    console.error(`bench: ${(error as Error).message}`);
+    Deno.exit(2);
+  }
   const config = values.quick ? QUICK : FULL;
   const profiles = values["cpu-prof-dir"];
   const workerFlags = profiles
     ? ["--cpu-prof", `--cpu-prof-dir=${profiles}`]
     : [];
-  const results = await run({ config, workerFlags });
+  const results = await run({ config, scenarios, workerFlags });
   const markdown = renderMarkdown(results);
   console.log(markdown);
+  // Only a run of every scenario is kept: it is what BENCHMARKS.md quotes.
+  if (scenarios.length < SCENARIOS.length) Deno.exit(0);
   const dir = new URL("./results/", import.meta.url);
   await Deno.mkdir(dir, { recursive: true });
   const file = new URL(`${config.mode}.json`, dir);

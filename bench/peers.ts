@@ -13,10 +13,12 @@ import { Mutex as RedisMutex } from "redis-semaphore";
 import { Mutex as MemoryMutex } from "async-mutex";
 import lockfile from "proper-lockfile";
 import { Locker } from "../mod.ts";
+import { turn1Lock } from "../support/turn1_client.ts";
 
 /** The name of a lock under comparison. */
 export type PeerName =
   | "turn"
+  | "turn1"
   | "redlock"
   | "redlock-10ms"
   | "redis-semaphore"
@@ -31,6 +33,13 @@ export const REDIS_PEERS: readonly PeerName[] = [
   "redlock-10ms",
   "redis-semaphore",
 ];
+
+/**
+ * turn 1.0's protocol, the one turn replaces, in the scenarios that hand
+ * over between processes (2, 3 and 6): the stand-in that issues turn 1.0's
+ * exact commands, not atomic, with a fresh pub/sub connection per lock.
+ */
+export const TURN1_PEERS: readonly PeerName[] = ["turn1"];
 
 /**
  * Peers that work across the processes of one host through files; opened
@@ -67,6 +76,8 @@ export async function openPeer(
     case "turn":
     case "turn-file":
       return await openTurn(options);
+    case "turn1":
+      return await openTurn1(options);
     case "redlock":
       return await openRedlock(options, {});
     case "redlock-10ms":
@@ -89,6 +100,39 @@ async function openTurn({ url, expire }: PeerOptions): Promise<Peer> {
       return { ticket: lock.number, release: () => lock.release() };
     },
     [Symbol.asyncDispose]: () => locker.close(),
+  };
+}
+
+/**
+ * One turn 1.0 client per process: a shared command connection, and each
+ * lock its own pub/sub connection, as turn 1.0 does. Its patience is the
+ * lease, so that a dead holder is bumped as soon as its presence can have
+ * expired (turn 1.0's default patience is 60 s).
+ */
+async function openTurn1({ url, expire }: PeerOptions): Promise<Peer> {
+  const client = await connected(url);
+  const seconds = Math.ceil(expire / 1000);
+  return {
+    async acquire(resource) {
+      const user = await turn1Lock(url, resource, "turn1", seconds, {
+        client,
+        patienceSeconds: seconds,
+      });
+      try {
+        await user.started;
+      } catch (error) {
+        user.close();
+        throw error;
+      }
+      return {
+        ticket: user.number,
+        release: async () => {
+          await user.complete();
+          user.close();
+        },
+      };
+    },
+    [Symbol.asyncDispose]: async () => void await client.quit(),
   };
 }
 

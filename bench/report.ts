@@ -5,8 +5,11 @@
  * @module
  */
 
-import type { BenchResults } from "./results.ts";
+import type { BenchResults, ContendedRun } from "./results.ts";
+import type { LoopFigures } from "./loop.ts";
+import type { Crash } from "./scenarios/crash.ts";
 import type { Contended } from "./scenarios/contended.ts";
+import type { ManyWaiters } from "./scenarios/many_waiters.ts";
 import { CRASH_EXPIRE_MS } from "./scenarios/crash.ts";
 import { FILE_PEERS, type PeerName } from "./peers.ts";
 
@@ -28,9 +31,12 @@ function verdict(met: boolean): string {
   return met ? "**met**" : "**MISSED**";
 }
 
-function uncontendedSection(r: BenchResults): string {
-  const turn = r.uncontended.turn.perSec;
-  const rows = Object.entries(r.uncontended).map(([peer, u]) => [
+function uncontendedSection(
+  r: BenchResults,
+  uncontended: Record<string, LoopFigures>,
+): string {
+  const turn = uncontended.turn.perSec;
+  const rows = Object.entries(uncontended).map(([peer, u]) => [
     peer,
     f(u.perSec, 0),
     `${f(u.p50Ms, 3)} (${f(u.p50Ms / r.limit.p50Ms, 1)} RTT)`,
@@ -42,7 +48,7 @@ function uncontendedSection(r: BenchResults): string {
     f(turn / u.perSec),
   ]);
   const ofLimit = turn / r.limit.perSec;
-  const ofLimitP50 = r.limit.p50Ms / r.uncontended.turn.p50Ms;
+  const ofLimitP50 = r.limit.p50Ms / uncontended.turn.p50Ms;
   return [
     "### 1. Uncontended: lock + release in a loop, one process",
     table(
@@ -129,7 +135,7 @@ const CONTENDED_HEADER = [
 function contendedSection(
   r: BenchResults,
   title: string,
-  { shape, peers }: BenchResults["work"],
+  { shape, peers }: ContendedRun,
 ): string {
   const { processes, cycles, holdMs, workMs } = shape;
   return [
@@ -142,8 +148,8 @@ function contendedSection(
   ].join("\n\n");
 }
 
-function workTargets(r: BenchResults): string {
-  const turn = r.work.peers.turn;
+function workTargets(r: BenchResults, work: ContendedRun): string {
+  const turn = work.peers.turn;
   const gapRtts = turn.gapP50Ms / r.limit.p50Ms;
   return [
     `Targets for turn: utilisation at least 90 %: ${
@@ -154,14 +160,46 @@ function workTargets(r: BenchResults): string {
     };`,
     `0 FIFO violations, by ticket order (exact): ${turn.ticketOrderViolations}, ${
       verdict(turn.ticketOrderViolations === 0)
-    } (by client clocks: ${turn.fifoViolations}).`,
+    } (by client clocks: ${turn.fifoViolations});`,
+    `gap p50 turn/turn1 at most 0.6: ${
+      f(ratio(work, "turn", "turn1", "gapP50Ms"))
+    }, ${verdict(ratio(work, "turn", "turn1", "gapP50Ms") <= 0.6)};`,
+    fileTarget(work, "gapP50Ms", "gap p50", false) + ".",
   ].join(" ");
 }
 
-function waitersSection(r: BenchResults): string {
-  const entries = Object.entries(r.waiters);
-  const perHandoff = entries.map(([, w]) => w.commandsPerHandoff);
-  const growth = perHandoff.at(-1)! / perHandoff[0];
+/** `a`'s figure ÷ `b`'s, from one scenario. */
+function ratio(
+  { peers }: ContendedRun,
+  a: PeerName,
+  b: PeerName,
+  figure: keyof Contended,
+): number {
+  return peers[a][figure] / peers[b][figure];
+}
+
+/** The file backend's target: as good as proper-lockfile by `figure`. */
+function fileTarget(
+  run: ContendedRun,
+  figure: keyof Contended,
+  name: string,
+  higherIsBetter: boolean,
+): string {
+  const x = ratio(run, "turn-file", "proper-lockfile", figure);
+  const [bound, met] = higherIsBetter
+    ? ["at least", x >= 1]
+    : ["at most", x <= 1];
+  return `${name} turn-file/proper-lockfile ${bound} 1.0: ${f(x)}, ${
+    verdict(met)
+  }`;
+}
+
+function waitersSection(waiters: Record<string, ManyWaiters>): string {
+  const entries = Object.entries(waiters);
+  const [first, last] = [entries[0], entries.at(-1)!];
+  const growth = (figure: keyof ManyWaiters) =>
+    last[1][figure] / first[1][figure];
+  const woken = Math.max(...entries.map(([, w]) => w.wokenPerHandoff));
   return [
     "### 4. Many waiters on one resource, over 10 processes (turn)",
     table(
@@ -170,6 +208,7 @@ function waitersSection(r: BenchResults): string {
         "commands/handoff",
         "scripts/handoff",
         "client CPU µs/handoff",
+        "processes woken/handoff",
         "handoffs/s",
       ],
       entries.map(([n, w]) => [
@@ -177,19 +216,27 @@ function waitersSection(r: BenchResults): string {
         f(w.commandsPerHandoff, 1),
         f(w.scriptsPerHandoff, 2),
         f(w.clientCpuUsPerHandoff, 0),
+        f(w.wokenPerHandoff, 2),
         f(w.handoffsPerSec, 0),
       ]),
     ),
-    `Target: commands per handoff flat as waiters grow: ${
-      entries.at(-1)![0]
-    } waiters / ${entries[0][0]} waiters ${f(growth)}, ${
-      verdict(growth <= 1.1)
+    `Targets: commands per handoff flat as waiters grow: ${last[0]} waiters / ${
+      first[0]
+    } waiters ${f(growth("commandsPerHandoff"))}, ${
+      verdict(growth("commandsPerHandoff") <= 1.1)
+    }; processes woken per handoff at most 2 at every size: at most ${
+      f(woken)
+    }, ${verdict(woken <= 2)}; client CPU per handoff flat: ${last[0]} / ${
+      first[0]
+    } waiters ${f(growth("clientCpuUsPerHandoff"))}, ${
+      verdict(growth("clientCpuUsPerHandoff") <= 1.1)
     }.`,
   ].join("\n\n");
 }
 
-function resourcesSection(r: BenchResults): string {
-  const s = r.resources;
+function resourcesSection(
+  s: NonNullable<BenchResults["resources"]>,
+): string {
   return [
     `### 5. Many resources: ${s.count} distinct resources, ${s.concurrency} concurrent tasks, one process (turn)`,
     table(["total ms", "RSS before MiB", "peak RSS MiB", "keys left"], [[
@@ -202,13 +249,13 @@ function resourcesSection(r: BenchResults): string {
   ].join("\n\n");
 }
 
-function crashSection(r: BenchResults): string {
-  const turn = r.crash.turn.recoveryMs;
+function crashSection(crash: Record<string, Crash>): string {
+  const turn = crash.turn.recoveryMs;
   return [
     `### 6. Crash recovery: holder SIGKILLed while 2 processes wait, lease ${CRASH_EXPIRE_MS} ms`,
     table(
       ["lock", "kill to next grant ms", "failed", "turn/peer"],
-      Object.entries(r.crash).map(([peer, c]) => [
+      Object.entries(crash).map(([peer, c]) => [
         peer,
         f(c.recoveryMs, 0),
         String(c.failures),
@@ -246,21 +293,31 @@ function yardsticks(r: BenchResults): string {
   ].join("\n\n");
 }
 
-/** The whole run as markdown. */
+/** The whole run as markdown: the scenarios it ran. */
 export function renderMarkdown(r: BenchResults): string {
   const m = r.machine;
-  return [
+  const sections = [
     `## \`${r.command}\`, ${r.date}, ${r.durationS} s`,
     `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, load average ${
       m.loadAverage.join(" ")
     }, Redis ${m.redis}, Deno ${m.deno}. Figures are medians of ${r.config.rounds} round(s); counts are totals.`,
     yardsticks(r),
-    uncontendedSection(r),
-    contendedSection(r, "2. Contended, real work", r.work),
-    workTargets(r),
-    contendedSection(r, "3. Contended, empty critical section", r.empty),
-    waitersSection(r),
-    resourcesSection(r),
-    crashSection(r),
-  ].join("\n\n");
+  ];
+  if (r.uncontended) sections.push(uncontendedSection(r, r.uncontended));
+  if (r.work) {
+    sections.push(
+      contendedSection(r, "2. Contended, real work", r.work),
+      workTargets(r, r.work),
+    );
+  }
+  if (r.empty) {
+    sections.push(
+      contendedSection(r, "3. Contended, empty critical section", r.empty),
+      `Target: ${fileTarget(r.empty, "handoffsPerSec", "handoffs/s", true)}.`,
+    );
+  }
+  if (r.waiters) sections.push(waitersSection(r.waiters));
+  if (r.resources) sections.push(resourcesSection(r.resources));
+  if (r.crash) sections.push(crashSection(r.crash));
+  return sections.join("\n\n");
 }

@@ -22,7 +22,16 @@ export interface Machine {
   readonly deno: string;
 }
 
-/** Everything one run measured; per-peer figures are medians of rounds. */
+/** One contended scenario: its shape and each peer's figures. */
+export interface ContendedRun {
+  readonly shape: ContendedShape;
+  readonly peers: Record<string, Contended>;
+}
+
+/**
+ * Everything one run measured; per-peer figures are medians of rounds. A
+ * scenario left out of the run (`--scenarios`) has no field.
+ */
 export interface BenchResults {
   readonly command: string;
   readonly date: string;
@@ -33,10 +42,10 @@ export interface BenchResults {
   readonly limit: LoopFigures;
   readonly floor: Floor;
   /** Lock + release cycles, by peer. */
-  readonly uncontended: Record<string, LoopFigures>;
-  readonly work: { shape: ContendedShape; peers: Record<string, Contended> };
-  readonly empty: { shape: ContendedShape; peers: Record<string, Contended> };
-  readonly waiters: Record<string, ManyWaiters>;
-  readonly resources: ManyResources & { concurrency: number; count: number };
-  readonly crash: Record<string, Crash>;
+  readonly uncontended?: Record<string, LoopFigures>;
+  readonly work?: ContendedRun;
+  readonly empty?: ContendedRun;
+  readonly waiters?: Record<string, ManyWaiters>;
+  readonly resources?: ManyResources & { concurrency: number; count: number };
+  readonly crash?: Record<string, Crash>;
 }

@@ -9,6 +9,7 @@ import { Redis } from "ioredis";
 import { Locker } from "../mod.ts";
 import { now, sleep } from "./clock.ts";
 import { clientCpuUs } from "./cpu.ts";
+import { countMessages, messagesReceived } from "./wakes.ts";
 import { openPeer, type Peer } from "./peers.ts";
 import { jsonLine, readJsonLines } from "./json_lines.ts";
 import {
@@ -60,10 +61,12 @@ async function cycles(id: number, job: CyclesJob): Promise<void> {
 }
 
 async function waiters(id: number, job: WaitersJob): Promise<void> {
+  countMessages();
   // One Locker per process, as an application would have.
   locker ??= new Locker({ url: job.url });
   let queued = 0;
   let cpuAtQueued = 0;
+  let messagesAtQueued = 0;
   const all = Array.from({ length: job.count }, async (_, i) => {
     let counted = false;
     const lock = await locker!.lock(job.resource, {
@@ -73,13 +76,17 @@ async function waiters(id: number, job: WaitersJob): Promise<void> {
         counted = true;
         if (++queued < job.count) return;
         cpuAtQueued = clientCpuUs();
+        messagesAtQueued = messagesReceived();
         answer(id, "queued");
       },
     });
     await lock.release();
   });
   await Promise.all(all);
-  answer(id, "done", { cpuUs: clientCpuUs() - cpuAtQueued });
+  answer(id, "done", {
+    cpuUs: clientCpuUs() - cpuAtQueued,
+    messages: messagesReceived() - messagesAtQueued,
+  });
 }
 
 async function hold(id: number, job: HoldJob): Promise<void> {

@@ -10,6 +10,7 @@ import type { ChaosEvent } from "./history.ts";
 import {
   gather,
   type Grant,
+  merge,
   type Model,
   type Op,
   settledAt,
@@ -83,6 +84,8 @@ export type Property =
 export interface Violation {
   readonly property: Property;
   readonly at: number;
+  /** Where the story begins, when well before `at` (an earlier grant). */
+  readonly from?: number;
   readonly who: readonly string[];
   readonly resource?: string;
   readonly message: string;
@@ -192,7 +195,8 @@ function exclusion(model: Model): Violation[] {
           a.op.call !== "turn1";
         found.push({
           property: unsignalled ? "lost-lease-unsignalled" : "mutual-exclusion",
-          at: after[0].t,
+          at: b.t,
+          from: a.t,
           who: [a.op.who, b.op.who],
           resource,
           message: `${opName(b.op)} was granted ${resource} as ${b.number} at ${
@@ -258,7 +262,12 @@ function timeouts(model: Model): Violation[] {
   for (const user of model.users.values()) {
     for (const op of user.ops) {
       const settled = settledAt(op);
-      const error = op.end?.kind === "failed" ? op.end.error : undefined;
+      // The wait's own error: a release failing after every grant is not.
+      const waitFailed = op.end?.kind === "failed" &&
+        op.grants.length < op.resources.length;
+      const error = waitFailed
+        ? (op.end as { error: string }).error
+        : undefined;
       const late = (limit: number, what: string) => {
         const end = settled ?? (user.gone ?? model.end);
         const stopped = stoppedWithin(user, op.start, end);
@@ -344,6 +353,15 @@ function leftAndHung(events: readonly ChaosEvent[]): Violation[] {
         message: `left after everyone left: ${event.items.join(", ")}`,
       }];
     }
+    if (event.kind === "unhandled") {
+      return [{
+        property: "exit",
+        at: event.t,
+        who: [],
+        message:
+          `an unhandled rejection in the orchestrator (a turn 1.0 user, or the last user's Locker): ${event.message}`,
+      }];
+    }
     if (event.kind === "hung") {
       return [{
         property: "exit",
@@ -363,7 +381,11 @@ function leftAndHung(events: readonly ChaosEvent[]): Violation[] {
         who: [event.who],
         message: `${event.who} exited with code ${event.code}${
           event.signal ? ` (${event.signal})` : ""
-        } without being killed`,
+        } without being killed${
+          event.stderr?.length
+            ? `; its stderr ended:\n    ${event.stderr.join("\n    ")}`
+            : ""
+        }`,
       }];
     }
     return [];
@@ -400,7 +422,7 @@ function holdEnd(model: Model, grant: Grant): number {
 
 /** When a freeze that began after `from` outlived `expire`: its presence ran out. */
 function frozenPast(user: User, from: number, expire: number): number[] {
-  return user.stops
+  return user.paused
     .filter((s) => s.from >= from && s.to - s.from > expire)
     .map((s) => s.from + expire);
 }
@@ -415,7 +437,7 @@ function blocks(model: Model, resource: string): Span[] {
       if (from === undefined) continue;
       const grant = op.grants.find((g) => g.resource === resource);
       const to = grant?.t ?? op.end?.t ?? model.end;
-      for (const stop of user.stops) {
+      for (const stop of user.paused) {
         if (stop.to < from || stop.from > to) continue;
         spans.push({
           from: stop.from,
@@ -502,24 +524,7 @@ function liveWaits(model: Model, user: User, op: Op, resource: string): Span[] {
     grant?.t ?? op.end?.t ?? model.end,
     user.gone ?? Infinity,
   );
-  return minus({ from, to }, merge(user.stops));
-}
-
-/** Sorted, merged spans. */
-function merge(spans: readonly Span[]): Span[] {
-  const sorted = [...spans].filter((s) => s.to > s.from)
-    .sort((a, b) => a.from - b.from);
-  const merged: Span[] = [];
-  for (const span of sorted) {
-    const last = merged.at(-1);
-    if (last && span.from <= last.to) {
-      merged[merged.length - 1] = {
-        from: last.from,
-        to: Math.max(last.to, span.to),
-      };
-    } else merged.push(span);
-  }
-  return merged;
+  return minus({ from, to }, user.paused);
 }
 
 /** The parts of `span` outside the merged `holes`. */
@@ -556,6 +561,8 @@ function recoveries(model: Model): Recovery[] {
           )
         );
       if (!next || !waiting) continue;
+      // Recovery from a holder's death, not from Redis being away.
+      if (model.outages.some((o) => o.from <= next.t && o.to >= died)) continue;
       found.push({
         who: grant.op.who,
         resource,
@@ -576,7 +583,7 @@ function deathOf(model: Model, grant: Grant): number | undefined {
   if (user.gone !== undefined && user.gone >= grant.t && user.gone < end) {
     return user.gone;
   }
-  const frozen = user.stops.find((s) =>
+  const frozen = user.paused.find((s) =>
     s.from >= grant.t && s.from < end && s.to - s.from > op.expire
   );
   return model.backend === "file" ? undefined : frozen?.from;

@@ -191,12 +191,31 @@ Deno.test("a timeout that fires late or early is reported", () => {
   assert.deepEqual(properties(timed(300)), ["timeout"]);
 });
 
+Deno.test("a release that fails after the grant does not count against the timeout", () => {
+  const events = history([
+    ...lock(0, "a", { timeout: 500 }),
+    [10, "a", "granted", { resource: "r0", number: 1 }],
+    [20, "a", "leave", { ok: true }],
+    [3000, "a", "failed", { error: "ConnectionError", message: "release" }],
+  ]);
+  assert.deepEqual(properties(events), []);
+});
+
 Deno.test("time stopped does not count against a timeout", () => {
   const events = history([
     ...lock(0, "a", { timeout: 500 }),
     [100, "chaos", "fault", { fault: "sigstop", target: "a", ms: 3000 }],
     [3100, "chaos", "sigcont", { target: "a" }],
     [3200, "a", "failed", { error: "TimeoutError", message: "after a stop" }],
+  ]);
+  assert.deepEqual(properties(events), []);
+});
+
+Deno.test("time a process was starved of CPU does not count against a timeout", () => {
+  const events = history([
+    ...lock(0, "a", { timeout: 500 }),
+    [100, "a", "lag", { ms: 1500 }],
+    [2000, "a", "failed", { error: "TimeoutError", message: "starved" }],
   ]);
   assert.deepEqual(properties(events), []);
 });
@@ -220,11 +239,12 @@ Deno.test("an error class that is not turn's is reported", () => {
   assert.deepEqual(properties(events), ["foreign-error"]);
 });
 
-Deno.test("keys left behind, a hung worker and a crashed one are reported", () => {
+Deno.test("keys left behind, a hung worker, a crashed one and an unhandled rejection are reported", () => {
   const events = history([
     [10, "chaos", "hung", { target: "w0.0" }],
     [20, "w1.0", "exit", { code: 1, signal: null }],
+    [25, "chaos", "unhandled", { message: "Error: Connection is closed." }],
     [30, "chaos", "leftover", { items: ["turn:r0:dispenser"] }],
   ]);
-  assert.deepEqual(properties(events), ["exit", "exit", "leftover"]);
+  assert.deepEqual(properties(events), ["exit", "exit", "exit", "leftover"]);
 });

@@ -42,10 +42,12 @@ export interface FaultPlan {
 
 const REDIS_FAULTS = {
   sigkill: 3,
-  sigstop: 3,
+  sigstop: 4,
   "redis-kill": 1,
   "client-kill-pubsub": 2,
-  "client-kill-command": 2,
+  // Often, since only a kill between a script's run and its reply shows
+  // whether a resent script is safe.
+  "client-kill-command": 4,
   "client-pause": 1,
   "turn1-crash": 2,
   "turn1-complete": 1,

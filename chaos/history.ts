@@ -133,11 +133,12 @@ export type ChaosEvent =
   | Base & { readonly kind: "closing" | "closed" }
   /** The orchestrator started a worker process. */
   | Base & { readonly kind: "spawn"; readonly pid: number }
-  /** A worker process ended. */
+  /** A worker process ended; one that died on its own, with its last words. */
   | Base & {
     readonly kind: "exit";
     readonly code: number;
     readonly signal: string | null;
+    readonly stderr?: readonly string[];
   }
   /** A fault; `target` is the user it hit, `ms` how long it lasts. */
   | Base & {
@@ -146,10 +147,14 @@ export type ChaosEvent =
     readonly target?: string;
     readonly ms?: number;
   }
+  /** A worker's event loop could not run for `ms` (starved of CPU). */
+  | Base & { readonly kind: "lag"; readonly ms: number }
   /** A stopped worker continues. */
   | Base & { readonly kind: "sigcont"; readonly target: string }
   /** Redis accepts connections again after `redis-kill`. */
   | Base & { readonly kind: "redis-up" }
+  /** A promise rejected with nobody to handle it, in the orchestrator. */
+  | Base & { readonly kind: "unhandled"; readonly message: string }
   /** A worker did not exit by itself within the bound after closing. */
   | Base & { readonly kind: "hung"; readonly target: string }
   /** What was left in Redis or the lock directory after everyone left. */

@@ -77,8 +77,9 @@ export function drawOp(
   return {
     call,
     resources: pickDistinct(random, resources, count),
-    // Shared labels, as the CLI's defaults make them.
-    label: random.pick(["job", name]),
+    // Mostly one shared label, as the CLI's defaults make them: a user that
+    // was skipped must never take over another's presence with that label.
+    label: random.chance(0.7) ? "job" : name,
     expire: Number(random.weighted(EXPIRES)),
     patience: random.chance(0.4) ? random.pick([300, 1000, 3000]) : undefined,
     timeout: waits && random.chance(0.5) ? random.int(100, 4000) : undefined,

@@ -97,11 +97,25 @@ export function excerpt(
     ("resource" in event && event.resource === violation.resource) ||
     event.kind === "fault" || event.kind === "redis-up" ||
     event.kind === "sigcont";
-  const near = events.filter((e) =>
-    e.t >= violation.at - BEFORE_MS && e.t <= violation.at + AFTER_MS &&
-    involved(e)
+  const start = Math.min(violation.from ?? Infinity, violation.at - BEFORE_MS);
+  const before = events.filter((e) =>
+    e.t >= start && e.t <= violation.at && involved(e)
   );
-  return near.slice(-MAX_LINES).map(line);
+  const after = events.filter((e) =>
+    e.t > violation.at && e.t <= violation.at + AFTER_MS && involved(e)
+  );
+  // What led up to it (its first lines too, when it began long before),
+  // then a little of what followed.
+  const tail = after.slice(0, MAX_LINES / 4).map(line);
+  const room = MAX_LINES - tail.length;
+  const head = before.length > room
+    ? [
+      ...before.slice(0, room / 4).map(line),
+      "  ...",
+      ...before.slice(-(room - room / 4)).map(line),
+    ]
+    : before.map(line);
+  return [...head, ...tail];
 }
 
 function line(event: ChaosEvent): string {
@@ -129,7 +143,7 @@ export function report(
   result: CheckResult,
 ): string {
   const replay =
-    `deno task chaos --seed ${settings.seed} --seconds ${settings.seconds} --backend ${settings.backend} --workers ${settings.workers}`;
+    `deno task chaos --seed ${settings.seed} --seconds ${settings.seconds} --backend ${settings.backend} --workers ${settings.workers} --resources ${settings.resources.length}`;
   const out: string[] = [];
   for (const violation of result.violations) {
     out.push(

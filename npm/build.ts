@@ -29,7 +29,7 @@ function copy(from: URL, to: URL): Promise<void> {
 const REPOSITORY = "https://github.com/turn-lock/turn";
 
 /** The sources of the package, as in deno.json's `exports`. */
-const SOURCES = ["mod.ts", "cli.ts", "src", "adapters"];
+const SOURCES = ["mod.ts", "cli.ts", "dashboard.ts", "src", "adapters"];
 
 interface DenoJson {
   readonly name: string;
@@ -148,7 +148,10 @@ function packageJson(): unknown {
     exports,
     bin: { turn: "./bin/turn.js" },
     engines: { node: ">=20" },
-    dependencies: { ioredis: npmRange("ioredis") },
+    dependencies: {
+      ioredis: npmRange("ioredis"),
+      "@opentelemetry/api": npmRange("@opentelemetry/api"),
+    },
     // Each adapter works with the application's own copy; a user of the
     // Locker alone needs none of them.
     peerDependencies: {

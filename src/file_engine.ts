@@ -31,12 +31,12 @@ import {
   type ResourcePaths,
   resourcePaths,
 } from "./file_layout.ts";
-import { readState } from "./file_state.ts";
+import { readState, type StateRead } from "./file_state.ts";
 import { recoverCounters } from "./file_queue.ts";
 import { isLive, type Presence } from "./file_presence.ts";
 import { draw, poll, release, reset, status } from "./file_steps.ts";
 import { Watch } from "./file_watch.ts";
-import { inboxEvents } from "./file_events.ts";
+import { hasFollowers, inboxEvents } from "./file_events.ts";
 import type { Outcome } from "./protocol.ts";
 
 /**
@@ -46,6 +46,37 @@ import type { Outcome } from "./protocol.ts";
  */
 const BUSY_LOOK_AGAIN_MS = 20;
 
+/**
+ * What a ticket watches: its own presence file, that of the nearest live
+ * user ahead while it waits, and its queue's directory if it reports its
+ * place.
+ */
+interface Watching {
+  own?: string;
+  ahead?: string;
+  queue?: string;
+}
+
+/** Whether `state` says it is the turn of number `n`. */
+function granted(state: StateRead, n: number): boolean {
+  return state.kind === "ok" && state.indicator === n;
+}
+
+/**
+ * The nearest number below `n`, down to `head`, whose user is live, or
+ * `undefined` if none is.
+ */
+function liveAhead(
+  paths: ResourcePaths,
+  head: number,
+  n: number,
+): number | undefined {
+  for (let m = n - 1; m >= head; m--) {
+    if (isLive(presencePath(paths, m))) return m;
+  }
+  return undefined;
+}
+
 /** The file-system implementation behind a Locker. */
 export class FileEngine implements Engine {
   readonly #root: string;
@@ -54,7 +85,9 @@ export class FileEngine implements Engine {
   readonly #checks = new Map<Ticket, Promise<void>>();
   /** Tickets whose next look waits for the directory lock if it must. */
   readonly #patient = new Set<Ticket>();
-  /** This engine's tickets by the directory of their resource. */
+  /** The paths each ticket watches, by what they are to it. */
+  readonly #watching = new Map<Ticket, Watching>();
+  /** Tickets by the path they watch: a presence file, or a directory. */
   readonly #watched = new Map<string, Set<Ticket>>();
   readonly #watcher = new Watch((path) => this.#onChange(path));
   readonly #departures = new Departures();
@@ -163,40 +196,72 @@ export class FileEngine implements Engine {
   #grant(ticket: Ticket): void {
     if (ticket.state !== "waiting" && ticket.state !== "drawing") return;
     ticket.grant(Date.now());
+    this.#aim(ticket, "ahead", undefined);
   }
 
+  /**
+   * Starts watching for `ticket`: its own presence file (for its loss), and
+   * its queue's directory if it reports its place (`onQueue`), which
+   * changes at every handoff. A waiter watches the user ahead too, once it
+   * has looked.
+   */
   #watch(ticket: Ticket): void {
-    const dir = this.#paths(ticket).dir;
-    let tickets = this.#watched.get(dir);
+    this.#aim(ticket, "own", this.#presences.get(ticket)!.path);
+    if (ticket.spec.onQueue) {
+      this.#aim(ticket, "queue", this.#paths(ticket).dir);
+    }
+  }
+
+  #unwatch(ticket: Ticket): void {
+    const watching = this.#watching.get(ticket);
+    this.#watching.delete(ticket);
+    for (const path of Object.values(watching ?? {})) {
+      this.#unfollow(ticket, path);
+    }
+  }
+
+  /** Has `ticket` watch `path` as its `what`, instead of the last one. */
+  #aim(ticket: Ticket, what: keyof Watching, path: string | undefined): void {
+    let watching = this.#watching.get(ticket);
+    if (watching === undefined) this.#watching.set(ticket, watching = {});
+    const before = watching[what];
+    if (before === path) return;
+    watching[what] = path;
+    if (path !== undefined) this.#follow(ticket, path);
+    if (before !== undefined) this.#unfollow(ticket, before);
+  }
+
+  #follow(ticket: Ticket, path: string): void {
+    let tickets = this.#watched.get(path);
     if (tickets === undefined) {
-      this.#watched.set(dir, tickets = new Set());
-      this.#watcher.add(dir);
+      this.#watched.set(path, tickets = new Set());
+      this.#watcher.add(path);
     }
     tickets.add(ticket);
   }
 
-  #unwatch(ticket: Ticket): void {
-    const dir = this.#paths(ticket).dir;
-    const tickets = this.#watched.get(dir);
+  #unfollow(ticket: Ticket, path: string): void {
+    const tickets = this.#watched.get(path);
     if (!tickets?.delete(ticket) || tickets.size > 0) return;
-    this.#watched.delete(dir);
-    this.#watcher.delete(dir);
+    this.#watched.delete(path);
+    this.#watcher.delete(path);
   }
 
   /**
-   * Checks the tickets of the directory where `path` changed, or all. A
-   * file being written, or the presence of a user behind a ticket, cannot
-   * change what that ticket finds: every step that matters to it ends with
-   * a change of the state file or of a presence up to its own number.
+   * Checks the tickets watching `path` or its directory, or all. A waiter
+   * need hear only of the user ahead of it: when that one leaves or dies,
+   * its presence file closes or goes. In a directory, a file being written,
+   * or the presence of a user behind a ticket, cannot change what that
+   * ticket finds: every step that matters to it ends with a change of the
+   * state file or of a presence up to its own number.
    */
   #onChange(path: string | undefined): void {
     if (path === undefined) {
-      for (const tickets of this.#watched.values()) {
-        tickets.forEach((t) => this.#check(t, true));
-      }
+      for (const ticket of this.#watching.keys()) this.#check(ticket, true);
       return;
     }
-    const dir = this.#watched.has(path) ? path : parentDir(path);
+    this.#watched.get(path)?.forEach((ticket) => this.#check(ticket, true));
+    const dir = parentDir(path);
     const tickets = this.#watched.get(dir);
     if (tickets === undefined) return;
     const name = path.slice(dir.length + 1);
@@ -251,13 +316,21 @@ export class FileEngine implements Engine {
     const paths = this.#paths(ticket);
     const presence = this.#presences.get(ticket)!;
     const state = readState(paths);
+    const mine = presence.isMine();
+    if (mine && granted(state, ticket.number) && !hasFollowers(this.#root)) {
+      // Nobody moves the indicator past a live user: the turn is ours. The
+      // look under the lock would only add the "started" message, which
+      // has no audience.
+      return this.#grant(ticket);
+    }
     let act = state.kind !== "ok" || state.indicator >= ticket.number ||
-      !presence.isMine();
+      !mine;
     let wait = true;
     if (!act && state.kind === "ok") {
       ticket.seeIndicator(state.indicator);
-      act = !isLive(presencePath(paths, state.indicator));
-      // A head gone while a step runs is mostly one releasing, and every
+      act = this.#watchAhead(ticket, paths, state.indicator);
+      // Woken by a change in the directory (onQueue), every waiter looks: a
+      // head gone while a step runs is mostly one releasing, and every
       // waiter queueing for the lock behind it would delay the next one.
       // Whichever step runs ends with a new state (an event) if the head
       // is dead, except status; the poll's look waits for the lock.
@@ -282,9 +355,22 @@ export class FileEngine implements Engine {
       } catch (error) {
         return ticket.fail(error);
       }
+      this.#watch(ticket);
       ticket.recheck = true;
       this.#patient.add(ticket);
     }
+  }
+
+  /**
+   * Has a waiter watch the nearest live user ahead of it, whose leaving or
+   * death is what can bring its turn next. True if the head of the queue is
+   * not live, so must be skipped.
+   */
+  #watchAhead(ticket: Ticket, paths: ResourcePaths, head: number): boolean {
+    const ahead = liveAhead(paths, head, ticket.number);
+    if (ahead === undefined) return true;
+    this.#aim(ticket, "ahead", presencePath(paths, ahead));
+    return ahead !== head && !isLive(presencePath(paths, head));
   }
 
   /** A holder's lease is lost when its presence file or the turn is gone. */

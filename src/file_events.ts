@@ -54,6 +54,11 @@ export function publish(
   }
 }
 
+/** Whether anyone follows the resources under `root`, or did and died. */
+export function hasFollowers(root: string): boolean {
+  return inboxNames(root).some((name) => !isTempName(name));
+}
+
 /** Removes the inboxes of followers that died without cleaning up. */
 function removeDeadInboxes(root: string): void {
   for (const name of inboxNames(root)) {

@@ -115,8 +115,6 @@ export async function release(
     ? step.liveBetween(counters.indicator, n - 1)
     : 0;
   if (holder && outcome === "crashed") step.say("crashed", n);
-  if (ours) presence.remove();
-  else presence.close();
   if (holder && outcome === "completed") step.say("completed", n, label);
   if (ours && outcome === "left") step.say("left", n);
   if (holder) step.handOver(n + 1);
@@ -129,7 +127,16 @@ export async function release(
     }
     step.settle();
   }
-  step.commit();
+  const leave = () => ours ? presence.remove() : presence.close();
+  // An idle queue's directory goes at the commit, so its last user first.
+  if (step.counters === undefined) leave();
+  try {
+    step.commit();
+  } finally {
+    // Else only now: the user behind, woken when this file goes, finds the
+    // turn already passed on, and can take it without the lock.
+    leave();
+  }
   return { holder, ahead };
 }
 

@@ -37,11 +37,14 @@ export function withPollMs<T>(pollMs: number, make: () => T): T {
 }
 
 /**
- * Calls `onChange(path)` soon after something changes at or directly under
- * one of its paths, and `onChange(undefined)` (look at everything) at least
- * every FALLBACK_POLL_MS (see withPollMs) and whenever the set of paths changes. All paths share one
- * OS watch (Linux allows 128 per user by default). Bursts of events cost one
- * call per path.
+ * Calls `onChange(path)` soon after something changes at `path` (a file) or
+ * directly under it (a directory), for each path it watches, and
+ * `onChange(undefined)` (look at everything) at least every
+ * FALLBACK_POLL_MS (see withPollMs). Each path has its own watcher, so
+ * adding or dropping one leaves the others listening; Deno serves them all
+ * from one OS watch per process (Linux allows 128 per user by default).
+ * After a path's watcher starts, `onChange(path)` is called once, for what
+ * changed before. Bursts of events cost one call per path.
  *
  * @example
  * ```ts ignore
@@ -53,11 +56,9 @@ export class Watch implements Disposable {
   readonly #onChange: (path: string | undefined) => void;
   // Read once: withPollMs() sets it only while a Watch is being made.
   readonly #pollMs = defaultPollMs;
-  readonly #paths = new Set<string>();
+  readonly #paths = new Map<string, PathWatch>();
   readonly #due = new Set<string | undefined>();
-  #watcher: Deno.FsWatcher | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
-  #starting: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
   constructor(onChange: (path: string | undefined) => void) {
@@ -67,48 +68,46 @@ export class Watch implements Disposable {
   /** Watches `path` too. */
   add(path: string): void {
     if (this.#closed || this.#paths.has(path)) return;
-    this.#paths.add(path);
-    this.#restart();
+    const watch: PathWatch = {};
+    this.#paths.set(path, watch);
+    this.#timer ??= setInterval(() => this.#fire(undefined), this.#pollMs);
+    // Deno finishes closing a watcher after the current task: a new watch of
+    // a path removed and made again in the same task never hears a thing.
+    watch.starting = setTimeout(() => this.#start(path, watch), 0);
   }
 
   /** Stops watching `path`. */
   delete(path: string): void {
-    if (this.#paths.delete(path)) this.#restart();
+    const watch = this.#paths.get(path);
+    if (watch === undefined) return;
+    this.#paths.delete(path);
+    stop(watch);
+    if (this.#paths.size > 0) return;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
   }
 
-  #restart(): void {
-    this.#stopWatcher();
-    clearTimeout(this.#starting);
-    if (this.#paths.size === 0) {
-      clearInterval(this.#timer);
-      this.#timer = undefined;
-      return;
-    }
-    this.#timer ??= setInterval(() => this.#fire(undefined), this.#pollMs);
-    // Deno finishes closing a watcher after the current task: a new watch of
-    // a path removed and made again in the same task never hears a thing.
-    this.#starting = setTimeout(() => this.#start(), 0);
-  }
-
-  #start(): void {
-    if (this.#closed) return;
+  #start(path: string, watch: PathWatch): void {
+    watch.starting = undefined;
     try {
       // Active once this returns; what changed before is looked at below.
-      this.#watcher = Deno.watchFs([...this.#paths], { recursive: false });
-      this.#listen(this.#watcher);
+      watch.watcher = Deno.watchFs(path, { recursive: false });
+      this.#listen(path, watch.watcher);
     } catch {
-      // No watch possible (a path is gone, or the OS limit is reached):
-      // the poll goes on, and the next change of paths tries again.
+      // No watch possible (the path is gone, or the OS limit is reached):
+      // the look below finds out what happened, and the poll goes on.
     }
-    this.#fire(undefined);
+    this.#fire(path);
   }
 
-  async #listen(watcher: Deno.FsWatcher): Promise<void> {
+  async #listen(path: string, watcher: Deno.FsWatcher): Promise<void> {
     try {
       for await (const event of watcher) {
-        for (const path of event.paths) this.#fire(path);
+        for (const changed of event.paths) this.#fire(changed);
       }
-    } catch { /* a watched path went away: the poll goes on */ }
+    } catch { /* the path went away: the poll goes on */ }
+    // The watcher ended without being stopped (its path went away): a look.
+    if (this.#paths.get(path)?.watcher === watcher) this.#fire(path);
   }
 
   #fire(path: string | undefined): void {
@@ -125,19 +124,24 @@ export class Watch implements Disposable {
     for (const path of due) this.#onChange(path);
   }
 
-  #stopWatcher(): void {
-    try {
-      this.#watcher?.close();
-    } catch { /* already closed */ }
-    this.#watcher = undefined;
-  }
-
   /** Stops watching everything. */
   [Symbol.dispose](): void {
     this.#closed = true;
+    this.#paths.forEach(stop);
     this.#paths.clear();
-    this.#stopWatcher();
-    clearTimeout(this.#starting);
     clearInterval(this.#timer);
   }
+}
+
+/** One watched path: its watcher once started. */
+interface PathWatch {
+  starting?: ReturnType<typeof setTimeout>;
+  watcher?: Deno.FsWatcher;
+}
+
+function stop(watch: PathWatch): void {
+  clearTimeout(watch.starting);
+  try {
+    watch.watcher?.close();
+  } catch { /* already closed */ }
 }

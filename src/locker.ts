@@ -7,6 +7,7 @@
 import { hostname } from "node:os";
 import process from "node:process";
 import { openEngine } from "./backend.ts";
+import { instrument } from "./telemetry.ts";
 import type { Lock } from "./lock.ts";
 import type { Follow } from "./follow.ts";
 import {
@@ -120,7 +121,10 @@ export class Locker implements AsyncDisposable {
     if (options.connectTimeout !== undefined) {
       checkDuration("connectTimeout", options.connectTimeout);
     }
-    this.#engine = openEngine(options);
+    this.#engine = instrument(
+      () => openEngine(options),
+      options.metricResource,
+    );
   }
 
   /**

@@ -30,6 +30,10 @@ export interface ResourceKeys {
   readonly indicator: string;
   /** `turn:<r>:serial:`: prefix of presence keys, followed by the number. */
   readonly presencePrefix: string;
+  /** `turn:<r>:token:`: prefix of token keys, followed by the number. */
+  readonly tokenPrefix: string;
+  /** `turn:<r>:draw:`: prefix of draw keys, followed by a draw token. */
+  readonly drawPrefix: string;
   /** `turn:<r>:internal`: carries the presence key of the number granted. */
   readonly internal: string;
   /** `turn:<r>:external`: human-readable messages. */
@@ -57,6 +61,8 @@ export function resourceKeys(resource: string, hashTag = false): ResourceKeys {
     dispenser: `${base}dispenser`,
     indicator: `${base}indicator`,
     presencePrefix: `${base}serial:`,
+    tokenPrefix: `${base}token:`,
+    drawPrefix: `${base}draw:`,
     internal: `${base}internal`,
     external: `${base}external`,
   };
@@ -65,6 +71,30 @@ export function resourceKeys(resource: string, hashTag = false): ResourceKeys {
 /** The presence key of number `n`. */
 export function presenceKey(keys: ResourceKeys, n: number): string {
   return `${keys.presencePrefix}${n}`;
+}
+
+/**
+ * The token key of number `n`: it holds the draw token of the user who drew
+ * `n` last. turn 1.0 never reads it; its presence stays a plain label.
+ */
+export function tokenKey(keys: ResourceKeys, n: number): string {
+  return `${keys.tokenPrefix}${n}`;
+}
+
+/** The draw key of a draw token: it holds the number drawn with it. */
+export function drawKey(keys: ResourceKeys, token: string): string {
+  return `${keys.drawPrefix}${token}`;
+}
+
+/**
+ * A fresh draw token: 32 lower-case hex digits (128 random bits), unique to
+ * one draw. It tells apart users who drew the same number with the same
+ * label, and makes a script sent twice (a reply lost, the command resent)
+ * do its work once.
+ */
+export function newDrawToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** The number a presence key names, or `undefined` if it names none. */
@@ -191,7 +221,8 @@ export function parseMessage(
 
 // ---------------------------------------------------------------------------
 // Lua scripts. Every script takes KEYS[1] = dispenser, KEYS[2] = indicator
-// and, where a user is concerned, KEYS[3] = that user's presence key; ARGV
+// and, where a user is concerned, KEYS[3..5] = that user's presence, token
+// and draw keys (the draw takes only its draw key, as KEYS[3]); ARGV
 // starts with the resource, the presence prefix, the internal and the
 // external channel (see `commonArgs`), followed by the script's own.
 
@@ -249,8 +280,8 @@ local function stuck()
   if i and d and i == d and not alive(i) then return i end
   return 0
 end
--- A late heartbeat from a stalled client whose number and label were drawn
--- again by someone else must not cut that user's presence short: only extend.
+-- The token check keeps a stalled client off a later user's keys; never
+-- shortening a TTL stays as a second guard.
 local function refresh(key, expire)
   if redis.call('PTTL', key) < tonumber(expire) then redis.call('PEXPIRE', key, expire) end
 end
@@ -285,15 +316,52 @@ export function scriptFor(script: Script, publish: InternalPublish): Script {
 }
 
 /**
- * draw: ARGV label, expire ms, try (1: only if nobody holds or waits), skip.
+ * The first steps of every script about one user: KEYS[3] its presence,
+ * KEYS[4] its number's token key, KEYS[5] its draw key.
+ */
+const user = `
+local mine, token_key, draw_key = KEYS[3], KEYS[4], KEYS[5]
+-- The caller is the user of its number while the presence holds its label and
+-- the token key its draw token. A user who drew the same number and label
+-- after the queue restarted wrote its own token there, so a caller whose
+-- number was skipped never takes that user's place.
+local function owns(label, token)
+  return redis.call('GET', token_key) == token and redis.call('GET', mine) == label
+end
+-- Deletes what is left of the caller's draw; true if its token key was still
+-- there (the first time only, so a script sent twice says nothing twice).
+local function forget(label, token)
+  local had = redis.call('GET', token_key) == token
+  if had then
+    if redis.call('GET', mine) == label then redis.call('DEL', mine) end
+    redis.call('DEL', token_key)
+  end
+  redis.call('DEL', draw_key)
+  return had
+end
+`;
+
+/**
+ * draw: KEYS[3] the draw key of `token`. ARGV label, expire ms, try (1: only
+ * if nobody holds or waits), skip, token, token prefix.
  * Returns `{n, 1}` when granted at once, `{n, 0, indicator}` when waiting,
- * `{0, indicator, stuck}` when `try` found the resource busy.
+ * `{0, indicator, stuck}` when `try` found the resource busy. A draw sent
+ * again with the same token returns the number it drew the first time.
  */
 export const DRAW: Script = script(
   "turnDraw",
-  2,
+  3,
   `
 local label, expire, try, skip = ARGV[5], ARGV[6], ARGV[7] == '1', tonumber(ARGV[8])
+local token, tokens, draw_key = ARGV[9], ARGV[10], KEYS[3]
+-- The same draw again (its reply was lost and the client resent it): report
+-- the number it drew rather than leave that one behind as a ghost.
+local drawn = tonumber(redis.call('GET', draw_key))
+if drawn and redis.call('GET', tokens .. drawn) == token then
+  local i = tonumber(redis.call('GET', indicator))
+  if i == drawn then return {drawn, 1} end
+  if i and i < drawn then return {drawn, 0, i} end
+end
 settle(skip)
 redis.call('MSETNX', dispenser, 0, indicator, 1)
 local i, d = counters()
@@ -301,6 +369,8 @@ if try and i and i <= d then return {0, i, stuck()} end
 local n = redis.call('INCR', dispenser)
 if not i or i > n then i = n; redis.call('SET', indicator, n) end
 redis.call('SET', prefix .. n, label, 'PX', expire)
+redis.call('SET', tokens .. n, token, 'PX', expire)
+redis.call('SET', draw_key, n, 'PX', expire)
 say(n .. ' assigned to "' .. label .. '"')
 if i == n then say(n .. ' started'); return {n, 1} end
 return {n, 0, i}
@@ -308,63 +378,67 @@ return {n, 0, i}
 );
 
 /**
- * poll: a waiter's heartbeat and check. ARGV n, label, expire ms, skip.
- * Returns `{1}` when the turn is the caller's (and announces it started),
- * `{0, indicator, holderTtlMs}` while waiting, `{-1}` when the caller's
- * presence lapsed or it was skipped (it must draw again).
+ * poll: a waiter's heartbeat and check. ARGV n, label, expire ms, skip,
+ * token. Returns `{1}` when the turn is the caller's (and announces it
+ * started), `{0, indicator, holderTtlMs}` while waiting, `{-1}` when the
+ * caller no longer owns its number or was skipped (it must draw again).
  */
 export const POLL: Script = script(
   "turnPoll",
-  3,
-  `
-local n, label, expire, skip = tonumber(ARGV[5]), ARGV[6], ARGV[7], tonumber(ARGV[8])
-local mine = KEYS[3]
-if redis.call('GET', mine) ~= label then say(n .. ' lapsed'); return {-1} end
+  5,
+  user + `
+local n, label, expire, skip, token = tonumber(ARGV[5]), ARGV[6], ARGV[7], tonumber(ARGV[8]), ARGV[9]
+if not owns(label, token) then
+  if forget(label, token) then say(n .. ' lapsed') end
+  return {-1}
+end
 refresh(mine, expire)
+refresh(token_key, expire)
 local i = settle(skip)
-if not i or i > n then redis.call('DEL', mine); say(n .. ' lapsed'); return {-1} end
+if not i or i > n then forget(label, token); say(n .. ' lapsed'); return {-1} end
 if i == n then say(n .. ' started'); return {1} end
 return {0, i, redis.call('PTTL', prefix .. i)}
 `,
 );
 
 /**
- * renew: a holder's heartbeat. ARGV n, label, expire ms. Returns 1 while the
- * caller still holds the turn, 0 when its lease is lost.
+ * renew: a holder's heartbeat. ARGV n, label, expire ms, token. Returns 1
+ * while the caller still holds the turn, 0 when its lease is lost.
  */
 export const RENEW: Script = script(
   "turnRenew",
-  3,
-  `
-local n, label, expire = tonumber(ARGV[5]), ARGV[6], ARGV[7]
-if redis.call('GET', KEYS[3]) ~= label then return 0 end
+  5,
+  user + `
+local n, label, expire, token = tonumber(ARGV[5]), ARGV[6], ARGV[7], ARGV[8]
+if not owns(label, token) then return 0 end
 if tonumber(redis.call('GET', indicator)) ~= n then return 0 end
-refresh(KEYS[3], expire)
+refresh(mine, expire)
+refresh(token_key, expire)
 return 1
 `,
 );
 
 /**
- * How a user leaves the queue. `lost`: a holder whose lease is lost; it
- * claims nothing, since its number and label may now be someone else's.
+ * How a user leaves the queue: as holder (`completed`, `crashed`) or as
+ * waiter (`left`). A holder whose lease was lost leaves the same way: the
+ * draw token shows whether the turn is still its own.
  */
-export type Outcome = "completed" | "crashed" | "left" | "lost";
+export type Outcome = "completed" | "crashed" | "left";
 
 /**
- * release: the caller leaves, as holder (`completed`, `crashed`), as a
- * holder whose lease is lost (`lost`) or as waiter (`left`). ARGV n, label,
- * outcome, skip. Hands the turn on if it was the caller's; a waiter holding
- * the newest number gives it back (DECR).
+ * release: the caller leaves, as holder (`completed`, `crashed`) or as
+ * waiter (`left`). ARGV n, label, outcome, skip, token. Hands the turn on
+ * if it is still the caller's (its lease may have been lost meanwhile, as
+ * when its connection dropped: if its number is still its own, nobody else
+ * was granted); a waiter holding the newest number gives it back (DECR).
  * Returns `{wasHolder, usersAhead, stuck}`.
  */
 export const RELEASE: Script = script(
   "turnRelease",
-  3,
-  `
-local n, label, outcome, skip = tonumber(ARGV[5]), ARGV[6], ARGV[7], tonumber(ARGV[8])
-local mine = KEYS[3]
-local value = redis.call('GET', mine)
-local ours = value == label and outcome ~= 'lost'
+  5,
+  user + `
+local n, label, outcome, skip, token = tonumber(ARGV[5]), ARGV[6], ARGV[7], tonumber(ARGV[8]), ARGV[9]
+local ours = owns(label, token)
 local i, d = counters()
 -- A gone presence counts as the caller's only where anyone could skip it, so a
 -- stranger naming the newest number cannot pass a turn 1.0 user mid-draw.
@@ -372,7 +446,7 @@ local holder = i == n and (ours or (d ~= nil and skippable(n, d, skip)))
 local ahead = 0
 if i and i < n then ahead = live_between(i, n - 1) end
 if holder and outcome == 'crashed' then say(n .. ' crashed!') end
-if ours then redis.call('DEL', mine) end
+if ours then redis.call('DEL', mine, token_key, draw_key) else forget(label, token) end
 if holder and outcome == 'completed' then say(n .. ' completed by "' .. label .. '"') end
 if ours and outcome == 'left' then say(n .. ' left') end
 if holder then

@@ -11,8 +11,10 @@ import {
   commonArgs,
   DISPENSER_PATTERN,
   DRAW,
+  drawKey,
   EXTERNAL_PATTERN,
   type InternalPublish,
+  newDrawToken,
   NEWEST_GRACE_MS,
   numberOfPresenceKey,
   type Outcome,
@@ -27,6 +29,7 @@ import {
   type Script,
   scriptFor,
   STATUS,
+  tokenKey,
 } from "./protocol.ts";
 import { runScript, runScripts, type ScriptCall } from "./scripts.ts";
 import {
@@ -55,7 +58,7 @@ import {
 } from "./departures.ts";
 import { quit } from "./quit.ts";
 import { isSlotMoving } from "./slot_move.ts";
-import { delay, settleWithin } from "./wait.ts";
+import { delay, settleWithin, waitOrGiveUp } from "./wait.ts";
 import { isAway, ownError } from "./redis_errors.ts";
 
 const DEFAULT_CONNECT_TIMEOUT = 5_000;
@@ -102,6 +105,8 @@ export class RedisEngine implements Engine {
   #beating = false;
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** Aborts when closing, ending waits for a reconnect. */
+  readonly #closeController = new AbortController();
   /** On the command client; taken off when closing, as it may be borrowed. */
   readonly #clientListeners: ReadonlyArray<[string, () => void]> = [
     // Without a listener, ioredis prints every connection error to the console.
@@ -217,15 +222,42 @@ export class RedisEngine implements Engine {
     script: Script,
     keys: ResourceKeys,
     extra: ScriptCall["args"],
-    n?: number,
+    userKeys: readonly string[] = [],
   ): ScriptCall {
-    const keyList = [keys.dispenser, keys.indicator];
-    if (n !== undefined) keyList.push(presenceKey(keys, n));
     return {
       script: scriptFor(script, this.#publish),
-      keys: keyList,
+      keys: [keys.dispenser, keys.indicator, ...userKeys],
       args: [...commonArgs(keys), ...extra],
     };
+  }
+
+  /**
+   * A script about the ticket's own place: its presence, token and draw
+   * keys, with its number, label and `extra` before its token.
+   */
+  #userCall(
+    script: Script,
+    ticket: Ticket,
+    extra: ScriptCall["args"],
+  ): ScriptCall {
+    const { keys, number, token } = ticket;
+    return this.#callOf(
+      script,
+      keys,
+      [number, ticket.spec.label, ...extra, token],
+      [presenceKey(keys, number), tokenKey(keys, number), drawKey(keys, token)],
+    );
+  }
+
+  /** A draw for the ticket; `tryOnly` only if nobody holds or waits. */
+  #drawCall(ticket: Ticket, tryOnly: boolean, skip: number): ScriptCall {
+    const { keys, spec, token } = ticket;
+    return this.#callOf(
+      DRAW,
+      keys,
+      [spec.label, spec.expire, tryOnly ? 1 : 0, skip, token, keys.tokenPrefix],
+      [drawKey(keys, token)],
+    );
   }
 
   // -------------------------------------------------------------------------
@@ -243,7 +275,8 @@ export class RedisEngine implements Engine {
     // A wait with a timeout waits for Redis within it (see #drawWhileAway).
     if (!tryOnly && limits.timeout !== undefined) this.#bounded.add(ticket);
     else {
-      await this.ready();
+      // An abort ends the wait for the connection too.
+      await waitOrGiveUp(this.ready(), { signal: limits.signal });
       // close() may have run while this call waited for the connection.
       this.#assertOpen();
     }
@@ -259,12 +292,10 @@ export class RedisEngine implements Engine {
     let skip = 0;
     for (;;) {
       const sentAt = Date.now();
-      const reply = await this.#call(DRAW, ticket.keys, [
-        ticket.spec.label,
-        ticket.spec.expire,
-        1,
-        skip,
-      ]) as Reply;
+      const reply = await runScript(
+        this.#client,
+        this.#drawCall(ticket, true, skip),
+      ) as Reply;
       const [n, third] = [Number(reply[0]), Number(reply[2])];
       if (n > 0) {
         ticket.number = n;
@@ -324,12 +355,10 @@ export class RedisEngine implements Engine {
 
   async #drawOnce(ticket: Ticket): Promise<void> {
     const sentAt = Date.now();
-    const reply = await this.#call(DRAW, ticket.keys, [
-      ticket.spec.label,
-      ticket.spec.expire,
-      0,
-      0,
-    ]) as Reply;
+    const reply = await runScript(
+      this.#client,
+      this.#drawCall(ticket, false, 0),
+    ) as Reply;
     ticket.number = Number(reply[0]);
     ticket.validUntil = sentAt + ticket.spec.expire;
     ticket.lastNews = Date.now();
@@ -395,13 +424,7 @@ export class RedisEngine implements Engine {
   }
 
   #pollCall(ticket: Ticket): ScriptCall {
-    const { label, expire } = ticket.spec;
-    return this.#callOf(POLL, ticket.keys, [
-      ticket.number,
-      label,
-      expire,
-      0,
-    ], ticket.number);
+    return this.#userCall(POLL, ticket, [ticket.spec.expire, 0]);
   }
 
   /** Applies a poll's reply; true when the ticket lapsed and must redraw. */
@@ -430,6 +453,7 @@ export class RedisEngine implements Engine {
     try {
       this.#unwatch(ticket);
       ticket.state = "drawing" as TicketState;
+      ticket.token = newDrawToken();
       await this.#draw(ticket);
       if (ticket.state === "waiting") await this.#watch(ticket).catch(() => {});
     } catch (error) {
@@ -471,12 +495,7 @@ export class RedisEngine implements Engine {
 
   async #finish(ticket: Ticket, outcome: Outcome): Promise<Reply> {
     ticket.state = "gone";
-    const call = this.#callOf(RELEASE, ticket.keys, [
-      ticket.number,
-      ticket.spec.label,
-      outcome,
-      0,
-    ], ticket.number);
+    const call = this.#userCall(RELEASE, ticket, [outcome, 0]);
     try {
       return this.#finished(ticket, await runScript(this.#client, call));
     } catch (error) {
@@ -517,17 +536,58 @@ export class RedisEngine implements Engine {
   async #release(ticket: Ticket, outcome: ReleaseOutcome): Promise<void> {
     // close() may have released it already.
     if (ticket.state === "gone") return;
-    // A lease that is lost may have passed to someone else, possibly under
-    // the same number and label once the queue restarted: claim nothing.
     ticket.checkLease();
     this.#tickets.delete(ticket);
-    const finishing = this.#departures.track(
-      this.#finish(ticket, ticket.leaseSignal.aborted ? "lost" : outcome),
+    if (!ticket.leaseSignal.aborted) {
+      await this.#owned(this.#departures.track(this.#finish(ticket, outcome)));
+      return;
+    }
+    // A lost lease may still be a turn nobody else was given (its connection
+    // dropped, Redis kept its keys): the release checks the draw token, and
+    // then hands over at once rather than leave the next user waiting for
+    // the presence to lapse. Redis may be away, so it goes on in the
+    // background (close() awaits it) and its failure changes nothing here.
+    void this.#departures.track(this.#handOver(ticket, outcome)).catch(
+      () => {},
     );
-    // Nor does it need Redis, which may be away: the release goes on in the
-    // background (close() still awaits it) and its failure changes nothing.
-    if (ticket.leaseSignal.aborted) return void finishing.catch(() => {});
-    await this.#owned(finishing);
+  }
+
+  /**
+   * Releases a ticket whose lease was lost, again after each reconnect while
+   * Redis is away, for as long as its presence may still be alive there.
+   */
+  async #handOver(ticket: Ticket, outcome: ReleaseOutcome): Promise<void> {
+    const until = ticket.validUntil + ticket.spec.expire;
+    for (;;) {
+      try {
+        await this.#finish(ticket, outcome);
+        return;
+      } catch (error) {
+        // Only a reconnect can help: none is under way when the client is
+        // ready (or has ended), and after `until` the presence is gone.
+        const { status } = this.#client;
+        const hopeless = status === "ready" || status === "end";
+        if (!isAway(error) || hopeless || Date.now() >= until) throw error;
+      }
+      await this.#reconnected(until - Date.now());
+      if (this.#closed && this.#client.status !== "ready") return;
+    }
+  }
+
+  /** Resolves on the command client's next "ready", after `ms`, or on close. */
+  #reconnected(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.#closeController.signal.aborted) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        this.#client.off("ready", done);
+        this.#closeController.signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#client.on("ready", done);
+      this.#closeController.signal.addEventListener("abort", done);
+    });
   }
 
   /** Skips a newest number without presence once it had its grace period. */
@@ -668,14 +728,7 @@ export class RedisEngine implements Engine {
     for (const ticket of polled) ticket.busy = true;
     const calls = [
       ...polled.map((t) => this.#pollCall(t)),
-      ...held.map((t) =>
-        this.#callOf(
-          RENEW,
-          t.keys,
-          [t.number, t.spec.label, t.spec.expire],
-          t.number,
-        )
-      ),
+      ...held.map((t) => this.#userCall(RENEW, t, [t.spec.expire])),
       ...bumpers.map((t) => this.#callOf(BUMP, t.keys, [0, t.number])),
       ...followUps.map(({ keys, skip }) => this.#callOf(BUMP, keys, [skip, 0])),
     ];
@@ -848,6 +901,7 @@ export class RedisEngine implements Engine {
   async #close(): Promise<void> {
     // From here on, new calls are refused; work under way may finish.
     this.#closed = true;
+    this.#closeController.abort();
     await departAll(
       this.#tickets,
       (ticket) => this.#release(ticket, "completed"),

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { ResourceKeys } from "./protocol.ts";
+import { newDrawToken, type ResourceKeys } from "./protocol.ts";
 import { deferred } from "./deferred.ts";
 import { LeaseLostError } from "./errors.ts";
 import { type LeaseInfo, Lock, type ReleaseOutcome } from "./lock.ts";
@@ -26,6 +26,12 @@ export class Ticket {
   readonly spec: TicketSpec;
   /** The number drawn; 0 until drawn. */
   number = 0;
+  /**
+   * The token of the current draw, unique to it. It stays the same until a
+   * draw is answered, so a draw sent again draws nothing new; a ticket that
+   * lapsed and draws again takes a new one.
+   */
+  token: string = newDrawToken();
   state: TicketState = "drawing";
   /** Until when the presence is certainly alive (send time of the last refresh + expire). */
   validUntil = 0;

@@ -30,6 +30,13 @@ export interface LockerOptions extends ConnectionOptions {
    * queues.
    */
   readonly hashTag?: boolean;
+  /**
+   * Maps a resource to the `turn.resource` attribute of the OpenTelemetry
+   * metrics, or to `undefined` to leave it off. Default: no resource on
+   * metrics, since names are unbounded (spans always carry it). Return a
+   * small set of values, e.g. `(r) => r.split(":")[0]`.
+   */
+  readonly metricResource?: (resource: string) => string | undefined;
 }
 
 /**

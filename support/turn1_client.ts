@@ -1,7 +1,8 @@
 /**
  * A stand-in for a turn 1.0 (Python) client, written from the wire-protocol
  * facts in shared/reference/turn-1.0-behaviour.md: the same commands in the
- * same order, not atomic, over a plain client. Used to prove interop.
+ * same order, not atomic, over a plain client. Used by the tests to prove
+ * interop and by the bench as the `turn1` peer.
  *
  * @module
  */
@@ -21,16 +22,47 @@ export interface Turn1User {
   close(): void;
 }
 
-/** Draws a number the way turn 1.0 does and waits for the turn. */
+/** How a turn 1.0 user is set up beyond its presence's expiry. */
+export interface Turn1Options {
+  /**
+   * Seconds without an internal message before the waiter bumps (turn 1.0's
+   * `patience`, default 60).
+   */
+  readonly patienceSeconds?: number;
+  /**
+   * The command connection, shared by the users of one turn 1.0 client and
+   * left open by close(); without it, each user opens its own. The pub/sub
+   * connection is always the user's own, as in turn 1.0.
+   */
+  readonly client?: Redis;
+}
+
+/** turn 1.0's default patience, in seconds. */
+const PATIENCE_SECONDS = 60;
+
+/**
+ * Draws a number the way turn 1.0 does and waits for the turn. `server` is
+ * the port of a local Redis, or a `redis://` URL.
+ */
 export async function turn1Lock(
-  port: number,
+  server: number | string,
   resource: string,
   label: string,
   expireSeconds = 60,
+  options: Turn1Options = {},
 ): Promise<Turn1User> {
   const keys = resourceKeys(resource);
-  const redis = new Redis(port, "127.0.0.1");
-  const sub = new Redis(port, "127.0.0.1");
+  const connect = () =>
+    typeof server === "number"
+      ? new Redis(server, "127.0.0.1", { enableReadyCheck: false })
+      : new Redis(server, { enableReadyCheck: false });
+  const redis = options.client ?? connect();
+  const sub = connect();
+  // turn 1.0 reads its pub/sub connection only once it waits, so what was
+  // announced since it subscribed is read then, not lost: keep it until then.
+  const heard = new Set<string>();
+  let onMessage = (payload: string) => void heard.add(payload);
+  sub.on("message", (_channel: string, payload: string) => onMessage(payload));
   await sub.subscribe(keys.internal);
   const say = (text: string) =>
     redis.publish(keys.external, `${resource}: ${text}`);
@@ -39,22 +71,50 @@ export async function turn1Lock(
     .incr(keys.dispenser)
     .exec())! as [unknown, [unknown, number]];
   const mine = presenceKey(keys, n);
+  const expire = Math.max(expireSeconds, 2);
   await say(`${n} assigned to "${label}"`);
-  await redis.set(mine, label, "EX", Math.max(expireSeconds, 2));
+  await redis.set(mine, label, "EX", expire);
+  // turn 1.0's keep-alive thread, until the user leaves.
+  const renewal = setInterval(
+    () => redis.expire(mine, expire).catch(() => {}),
+    (expire - 1) * 1000,
+  );
+  const patienceMs = (options.patienceSeconds ?? PATIENCE_SECONDS) * 1000;
+  let patience: ReturnType<typeof setTimeout> | undefined;
+  let waiting = true;
   const started = (async () => {
-    if (Number(await redis.get(keys.indicator)) !== n) {
+    const indicator = Number(await redis.get(keys.indicator));
+    if (indicator !== n && !heard.has(mine)) {
       await new Promise<void>((resolve) => {
-        sub.on("message", (_channel: string, payload: string) => {
-          if (payload === mine) resolve();
-        });
+        const wait = () => {
+          clearTimeout(patience);
+          if (!waiting) return resolve();
+          patience = setTimeout(async () => {
+            await say(`${n} bumps`).catch(() => {});
+            await bump(redis, resource).catch(() => {});
+            wait();
+          }, patienceMs);
+        };
+        onMessage = (payload) => {
+          if (payload === mine) waiting = false;
+          wait();
+        };
+        wait();
       });
     }
+    waiting = false;
     await say(`${n} started`);
   })();
+  const leave = () => {
+    waiting = false;
+    clearInterval(renewal);
+    clearTimeout(patience);
+  };
   return {
     number: n,
     started,
     async complete() {
+      leave();
       await redis.del(mine);
       await say(`${n} completed by "${label}"`);
       await redis.set(keys.indicator, n + 1);
@@ -62,12 +122,30 @@ export async function turn1Lock(
       await say(`${n + 1} granted`);
     },
     async crash() {
+      leave();
       await say(`${n} crashed!`);
       await redis.del(mine);
     },
     close() {
-      redis.disconnect();
+      leave();
+      if (redis !== options.client) redis.disconnect();
       sub.disconnect();
     },
   };
+}
+
+/**
+ * turn 1.0's bump, as separate commands: the indicator moves to the first
+ * number from it whose presence exists (past the dispenser if none), and
+ * that number is announced whether or not it moved.
+ */
+async function bump(redis: Redis, resource: string): Promise<void> {
+  const keys = resourceKeys(resource);
+  const indicator = Number(await redis.get(keys.indicator));
+  const dispenser = Number(await redis.get(keys.dispenser));
+  let m = indicator;
+  while (m <= dispenser && !await redis.exists(presenceKey(keys, m))) m++;
+  if (m !== indicator) await redis.set(keys.indicator, m);
+  await redis.publish(keys.internal, presenceKey(keys, m));
+  await redis.publish(keys.external, `${resource}: ${m} granted`);
 }

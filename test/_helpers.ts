@@ -335,20 +335,34 @@ export function lockerTest(
  * instead, and the file's other tests still run.
  */
 const strays: unknown[] = [];
+let guarding = 0;
 globalThis.addEventListener("unhandledrejection", (event) => {
+  // Outside these tests, Deno reports it as it always does.
+  if (guarding === 0) return;
   event.preventDefault();
   strays.push(event.reason);
 });
 
-/** `fn`, failing also when a promise was rejected unhandled meanwhile. */
+/**
+ * The longest any one test may take: a test that would hang under a bug
+ * fails instead (each wait inside has its own, tighter bound too).
+ */
+export const TEST_BOUND_MS = 180_000;
+
+/**
+ * `fn`, failing when it takes longer than {@linkcode TEST_BOUND_MS}, and
+ * when a promise was rejected unhandled meanwhile.
+ */
 export function guarded(fn: () => Promise<void>): () => Promise<void> {
   return async () => {
     strays.length = 0;
+    guarding++;
     try {
-      await fn();
+      await within(fn(), TEST_BOUND_MS, "the whole test");
     } finally {
       // Give a rejection of the body's last step the tick it takes to show.
       await new Promise((resolve) => setTimeout(resolve, 0));
+      guarding--;
     }
     if (strays.length > 0) {
       throw new AggregateError(
@@ -395,6 +409,21 @@ export async function waitFor(
     ms,
     what,
   );
+}
+
+/**
+ * Resets `resources` until `leftovers` finds nothing: what a user that lost
+ * its turn leaves behind (it claims nothing) expires within its `expire`.
+ */
+export function untilCleared(
+  locker: Locker,
+  resources: string[],
+  leftovers: () => Promise<string[]>,
+): Promise<void> {
+  return waitFor(async () => {
+    await locker.reset(resources);
+    return (await leftovers()).length === 0;
+  }, `nothing left of ${resources.join(", ")}`);
 }
 
 /** Waits until `resource` has `users` live users in its queue. */
@@ -533,29 +562,51 @@ export async function runExampleTwice(
 export interface HolderProcess extends AsyncDisposable {
   /** Resolves with the number drawn once the turn is held. */
   readonly held: Promise<number>;
+  /** Resolves once it released a lost lease. */
+  readonly released: Promise<void>;
+  /** Sends `signal` (SIGSTOP, SIGCONT) to the process. */
+  signal(signal: Deno.Signal): void;
   /** Kills the process with SIGKILL and waits until it is gone. */
   kill(): Promise<void>;
 }
 
-/** Starts a process that takes the turn on `resource` and holds it until killed. */
+/**
+ * Starts a process that takes the turn on `resource` and holds it until
+ * killed (a lost lease it releases at once).
+ */
 export function spawnHolder(
   url: string,
   resource: string,
   expire: number,
+  label?: string,
 ): HolderProcess {
+  const args = [fixture("holder.ts"), url, resource, String(expire)];
+  if (label !== undefined) args.push(label);
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", fixture("holder.ts"), url, resource, String(expire)],
+    args: ["run", "-A", ...args],
     stdout: "piped",
     stderr: "null",
   }).spawn();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const held = (async () => {
-    const { value = "" } = await lines.read();
-    const number = /held (\d+)/.exec(value)?.[1];
-    if (!number) throw new Error(`holder said ${JSON.stringify(value)}`);
-    return Number(number);
-  })();
+  let buffered = "";
+  const said = async (pattern: RegExp) => {
+    while (!buffered.includes("\n")) {
+      const { value, done } = await lines.read();
+      if (done) {
+        throw new Error(`holder ended after ${JSON.stringify(buffered)}`);
+      }
+      buffered += value;
+    }
+    const line = buffered.slice(0, buffered.indexOf("\n"));
+    buffered = buffered.slice(line.length + 1);
+    const match = pattern.exec(line);
+    if (!match) throw new Error(`holder said ${JSON.stringify(line)}`);
+    return match;
+  };
+  const held = said(/held (\d+)/).then((match) => Number(match[1]));
+  const released = held.then(() => said(/released/)).then(() => {});
   held.catch(() => {});
+  released.catch(() => {});
   let killed: Promise<void> | undefined;
   const kill = () =>
     killed ??= (async () => {
@@ -565,5 +616,11 @@ export function spawnHolder(
       await child.status;
       await lines.cancel().catch(() => {});
     })();
-  return { held, kill, [Symbol.asyncDispose]: kill };
+  return {
+    held,
+    released,
+    signal: (signal) => child.kill(signal),
+    kill,
+    [Symbol.asyncDispose]: kill,
+  };
 }

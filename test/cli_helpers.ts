@@ -63,8 +63,11 @@ export interface CliResult {
 /** A running CLI whose output can be waited on. */
 export interface CliProcess extends AsyncDisposable {
   readonly pid: number;
-  /** Resolves once stdout contains `text`; rejects after a generous bound. */
-  stdoutHas(text: string): Promise<void>;
+  /**
+   * Resolves once stdout contains `text` (at least `times` times, default
+   * once); rejects after a generous bound.
+   */
+  stdoutHas(text: string, times?: number): Promise<void>;
   /** Resolves once stderr contains `text`; rejects after a generous bound. */
   stderrHas(text: string): Promise<void>;
   /** Sends a signal. */
@@ -147,7 +150,8 @@ export function spawnCli(
   })();
   return {
     pid: child.pid,
-    stdoutHas: (text) => stdout.has(text, () => describe("stdout", stdout)),
+    stdoutHas: (text, times = 1) =>
+      stdout.has(text, () => describe("stdout", stdout), times),
     stderrHas: (text) => stderr.has(text, () => describe("stderr", stderr)),
     kill: (signal) => child.kill(signal),
     type,
@@ -164,7 +168,7 @@ export function spawnCli(
 interface Collected {
   readonly text: () => string;
   readonly done: Promise<string>;
-  has(text: string, explain: () => string): Promise<void>;
+  has(text: string, explain: () => string, times?: number): Promise<void>;
 }
 
 function collect(stream: ReadableStream<Uint8Array>): Collected {
@@ -183,11 +187,11 @@ function collect(stream: ReadableStream<Uint8Array>): Collected {
   return {
     text: () => text,
     done,
-    has(wanted, explain) {
+    has(wanted, explain, times = 1) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => settle(false), WAIT_MS);
         const check = () => {
-          if (text.includes(wanted)) settle(true);
+          if (text.split(wanted).length > times) settle(true);
           else if (ended) settle(false);
         };
         const settle = (found: boolean) => {

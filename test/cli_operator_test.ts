@@ -229,3 +229,40 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+Deno.test("turn run (file) refuses more resources than its command can hold locks for, and releases them", async () => {
+  await using where = await cliDomain("file");
+  const names = ["a", "b", "c", "d", "e", "f", "g", "h"];
+  deepStrictEqual(await where.run(["run", ...names, "--", "echo", "ran"]), {
+    code: 2,
+    stdout: "",
+    stderr:
+      "turn: run holds at most 7 resources on the file backend (its command inherits a lock on each): got 8\n",
+  });
+  await using locker = new Locker({ url: where.url });
+  deepStrictEqual(await locker.status(names), []);
+  deepStrictEqual(
+    await where.run(["run", ...names.slice(1), "--", "echo", "ran"]),
+    { code: 0, stdout: "ran\n", stderr: "" },
+  );
+});
+
+Deno.test("exit 69 covers what --help says: unreachable, authentication refused, a database that cannot be selected", async () => {
+  await using server = await startRedis({ args: ["--requirepass", "secret"] });
+  const port = `${server.port}`;
+  for (
+    const [args, says] of [
+      [["--port", "1"], "connect ECONNREFUSED"],
+      [["--port", port, "--password", "wrong"], "WRONGPASS"],
+      [["--port", port, "--password", "secret", "--db", "99"], "DB index"],
+    ] as const
+  ) {
+    const { code, stdout, stderr } = await runCli([...args, "status"]);
+    deepStrictEqual({ code, stdout }, { code: 69, stdout: "" });
+    ok(
+      stderr.startsWith("turn: cannot connect to Redis at ") &&
+        stderr.includes(says),
+      stderr,
+    );
+  }
+});

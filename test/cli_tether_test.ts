@@ -7,7 +7,12 @@
 import { deepStrictEqual, match } from "node:assert/strict";
 import { Redis } from "ioredis";
 import { type Backend, BACKENDS, waitFor, within } from "./_helpers.ts";
-import { type CliDomain, cliDomain, type CliProcess } from "./cli_helpers.ts";
+import {
+  type CliDomain,
+  cliDomain,
+  type CliProcess,
+  spawnCli,
+} from "./cli_helpers.ts";
 
 /** A lock domain, and a directory for the commands' witness files. */
 interface Domain extends CliDomain {
@@ -227,7 +232,8 @@ Deno.test("turn run (redis): when renewals stop reaching Redis, the command gets
   const script = `trap 'date +%s%3N > ${work}/term' TERM; ` +
     `echo $$ > ${work}/leader; echo $$ > ${work}/child; echo started; ` +
     "while :; do sleep 0.05; done 2>&-";
-  const expire = 6_000;
+  // Long enough for a margin (a tenth of expire) that a loaded machine keeps.
+  const expire = 9_000;
   await using first = run(
     where,
     ["--expire", `${expire}ms`, "--kill-after", "1s"],
@@ -267,4 +273,27 @@ Deno.test("turn run (redis): when renewals stop reaching Redis, the command gets
     stderr,
     /^turn: lost the turn on "printer" \(number 1\): no renewal reached Redis for \d+s; the command was stopped before its presence could lapse\n$/,
   );
+});
+
+Deno.test("turn run on a terminal: the command has no /dev/tty, unless --foreground", async () => {
+  await using where = await domain("redis");
+  const probe = "(: </dev/tty) 2>/dev/null && echo tty ok || echo no tty";
+  for (const [flags, says] of [[[], "no tty"], [["--foreground"], "tty ok"]]) {
+    await using cli = spawnCli(
+      [
+        "--url",
+        where.url,
+        "run",
+        ...flags,
+        "printer",
+        "--",
+        "sh",
+        "-c",
+        probe,
+      ],
+      { terminal: true, permissions: where.permissions },
+    );
+    const { code, stdout } = await ended(cli);
+    deepStrictEqual({ code, stdout }, { code: 0, stdout: `${says}\r\n` });
+  }
 });

@@ -38,19 +38,19 @@ Deno.test("a missing or unknown command is one line on stderr, exit 2", async ()
   deepStrictEqual(
     await runCli([]),
     usageError(
-      "a command is needed (one of status, follow, reset, lock, run; see turn --help): got none",
+      "a command is needed (one of status, follow, reset, lock, run, dashboard; see turn --help): got none",
     ),
   );
   deepStrictEqual(
     await runCli(["--port", "6390", "stat", "printer"]),
     usageError(
-      'unknown command (one of status, follow, reset, lock, run; see turn --help): got "stat"',
+      'unknown command (one of status, follow, reset, lock, run, dashboard; see turn --help): got "stat"',
     ),
   );
   deepStrictEqual(
     await runCli(["help", "stat"]),
     usageError(
-      'help is about a command (one of status, follow, reset, lock, run; see turn --help): got "stat"',
+      'help is about a command (one of status, follow, reset, lock, run, dashboard; see turn --help): got "stat"',
     ),
   );
 });
@@ -87,7 +87,11 @@ Deno.test("a bad duration, port, db, URL, name or label is refused before connec
     ],
     [
       ["run", "--expire", "50ms", "printer", "--", "true"],
-      "--expire must be at least 100 milliseconds: got 50",
+      '--expire must be at least 100ms: got "50ms"',
+    ],
+    [
+      ["lock", "--expire", "0.05s", "printer"],
+      '--expire must be at least 100ms: got "0.05s"',
     ],
     [
       ["run", "--kill-after", "5", "printer", "--", "true"],

@@ -120,11 +120,19 @@ Deno.test({
           const waiting = b.lock("printer", { expire: EXPIRE });
           await untilQueued(a, "printer", 2);
           const owner = cluster.admins[await ownerOfResource("printer")];
-          assert.deepEqual((await owner.keys("turn:*")).sort(), [
+          // Each user's token and draw keys live in the same slot.
+          const names = (await owner.keys("turn:*")).sort();
+          const draws = names.filter((k) =>
+            k.startsWith("turn:{printer}:draw:")
+          );
+          assert.equal(draws.length, 2);
+          assert.deepEqual(names.filter((k) => !draws.includes(k)), [
             "turn:{printer}:dispenser",
             "turn:{printer}:indicator",
             "turn:{printer}:serial:1",
             "turn:{printer}:serial:2",
+            "turn:{printer}:token:1",
+            "turn:{printer}:token:2",
           ]);
           assert.deepEqual(await owner.call("PUBSUB", "SHARDCHANNELS"), [
             "turn:{printer}:internal",
@@ -212,10 +220,11 @@ Deno.test({
             Number(await cluster.admins[from].cluster("COUNTKEYSINSLOT", slot)),
             0,
           );
-          // Dispenser, indicator and six presences now live on the new master.
+          // Dispenser, indicator and six users' presence, token and draw
+          // keys now live on the new master.
           assert.equal(
             Number(await cluster.admins[to].cluster("COUNTKEYSINSLOT", slot)),
-            8,
+            2 + 3 * 6,
           );
           // The waiters' sharded subscription follows the slot.
           await waitFor(

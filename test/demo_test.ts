@@ -37,7 +37,7 @@ Deno.test("deno task demo: nothing installed, no warnings, turn in order, a summ
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
       args: ["task", "demo"],
       cwd: checkout,
-      env: { DENO_DIR: denoDir, NO_COLOR: "1" },
+      env: { DENO_DIR: denoDir, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
       stdout: "piped",
       stderr: "piped",
     }).output();

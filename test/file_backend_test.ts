@@ -9,9 +9,11 @@ import {
 import { inboxEvents, publish } from "../src/file_events.ts";
 import { DirLock, lockDir } from "../src/file_dir_lock.ts";
 import { withPollMs } from "../src/file_watch.ts";
+import { draw, poll, release } from "../src/file_steps.ts";
 import {
   filesUnder,
   fixture,
+  followUntil,
   leaseLost,
   untilQueued,
   within,
@@ -121,6 +123,40 @@ Deno.test("a presence file left by a dead process is skipped and removed", () =>
     assert.equal(await Deno.readTextFile(`${paths.dir}/1`), lock.label);
     await lock.release();
   }));
+
+Deno.test("a user whose number was drawn again under its label never takes that place", async () => {
+  // Identity is the presence file's inode, which its owner keeps open, so
+  // the inode cannot be reused while the owner lives, whatever the label.
+  const root = await Deno.makeTempDir({ prefix: "turn-files-" });
+  try {
+    const paths = resourcePaths(root, "r");
+    const first = await draw(paths, "first", false);
+    const skipped = await draw(paths, "same", false);
+    assert.equal(skipped?.n, 2);
+    // Its presence file goes (an operator, a cleaner): it is skipped, the
+    // queue empties and numbering starts again.
+    await Deno.remove(presencePath(paths, 2));
+    await release(paths, 1, "first", "completed", first!.presence);
+    const holder = await draw(paths, "holder", false);
+    const twin = await draw(paths, "same", false);
+    assert.deepEqual([holder?.n, twin?.n], [1, 2]);
+    const looked = await poll(paths, 2, skipped!.presence);
+    assert.deepEqual(looked, { verdict: "lapsed" });
+    // Its leaving touches nothing of the twin's.
+    const left = await release(paths, 2, "same", "left", skipped!.presence);
+    assert.equal(left.holder, false);
+    assert.equal(await Deno.readTextFile(presencePath(paths, 2)), "same");
+    assert.ok(twin!.presence.isMine());
+    await release(paths, 1, "holder", "completed", holder!.presence);
+    assert.deepEqual(await poll(paths, 2, twin!.presence), {
+      verdict: "granted",
+    });
+    await release(paths, 2, "same", "completed", twin!.presence);
+    assert.deepEqual(await filesUnder(root), []);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
 
 Deno.test("a holder whose queue directory was removed loses its lease", () =>
   withRoot(async (root, locker) => {
@@ -295,6 +331,94 @@ Deno.test("a waiter whose look finds a step under way looks again, though that s
     assert.equal(lock.number, 2);
     await lock.release();
     await holder.release();
+  }));
+
+Deno.test("a waiter hears of its turn through users ahead that leave or are dead, without a poll", () =>
+  withRoot(async (root, locker) => {
+    const [a, b, c] = [0, 1, 2].map(() => withPollMs(NO_POLL_MS, locker));
+    const holder = await a.lock("r", { label: "holder" });
+    const leaving = new AbortController();
+    const left = b.lock("r", { label: "leaves", signal: leaving.signal });
+    left.catch(() => {});
+    await untilQueued(a, "r", 2);
+    // Number 3 was drawn by a process that died: its file is unlocked.
+    const paths = resourcePaths(root, "r");
+    const step = await lockDir(paths.root, paths.dir, false);
+    assert.ok(step instanceof DirLock);
+    try {
+      await Deno.writeTextFile(presencePath(paths, 3), "ghost");
+      await Deno.writeTextFile(
+        paths.state,
+        JSON.stringify({ resource: "r", dispenser: 3, indicator: 1 }),
+      );
+    } finally {
+      step[Symbol.dispose]();
+    }
+    // Number 4 waits behind the nearest live user, 2, past the dead 3.
+    const waiting = c.lock("r", { label: "last" });
+    await untilQueued(a, "r", 3);
+    // 2 leaves: 4 looks past it, to the holder.
+    leaving.abort();
+    await assert.rejects(left);
+    await untilQueued(a, "r", 2);
+    // The last events of 2's file come a little after its removal: past them,
+    // only a watch of the holder can bring 4 its turn.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await holder.release();
+    const lock = await within(waiting, 10_000, "the last waiter's turn");
+    assert.equal(lock.number, 4);
+    await lock.release();
+  }));
+
+Deno.test("a waiter whose turn the state shows takes it while a step still holds the lock, if nobody follows", () =>
+  withRoot(async (root, locker) => {
+    const [a, b] = [0, 1].map(() => withPollMs(NO_POLL_MS, locker));
+    const holder = await a.lock("r", { label: "holder" });
+    const waiting = b.lock("r", { label: "waiter" });
+    await untilQueued(a, "r", 2);
+    const paths = resourcePaths(root, "r");
+    const step = await lockDir(paths.root, paths.dir, false);
+    assert.ok(step instanceof DirLock);
+    try {
+      // What a release does under the lock: the state first (whole, by
+      // rename), then the holder's presence goes, which wakes the user behind.
+      await Deno.writeTextFile(
+        `${paths.state}.new`,
+        JSON.stringify({ resource: "r", dispenser: 2, indicator: 2 }),
+      );
+      await Deno.rename(`${paths.state}.new`, paths.state);
+      await Deno.remove(presencePath(paths, holder.number));
+      const lock = await within(waiting, 5000, "the turn, lock still held");
+      assert.equal(lock.number, 2);
+      await leaseLost(holder);
+    } finally {
+      step[Symbol.dispose]();
+    }
+    await (await waiting).release();
+    await holder.release();
+  }));
+
+Deno.test("a handoff says granted, then started, to followers", () =>
+  withRoot(async (_root, locker) => {
+    const [a, b, c] = [0, 1, 2].map(() => withPollMs(NO_POLL_MS, locker));
+    const { events } = await followUntil(
+      c,
+      ["r"],
+      (e) => e.message === "r: 2 started",
+    );
+    const holder = await a.lock("r", { label: "holder" });
+    const waiting = b.lock("r", { label: "waiter" });
+    await untilQueued(a, "r", 2);
+    await holder.release();
+    await (await within(waiting, 5000, "the waiter's turn")).release();
+    const messages = (await within(events, 5000, "started")).map((e) =>
+      e.message
+    );
+    assert.deepEqual(messages.slice(-3), [
+      'r: 1 completed by "holder"',
+      "r: 2 granted",
+      "r: 2 started",
+    ]);
   }));
 
 Deno.test("a follower's inbox is replaced once it grows, and no message is lost or repeated", async () => {

@@ -12,6 +12,8 @@ import type { Lock, TurnEvent } from "../mod.ts";
 import {
   BUMP,
   commonArgs,
+  drawKey,
+  newDrawToken,
   POLL,
   presenceKey,
   RELEASE,
@@ -19,6 +21,7 @@ import {
   RESET,
   resourceKeys,
   type Script,
+  tokenKey,
 } from "../src/protocol.ts";
 import { runScript } from "../src/scripts.ts";
 import { redisTest, untilQueued, waitFor, within } from "./_helpers.ts";
@@ -43,6 +46,7 @@ redisTest(
     const state = async () => ({
       counters: await t.redis.mget(KEYS.dispenser, KEYS.indicator),
       presences: await t.redis.mget(...keys),
+      tokens: await t.redis.mget(...[1, 2, 3].map((n) => tokenKey(KEYS, n))),
       // Alive, and not renewed beyond the owner's own expire.
       ttls: await Promise.all(keys.map(async (key) => {
         const ttl = await t.redis.pttl(key);
@@ -52,6 +56,9 @@ redisTest(
     const before = await state();
     assert.deepEqual(before.counters, ["3", "1"]);
     assert.deepEqual(before.presences, ["A", "B", "C"]);
+    for (const token of before.tokens) {
+      assert.match(token ?? "", /^[0-9a-f]{32}$/);
+    }
 
     const events: TurnEvent[] = [];
     const follow = t.locker().follow(["r"]);
@@ -60,22 +67,33 @@ redisTest(
       for await (const event of follow) events.push(event);
     })();
 
+    // A stranger knows every number and label, but not the draw tokens.
+    const stranger = newDrawToken();
     const forge = (script: Script, args: (string | number)[], n?: number) =>
       runScript(t.redis, {
         script,
         keys: [
           KEYS.dispenser,
           KEYS.indicator,
-          ...(n === undefined ? [] : [presenceKey(KEYS, n)]),
+          ...(n === undefined ? [] : [
+            presenceKey(KEYS, n),
+            tokenKey(KEYS, n),
+            drawKey(KEYS, stranger),
+          ]),
         ],
-        args: [...commonArgs(KEYS), ...args],
+        args: [
+          ...commonArgs(KEYS),
+          ...args,
+          ...(n === undefined ? [] : [stranger]),
+        ],
       });
     // The holder's number, a waiter's, the newest, and one never drawn; each
-    // with a label that is not its owner's: a stranger's, the empty one, and
-    // the other users' own labels.
+    // with a label that is not its owner's (a stranger's, the empty one, the
+    // other users' own labels) and with its owner's own label: without the
+    // owner's draw token, it is still a stranger.
     const owners = ["A", "B", "C"];
     for (const n of [1, 2, 3, 4]) {
-      const labels = ["mallory", "", ...owners.filter((_, k) => k + 1 !== n)];
+      const labels = ["mallory", "", ...owners];
       for (const label of labels) {
         for (const outcome of ["completed", "crashed", "left"]) {
           const reply = await forge(RELEASE, [n, label, outcome, 0], n);
@@ -84,15 +102,6 @@ redisTest(
         assert.equal(await forge(RENEW, [n, label, 10 * quiet.expire], n), 0);
         assert.deepEqual(await forge(POLL, [n, label, 60_000, 0], n), [-1]);
       }
-    }
-    // A waiter's own label renews nothing: only the holder's turn is renewed.
-    for (const n of [2, 3]) {
-      const reply = await forge(
-        RENEW,
-        [n, owners[n - 1], 10 * quiet.expire],
-        n,
-      );
-      assert.equal(reply, 0, `renew ${n} as if it held`);
     }
     // Bumps may only skip numbers whose presence is gone, whatever they name.
     for (const skip of [0, 1, 2, 3]) {

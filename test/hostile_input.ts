@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import type { Redis } from "ioredis";
 import type { Lock, Locker, TurnEvent } from "../mod.ts";
-import { presenceKey, resourceKeys } from "../src/protocol.ts";
+import { presenceKey, resourceKeys, tokenKey } from "../src/protocol.ts";
 import { untilQueued } from "./_helpers.ts";
 
 /** Names that are valid and must work as ordinary data. */
@@ -20,6 +20,8 @@ export const VALID_NAMES: readonly (readonly [what: string, name: string])[] = [
   ["an empty hash tag", "{}"],
   ["reversed braces", "}a{"],
   ["the bystander's presence key suffix", "a:serial:1"],
+  ["the bystander's token key suffix", "a:token:1"],
+  ["the bystander's draw key prefix", "a:draw"],
   ["the bystander's dispenser suffix", "a:dispenser"],
   ["the bystander's indicator suffix", "a:indicator"],
   ["the bystander's presence prefix", "a:serial"],
@@ -121,12 +123,6 @@ export async function bystander(
   waiterLocker: Locker,
 ): Promise<Bystander> {
   const names = resourceKeys("a");
-  const keys = [
-    names.dispenser,
-    names.indicator,
-    presenceKey(names, 1),
-    presenceKey(names, 2),
-  ];
   const events: TurnEvent[] = [];
   const holder: Lock = await holderLocker.lock("a", {
     ...QUIET,
@@ -135,6 +131,18 @@ export async function bystander(
   void waiterLocker.lock("a", { ...QUIET, label: "bystander waiter" })
     .catch(() => {});
   await untilQueued(holderLocker, "a", 2);
+  // Nothing else exists yet, so the pattern finds only the users' draw keys.
+  const draws = (await redis.keys(`${names.drawPrefix}*`)).sort();
+  assert.equal(draws.length, 2);
+  const keys = [
+    names.dispenser,
+    names.indicator,
+    presenceKey(names, 1),
+    presenceKey(names, 2),
+    tokenKey(names, 1),
+    tokenKey(names, 2),
+    ...draws,
+  ];
   const follow = holderLocker.follow(["a"]);
   await follow.ready;
   (async () => {
@@ -148,7 +156,7 @@ export async function bystander(
     return { values, expiring };
   };
   const before = await snapshot();
-  assert.deepEqual(before.values, [
+  assert.deepEqual(before.values.slice(0, 4), [
     "2",
     "1",
     "bystander holder",

@@ -13,10 +13,18 @@ redisTest(
   "a turn 1.0 holder hands over to a waiter of this module",
   async (t) => {
     const python = await turn1Lock(t.server.port, "shared", "python");
-    await python.started;
+    await within(python.started, 5000, "turn 1.0 holder started");
     const locker = t.locker();
     const waiting = locker.lock("shared", { label: "deno", patience: 600_000 });
     await untilQueued(locker, "shared", 2);
+    // turn 1.0 finds presences by turn:<r>:serial:*: each still holds a plain
+    // label, and this module's token and draw keys do not match the pattern.
+    const presences = (await t.redis.keys("turn:shared:serial:*")).sort();
+    assert.deepEqual(presences, [
+      "turn:shared:serial:1",
+      "turn:shared:serial:2",
+    ]);
+    assert.deepEqual(await t.redis.mget(...presences), ["python", "deno"]);
     await python.complete();
     const lock = await within(
       waiting,
@@ -49,7 +57,7 @@ redisTest(
   "a turn 1.0 holder that crashed is skipped without waiting for patience",
   async (t) => {
     const python = await turn1Lock(t.server.port, "shared", "python", 2);
-    await python.started;
+    await within(python.started, 5000, "turn 1.0 holder started");
     const locker = t.locker();
     const waiting = locker.lock("shared", { label: "deno", patience: 600_000 });
     await untilQueued(locker, "shared", 2);
@@ -72,7 +80,7 @@ redisTest(
   "a turn announced by turn 1.0 for a user that left is skipped at once",
   async (t) => {
     const python = await turn1Lock(t.server.port, "shared", "python");
-    await python.started;
+    await within(python.started, 5000, "turn 1.0 holder started");
     const locker = t.locker();
     const controller = new AbortController();
     const leaver = locker.lock("shared", { signal: controller.signal });
@@ -111,3 +119,33 @@ redisTest("turn 1.0 follow output shows users of this module", async (t) => {
     "test_resource: 2 granted",
   ]);
 });
+
+redisTest(
+  "a turn 1.0 waiter bumps past a crashed turn 1.0 holder after its patience",
+  async (t) => {
+    const holder = await turn1Lock(t.server.port, "shared", "first");
+    await holder.started;
+    const waiter = await turn1Lock(t.server.port, "shared", "second", 60, {
+      patienceSeconds: 0.5,
+    });
+    const { events } = await followUntil(
+      t.locker(),
+      ["shared"],
+      (e) => e.message === "shared: 2 started",
+    );
+    // turn 1.0's exception path leaves the indicator on the dead holder.
+    await holder.crash();
+    await within(waiter.started, 5000, "the waiter bumped and started");
+    // Bumps before the crash find the holder still there: from the crash on.
+    const messages = (await events).map((e) => e.message);
+    assert.deepEqual(messages.slice(messages.indexOf("shared: 1 crashed!")), [
+      "shared: 1 crashed!",
+      "shared: 2 bumps",
+      "shared: 2 granted",
+      "shared: 2 started",
+    ]);
+    await waiter.complete();
+    holder.close();
+    waiter.close();
+  },
+);

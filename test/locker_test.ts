@@ -124,7 +124,7 @@ lockerTest("status lists holder and waiters in order", async (t) => {
   );
   assert.deepEqual((await locker.status()).map((s) => s.resource), ["s"]);
   await holder.release();
-  await (await waiting).release();
+  await (await within(waiting, 5000, "the second's turn")).release();
 });
 
 lockerTest(
@@ -311,7 +311,7 @@ redisTest(
     assert.ok(calls < 40, `${calls} scripts in one second`);
     await lock.release();
     await blocker.release();
-    await waiting;
+    await within(waiting, 5000, "the waiter's turn");
   },
 );
 
@@ -385,7 +385,9 @@ redisTest(
     assert.equal(clients.length, 3, clients.join("\n"));
     assert.equal(clients.filter((c) => / sub=[1-9]/.test(c)).length, 1);
     await Promise.all(holders.map((h) => h.release()));
-    for (const wait of waits) await (await wait).release();
+    for (const wait of waits) {
+      await (await within(wait, 5000, "a waiter's turn")).release();
+    }
     assert.deepEqual(await allKeys(t.redis), []);
   },
 );

@@ -11,7 +11,14 @@ import {
   Locker,
   TimeoutError,
 } from "../mod.ts";
-import { leaseLost, redisTest, within } from "./_helpers.ts";
+import {
+  allKeys,
+  leaseLost,
+  redisTest,
+  untilCleared,
+  untilQueued,
+  within,
+} from "./_helpers.ts";
 import { startRedis } from "../support/redis_server.ts";
 
 /** ioredis gives up a command after about 4.5 s of reconnecting. */
@@ -128,6 +135,30 @@ redisTest(
 );
 
 redisTest(
+  "a wait aborted while its Locker connects to a stalled Redis rejects at once with the signal's reason (chaos seed 208)",
+  async (t) => {
+    t.server.process.kill("SIGSTOP");
+    const locker = new Locker({ url: t.server.url });
+    try {
+      const controller = new AbortController();
+      const waiting = locker.lock("r", { signal: controller.signal });
+      const reason = new Error("no longer needed");
+      setTimeout(() => controller.abort(reason), 300);
+      const started = Date.now();
+      assert.equal(
+        await within(rejection(waiting), 10_000, "the aborted wait"),
+        reason,
+      );
+      const after = Date.now() - started;
+      assert.ok(after < 2000, `rejected ${after} ms after the call`);
+    } finally {
+      t.server.process.kill("SIGCONT");
+      await locker.close();
+    }
+  },
+);
+
+redisTest(
   "a refused script rejects with a CommandError that keeps Redis's reply",
   async (t) => {
     const locker = t.locker();
@@ -138,5 +169,24 @@ redisTest(
     assert.ok(error instanceof CommandError, String(error));
     assert.match(error.message, /OOM/);
     assert.equal((error.cause as Error).name, "ReplyError");
+  },
+);
+
+redisTest(
+  "FLUSHALL behaves like a Redis that lost its keys: the holder loses its lease, a waiter draws again and is served",
+  async (t) => {
+    // Labels apart: one label for both is the same-label case, which needs
+    // a per-draw identity to be told apart (issue 12).
+    const holder = await t.locker().lock("r", { label: "h", expire: 600 });
+    const locker = t.locker();
+    const waiting = locker.lock("r", { label: "w", expire: 600 });
+    await untilQueued(locker, "r", 2);
+    await t.redis.flushall();
+    assert.ok(await leaseLost(holder) instanceof LeaseLostError);
+    const lock = await within(waiting, 5000, "the waiter, after drawing again");
+    assert.equal(lock.number, 1);
+    await lock.release();
+    await holder.release();
+    await untilCleared(locker, ["r"], () => allKeys(t.redis));
   },
 );

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import {
+  drawKey,
+  newDrawToken,
   numberOfPresenceKey,
   parseMessage,
   presenceKey,
@@ -7,6 +9,7 @@ import {
   resourceOf,
   scriptFor,
   SCRIPTS,
+  tokenKey,
 } from "../src/protocol.ts";
 
 Deno.test("key and channel names are turn 1.0's", () => {
@@ -16,10 +19,14 @@ Deno.test("key and channel names are turn 1.0's", () => {
     dispenser: "turn:printer:dispenser",
     indicator: "turn:printer:indicator",
     presencePrefix: "turn:printer:serial:",
+    tokenPrefix: "turn:printer:token:",
+    drawPrefix: "turn:printer:draw:",
     internal: "turn:printer:internal",
     external: "turn:printer:external",
   });
   assert.equal(presenceKey(keys, 7), "turn:printer:serial:7");
+  assert.equal(tokenKey(keys, 7), "turn:printer:token:7");
+  assert.equal(drawKey(keys, "ab12"), "turn:printer:draw:ab12");
   assert.equal(resourceKeys("a", true).dispenser, "turn:{a}:dispenser");
 });
 
@@ -32,6 +39,16 @@ Deno.test("presence keys of another resource are not mistaken for numbers", () =
   );
   assert.equal(numberOfPresenceKey(keys, "turn:a:serial:01"), undefined);
   assert.equal(numberOfPresenceKey(keys, "turn:b:serial:1"), undefined);
+  // Token and draw keys are never read as presences, by turn 1.0 either:
+  // its pattern turn:<r>:serial:* does not match them.
+  assert.equal(numberOfPresenceKey(keys, tokenKey(keys, 3)), undefined);
+  assert.equal(numberOfPresenceKey(keys, drawKey(keys, "3")), undefined);
+});
+
+Deno.test("draw tokens are 128 random bits in hex, fresh each time", () => {
+  const tokens = new Set(Array.from({ length: 1000 }, () => newDrawToken()));
+  assert.equal(tokens.size, 1000);
+  for (const token of tokens) assert.match(token, /^[0-9a-f]{32}$/);
 });
 
 Deno.test("resource names come back from key and channel names", () => {
@@ -68,14 +85,24 @@ Deno.test("every message form parses", () => {
 Deno.test("scripts have distinct names and declare their keys", () => {
   assert.equal(new Set(SCRIPTS.map((s) => s.name)).size, SCRIPTS.length);
   for (const script of SCRIPTS) {
-    assert.ok(script.keys === 2 || script.keys === 3);
+    // Counters; a draw adds its draw key; a user's script its presence,
+    // token and draw keys.
+    assert.ok([2, 3, 5].includes(script.keys), script.name);
   }
 });
 
 Deno.test("with a hash tag every name of a resource hashes the same tag", () => {
   const keys = resourceKeys("a}b", true);
   // Redis hashes the text between the first "{" and the next "}": "a".
-  for (const name of [keys.dispenser, keys.indicator, keys.internal]) {
+  const names = [
+    keys.dispenser,
+    keys.indicator,
+    keys.internal,
+    presenceKey(keys, 1),
+    tokenKey(keys, 1),
+    drawKey(keys, newDrawToken()),
+  ];
+  for (const name of names) {
     assert.ok(name.startsWith("turn:{a}b}:"), name);
   }
   assert.throws(

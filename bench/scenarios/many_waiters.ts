@@ -1,7 +1,8 @@
 /**
  * Scenario 4: many waiters over several processes on one resource. Counts
  * the Redis commands each handoff costs (from `INFO commandstats`, which
- * counts both the scripts and the commands they run) and the client CPU.
+ * counts both the scripts and the commands they run), the client CPU, and
+ * the pub/sub messages the waiters' processes receive (each wakes one).
  *
  * @module
  */
@@ -22,6 +23,8 @@ export interface ManyWaiters extends Record<string, number> {
   readonly scriptsPerHandoff: number;
   /** CPU time of all client processes per handoff, µs. */
   readonly clientCpuUsPerHandoff: number;
+  /** Pub/sub messages received by the waiters' processes per handoff. */
+  readonly wokenPerHandoff: number;
   readonly handoffsPerSec: number;
 }
 
@@ -85,11 +88,13 @@ export async function manyWaiters(
   for (const [name, n] of after) {
     if (name !== "info") commands += n - (before.get(name) ?? 0);
   }
-  const cpuUs = results.reduce((sum, r) => sum + r.cpuUs, 0);
+  const total = (field: "cpuUs" | "messages") =>
+    results.reduce((sum, r) => sum + r[field], 0);
   return {
     commandsPerHandoff: commands / waiters,
     scriptsPerHandoff: (scriptCalls(after) - scriptCalls(before)) / waiters,
-    clientCpuUsPerHandoff: cpuUs / waiters,
+    clientCpuUsPerHandoff: total("cpuUs") / waiters,
+    wokenPerHandoff: total("messages") / waiters,
     handoffsPerSec: waiters / seconds,
   };
 }

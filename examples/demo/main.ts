@@ -100,14 +100,16 @@ class Contender {
 
 /**
  * Whether `g` was granted while `h`, who got in line earlier, still waited.
- * turn's line is its numbers (two users waiting at once always hold numbers
- * of one queue); the polling lock's is the moment each first asked.
+ * With turn, the line is the numbers, and `h` is in it once it has drawn
+ * (two users in line at once always hold numbers of one queue). The polling
+ * lock has no line: `h` is waiting from the moment it first asked.
  */
 function passes(g: TurnRecord, h: TurnRecord): boolean {
-  const waiting = h.asked < g.granted && g.granted < h.granted;
-  const earlier = g.number === undefined
-    ? h.asked < g.asked
-    : h.number! < g.number;
+  const inLine = h.line?.drawn ?? h.asked;
+  const waiting = inLine < g.granted && g.granted < h.granted;
+  const earlier = g.line && h.line
+    ? h.line.number < g.line.number
+    : h.asked < g.asked;
   return waiting && earlier;
 }
 
@@ -129,7 +131,7 @@ async function run(dir: string, kind: Kind): Promise<Outcome> {
   for (const g of records) {
     const earlier = records.filter((h) => passes(g, h)).map((h) => h.name);
     if (earlier.length > 0) passed++;
-    const number = g.number === undefined ? "" : `#${g.number}`;
+    const number = g.line ? `#${g.line.number}` : "";
     const note = earlier.length ? `, passing ${earlier.join(" and ")}` : "";
     const waited = ms(g.granted - g.asked).padStart(6);
     console.log(`  ${g.name} ${number.padEnd(3)} waited ${waited}${note}`);

@@ -26,11 +26,11 @@ export interface TurnRecord {
   readonly name: string;
   readonly asked: number;
   readonly granted: number;
-  /** turn's number; undefined for the polling lock. */
-  readonly number?: number;
+  /** turn's number and when it was known to be in line; not for polling. */
+  readonly line?: { readonly number: number; readonly drawn: number };
 }
 
-type Take = (fn: (number?: number) => Promise<void>) => Promise<void>;
+type Take = (fn: (line?: TurnRecord["line"]) => Promise<void>) => Promise<void>;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -41,8 +41,8 @@ async function workload(name: string, take: Take): Promise<void> {
   await Deno.stdin.readable.pipeTo(new WritableStream());
   for (let turn = 0; turn < TURNS; turn++) {
     const asked = now();
-    await take(async (number) => {
-      const record: TurnRecord = { name, asked, granted: now(), number };
+    await take(async (line) => {
+      const record: TurnRecord = { name, asked, granted: now(), line };
       console.log(JSON.stringify(record));
       await sleep(HOLD_MS);
     });
@@ -54,11 +54,15 @@ const [role, ...args] = Deno.args;
 if (role === "turns" && args[0] === "turn") {
   const [, dir, name] = args;
   await using locker = new Locker({ url: `file://${dir}` });
-  await workload(
-    name,
-    (fn) =>
-      locker.withLock(RESOURCE, (lock) => fn(lock.number), { label: name }),
-  );
+  await workload(name, (fn) => {
+    // Told after the draw, when it waits; a user granted at once never is.
+    let drawn: number | undefined;
+    return locker.withLock(
+      RESOURCE,
+      (lock) => fn({ number: lock.number, drawn: drawn ?? now() }),
+      { label: name, onQueue: () => drawn ??= now() },
+    );
+  });
 } else if (role === "turns" && args[0] === "polling") {
   const [, dir, name] = args;
   const lock = new PollingLock(`${dir}/${RESOURCE}.lock`, POLL_MS);

@@ -41,7 +41,7 @@ export function describeError(error: unknown): ErrorReport {
   // `await using` wraps a failure to clean up (e.g. to release a turn on a
   // Redis that is gone) around the error that ended the block: that one is
   // what happened.
-  if (error instanceof SuppressedError) return describeError(error.suppressed);
+  if (isSuppressedError(error)) return describeError(error.suppressed);
   if (error instanceof Interrupted) return { exitCode: ExitCode.Interrupted };
   if ((error as { code?: unknown } | null)?.code === "EPIPE") {
     return { exitCode: ExitCode.StdoutClosed };
@@ -53,6 +53,13 @@ export function describeError(error: unknown): ErrorReport {
   const text = error instanceof Error ? error.message : String(error);
   const line = text.replace(/\s*\n\s*/g, " ").trim();
   return { message: line + hint(error), exitCode };
+}
+
+// By name, not class: Node 20 has no SuppressedError, and the npm build's
+// `await using` makes its own.
+function isSuppressedError(error: unknown): error is { suppressed: unknown } {
+  return error instanceof Error && error.name === "SuppressedError" &&
+    "suppressed" in error;
 }
 
 function hint(error: unknown): string {

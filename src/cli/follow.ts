@@ -26,7 +26,7 @@ export const followCommand: Command = {
   usage: "follow [--json] [RESOURCE...]",
   description:
     `Prints every event on the named resources, one line each, as turn 1.0 does (e.g. 'printer: 1 started'),
-until Ctrl-C or SIGTERM (exit code 0). With no names, follows every resource, including ones created later.`,
+until Ctrl-C, SIGTERM or SIGHUP (exit code 0). With no names, follows every resource, including ones created later.`,
   flags: {
     json: {
       type: "boolean",

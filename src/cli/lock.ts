@@ -26,12 +26,14 @@ export const lockCommand: Command = {
   name: "lock",
   summary: "Hold resources until Ctrl-C",
   usage:
-    "lock [--label LABEL] [--timeout DURATION] [--expire DURATION] [RESOURCE...]",
+    "lock [--label LABEL] [--timeout DURATION] [-n] [--expire DURATION] [RESOURCE...]",
   description:
-    `Waits for the turn on each resource, in sorted order, and holds them all until Ctrl-C or SIGTERM.
+    `Waits for the turn on each resource, in sorted order, and holds them all until Ctrl-C, SIGTERM or SIGHUP.
 Prints "<resource>: acquiring", then "<resource>: locked" once held, and "<resource>: released" after Ctrl-C;
 Ctrl-C while still waiting prints "<resource>: canceled" (exit code 130). While waiting, stderr shows how many
-users are ahead. If a held turn is lost (its presence lapsed), releases everything and exits with 70.
+users are ahead each time that changes (--quiet: never). --timeout, or -n finding a resource busy, exits with 75
+(-E changes it). If a held turn is lost (its presence lapsed, or Redis went away), releases what it can and exits
+with 70, printing why.
 With no names, locks every resource that exists (as turn 1.0 does), naming them on stderr first.`,
   flags: TURN_FLAGS,
   examples: [

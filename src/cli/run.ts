@@ -26,7 +26,12 @@ const RUN_FLAGS: FlagSpecs = {
     type: "string",
     value: "DURATION",
     description:
-      `When the turn is lost, SIGKILL follows SIGTERM after this long (default ${DEFAULT_KILL_AFTER}; on Redis at most a third of --expire), e.g. --kill-after 30s`,
+      `When the turn is lost, SIGKILL follows SIGTERM after this long (default ${DEFAULT_KILL_AFTER}; on Redis always before the presence can lapse), e.g. --kill-after 30s`,
+  },
+  foreground: {
+    type: "boolean",
+    description:
+      "Leave COMMAND in turn's process group (as timeout --foreground does): it can open /dev/tty (password prompts) and gets Ctrl-C itself, but what it starts is not killed with it, e.g. turn run --foreground db -- psql",
   },
 };
 
@@ -43,12 +48,12 @@ export const runCommand: Command = {
   name: "run",
   summary: "Run a command while holding resources",
   usage:
-    "run [--label LABEL] [--timeout DURATION] [-n] [--expire DURATION] [--kill-after DURATION] RESOURCE... -- COMMAND [ARG...]",
+    "run [--label LABEL] [--timeout DURATION] [-n] [--expire DURATION] [--kill-after DURATION] [--foreground] RESOURCE... -- COMMAND [ARG...]",
   description:
     `Waits for the turn on each resource (in sorted order), runs COMMAND with stdin, stdout and stderr passed through,
 and releases the resources when it ends. Exits with COMMAND's exit code (128 + N if signal N ended it).
-COMMAND runs in a session and process group of its own; SIGINT, SIGTERM and SIGHUP are forwarded to that group;
-before COMMAND starts they cancel the wait (exit code 130). COMMAND's environment has TURN_RESOURCE, TURN_NUMBER
+COMMAND runs in a session and process group of its own (unless --foreground); SIGINT, SIGTERM and SIGHUP are
+forwarded to that group; before COMMAND starts they cancel the wait (exit code 130). COMMAND's environment has TURN_RESOURCE, TURN_NUMBER
 and TURN_LABEL (one line per resource when there are several).
 COMMAND never outlives its turn: if turn itself dies, even by SIGKILL, a watchdog kills COMMAND's process group
 (on Linux COMMAND also gets a parent-death signal), and on the file backend COMMAND's processes keep the turn
@@ -94,7 +99,11 @@ The label defaults to the command line, quoted as a shell would need it (cut at 
       }, { waiting: showWaiting });
       // A lease lost while waiting for a later resource: never start.
       holding.lost.throwIfAborted();
-      await using tied = await startTied(command, holding.locks);
+      await using tied = await startTied(
+        command,
+        holding.locks,
+        args.switches.has("foreground"),
+      );
       const child = started.child = tied.child;
       // A signal that came while the command was starting is its, too.
       const early = waiting.signal.reason;

@@ -30,7 +30,7 @@ export const statusCommand: Command = {
     `With names, prints each resource's current number and its users (label, number), as turn 1.0 does.
 Names with no queue print only the blank line before them (as in turn 1.0). A number whose user is gone (killed,
 presence lapsed) shows as "(gone: the next user skips it)". With no names, prints every resource's queue size, largest first.
---watch redraws on every change until Ctrl-C: the holder and how long it has held, the waiters and how long
+--watch redraws on every change until Ctrl-C, SIGTERM or SIGHUP: the holder and how long it has held, the waiters and how long
 they have waited. Redis keeps no timestamps, so users already there when the watch starts show ">=" times
 (held or waiting since at least then). On a pipe, --watch prints a frame per change instead of redrawing.`,
   flags: {

@@ -17,7 +17,13 @@
 
 import type { Lock } from "../../mod.ts";
 import { CliError, ExitCode } from "./errors.ts";
-import { type Child, PROCESS, spawnInherited, spawnPiped } from "./platform.ts";
+import {
+  type Child,
+  PROCESS,
+  spawnInherited,
+  type SpawnOptions,
+  spawnPiped,
+} from "./platform.ts";
 
 /** A program and its arguments. */
 export interface CommandLine {
@@ -134,34 +140,35 @@ export function tiedCommandLine(
 export const STAND_DOWN = "done\n";
 
 /**
- * The watchdog of process group `group`: it ignores the signals that end
- * `turn`'s own process group, waits for a line on stdin, and kills the
- * group unless that line says to stand down (the pipe closing, because
- * `turn` died, is no such line).
+ * The watchdog of the command `pid` (with `group`, of its whole process
+ * group): it ignores the signals that end `turn`'s own process group, waits
+ * for a line on stdin, and kills unless that line says to stand down (the
+ * pipe closing, because `turn` died, is no such line).
  *
- * @param group The command's process group id.
+ * @param pid The command's process id (and process group id with `group`).
+ * @param group Whether to kill its whole process group.
  * @returns The program and arguments to start, with stdin piped.
  *
  * @example Usage
  * ```ts
  * import { watchdogCommandLine } from "./tether.ts";
- * console.log(watchdogCommandLine(1234).program); // sh
+ * console.log(watchdogCommandLine(1234, true).program); // sh
  * ```
  */
-export function watchdogCommandLine(group: number): CommandLine {
+export function watchdogCommandLine(pid: number, group: boolean): CommandLine {
   const script = `trap '' INT TERM HUP QUIT
 read -r word
-[ "$word" = done ] || kill -s KILL -- "-$1" 2>/dev/null
+[ "$word" = done ] || kill -s KILL -- "$1" 2>/dev/null
 exit 0`;
   return {
     program: "sh",
-    args: ["-c", script, "turn-watchdog", String(group)],
+    args: ["-c", script, "turn-watchdog", `${group ? "-" : ""}${pid}`],
   };
 }
 
 /** The command of `turn run`, started and tied to its turn. */
 export interface Tied extends AsyncDisposable {
-  /** The command (on Windows, alone; elsewhere, with its process group). */
+  /** The command (with its process group, unless in the foreground). */
   readonly child: Child;
 }
 
@@ -171,20 +178,27 @@ export interface Tied extends AsyncDisposable {
  * environment. Dispose once the command has exited, to let the watchdog go
  * without stopping anything it left running.
  *
+ * With `foreground`, the command stays in `turn`'s session and process
+ * group (a terminal's foreground one, if `turn` is there), so it can open
+ * `/dev/tty` and gets the terminal's signals itself; then only the command,
+ * not what it starts, is killed.
+ *
  * @param command The user's command and its arguments.
  * @param locks The turns held for it.
+ * @param foreground Whether to leave the command in `turn`'s group.
  * @returns The started command.
  *
  * @example Usage
  * ```ts ignore
  * import { startTied } from "./tether.ts";
- * await using tied = await startTied(["make"], holding.locks);
+ * await using tied = await startTied(["make"], holding.locks, false);
  * console.log(await tied.child.exitCode);
  * ```
  */
 export async function startTied(
   command: readonly string[],
   locks: readonly Lock[],
+  foreground: boolean,
 ): Promise<Tied> {
   const env = turnEnvironment(locks);
   if (PROCESS.os === "windows") {
@@ -204,8 +218,11 @@ export async function startTied(
       ExitCode.Usage,
     );
   }
-  const child = await spawnGroup(command, tie, env);
-  const watchdog = await spawnPiped(...lineOf(watchdogCommandLine(child.pid)));
+  const group = !foreground;
+  const child = await spawnTied(command, tie, { env, group });
+  const watchdog = await spawnPiped(
+    ...lineOf(watchdogCommandLine(child.pid, group)),
+  );
   return {
     child,
     [Symbol.asyncDispose]: () => watchdog.end(STAND_DOWN),
@@ -228,12 +245,11 @@ function lineOf({ program, args }: CommandLine): [string, readonly string[]] {
   return [program, args];
 }
 
-async function spawnGroup(
+async function spawnTied(
   command: readonly string[],
   tie: Tie,
-  env: Record<string, string>,
+  options: SpawnOptions,
 ): Promise<Child> {
-  const options = { env, group: true };
   if (PROCESS.os === "linux") {
     try {
       return await spawnInherited(

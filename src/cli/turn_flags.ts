@@ -157,5 +157,11 @@ function durationFlag(
   // A bare 0 needs no unit: it is nothing in any unit.
   const ms = text === "0" ? 0 : parseDuration(text, flag);
   if (ms === 0 && name === "timeout") return { timeout: 0 };
+  // Said in the user's words: a unit they chose, not milliseconds.
+  if (ms < MINIMUM_MS[name]) {
+    throw new UsageError(
+      `${flag} must be at least ${MINIMUM_MS[name]}ms: got "${text}"`,
+    );
+  }
   return { [name]: checkDuration(flag, ms, MINIMUM_MS[name]) };
 }

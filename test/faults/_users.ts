@@ -212,6 +212,13 @@ export class User {
     assert.equal(status.code, 0, `${this.label} exit code`);
   }
 
+  /** Sends a signal (SIGSTOP, SIGCONT) without waiting for anything. */
+  signal(signal: Deno.Signal): void {
+    try {
+      this.#child.kill(signal);
+    } catch { /* already gone */ }
+  }
+
   /** Kills the process and waits until it is gone. */
   async kill(signal: Deno.Signal = "SIGKILL"): Promise<void> {
     try {

@@ -7,6 +7,8 @@ import type { Redis } from "ioredis";
 import { redisTest } from "../_helpers.ts";
 import {
   commonArgs,
+  drawKey,
+  newDrawToken,
   POLL,
   presenceKey,
   RELEASE,
@@ -14,23 +16,27 @@ import {
   type ResourceKeys,
   resourceKeys,
   type Script,
+  tokenKey,
 } from "../../src/protocol.ts";
 import { runScript } from "../../src/scripts.ts";
 
 const keys = resourceKeys("printer");
 
+/** Runs `script`; about user `n`, with draw token `token`. */
 function call(
   redis: Redis,
   script: Script,
   args: (string | number)[],
   n?: number,
+  token = newDrawToken(),
 ): Promise<unknown> {
-  const keyList = [keys.dispenser, keys.indicator];
-  if (n !== undefined) keyList.push(presenceKey(keys, n));
+  const user = n === undefined
+    ? []
+    : [presenceKey(keys, n), tokenKey(keys, n), drawKey(keys, token)];
   return runScript(redis, {
     script,
-    keys: keyList,
-    args: [...commonArgs(keys), ...args],
+    keys: [keys.dispenser, keys.indicator, ...user],
+    args: [...commonArgs(keys), ...args, ...(n === undefined ? [] : [token])],
   });
 }
 
@@ -62,7 +68,7 @@ redisTest(
     // The turn 1.0 user sets its presence and still has its turn.
     await t.redis.set(presenceKey(keys, 1), "python", "EX", 60);
     assert.equal(await t.redis.get(keys.indicator), "1");
-    assert.equal(await call(t.redis, RENEW, [1, "python", 60_000], 1), 1);
+    assert.equal(await t.redis.get(presenceKey(keys, 1)), "python");
     await t.redis.del(keys.dispenser, keys.indicator, presenceKey(keys, 1));
   },
 );
@@ -77,14 +83,20 @@ redisTest(
       label: "app",
       expire: 60_000,
     });
-    const presence = presenceKey(keys, lock.number);
-    assert.equal(
-      await call(t.redis, RENEW, [lock.number, "app", 1_000], lock.number),
-      1,
-    );
-    assert.ok(await t.redis.pttl(presence) > 50_000, "renew cut it short");
-    await call(t.redis, POLL, [lock.number, "app", 1_000, 0], lock.number);
-    assert.ok(await t.redis.pttl(presence) > 50_000, "poll cut it short");
+    const n = lock.number;
+    const presence = presenceKey(keys, n);
+    const token = (await t.redis.get(tokenKey(keys, n)))!;
+    // The stalled client has a draw token of its own: it touches nothing.
+    assert.equal(await call(t.redis, RENEW, [n, "app", 1_000], n), 0);
+    assert.deepEqual(await call(t.redis, POLL, [n, "app", 1_000, 0], n), [-1]);
+    assert.ok(await t.redis.pttl(presence) > 50_000, "a stranger cut it short");
+    // Even the owner's own late heartbeat only lengthens a TTL.
+    assert.equal(await call(t.redis, RENEW, [n, "app", 1_000], n, token), 1);
+    for (const key of [presence, tokenKey(keys, n)]) {
+      assert.ok(await t.redis.pttl(key) > 50_000, `renew cut ${key} short`);
+    }
+    assert.equal(await t.redis.get(tokenKey(keys, n)), token);
+    assert.equal(lock.signal.aborted, false);
     await lock.release();
   },
 );
