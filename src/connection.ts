@@ -10,6 +10,7 @@ import { ConnectionError } from "./errors.ts";
 import { isReplyError } from "./redis_errors.ts";
 import { checkWord } from "./validate.ts";
 import { quit } from "./quit.ts";
+import { guardSockets } from "./stream_guard.ts";
 import { settleWithin, TIMED_OUT } from "./wait.ts";
 
 /** What the Locker uses of ioredis, loaded only once a connection is built. */
@@ -418,7 +419,7 @@ function planCluster(options: ConnectionOptions): ConnectionPlan {
         clusterRetryStrategy: reconnectDelay,
         redisOptions: nodeOptions,
       });
-      hideCredentials(client);
+      adopt(client);
       return { client, owned: true, address, cluster: true };
     },
   };
@@ -457,7 +458,7 @@ export function planConnection(options: ConnectionOptions): ConnectionPlan {
         lazyConnect: true,
         retryStrategy: reconnectDelay,
       });
-      hideCredentials(client);
+      adopt(client);
       refuseWrongDatabase(client);
       return { client, owned: true, address, cluster: false };
     },
@@ -479,7 +480,7 @@ function planBorrowed(options: ConnectionOptions): ConnectionPlan {
     address,
     cluster,
     build: () => {
-      hideCredentials(client);
+      adopt(client);
       return { client, owned: false, address, cluster };
     },
   };
@@ -508,8 +509,14 @@ export function duplicateClient(connection: Connection): Client {
   const client = connection.cluster
     ? (connection.client as Cluster).duplicate([], { shardedSubscribers: true })
     : (connection.client as Redis).duplicate();
-  hideCredentials(client);
+  adopt(client);
   return client;
+}
+
+/** What every client the Locker uses gets, whoever made it. */
+function adopt(client: Client): void {
+  hideCredentials(client);
+  guardSockets(client);
 }
 
 // ioredis attaches the failed command to its errors, and for a refused AUTH
@@ -620,6 +627,7 @@ async function firstServerError(client: Client): Promise<Error | undefined> {
     lazyConnect: true,
     retryStrategy: () => null,
   });
+  guardSockets(server);
   let said: Error | undefined;
   server.on("error", (error: Error) => said ??= error);
   try {

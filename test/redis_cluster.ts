@@ -55,12 +55,14 @@ export interface SplitMove {
  * Starts `masters` cluster-enabled servers and joins them into one cluster.
  * `args` go to every server, e.g. `["--aclfile", path]`; the default user
  * must stay able to administer the cluster. With `tls`, each server also
- * has a TLS port, which is the one the cluster announces to clients.
+ * has a TLS port, which is the one the cluster announces to clients, and
+ * which asks clients for a certificate if `clientCertificates` is true.
  */
 export async function startCluster(
   masters = 3,
   args: readonly string[] = [],
   tls?: TlsFiles,
+  clientCertificates = false,
 ): Promise<RedisCluster> {
   const tlsPorts = Array.from({ length: masters }, () => tls && freePort());
   const servers = await Promise.all(
@@ -74,7 +76,13 @@ export async function startCluster(
           ...args,
           // The nodes then talk TLS to each other and announce their TLS
           // ports; the plain ones stay for the test's own administration.
-          ...(tls ? [...tlsArgs(tls, tlsPort!), "--tls-cluster", "yes"] : []),
+          ...(tls
+            ? [
+              ...tlsArgs(tls, tlsPort!, clientCertificates),
+              "--tls-cluster",
+              "yes",
+            ]
+            : []),
         ],
       })
     ),

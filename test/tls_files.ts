@@ -26,8 +26,14 @@ async function openssl(dir: string, ...args: string[]): Promise<void> {
   }
 }
 
-/** A CA and a server certificate for 127.0.0.1 signed by it, in `dir`. */
-export async function makeCertificates(dir: string): Promise<TlsFiles> {
+/**
+ * A CA and a server certificate for 127.0.0.1 signed by it, in a new temp
+ * dir that disposing removes.
+ */
+export async function makeCertificates(): Promise<
+  TlsFiles & AsyncDisposable
+> {
+  const dir = await Deno.makeTempDir({ prefix: "turn-tls-" });
   const key = ["-newkey", "rsa:2048", "-nodes"];
   await openssl(
     dir,
@@ -78,14 +84,19 @@ export async function makeCertificates(dir: string): Promise<TlsFiles> {
     ca: `${dir}/ca.crt`,
     cert: `${dir}/server.crt`,
     key: `${dir}/server.key`,
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
   };
 }
 
 /**
  * redis-server arguments for a TLS port with `files`; clients need no
- * certificate of their own.
+ * certificate of their own unless `clientCertificates` is true.
  */
-export function tlsArgs(files: TlsFiles, port: number): string[] {
+export function tlsArgs(
+  files: TlsFiles,
+  port: number,
+  clientCertificates = false,
+): string[] {
   return [
     "--tls-port",
     String(port),
@@ -96,6 +107,6 @@ export function tlsArgs(files: TlsFiles, port: number): string[] {
     "--tls-ca-cert-file",
     files.ca,
     "--tls-auth-clients",
-    "no",
+    clientCertificates ? "yes" : "no",
   ];
 }

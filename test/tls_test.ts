@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { ConnectionError, Locker, type LockerOptions } from "../mod.ts";
-import { within } from "./_helpers.ts";
+import { fixture, within } from "./_helpers.ts";
 import {
   freePort,
   type RedisServer,
@@ -30,8 +30,7 @@ interface TlsServer extends AsyncDisposable {
 
 /** A redis-server that only speaks TLS and wants a password. */
 async function startTlsServer(): Promise<TlsServer> {
-  const dir = await Deno.makeTempDir({ prefix: "turn-tls-" });
-  const files = await makeCertificates(dir);
+  const files = await makeCertificates();
   const port = freePort();
   const server = await startRedis({
     port,
@@ -49,7 +48,7 @@ async function startTlsServer(): Promise<TlsServer> {
     ca: files.ca,
     async [Symbol.asyncDispose]() {
       await server.stop();
-      await Deno.remove(dir, { recursive: true });
+      await files[Symbol.asyncDispose]();
     },
   };
 }
@@ -186,66 +185,129 @@ Deno.test(
 Deno.test(
   "a Redis Cluster over TLS: the Locker and the CLI (--cluster --tls-ca) take turns, and a CA it does not trust is named as the cause",
   async () => {
-    const dir = await Deno.makeTempDir({ prefix: "turn-tls-" });
-    const otherDir = await Deno.makeTempDir({ prefix: "turn-tls-" });
-    try {
-      const files = await makeCertificates(dir);
-      const stranger = await makeCertificates(otherDir);
-      await using cluster = await startCluster(3, [], files);
-      const nodes = cluster.tlsPorts.map((port) => ({
-        host: "127.0.0.1",
-        port: port!,
-      }));
-      await turnsOver({
-        cluster: nodes,
-        tls: { ca: await Deno.readTextFile(files.ca) },
-      });
-      // A single server names the certificate problem; so does a Cluster,
-      // not just "Connection is closed".
-      await using untrusting = new Locker({
-        cluster: nodes,
-        tls: { ca: await Deno.readTextFile(stranger.ca) },
-      });
-      await assert.rejects(
-        untrusting.lock("printer"),
-        (error: Error) =>
-          error instanceof ConnectionError &&
-          /: unable to verify the first certificate$/.test(error.message),
-      );
-      await cliOverTls(
-        ["--cluster", nodes.map((n) => `127.0.0.1:${n.port}`).join(",")],
-        files.ca,
-      );
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-      await Deno.remove(otherDir, { recursive: true });
-    }
+    await using files = await makeCertificates();
+    await using stranger = await makeCertificates();
+    await using cluster = await startCluster(3, [], files);
+    const nodes = cluster.tlsPorts.map((port) => ({
+      host: "127.0.0.1",
+      port: port!,
+    }));
+    await turnsOver({
+      cluster: nodes,
+      tls: { ca: await Deno.readTextFile(files.ca) },
+    });
+    // A single server names the certificate problem; so does a Cluster,
+    // not just "Connection is closed".
+    await using untrusting = new Locker({
+      cluster: nodes,
+      tls: { ca: await Deno.readTextFile(stranger.ca) },
+    });
+    await assert.rejects(
+      untrusting.lock("printer"),
+      (error: Error) =>
+        error instanceof ConnectionError &&
+        /: unable to verify the first certificate$/.test(error.message),
+    );
+    await cliOverTls(
+      ["--cluster", nodes.map((n) => `127.0.0.1:${n.port}`).join(",")],
+      files.ca,
+    );
   },
 );
 
 Deno.test(
   "Sentinel over TLS: the Locker and the CLI (--sentinels --tls-ca) find the master and take turns",
   async () => {
-    const dir = await Deno.makeTempDir({ prefix: "turn-tls-" });
-    try {
-      const files = await makeCertificates(dir);
-      await using group = await startSentinelGroup([], files);
-      await turnsOver({
-        sentinels: group.tlsAddresses,
-        name: MASTER_NAME,
-        tls: { ca: await Deno.readTextFile(files.ca) },
-      });
-      await cliOverTls(
-        [
-          "--sentinels",
-          group.tlsAddresses.map((a) => `127.0.0.1:${a.port}`).join(","),
-          "--master",
-          MASTER_NAME,
-        ],
-        files.ca,
-      );
-    } finally {
-      await Deno.remove(dir, { recursive: true });
+    await using files = await makeCertificates();
+    await using group = await startSentinelGroup([], files);
+    await turnsOver({
+      sentinels: group.tlsAddresses,
+      name: MASTER_NAME,
+      tls: { ca: await Deno.readTextFile(files.ca) },
+    });
+    await cliOverTls(
+      [
+        "--sentinels",
+        group.tlsAddresses.map((a) => `127.0.0.1:${a.port}`).join(","),
+        "--master",
+        MASTER_NAME,
+      ],
+      files.ca,
+    );
+  },
+);
+
+/** Tries a server that requires a client certificate without one. */
+const TRIES = 8;
+
+/**
+ * Runs the fixture with `options` in a process of its own and returns each
+ * try's line; asserts the process survived every try.
+ */
+async function triesWithoutCertificate(
+  options: LockerOptions,
+): Promise<string[]> {
+  const { code, stdout, stderr } = await within(
+    new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        fixture("no_client_certificate.ts"),
+        JSON.stringify(options),
+        String(TRIES),
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output(),
+    120_000,
+    "the tries without a client certificate",
+  );
+  const lines = new TextDecoder().decode(stdout).trim().split("\n");
+  const errors = new TextDecoder().decode(stderr);
+  assert.equal(lines.at(-1), "survived", errors);
+  assert.equal(code, 0, errors);
+  assert.ok(!errors.includes("EPIPE"), errors);
+  return lines.slice(0, -1);
+}
+
+Deno.test(
+  "a server that requires a client certificate, reached without one, is a ConnectionError, and the process survives (one server, Cluster)",
+  async () => {
+    await using files = await makeCertificates();
+    const ca = await Deno.readTextFile(files.ca);
+    const port = freePort();
+    await using server = await startRedis({
+      port,
+      args: ["--port", "0", ...tlsArgs(files, port, true)],
+    });
+    const url = `rediss://127.0.0.1:${server.port}/0`;
+    const single = await triesWithoutCertificate({ url, tls: { ca } });
+    assert.equal(single.length, TRIES);
+    // The server's alert, or a write that raced it.
+    for (const line of single) {
+      assert.match(line, /^refused: .*(CertificateRequired|write EPIPE)$/);
     }
+    // With a certificate of its own, the same server takes turns.
+    const withCertificate = {
+      ca,
+      cert: await Deno.readTextFile(files.cert),
+      key: await Deno.readTextFile(files.key),
+    };
+    await turnsOver({ url, tls: withCertificate });
+
+    await using cluster = await startCluster(3, [], files, true);
+    const nodes = cluster.tlsPorts.map((p) => ({
+      host: "127.0.0.1",
+      port: p!,
+    }));
+    const clustered = await triesWithoutCertificate({
+      cluster: nodes,
+      tls: { ca },
+    });
+    assert.equal(clustered.length, TRIES);
+    for (const line of clustered) {
+      assert.match(line, /^refused: .*(CertificateRequired|write EPIPE)$/);
+    }
+    await turnsOver({ cluster: nodes, tls: withCertificate });
   },
 );

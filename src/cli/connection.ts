@@ -82,13 +82,13 @@ export const CONNECTION_FLAGS: FlagSpecs = {
     type: "string",
     value: "HOST:PORT,...",
     description:
-      "Redis Cluster nodes to learn the cluster from (with --password), e.g. --cluster 10.0.0.1:7000,10.0.0.2:7000",
+      "Redis Cluster nodes to learn the cluster from (with --username, --password, --tls, --tls-ca), e.g. --cluster 10.0.0.1:7000,10.0.0.2:7000",
   },
   sentinels: {
     type: "string",
     value: "HOST:PORT,...",
     description:
-      "Redis Sentinels to ask for the master named by --master (with --db, --password), e.g. --sentinels 10.0.0.1:26379,10.0.0.2:26379",
+      "Redis Sentinels to ask for the master named by --master (with --db, --username, --password, --tls, --tls-ca), e.g. --sentinels 10.0.0.1:26379,10.0.0.2:26379",
   },
   master: {
     type: "string",
