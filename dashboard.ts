@@ -29,3 +29,8 @@ export {
   nodeListener,
 } from "./src/dashboard/node.ts";
 export type { Health } from "./src/dashboard/health.ts";
+export type {
+  DeadHead,
+  ResourceView,
+  UserView,
+} from "./src/dashboard/track.ts";

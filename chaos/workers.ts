@@ -10,6 +10,10 @@ import { type ChaosEvent, now, parseEvent } from "./history.ts";
 import type { WorkerConfig } from "./worker.ts";
 
 const WORKER = new URL("./worker.ts", import.meta.url).pathname;
+/** The stderr lines kept of each worker: enough for an uncaught error's trace. */
+const STDERR_LINES = 30;
+/** A terminal colour code (ESC [ ... m). */
+const COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
 
 /** Where a worker process stands, as its events tell. */
 type Role = "holder" | "waiter" | "idle";
@@ -51,15 +55,16 @@ class WorkerProcess {
         record(event);
       }),
       this.#read(this.child.stderr, (line) => {
-        this.stderr.push(line);
-        if (this.stderr.length > 40) this.stderr.shift();
+        // Without colours: the lines go into the history and the report.
+        this.stderr.push(line.replace(COLOUR, ""));
+        if (this.stderr.length > STDERR_LINES) this.stderr.shift();
       }),
     ]);
     this.exited = this.child.status.then(async ({ code, signal }) => {
       await reading;
       // What a worker that died on its own said last: the cause, for the report.
       const said = code !== 0 && !this.killed
-        ? { stderr: this.stderr.slice(-12) }
+        ? { stderr: this.stderr.slice(-STDERR_LINES) }
         : {};
       record({ t: now(), who, kind: "exit", code, signal, ...said });
     });
@@ -221,11 +226,6 @@ export class Workers {
     worker.signal("SIGKILL");
     console.error(`${worker.who} did not exit by itself; its stderr:`);
     console.error(worker.stderr.join("\n"));
-  }
-
-  /** The last lines each worker wrote on stderr, for a failure's report. */
-  stderrOf(who: string): string[] {
-    return this.#all.find((w) => w.who === who)?.stderr ?? [];
   }
 }
 

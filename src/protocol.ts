@@ -419,16 +419,18 @@ return 1
 );
 
 /**
- * How a user leaves the queue. `lost`: a holder whose lease is lost; it
- * claims nothing, since its turn may have moved on meanwhile.
+ * How a user leaves the queue: as holder (`completed`, `crashed`) or as
+ * waiter (`left`). A holder whose lease was lost leaves the same way: the
+ * draw token shows whether the turn is still its own.
  */
-export type Outcome = "completed" | "crashed" | "left" | "lost";
+export type Outcome = "completed" | "crashed" | "left";
 
 /**
- * release: the caller leaves, as holder (`completed`, `crashed`), as a
- * holder whose lease is lost (`lost`) or as waiter (`left`). ARGV n, label,
- * outcome, skip, token. Hands the turn on if it was the caller's; a waiter
- * holding the newest number gives it back (DECR).
+ * release: the caller leaves, as holder (`completed`, `crashed`) or as
+ * waiter (`left`). ARGV n, label, outcome, skip, token. Hands the turn on
+ * if it is still the caller's (its lease may have been lost meanwhile, as
+ * when its connection dropped: if its number is still its own, nobody else
+ * was granted); a waiter holding the newest number gives it back (DECR).
  * Returns `{wasHolder, usersAhead, stuck}`.
  */
 export const RELEASE: Script = script(
@@ -436,7 +438,7 @@ export const RELEASE: Script = script(
   5,
   user + `
 local n, label, outcome, skip, token = tonumber(ARGV[5]), ARGV[6], ARGV[7], tonumber(ARGV[8]), ARGV[9]
-local ours = outcome ~= 'lost' and owns(label, token)
+local ours = owns(label, token)
 local i, d = counters()
 -- A gone presence counts as the caller's only where anyone could skip it, so a
 -- stranger naming the newest number cannot pass a turn 1.0 user mid-draw.
@@ -444,8 +446,7 @@ local holder = i == n and (ours or (d ~= nil and skippable(n, d, skip)))
 local ahead = 0
 if i and i < n then ahead = live_between(i, n - 1) end
 if holder and outcome == 'crashed' then say(n .. ' crashed!') end
-if ours then redis.call('DEL', mine, token_key, draw_key)
-elseif outcome ~= 'lost' then forget(label, token) end
+if ours then redis.call('DEL', mine, token_key, draw_key) else forget(label, token) end
 if holder and outcome == 'completed' then say(n .. ' completed by "' .. label .. '"') end
 if ours and outcome == 'left' then say(n .. ' left') end
 if holder then

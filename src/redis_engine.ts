@@ -57,6 +57,7 @@ import {
   type TicketSteps,
 } from "./departures.ts";
 import { quit } from "./quit.ts";
+import { isSlotMoving } from "./slot_move.ts";
 import { delay, settleWithin, waitOrGiveUp } from "./wait.ts";
 import { isAway, ownError } from "./redis_errors.ts";
 
@@ -104,6 +105,8 @@ export class RedisEngine implements Engine {
   #beating = false;
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** Aborts when closing, ending waits for a reconnect. */
+  readonly #closeController = new AbortController();
   /** On the command client; taken off when closing, as it may be borrowed. */
   readonly #clientListeners: ReadonlyArray<[string, () => void]> = [
     // Without a listener, ioredis prints every connection error to the console.
@@ -313,7 +316,10 @@ export class RedisEngine implements Engine {
     if (ticket.state !== "waiting") return;
     // Once drawn, a failed subscription (Redis away for a moment) must not
     // end the wait: heartbeats poll meanwhile, and the next beat reconnects.
-    await this.#watch(ticket).catch(() => {});
+    // A refused one (no ACL permission) never comes right, so it does.
+    await this.#watch(ticket).catch((error) => {
+      if (isRefused(error)) ticket.fail(this.#own(error));
+    });
     // The turn may have been announced before the subscription was active.
     await this.#poll(ticket);
   }
@@ -489,13 +495,33 @@ export class RedisEngine implements Engine {
 
   async #finish(ticket: Ticket, outcome: Outcome): Promise<Reply> {
     ticket.state = "gone";
-    const reply = await runScript(
-      this.#client,
-      this.#userCall(RELEASE, ticket, [outcome, 0]),
-    ) as Reply;
-    const stuck = Number(reply[2]);
+    const call = this.#userCall(RELEASE, ticket, [outcome, 0]);
+    try {
+      return this.#finished(ticket, await runScript(this.#client, call));
+    } catch (error) {
+      if (isSlotMoving(error)) this.#finishLater(ticket, call);
+      throw error;
+    }
+  }
+
+  #finished(ticket: Ticket, reply: unknown): Reply {
+    const stuck = Number((reply as Reply)[2]);
     if (stuck > 0) this.#followUp(ticket.keys, stuck);
-    return reply;
+    return reply as Reply;
+  }
+
+  /**
+   * A slot move outlasted the release's own wait, and the caller has been
+   * told. The release goes on trying in the background until the presence
+   * would lapse anyway (or the Locker closes), so the next user is served
+   * as soon as the move ends, not an `expire` later.
+   */
+  #finishLater(ticket: Ticket, call: ScriptCall): void {
+    const keepTrying = () => !this.#closed && Date.now() < ticket.validUntil;
+    this.#departures.track(
+      runScript(this.#client, call, keepTrying)
+        .then((reply) => void this.#finished(ticket, reply), () => {}),
+    );
   }
 
   #lockOf(ticket: Ticket): Lock {
@@ -510,17 +536,58 @@ export class RedisEngine implements Engine {
   async #release(ticket: Ticket, outcome: ReleaseOutcome): Promise<void> {
     // close() may have released it already.
     if (ticket.state === "gone") return;
-    // A lease that is lost may have passed to someone else, possibly under
-    // the same number and label once the queue restarted: claim nothing.
     ticket.checkLease();
     this.#tickets.delete(ticket);
-    const finishing = this.#departures.track(
-      this.#finish(ticket, ticket.leaseSignal.aborted ? "lost" : outcome),
+    if (!ticket.leaseSignal.aborted) {
+      await this.#owned(this.#departures.track(this.#finish(ticket, outcome)));
+      return;
+    }
+    // A lost lease may still be a turn nobody else was given (its connection
+    // dropped, Redis kept its keys): the release checks the draw token, and
+    // then hands over at once rather than leave the next user waiting for
+    // the presence to lapse. Redis may be away, so it goes on in the
+    // background (close() awaits it) and its failure changes nothing here.
+    void this.#departures.track(this.#handOver(ticket, outcome)).catch(
+      () => {},
     );
-    // Nor does it need Redis, which may be away: the release goes on in the
-    // background (close() still awaits it) and its failure changes nothing.
-    if (ticket.leaseSignal.aborted) return void finishing.catch(() => {});
-    await this.#owned(finishing);
+  }
+
+  /**
+   * Releases a ticket whose lease was lost, again after each reconnect while
+   * Redis is away, for as long as its presence may still be alive there.
+   */
+  async #handOver(ticket: Ticket, outcome: ReleaseOutcome): Promise<void> {
+    const until = ticket.validUntil + ticket.spec.expire;
+    for (;;) {
+      try {
+        await this.#finish(ticket, outcome);
+        return;
+      } catch (error) {
+        // Only a reconnect can help: none is under way when the client is
+        // ready (or has ended), and after `until` the presence is gone.
+        const { status } = this.#client;
+        const hopeless = status === "ready" || status === "end";
+        if (!isAway(error) || hopeless || Date.now() >= until) throw error;
+      }
+      await this.#reconnected(until - Date.now());
+      if (this.#closed && this.#client.status !== "ready") return;
+    }
+  }
+
+  /** Resolves on the command client's next "ready", after `ms`, or on close. */
+  #reconnected(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.#closeController.signal.aborted) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        this.#client.off("ready", done);
+        this.#closeController.signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#client.on("ready", done);
+      this.#closeController.signal.addEventListener("abort", done);
+    });
   }
 
   /** Skips a newest number without presence once it had its grace period. */
@@ -834,6 +901,7 @@ export class RedisEngine implements Engine {
   async #close(): Promise<void> {
     // From here on, new calls are refused; work under way may finish.
     this.#closed = true;
+    this.#closeController.abort();
     await departAll(
       this.#tickets,
       (ticket) => this.#release(ticket, "completed"),

@@ -6,6 +6,7 @@
  */
 
 import { CommandError, ConnectionError, TurnError } from "./errors.ts";
+import { isSlotMoving, SLOT_MOVE_WAIT_MS } from "./slot_move.ts";
 
 /** Whether `error` is Redis's reply to a command, not a lost connection. */
 export function isReplyError(error: unknown): boolean {
@@ -24,8 +25,8 @@ export function isAway(error: unknown): boolean {
 }
 
 /**
- * `error` as one of this module's errors: a refusal by Redis becomes a
- * CommandError, anything else ioredis reports (a connection lost, retries
+ * `error` as one of this module's errors: a refusal by Redis, or a slot
+ * still moving after the bound, becomes a CommandError, anything else ioredis reports (a connection lost, retries
  * given up) a ConnectionError naming `address`. Errors of this module pass
  * unchanged.
  */
@@ -33,6 +34,13 @@ export function ownError(address: string, error: unknown): TurnError {
   if (error instanceof TurnError) return error;
   if (!(error instanceof Error)) {
     return new ConnectionError(address, String(error), { cause: error });
+  }
+  if (isSlotMoving(error)) {
+    return new CommandError(
+      address,
+      `the resource's slot was still being moved after ${SLOT_MOVE_WAIT_MS} ms of trying again: ${error.message}`,
+      { cause: error },
+    );
   }
   return isReplyError(error)
     ? new CommandError(address, error.message, { cause: error })

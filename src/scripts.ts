@@ -1,6 +1,8 @@
 /**
  * Runs the protocol's Lua scripts: EVALSHA first, EVAL when the server does
- * not have the script cached (NOSCRIPT), alone or many in one pipeline.
+ * not have the script cached (NOSCRIPT), alone or many in one pipeline. On a
+ * Redis Cluster, a script whose slot is being moved is tried again for a
+ * while (see slot_move.ts).
  *
  * @module
  */
@@ -8,6 +10,8 @@
 import { createHash } from "node:crypto";
 import type { Client } from "./connection.ts";
 import type { Script } from "./protocol.ts";
+import { nameRefusal } from "./refusal.ts";
+import { forMs, whileSlotMoves } from "./slot_move.ts";
 
 /** One script invocation. */
 export interface ScriptCall {
@@ -40,11 +44,24 @@ function evalArgs(call: ScriptCall): [number, ...(string | number)[]] {
   return [call.keys.length, ...call.keys, ...call.args];
 }
 
-/** Runs one script and returns its reply. */
+/**
+ * Runs one script and returns its reply. While its slot is being moved, it
+ * tries again as long as `keepTrying()` says so (by default for
+ * `SLOT_MOVE_WAIT_MS`).
+ */
 export async function runScript(
   client: Client,
   call: ScriptCall,
+  keepTrying: () => boolean = forMs(),
 ): Promise<unknown> {
+  try {
+    return await whileSlotMoves(() => evalOnce(client, call), keepTrying);
+  } catch (error) {
+    throw await nameRefusal(client, call.script, call.keys, error);
+  }
+}
+
+async function evalOnce(client: Client, call: ScriptCall): Promise<unknown> {
   try {
     return await client.evalsha(shaOf(call.script), ...evalArgs(call));
   } catch (error) {
@@ -86,7 +103,8 @@ export async function runScripts(
   return Promise.all(calls.map(async (call, index) => {
     const [error, value] = replies[index] ?? [new Error("no reply"), null];
     if (!error) return { ok: true, value };
-    if (!isNoScript(error)) return { ok: false, error };
-    return await settle(client, call);
+    if (isNoScript(error)) return await settle(client, call);
+    const named = await nameRefusal(client, call.script, call.keys, error);
+    return { ok: false, error: named as Error };
   }));
 }

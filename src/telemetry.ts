@@ -1,7 +1,9 @@
 /**
  * OpenTelemetry from the Locker itself, through `@opentelemetry/api`: a
  * no-op unless the application registers an SDK (or runs Deno with
- * `OTEL_DENO=true`, which registers Deno's own).
+ * `OTEL_DENO=true`, which registers Deno's own). The package is loaded at a
+ * Locker's first turn; where it cannot be loaded (a program run without the
+ * import map, as `deno task demo` is), turns go untraced.
  *
  * Spans: `turn.wait` (from asking to getting the turn or giving up) and
  * `turn.hold` (from getting the turn to releasing or losing it), with the
@@ -16,16 +18,14 @@
  * @module
  */
 
-import {
-  type Attributes,
-  type Counter,
-  type Histogram,
-  type Meter,
-  type MeterProvider,
-  metrics,
-  type Span,
-  SpanStatusCode,
-  trace,
+import type {
+  Attributes,
+  Counter,
+  Histogram,
+  Meter,
+  MeterProvider,
+  Span,
+  Tracer,
 } from "@opentelemetry/api";
 import type { Engine, WaitLimits } from "./engine.ts";
 import type { Follow } from "./follow.ts";
@@ -59,12 +59,24 @@ interface Instruments {
   readonly crashes: Counter;
 }
 
+type Api = typeof import("@opentelemetry/api");
+
+let loading: Promise<Api | undefined> | undefined;
+
+/** The OpenTelemetry API, loaded once; `undefined` where it cannot be. */
+function loadApi(): Promise<Api | undefined> {
+  return loading ??= import("@opentelemetry/api").then(
+    (api) => api,
+    () => undefined,
+  );
+}
+
 // One set of instruments per meter provider: an application may register
 // its SDK after a Locker was made, and metrics.getMeter() has no proxy.
 const instrumentsByProvider = new WeakMap<MeterProvider, Instruments>();
 
-function instruments(): Instruments {
-  const provider = metrics.getMeterProvider();
+function instruments(api: Api): Instruments {
+  const provider = api.metrics.getMeterProvider();
   let found = instrumentsByProvider.get(provider);
   if (found === undefined) {
     found = createInstruments(provider.getMeter(SCOPE));
@@ -115,6 +127,13 @@ function waitFailure(error: unknown, signal?: AbortSignal): string {
   return "error";
 }
 
+/** What a turn reports with. */
+interface Telemetry {
+  readonly tracer: Tracer;
+  readonly attributes: Attributes;
+  readonly tools: Instruments;
+}
+
 /**
  * The engine with telemetry around each turn. Everything but `acquire`
  * passes straight through.
@@ -122,7 +141,6 @@ function waitFailure(error: unknown, signal?: AbortSignal): string {
 class InstrumentedEngine implements Engine {
   readonly #engine: Engine;
   readonly #metricResource: MetricResource | undefined;
-  readonly #tracer = trace.getTracer(SCOPE);
 
   constructor(engine: Engine, metricResource: MetricResource | undefined) {
     this.#engine = engine;
@@ -135,9 +153,14 @@ class InstrumentedEngine implements Engine {
     limits: WaitLimits,
     tryOnly: boolean,
   ): Promise<Lock | null> {
-    const tools = instruments();
+    const api = await loadApi();
+    if (api === undefined) {
+      return await this.#engine.acquire(resource, spec, limits, tryOnly);
+    }
+    const tools = instruments(api);
+    const tracer = api.trace.getTracer(SCOPE);
     const attributes = this.#attributes(resource);
-    const span = this.#tracer.startSpan("turn.wait", {
+    const span = tracer.startSpan("turn.wait", {
       attributes: {
         "turn.resource": resource,
         "turn.label": spec.label,
@@ -187,17 +210,13 @@ class InstrumentedEngine implements Engine {
     span.setAttribute("turn.number", lock.number);
     if (position === undefined) span.setAttribute("turn.queue.position", 0);
     endSpan(span, "granted");
-    return this.#held(lock, span, attributes, tools);
+    return this.#held(lock, span, { tracer, attributes, tools });
   }
 
   /** A Lock that times and traces the turn, around the engine's own. */
-  #held(
-    inner: Lock,
-    waitSpan: Span,
-    attributes: Attributes,
-    tools: Instruments,
-  ): Lock {
-    const span = this.#tracer.startSpan("turn.hold", {
+  #held(inner: Lock, waitSpan: Span, telemetry: Telemetry): Lock {
+    const { tracer, attributes, tools } = telemetry;
+    const span = tracer.startSpan("turn.hold", {
       attributes: {
         "turn.resource": inner.resource,
         "turn.number": inner.number,
@@ -238,6 +257,7 @@ class InstrumentedEngine implements Engine {
       signal,
       end,
       () => void inner.signal,
+      { presenceFile: inner.presenceFile, validUntil: () => inner.validUntil },
     );
   }
 
@@ -270,13 +290,16 @@ class InstrumentedEngine implements Engine {
   }
 }
 
+/** `SpanStatusCode.ERROR`, a constant of the API's stable interface. */
+const SPAN_STATUS_ERROR = 2;
+
 function endSpan(span: Span, outcome: string, error?: unknown): void {
   span.setAttribute("turn.outcome", outcome);
   const failed = outcome === "timeout" || outcome === "error" ||
     outcome === "lost" || outcome === "crashed";
   if (failed) {
     span.setStatus({
-      code: SpanStatusCode.ERROR,
+      code: SPAN_STATUS_ERROR,
       message: error instanceof Error ? error.message : outcome,
     });
   }

@@ -13,6 +13,7 @@ import type { Lock, LockerOptions, TurnEvent } from "../mod.ts";
 import { presenceKey, resourceKeys } from "../src/protocol.ts";
 import { FOLLOW_DIR, presencePath, resourcePaths } from "../src/file_layout.ts";
 import { type Counters, writeState } from "../src/file_state.ts";
+import { quit } from "../src/quit.ts";
 import { WarmLockers } from "./_warm.ts";
 
 /** Context handed to a test body by {@linkcode redisTest}. */
@@ -88,7 +89,7 @@ async function withRedis(
       (locker) => body({ server, redis, locker }),
     );
   } finally {
-    redis.disconnect();
+    await quit(redis);
   }
 }
 
@@ -97,13 +98,7 @@ export function redisTest(
   name: string,
   body: (context: RedisTestContext) => Promise<void>,
 ): void {
-  Deno.test({
-    name,
-    // ioredis keeps sockets and timers that outlive a test body by a tick.
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn: guarded(() => withRedis(body)),
-  });
+  Deno.test(name, guarded(() => withRedis(body)));
 }
 
 function redisDomain(server: RedisServer, redis: Redis): LockDomain {
@@ -284,6 +279,7 @@ function warmWorld(backend: Backend): WarmWorld {
       for (const world of worlds.values()) {
         Deno.test({
           name: `warm Lockers close and leave nothing [${world.backend} warm]`,
+          // Opened by earlier tests; closing them is this test's work.
           sanitizeOps: false,
           sanitizeResources: false,
           fn: guarded(() => world.close()),
@@ -308,8 +304,6 @@ export function lockerTest(
   for (const backend of BACKENDS) {
     Deno.test({
       name: `${name} [${backend}]`,
-      sanitizeOps: false,
-      sanitizeResources: false,
       fn: guarded(() =>
         backend === "redis"
           ? withRedis((t) =>
@@ -327,6 +321,7 @@ export function lockerTest(
     const world = warmWorld(backend);
     Deno.test({
       name: `${name} [${backend} warm]`,
+      // A warm world's Lockers and connections outlive each test on purpose.
       sanitizeOps: false,
       sanitizeResources: false,
       fn: guarded(() => world.run(body)),

@@ -1,30 +1,61 @@
 /**
- * Least privilege: every API call and every CLI command works as a Redis ACL
- * user made from exactly the rule docs/SECURITY.md gives, and that rule names no
- * command turn does not send.
+ * Least privilege: on one server, behind Sentinel and on a Cluster, every API
+ * call works as a Redis ACL user made from exactly the rule docs/SECURITY.md
+ * gives for that deployment (every CLI command too, on one server), and the
+ * rule names no command turn does not send. A missing permission fails with
+ * an error that names the refused command.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { ConnectionError, Locker, TimeoutError } from "../mod.ts";
+import {
+  ConnectionError,
+  Locker,
+  type LockerOptions,
+  TimeoutError,
+  TurnError,
+} from "../mod.ts";
 import { EXTERNAL_PATTERN } from "../src/protocol.ts";
 import { allKeys, untilQueued, within } from "./_helpers.ts";
 import { type RedisServer, startRedis } from "../support/redis_server.ts";
 import { runCli, spawnCli, subscribed } from "./cli_helpers.ts";
+import { startCluster } from "./redis_cluster.ts";
+import { MASTER_NAME, startSentinelGroup } from "./redis_sentinel.ts";
+import { quit } from "../src/quit.ts";
 
 const PASSWORD = "acl-test-secret";
 const DB = 1;
 
-/** The rules after `ACL SETUSER turn` in docs/SECURITY.md's least-privilege line. */
-async function readmeRules(): Promise<string> {
-  const readme = await Deno.readTextFile(
+/** The deployments docs/SECURITY.md gives a line for, by their heading. */
+type Deployment = "One Redis server" | "Redis Sentinel" | "Redis Cluster";
+
+/**
+ * The rules after `ACL SETUSER turn` in docs/SECURITY.md's least-privilege
+ * line for `deployment`.
+ */
+async function docRules(deployment: Deployment): Promise<string> {
+  const doc = await Deno.readTextFile(
     new URL("../docs/SECURITY.md", import.meta.url),
   );
-  const line = /^ACL SETUSER turn (.*)$/m.exec(readme);
-  assert.ok(line, "docs/SECURITY.md has no `ACL SETUSER turn ...` line");
+  const section = doc.split(/^### /m).find((s) => s.startsWith(deployment));
+  const line = /^ACL SETUSER turn (.*)$/m.exec(section ?? "");
+  assert.ok(line, `docs/SECURITY.md has no line under "### ${deployment}"`);
   return line[1].replace(">PASSWORD", `>${PASSWORD}`);
+}
+
+/** An ACL file of `users` lines in a new temp dir; removed on dispose. */
+async function aclFile(
+  users: readonly string[],
+): Promise<AsyncDisposable & { readonly path: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "turn-acl-" });
+  const path = `${dir}/users.acl`;
+  await Deno.writeTextFile(path, users.join("\n") + "\n");
+  return {
+    path,
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
 }
 
 /** The `+command` names of an ACL rule. */
@@ -48,17 +79,12 @@ interface AclServer extends AsyncDisposable {
  * `rules` and an `admin` for inspection.
  */
 async function startAclServer(rules: string): Promise<AclServer> {
-  const dir = await Deno.makeTempDir({ prefix: "turn-acl-" });
-  const aclFile = `${dir}/users.acl`;
-  await Deno.writeTextFile(
-    aclFile,
-    [
-      "user default off",
-      `user turn ${rules}`,
-      `user admin on >${PASSWORD} ~* &* +@all`,
-    ].join("\n") + "\n",
-  );
-  const server = await startRedis({ args: ["--aclfile", aclFile] });
+  const users = await aclFile([
+    "user default off",
+    `user turn ${rules}`,
+    `user admin on >${PASSWORD} ~* &* +@all`,
+  ]);
+  const server = await startRedis({ args: ["--aclfile", users.path] });
   const base = `127.0.0.1:${server.port}/${DB}`;
   const adminUrl = `redis://admin:${PASSWORD}@${base}`;
   const admin = new Redis(adminUrl);
@@ -68,21 +94,45 @@ async function startAclServer(rules: string): Promise<AclServer> {
     admin,
     adminUrl,
     async [Symbol.asyncDispose]() {
-      admin.disconnect();
+      await quit(admin);
       await server.stop();
-      await Deno.remove(dir, { recursive: true });
+      await users[Symbol.asyncDispose]();
     },
   };
 }
 
-/** Commands the server ran (from its command statistics), by name. */
-async function commandsRun(admin: Redis): Promise<Set<string>> {
-  const info = await admin.info("commandstats");
-  return new Set(
-    [...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)]
-      .filter(([, , calls]) => Number(calls) > 0)
-      .map(([, name]) => name),
-  );
+/** Commands the servers ran (from their command statistics), by name. */
+async function commandsRun(admins: readonly Redis[]): Promise<Set<string>> {
+  const run = new Set<string>();
+  for (const admin of admins) {
+    const info = await admin.info("commandstats");
+    for (
+      const [, name, calls] of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)
+    ) {
+      if (Number(calls) > 0) run.add(name);
+    }
+  }
+  return run;
+}
+
+/** The commands of `rules` the servers never ran, and those they refused. */
+async function unneededAndRefused(
+  rules: string,
+  admins: readonly Redis[],
+  inspection: readonly string[],
+): Promise<{ unneeded: string[]; refused: string[] }> {
+  const run = await commandsRun(admins);
+  const refused: string[] = [];
+  for (const admin of admins) {
+    for (const entry of await admin.acl("LOG") as unknown[][]) {
+      refused.push(String(entry[entry.indexOf("object") + 1]));
+    }
+  }
+  for (const own of inspection) run.delete(own);
+  return {
+    unneeded: commandsOf(rules).filter((name) => !run.has(name)),
+    refused: [...new Set(refused)].sort(),
+  };
 }
 
 /** Mutual exclusion witness: INCR inside, must never exceed 1. */
@@ -93,11 +143,20 @@ async function critical(witness: Redis, max: { value: number }) {
   await witness.decr("turn:acl-test:inside");
 }
 
-async function apiRound(url: string, admin: Redis): Promise<void> {
-  await using a = new Locker({ url });
-  await using b = new Locker({ url });
-  await using c = new Locker({ url });
-  const witness = new Redis(url);
+/**
+ * Every API call, by three Lockers made with `options`; `leftovers` lists
+ * the keys of the deployment afterwards. The witness lives on a server of
+ * its own.
+ */
+async function apiRound(
+  options: LockerOptions,
+  leftovers: () => Promise<string[]>,
+): Promise<void> {
+  await using a = new Locker(options);
+  await using b = new Locker(options);
+  await using c = new Locker(options);
+  await using witnessServer = await startRedis();
+  const witness = new Redis(witnessServer.url);
   try {
     // lock/release, contention with a witness, tryLock, lockAll.
     const max = { value: 0 };
@@ -143,9 +202,9 @@ async function apiRound(url: string, admin: Redis): Promise<void> {
     await both.release();
     assert.deepEqual(await a.reset(), []);
   } finally {
-    witness.disconnect();
+    await quit(witness);
   }
-  assert.deepEqual(await allKeys(admin), ["turn:acl-test:inside"]);
+  assert.deepEqual(await leftovers(), []);
 }
 
 async function cliRound(url: string, adminUrl: string): Promise<void> {
@@ -188,32 +247,133 @@ async function cliRound(url: string, adminUrl: string): Promise<void> {
 Deno.test({
   name:
     "every API call and CLI command works as the least-privilege ACL user, which names only commands turn sends",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
-    const rules = await readmeRules();
+    const rules = await docRules("One Redis server");
     await using acl = await startAclServer(rules);
-    await apiRound(acl.url, acl.admin);
+    await apiRound({ url: acl.url }, () => allKeys(acl.admin));
     await cliRound(acl.url, acl.adminUrl);
-    // Nothing was refused: no command, key or channel outside the rule.
-    assert.deepEqual(await acl.admin.acl("LOG"), []);
-    // Every command the rule allows was needed. The admin's own inspection
-    // (info, keys, pubsub, acl) and HELLO (always allowed) are not in it.
-    const run = await commandsRun(acl.admin);
-    for (const own of ["hello", "keys", "pubsub|numpat", "acl|log"]) {
-      run.delete(own);
-    }
-    assert.deepEqual([...run].sort(), commandsOf(rules));
+    await cliAsUser([
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(acl.server.port),
+      "--db",
+      String(DB),
+    ]);
+    // Nothing was refused: no command, key or channel outside the rule; and
+    // every command the rule allows was needed. The admin's own inspection
+    // (keys, pubsub, acl) and HELLO (always allowed) are not in it.
+    assert.deepEqual(
+      await unneededAndRefused(rules, [acl.admin], [
+        "hello",
+        "keys",
+        "pubsub|numpat",
+        "acl|log",
+      ]),
+      { unneeded: [], refused: [] },
+    );
   },
 });
+
+/**
+ * The CLI as user `turn` with `flags` (--username, the password from
+ * TURN_REDIS_PASSWORD): one holds, another waits in `run`, status shows
+ * the holder.
+ */
+async function cliAsUser(flags: readonly string[]): Promise<void> {
+  const connection = [...flags, "--username", "turn"];
+  const env = { TURN_REDIS_PASSWORD: PASSWORD };
+  await using holder = spawnCli(["lock", ...connection, "printer"], { env });
+  await holder.stdoutHas("printer: locked\n");
+  const status = await runCli(["status", "--json", ...connection, "printer"], {
+    env,
+  });
+  assert.equal(status.stderr, "");
+  assert.equal(JSON.parse(status.stdout)[0].users[0].label, "lock tool");
+  const run = spawnCli(["run", ...connection, "printer", "--", "true"], {
+    env,
+  });
+  await run.stderrHas("printer: waiting, 1 ahead");
+  holder.kill("SIGINT");
+  assert.equal((await holder.result()).code, 0);
+  assert.deepEqual(await run.result(), {
+    code: 0,
+    stdout: "",
+    stderr: "printer: waiting, 1 ahead\n",
+  });
+}
+
+const ADMIN = "user default on nopass ~* &* +@all";
+
+Deno.test(
+  "behind Sentinel, every API call and the CLI (--username) work as the Sentinel ACL user, and nothing is refused",
+  async () => {
+    const rules = await docRules("Redis Sentinel");
+    await using users = await aclFile([ADMIN, `user turn ${rules}`]);
+    await using group = await startSentinelGroup(["--aclfile", users.path]);
+    const master = new Redis(await group.masterPort(), "127.0.0.1", { db: DB });
+    try {
+      await apiRound({
+        sentinels: group.addresses,
+        name: MASTER_NAME,
+        username: "turn",
+        password: PASSWORD,
+        db: DB,
+      }, () => allKeys(master));
+      await cliAsUser([
+        "--sentinels",
+        group.addresses.map((a) => `127.0.0.1:${a.port}`).join(","),
+        "--master",
+        MASTER_NAME,
+        "--db",
+        String(DB),
+      ]);
+      // The sentinels and the replica use the master too, so its statistics
+      // cannot say which commands turn needed; the rule is the one-server
+      // rule, whose every command is needed (above).
+      assert.equal(rules, await docRules("One Redis server"));
+      const { refused } = await unneededAndRefused(rules, [master], []);
+      assert.deepEqual(refused, []);
+    } finally {
+      await quit(master);
+    }
+  },
+);
+
+Deno.test(
+  "on a Redis Cluster, every API call and the CLI (--username) work as the Cluster ACL user, which names only commands turn sends",
+  async () => {
+    const rules = await docRules("Redis Cluster");
+    await using users = await aclFile([ADMIN, `user turn ${rules}`]);
+    await using cluster = await startCluster(3, ["--aclfile", users.path]);
+    const { admins } = cluster;
+    await Promise.all(admins.map((admin) => admin.config("RESETSTAT")));
+    await apiRound({
+      cluster: cluster.servers.map((s) => ({
+        host: "127.0.0.1",
+        port: s.port,
+      })),
+      username: "turn",
+      password: PASSWORD,
+    }, async () => (await Promise.all(admins.map(allKeys))).flat());
+    await cliAsUser([
+      "--cluster",
+      cluster.servers.map((s) => `127.0.0.1:${s.port}`).join(","),
+    ]);
+    // ioredis names its slot-learning connection and carries on if refused,
+    // as docs/SECURITY.md says.
+    assert.deepEqual(
+      await unneededAndRefused(rules, admins, ["config|resetstat", "keys"]),
+      { unneeded: [], refused: ["client|setname"] },
+    );
+  },
+);
 
 Deno.test({
   name:
     "a user who may not SELECT the database gets a ConnectionError, not database 0",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
-    const rules = (await readmeRules()).replace(" +select", "");
+    const rules = (await docRules("One Redis server")).replace(" +select", "");
     await using acl = await startAclServer(rules);
     await using locker = new Locker({ url: acl.url });
     await assert.rejects(
@@ -232,8 +392,6 @@ Deno.test({
 
 Deno.test({
   name: "a database number beyond the server's is refused, not database 0",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await using server = await startRedis({ args: ["--databases", "4"] });
     await using locker = new Locker({
@@ -255,10 +413,8 @@ Deno.test({
 Deno.test({
   name:
     "a user missing a command a waiter's script needs fails the wait with Redis's refusal, not a timeout",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
-    const rules = (await readmeRules()).replace(" +pexpire", "");
+    const rules = (await docRules("One Redis server")).replace(" +pexpire", "");
     await using acl = await startAclServer(rules);
     // Drawing needs no PEXPIRE; a waiter's poll does.
     await using holder = new Locker({ url: acl.url });
@@ -269,9 +425,98 @@ Deno.test({
       waiter.lock("printer", { timeout: 20_000 }),
       (error: Error) =>
         !(error instanceof TimeoutError) &&
-        /^NOPERM |can't run this command/.test(error.message),
+        /can't run this command.*: the user may not run 'pexpire'$/.test(
+          error.message,
+        ),
     );
     assert.ok(Date.now() - started < 10_000, "failed only at the timeout");
     await held.release();
   },
 });
+
+/**
+ * Sets user `turn` on every server to `rules` less `missing`, and returns
+ * what a new Locker's first turn is refused with, within 10 s.
+ */
+async function refusalWithout(
+  admins: readonly Redis[],
+  rules: string,
+  missing: string,
+  options: LockerOptions,
+): Promise<Error> {
+  const words = rules.split(" ").filter((word) => word !== `+${missing}`);
+  for (const admin of admins) {
+    await admin.call("ACL", "SETUSER", "turn", "reset", ...words);
+  }
+  await using holder = new Locker(options);
+  await using waiter = new Locker(options);
+  try {
+    const held = await within(holder.lock("printer"), 10_000, "a turn");
+    let queued!: () => void;
+    const inLine = new Promise<void>((resolve) => queued = resolve);
+    const waiting = waiter.lock("printer", { onQueue: () => queued() });
+    waiting.catch(() => {}); // awaited below
+    await within(Promise.race([inLine, waiting]), 10_000, "a place in line");
+    await held.release();
+    await (await within(waiting, 10_000, "the waiter's turn")).release();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error(`nothing was refused without ${missing}`);
+}
+
+Deno.test(
+  "a missing permission fails with an error that names the refused command",
+  async (t) => {
+    await t.step("one server", async () => {
+      const rules = await docRules("One Redis server");
+      await using acl = await startAclServer(rules);
+      const options = { url: acl.url };
+      for (const missing of ["subscribe", "evalsha", "msetnx", "publish"]) {
+        const error = await refusalWithout(
+          [acl.admin],
+          rules,
+          missing,
+          options,
+        );
+        assert.ok(error instanceof TurnError, String(error));
+        assert.match(error.message, new RegExp(`'${missing}'`));
+      }
+    });
+    await t.step("Redis Cluster", async () => {
+      const rules = await docRules("Redis Cluster");
+      await using users = await aclFile([ADMIN, `user turn ${rules}`]);
+      await using cluster = await startCluster(3, ["--aclfile", users.path]);
+      const options = {
+        cluster: cluster.servers.map((s) => ({
+          host: "127.0.0.1",
+          port: s.port,
+        })),
+        username: "turn",
+        password: PASSWORD,
+        connectTimeout: 8_000,
+      };
+      for (
+        const missing of [
+          "cluster|slots",
+          "cluster|info",
+          "command|info",
+          "spublish",
+          "ssubscribe",
+        ]
+      ) {
+        const error = await refusalWithout(
+          cluster.admins,
+          rules,
+          missing,
+          options,
+        );
+        assert.ok(error instanceof TurnError, String(error));
+        assert.ok(
+          error.message.includes(`'${missing}'`),
+          `${missing}: ${error.message}`,
+        );
+      }
+    });
+  },
+);

@@ -246,3 +246,23 @@ Deno.test("turn run (file) refuses more resources than its command can hold lock
     { code: 0, stdout: "ran\n", stderr: "" },
   );
 });
+
+Deno.test("exit 69 covers what --help says: unreachable, authentication refused, a database that cannot be selected", async () => {
+  await using server = await startRedis({ args: ["--requirepass", "secret"] });
+  const port = `${server.port}`;
+  for (
+    const [args, says] of [
+      [["--port", "1"], "connect ECONNREFUSED"],
+      [["--port", port, "--password", "wrong"], "WRONGPASS"],
+      [["--port", port, "--password", "secret", "--db", "99"], "DB index"],
+    ] as const
+  ) {
+    const { code, stdout, stderr } = await runCli([...args, "status"]);
+    deepStrictEqual({ code, stdout }, { code: 69, stdout: "" });
+    ok(
+      stderr.startsWith("turn: cannot connect to Redis at ") &&
+        stderr.includes(says),
+      stderr,
+    );
+  }
+});

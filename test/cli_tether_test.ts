@@ -232,7 +232,8 @@ Deno.test("turn run (redis): when renewals stop reaching Redis, the command gets
   const script = `trap 'date +%s%3N > ${work}/term' TERM; ` +
     `echo $$ > ${work}/leader; echo $$ > ${work}/child; echo started; ` +
     "while :; do sleep 0.05; done 2>&-";
-  const expire = 6_000;
+  // Long enough for a margin (a tenth of expire) that a loaded machine keeps.
+  const expire = 9_000;
   await using first = run(
     where,
     ["--expire", `${expire}ms`, "--kill-after", "1s"],

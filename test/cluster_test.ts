@@ -4,7 +4,9 @@
 // slot split on purpose between two masters.
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { Locker } from "../mod.ts";
+import { CommandError, Locker } from "../mod.ts";
+import { SLOT_MOVE_WAIT_MS } from "../src/slot_move.ts";
+import { quit } from "../src/quit.ts";
 import type { Lock } from "../mod.ts";
 import { startCluster } from "./redis_cluster.ts";
 import { startRedis } from "../support/redis_server.ts";
@@ -48,8 +50,6 @@ function scriptCalls(commandstats: string): number {
 
 Deno.test({
   name: "Redis Cluster",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn(t) {
     const started = Date.now();
     await using cluster = await startCluster(3);
@@ -315,8 +315,6 @@ Deno.test({
 
 Deno.test({
   name: "Redis Cluster: a master that dies ends the leases held through it",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await using cluster = await startCluster(3);
     const locker = new Locker({ redis: cluster.client() });
@@ -348,8 +346,6 @@ Deno.test({
 Deno.test({
   name:
     "Redis Cluster: a Locker and the CLI given one node's address open, use and close their own Cluster",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await using cluster = await startCluster(3);
     await using witnessServer = await startRedis();
@@ -414,6 +410,142 @@ Deno.test({
 
     async function ownerOf(name: string): Promise<number> {
       return await cluster.ownerOf(await cluster.slotOf(`turn:{${name}}:x`));
+    }
+  },
+});
+
+/** How long a move is held MIGRATING in the test that a call survives. */
+const SURVIVED_MOVE_MS = 5_000;
+/** Longer than a call waits for a moving slot (SLOT_MOVE_WAIT_MS + ioredis's round). */
+const OUTLASTING_MOVE_MS = SLOT_MOVE_WAIT_MS + 3_000;
+
+Deno.test({
+  name:
+    "Redis Cluster: release, lock and status wait out a slot held MIGRATING; past the bound the holder is told and the next user still goes as soon as the move ends",
+  async fn(t) {
+    await using cluster = await startCluster(3);
+    await using witnessServer = await startRedis();
+    const witnessRedis = new Redis(witnessServer.port, "127.0.0.1");
+    const nodes = cluster.servers.map((s) => ({
+      host: "127.0.0.1",
+      port: s.port,
+    }));
+    // Long-lived Lockers with history: each has held and waited before.
+    const [a, b, c] = [0, 1, 2].map(() => new Locker({ cluster: nodes }));
+    try {
+      for (const locker of [a, b, c, a]) {
+        await (await locker.lock("warm-up")).release();
+      }
+      /**
+       * `a` holds `resource` with the default expire, `b` waits for it; the
+       * slot is held MIGRATING for `ms` while `a` releases, `c` draws for it
+       * and asks its status. Resolves with what each call came to and when.
+       */
+      const moveDuring = async (resource: string, ms: number) => {
+        const slot = await cluster.slotOf(`turn:{${resource}}:x`);
+        const to = (await cluster.ownerOf(slot) + 1) % 3;
+        const witness = new Witness(witnessRedis, `witness:${resource}`);
+        const held = await a.lock(resource, { label: "holder" });
+        await witness.enter();
+        let bGranted = 0;
+        const waiting = b.withLock(resource, async () => {
+          bGranted = Date.now();
+          await witness.enter();
+          await witness.leave();
+        }, { label: "waiter" });
+        waiting.catch(() => {}); // awaited below
+        await untilQueued(a, resource, 2);
+        let moveStarted = 0;
+        let moveEnded = 0;
+        const calls: Promise<{ ok: boolean; at: number; error?: unknown }>[] =
+          [];
+        const track = (work: Promise<unknown>) =>
+          calls.push(work.then(
+            () => ({ ok: true, at: Date.now() - moveStarted }),
+            (error) => ({ ok: false, at: Date.now() - moveStarted, error }),
+          ));
+        await cluster.moveSlot(slot, to, {
+          batches: (keys) => [[], keys],
+          between: async () => {
+            moveStarted = Date.now();
+            await witness.leave();
+            track(held.release());
+            track(
+              c.lock(resource, { label: "newcomer" }).then((lock) =>
+                lock.release()
+              ),
+            );
+            track(c.status([resource]));
+            await delay(ms);
+          },
+        });
+        moveEnded = Date.now();
+        const [release, draw, status] = await within(
+          Promise.all(calls),
+          30_000,
+          "the calls made during the move",
+        );
+        await within(waiting, 30_000, "the waiter's turn");
+        assert.equal(witness.max, 1, "two users held the turn at once");
+        return {
+          release,
+          draw,
+          status,
+          grantAfterMove: bGranted - moveEnded,
+          moveMs: moveEnded - moveStarted,
+        };
+      };
+
+      await t.step(
+        `a ${SURVIVED_MOVE_MS} ms move: every call waits it out`,
+        async () => {
+          const r = await moveDuring("ledger", SURVIVED_MOVE_MS);
+          assert.deepEqual(
+            [r.release.ok, r.draw.ok, r.status.ok],
+            [true, true, true],
+            String(r.release.error ?? r.draw.error ?? r.status.error),
+          );
+          // Nothing was answered while the slot was moving.
+          for (const call of [r.release, r.draw, r.status]) {
+            assert.ok(call.at >= SURVIVED_MOVE_MS, `answered at ${call.at} ms`);
+          }
+          console.log(
+            `slot MIGRATING ${r.moveMs} ms: release done ${r.release.at} ms, ` +
+              `draw ${r.draw.at} ms, status ${r.status.at} ms after it began; ` +
+              `waiter granted ${r.grantAfterMove} ms after the move ended`,
+          );
+        },
+      );
+
+      await t.step(
+        `a ${OUTLASTING_MOVE_MS} ms move: the holder is told, the waiter goes when it ends`,
+        async () => {
+          const r = await moveDuring("invoices", OUTLASTING_MOVE_MS);
+          for (const call of [r.release, r.draw, r.status]) {
+            assert.equal(call.ok, false);
+            assert.ok(call.error instanceof CommandError, String(call.error));
+            assert.match(
+              (call.error as Error).message,
+              /slot was still being moved after 10000 ms/,
+            );
+            assert.ok(
+              call.at >= SLOT_MOVE_WAIT_MS && call.at < OUTLASTING_MOVE_MS,
+              `gave up at ${call.at} ms`,
+            );
+          }
+          // The release went on in the background: the waiter did not wait
+          // for the holder's presence to lapse (60 s).
+          assert.ok(r.grantAfterMove < 5_000, `${r.grantAfterMove} ms`);
+          console.log(
+            `slot MIGRATING ${r.moveMs} ms: release gave up ${r.release.at} ms, ` +
+              `draw ${r.draw.at} ms, status ${r.status.at} ms after it began; ` +
+              `waiter granted ${r.grantAfterMove} ms after the move ended`,
+          );
+        },
+      );
+    } finally {
+      await Promise.allSettled([a, b, c].map((l) => l.close()));
+      await quit(witnessRedis);
     }
   },
 });

@@ -8,7 +8,14 @@ import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
 import { Dashboard } from "../dashboard.ts";
 import type { ResourceView } from "../src/dashboard/track.ts";
 import { serve } from "../src/dashboard/serve.ts";
-import { lockerTest, untilQueued, waitFor, within } from "./_helpers.ts";
+import {
+  lockerTest,
+  redisTest,
+  untilQueued,
+  waitFor,
+  within,
+} from "./_helpers.ts";
+import { presenceKey, resourceKeys } from "../src/protocol.ts";
 import { parsePrometheus } from "./prometheus_text.ts";
 import { freePort } from "../support/redis_server.ts";
 import { Locker } from "../mod.ts";
@@ -293,3 +300,24 @@ Deno.test("dashboard: an unreachable Redis is reported on the page and in metric
   match(metrics, /^turn_up 0$/m);
   ok(!metrics.includes("s3cret-pw"));
 });
+
+redisTest(
+  "dashboard: another client's queue with a name this module refuses is shown, and breaks nothing",
+  async (t) => {
+    await using dashboard = new Dashboard(t.locker(), { refreshInterval: 200 });
+    await dashboard.ready;
+    // Control characters are refused by this module, not by turn 1.0's keys.
+    const odd = "tab\there";
+    const keys = resourceKeys(odd);
+    await t.redis.mset(keys.dispenser, 1, keys.indicator, 1);
+    await t.redis.set(presenceKey(keys, 1), "python job", "PX", 60_000);
+    await t.redis.publish(keys.external, `${odd}: 1 assigned to "python job"`);
+    await t.redis.publish(keys.external, `${odd}: 1 started`);
+    const lock = await t.locker().lock("plain", { label: "deno job" });
+    const view = await viewUntil(dashboard, odd, (v) => v.holder !== null);
+    strictEqual(view.holder?.label, "python job");
+    await viewUntil(dashboard, "plain", (v) => v.holder?.label === "deno job");
+    strictEqual((await state(dashboard)).error, null);
+    await lock.release();
+  },
+);

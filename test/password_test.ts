@@ -42,8 +42,6 @@ async function failure(work: () => Promise<unknown>): Promise<Error> {
 Deno.test({
   name:
     "wrong passwords, unreachable hosts and bad URLs give errors with no password in any field",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await using server = await startRedis({ args: ["--requirepass", "right"] });
     const closed = freePort();
@@ -118,8 +116,6 @@ Deno.test({
 Deno.test({
   name:
     "a password rotated while connected: failures carry no password, old or new",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await using server = await startRedis({ args: ["--requirepass", SECRET] });
     const admin = new Redis({ port: server.port, password: SECRET });
@@ -149,8 +145,6 @@ Deno.test({
 Deno.test({
   name:
     "CLI error lines, status --json and follow output never show the password",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await using server = await startRedis({ args: ["--requirepass", SECRET] });
     const good = `redis://:${SECRET}@127.0.0.1:${server.port}/0`;

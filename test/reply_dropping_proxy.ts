@@ -77,6 +77,9 @@ export class ReplyDroppingProxy implements AsyncDisposable {
   readonly #accepting: Promise<void>;
   #marker: string | undefined;
   #dropped = deferred<void>();
+  /** Connections refused since `cut()`; none while not cut. */
+  #refused = 0;
+  #cut = false;
   #resumed: Promise<void> = Promise.resolve();
   #resume: () => void = () => {};
 
@@ -110,8 +113,25 @@ export class ReplyDroppingProxy implements AsyncDisposable {
     return this.#dropped.promise;
   }
 
-  /** Lets connections made since the drop through. */
+  /**
+   * Cuts the network: closes every connection and refuses new ones (each
+   * closed at once, counted in `refused`) until `resume()`. Redis keeps its
+   * keys; its clients see it away.
+   */
+  cut(): void {
+    this.#cut = true;
+    this.#refused = 0;
+    for (const pair of [...this.#pairs]) this.#close(pair);
+  }
+
+  /** Connections refused since `cut()`. */
+  get refused(): number {
+    return this.#refused;
+  }
+
+  /** Lets connections through again: held since a drop, or after a cut. */
   resume(): void {
+    this.#cut = false;
     this.#resume();
   }
 
@@ -122,6 +142,10 @@ export class ReplyDroppingProxy implements AsyncDisposable {
   }
 
   async #open(client: Deno.Conn): Promise<void> {
+    if (this.#cut) {
+      this.#refused++;
+      return client.close();
+    }
     await this.#resumed;
     let server: Deno.Conn;
     try {

@@ -33,7 +33,7 @@ export const dashboardCommand: Command = {
   description:
     `Serves a live view of every queue in a browser: holders, waiters in order with their times, dead heads, a
 health verdict per queue (ok, slow, stuck) and the last hour's history; Prometheus metrics at /metrics.
-Read-only unless --allow-reset. Runs until Ctrl-C or SIGTERM (exit code 0).
+Read-only unless --allow-reset. Runs until Ctrl-C, SIGTERM or SIGHUP (exit code 0).
 Here --host and --port are where the dashboard listens (default 127.0.0.1:7117): name Redis with --url,
 --cluster, --sentinels, or TURN_URL / TURN_REDIS_URL / REDIS_URL. The dashboard has no login: keep it on
 127.0.0.1, or put it behind a proxy that asks for one.`,

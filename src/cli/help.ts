@@ -53,7 +53,7 @@ Environment of run's command:
   TURN_RESOURCE, TURN_NUMBER, TURN_LABEL   its turn (one line per resource when there are several)`;
 
 const EXIT_CODES = `Exit codes:
-  0    success (also lock, follow and status --watch ended by Ctrl-C, SIGTERM or SIGHUP)
+  0    success (also lock, follow, status --watch and dashboard ended by Ctrl-C, SIGTERM or SIGHUP)
   1    unexpected failure
   2    bad command line (unknown command or flag; bad duration, port, db, URL, name or label)
   69   Redis unavailable: unreachable, authentication refused, or the database cannot be selected

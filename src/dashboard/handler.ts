@@ -211,15 +211,14 @@ export class Dashboard implements AsyncDisposable {
   }
 
   #metrics(): Response {
-    const { views, history, error } = {
-      views: this.#observer.views(),
-      history: this.#observer.history,
-      error: this.#observer.error,
-    };
-    return text(
-      renderMetrics(views, history, Date.now(), error === undefined),
-      METRICS_CONTENT_TYPE,
+    const observer = this.#observer;
+    const page = renderMetrics(
+      observer.views(),
+      observer.history,
+      Date.now(),
+      observer.error === undefined,
     );
+    return text(page, METRICS_CONTENT_TYPE);
   }
 
   async #reset(request: Request): Promise<Response> {

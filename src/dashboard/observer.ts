@@ -10,6 +10,7 @@
 import type { Locker } from "../locker.ts";
 import type { TurnEvent } from "../types.ts";
 import { TurnError } from "../errors.ts";
+import { checkResource } from "../validate.ts";
 import { deferred } from "../deferred.ts";
 import type { HealthRule } from "./health.ts";
 import { History } from "./history.ts";
@@ -134,6 +135,9 @@ export class Observer {
 
   #observe(event: TurnEvent): void {
     this.#track(event.resource, event.time).observe(event);
+    // A name this module would refuse (another client's) cannot be asked
+    // for by name; the full reads, which list every queue, still show it.
+    if (!isResourceName(event.resource)) return;
     this.#dirty.add(event.resource);
     this.#wake.resolve();
   }
@@ -234,6 +238,15 @@ export class Observer {
   async #sleep(ms: number): Promise<void> {
     await pause(ms, this.#stop.signal, this.#wake.promise);
     if (!this.#stop.signal.aborted) this.#wake = deferred<void>();
+  }
+}
+
+function isResourceName(name: string): boolean {
+  try {
+    checkResource(name);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -24,7 +24,9 @@ import type { History } from "./history.ts";
  * ```
  */
 export interface UserView {
+  /** The user's number. */
   readonly number: number;
+  /** The user's label. */
   readonly label: string;
   /** When it joined (a waiter) or got the turn (the holder), ms since the epoch. */
   readonly since: number;
@@ -44,6 +46,7 @@ export interface UserView {
  * ```
  */
 export interface DeadHead {
+  /** The number whose turn it is. */
   readonly number: number;
   /** `gone`: no presence; `unrenewed`: its presence runs out unrenewed. */
   readonly cause: "gone" | "unrenewed";
@@ -68,21 +71,27 @@ export interface DeadHead {
  * ```
  */
 export interface ResourceView {
+  /** The resource's name. */
   readonly resource: string;
+  /** The number whose turn it is. */
   readonly indicator: number;
+  /** The last number handed out. */
   readonly dispenser: number;
   /** Tickets in the queue, `dispenser - indicator + 1`. */
   readonly size: number;
   /** When the status was read, ms since the epoch (TTLs count from here). */
   readonly at: number;
+  /** The live user whose turn it is, if any. */
   readonly holder: UserView | null;
   /** Live waiters in ticket order. */
   readonly waiters: readonly UserView[];
+  /** The number whose turn it is, if its user looks dead. */
   readonly deadHead: DeadHead | null;
   /** When the turn last moved, ms since the epoch. */
   readonly movedAt: number;
   /** Whether `movedAt` is only a lower bound. */
   readonly movedAtLeast: boolean;
+  /** The verdict, by the rule the page states. */
   readonly health: Health;
   /** The verdict's reason, in words. */
   readonly reason: string;

@@ -135,9 +135,6 @@ export async function outageScenario(
 export function faultTest(name: string, options: OutageOptions): void {
   Deno.test({
     name,
-    // ioredis keeps sockets and timers that outlive a test body by a tick.
-    sanitizeOps: false,
-    sanitizeResources: false,
     async fn() {
       await outageScenario(name, options);
     },

@@ -38,8 +38,6 @@ for (const variant of VARIANTS) {
   Deno.test({
     name:
       `a holder blocked past expire loses its lease and leaves ${variant.name} alone`,
-    sanitizeOps: false,
-    sanitizeResources: false,
     fn: () => blockedHolder(variant),
   });
 }

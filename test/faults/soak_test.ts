@@ -79,8 +79,6 @@ async function maxRecovery(witness: Redis, kills: Kill[]): Promise<number> {
 
 Deno.test({
   name: "soak: 16 processes, 8 resources, random SIGKILLs, no overlap",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await using server = await startRedis();
     await using witnessServer = await startRedis();

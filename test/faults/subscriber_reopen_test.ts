@@ -10,8 +10,6 @@ import { within } from "../_helpers.ts";
 
 Deno.test({
   name: "a subscription that failed while Redis was away is made on reopen",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const port = freePort();
     const subscriber = new Subscriber(
