@@ -7,6 +7,7 @@
 
 import { Inject, Logger } from "@nestjs/common";
 import { type LockSet, TimeoutError } from "../../mod.ts";
+import { whileHeld } from "../../src/lock_set.ts";
 import { contexts } from "./context.ts";
 import { TurnDecoratorError } from "./errors.ts";
 import { TurnRuntime } from "./module.ts";
@@ -109,19 +110,12 @@ function runInTurn(
   return runtime.track((async () => {
     const set = await takeTurns(runtime, plan, call);
     if (!set) return undefined;
-    let result: unknown;
-    try {
-      const context = { locks: set.locks, signal: set.signal };
-      result = await contexts.run(
-        context,
-        async () => await call.original.apply(call.self, call.args),
-      );
-    } catch (error) {
-      await set.release("crashed");
-      throw error;
-    }
-    await set.release();
-    return result;
+    const context = { locks: set.locks, signal: set.signal };
+    return await whileHeld(
+      set,
+      () =>
+        contexts.run(context, () => call.original.apply(call.self, call.args)),
+    );
   })());
 }
 
