@@ -10,7 +10,14 @@ import {
   checkDuration,
   checkLabel,
   checkResource,
+  show,
 } from "../../src/validate.ts";
+import {
+  type Caller,
+  labelFrom,
+  type NameKind,
+  resourcesFrom,
+} from "../shared/names.ts";
 import { TurnDecoratorError } from "./errors.ts";
 
 /**
@@ -88,9 +95,7 @@ export function makePlan<A extends unknown[], L extends unknown[]>(
     throw new TurnDecoratorError(
       method,
       `@Turn on ${method}: ${message(error)}`,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   }
 }
@@ -108,27 +113,9 @@ function resourcesOf<A extends unknown[]>(
       `the resource must be a string or a function of the arguments: got ${typeof resource}`,
     );
   }
-  return (self, args) => {
-    const value = callUserFunction(method, "resource", resource, self, args);
-    return resourceNames(method, value);
-  };
-}
-
-function resourceNames(method: string, value: unknown): string[] {
-  const list = typeof value === "string" ? [value] : value;
-  if (!Array.isArray(list) || list.length === 0) {
-    throw new TurnDecoratorError(
-      method,
-      `the @Turn resource function of ${method} must return a resource name or a non-empty array of them: got ${
-        show(value)
-      }`,
-    );
-  }
-  try {
-    return [...new Set(list.map(checkResource))].sort();
-  } catch (error) {
-    throw badReturn(method, "resource", error);
-  }
+  const caller = methodCaller(method);
+  return (self, args) =>
+    resourcesFrom(caller, () => resource.apply(self, args as A), "refused");
 }
 
 function labelOf<A extends unknown[]>(
@@ -145,46 +132,32 @@ function labelOf<A extends unknown[]>(
       `label must be a string or a function of the arguments: got ${typeof label}`,
     );
   }
-  return (self, args) => {
-    const value = callUserFunction(method, "label", label, self, args);
-    try {
-      return checkLabel(value);
-    } catch (error) {
-      throw badReturn(method, "label", error);
-    }
+  const caller = methodCaller(method);
+  return (self, args) => labelFrom(caller, () => label.apply(self, args as A));
+}
+
+const RETURNS: Record<NameKind, string> = {
+  resource: "a resource name or a non-empty array of them",
+  label: "a label",
+};
+
+/** Errors about the resource or label function name the decorated method. */
+function methodCaller(method: string): Caller {
+  const about = (kind: NameKind) => `the @Turn ${kind} function of ${method}`;
+  return {
+    threw: (kind, error) =>
+      new TurnDecoratorError(
+        method,
+        `${about(kind)} threw: ${message(error)}`,
+        { cause: error },
+      ),
+    returned: (kind, error) =>
+      new TurnDecoratorError(
+        method,
+        `${about(kind)} must return ${RETURNS[kind]}: ${error.message}`,
+        { cause: error },
+      ),
   };
-}
-
-function badReturn(
-  method: string,
-  what: "resource" | "label",
-  error: unknown,
-): TurnDecoratorError {
-  return new TurnDecoratorError(
-    method,
-    `the @Turn ${what} function of ${method} returned a bad ${what}: ${
-      message(error)
-    }`,
-    { cause: error },
-  );
-}
-
-function callUserFunction(
-  method: string,
-  what: "resource" | "label",
-  fn: (...args: never[]) => unknown,
-  self: unknown,
-  args: unknown[],
-): unknown {
-  try {
-    return fn.apply(self, args as never[]);
-  } catch (error) {
-    throw new TurnDecoratorError(
-      method,
-      `the @Turn ${what} function of ${method} threw: ${message(error)}`,
-      { cause: error },
-    );
-  }
 }
 
 function optionalDuration(
@@ -206,12 +179,4 @@ function onTimeoutOf(value: unknown): "throw" | "skip" {
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function show(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(show).join(", ")}]`;
-  return typeof value === "object" && value !== null
-    ? Object.prototype.toString.call(value)
-    : String(value);
 }
