@@ -1,5 +1,5 @@
 // whileHeld, the one "run, then release (as crashed on throw)" behind
-// withLock, @HeldTurn and withTurn: which error wins when the work, the lease and
+// withLock, @Turn and withTurn: which error wins when the work, the lease and
 // the release each can fail. The turn here is a plain object with the shape
 // of a Lock, so that a release can be made to fail on purpose; the real
 // Locker paths are in locker_test.ts, outage_test.ts and the adapter tests.
