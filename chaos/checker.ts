@@ -10,6 +10,7 @@ import type { ChaosEvent } from "./history.ts";
 import {
   gather,
   type Grant,
+  merge,
   type Model,
   type Op,
   settledAt,
@@ -352,6 +353,15 @@ function leftAndHung(events: readonly ChaosEvent[]): Violation[] {
         message: `left after everyone left: ${event.items.join(", ")}`,
       }];
     }
+    if (event.kind === "unhandled") {
+      return [{
+        property: "exit",
+        at: event.t,
+        who: [],
+        message:
+          `an unhandled rejection in the orchestrator (a turn 1.0 user, or the last user's Locker): ${event.message}`,
+      }];
+    }
     if (event.kind === "hung") {
       return [{
         property: "exit",
@@ -412,7 +422,7 @@ function holdEnd(model: Model, grant: Grant): number {
 
 /** When a freeze that began after `from` outlived `expire`: its presence ran out. */
 function frozenPast(user: User, from: number, expire: number): number[] {
-  return user.stops
+  return user.paused
     .filter((s) => s.from >= from && s.to - s.from > expire)
     .map((s) => s.from + expire);
 }
@@ -427,7 +437,7 @@ function blocks(model: Model, resource: string): Span[] {
       if (from === undefined) continue;
       const grant = op.grants.find((g) => g.resource === resource);
       const to = grant?.t ?? op.end?.t ?? model.end;
-      for (const stop of user.stops) {
+      for (const stop of user.paused) {
         if (stop.to < from || stop.from > to) continue;
         spans.push({
           from: stop.from,
@@ -514,24 +524,7 @@ function liveWaits(model: Model, user: User, op: Op, resource: string): Span[] {
     grant?.t ?? op.end?.t ?? model.end,
     user.gone ?? Infinity,
   );
-  return minus({ from, to }, merge(user.stops));
-}
-
-/** Sorted, merged spans. */
-function merge(spans: readonly Span[]): Span[] {
-  const sorted = [...spans].filter((s) => s.to > s.from)
-    .sort((a, b) => a.from - b.from);
-  const merged: Span[] = [];
-  for (const span of sorted) {
-    const last = merged.at(-1);
-    if (last && span.from <= last.to) {
-      merged[merged.length - 1] = {
-        from: last.from,
-        to: Math.max(last.to, span.to),
-      };
-    } else merged.push(span);
-  }
-  return merged;
+  return minus({ from, to }, user.paused);
 }
 
 /** The parts of `span` outside the merged `holes`. */
@@ -590,7 +583,7 @@ function deathOf(model: Model, grant: Grant): number | undefined {
   if (user.gone !== undefined && user.gone >= grant.t && user.gone < end) {
     return user.gone;
   }
-  const frozen = user.stops.find((s) =>
+  const frozen = user.paused.find((s) =>
     s.from >= grant.t && s.from < end && s.to - s.from > op.expire
   );
   return model.backend === "file" ? undefined : frozen?.from;

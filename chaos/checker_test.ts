@@ -211,6 +211,15 @@ Deno.test("time stopped does not count against a timeout", () => {
   assert.deepEqual(properties(events), []);
 });
 
+Deno.test("time a process was starved of CPU does not count against a timeout", () => {
+  const events = history([
+    ...lock(0, "a", { timeout: 500 }),
+    [100, "a", "lag", { ms: 1500 }],
+    [2000, "a", "failed", { error: "TimeoutError", message: "starved" }],
+  ]);
+  assert.deepEqual(properties(events), []);
+});
+
 Deno.test("an abort that does not end the wait promptly is reported", () => {
   const events = history([
     ...lock(0, "a", { abortAfter: 200 }),
@@ -230,11 +239,12 @@ Deno.test("an error class that is not turn's is reported", () => {
   assert.deepEqual(properties(events), ["foreign-error"]);
 });
 
-Deno.test("keys left behind, a hung worker and a crashed one are reported", () => {
+Deno.test("keys left behind, a hung worker, a crashed one and an unhandled rejection are reported", () => {
   const events = history([
     [10, "chaos", "hung", { target: "w0.0" }],
     [20, "w1.0", "exit", { code: 1, signal: null }],
+    [25, "chaos", "unhandled", { message: "Error: Connection is closed." }],
     [30, "chaos", "leftover", { items: ["turn:r0:dispenser"] }],
   ]);
-  assert.deepEqual(properties(events), ["exit", "exit", "leftover"]);
+  assert.deepEqual(properties(events), ["exit", "exit", "exit", "leftover"]);
 });

@@ -147,10 +147,14 @@ export type ChaosEvent =
     readonly target?: string;
     readonly ms?: number;
   }
+  /** A worker's event loop could not run for `ms` (starved of CPU). */
+  | Base & { readonly kind: "lag"; readonly ms: number }
   /** A stopped worker continues. */
   | Base & { readonly kind: "sigcont"; readonly target: string }
   /** Redis accepts connections again after `redis-kill`. */
   | Base & { readonly kind: "redis-up" }
+  /** A promise rejected with nobody to handle it, in the orchestrator. */
+  | Base & { readonly kind: "unhandled"; readonly message: string }
   /** A worker did not exit by itself within the bound after closing. */
   | Base & { readonly kind: "hung"; readonly target: string }
   /** What was left in Redis or the lock directory after everyone left. */

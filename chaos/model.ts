@@ -41,6 +41,13 @@ export interface User {
   gone?: number;
   /** SIGSTOP to SIGCONT (or to the end). */
   readonly stops: { from: number; to: number }[];
+  /** Its event loop could not run for a while (starved of CPU). */
+  readonly lags: { from: number; to: number }[];
+  /**
+   * When it could not act: stopped or starved, merged. Time a process could
+   * not run counts against none of its bounds, and may cost its presence.
+   */
+  paused: { from: number; to: number }[];
 }
 
 /** The history gathered. */
@@ -66,7 +73,9 @@ export function gather(events: readonly ChaosEvent[]): Model {
   const users = new Map<string, User>();
   const user = (who: string) => {
     let found = users.get(who);
-    if (!found) users.set(who, found = { who, ops: [], stops: [] });
+    if (!found) {
+      users.set(who, found = { who, ops: [], stops: [], lags: [], paused: [] });
+    }
     return found;
   };
   const grants: Grant[] = [];
@@ -147,6 +156,9 @@ export function gather(events: readonly ChaosEvent[]): Model {
           });
         }
         break;
+      case "lag":
+        user(event.who).lags.push({ from: event.t, to: event.t + event.ms });
+        break;
       case "sigcont": {
         const stop = user(event.target).stops.at(-1);
         if (stop && stop.to === Infinity) stop.to = event.t;
@@ -171,12 +183,13 @@ export function gather(events: readonly ChaosEvent[]): Model {
   if (redisDown !== undefined) {
     outages.push({ from: redisDown, to: end, kind: "redis-kill" });
   }
+  for (const u of users.values()) u.paused = merge([...u.stops, ...u.lags]);
   return { backend, users, grants, outages, end };
 }
 
-/** How long `user` was stopped within [from, to]. */
+/** How long `user` could not run (stopped or starved) within [from, to]. */
 export function stoppedWithin(user: User, from: number, to: number): number {
-  return user.stops.reduce(
+  return user.paused.reduce(
     (sum, stop) =>
       sum + Math.max(0, Math.min(to, stop.to) - Math.max(from, stop.from)),
     0,
@@ -190,4 +203,27 @@ export function settledAt(op: Op): number | undefined {
     return Math.max(...op.grants.map((g) => g.t));
   }
   return op.end?.t;
+}
+
+/**
+ * Sorted, merged spans.
+ *
+ * @example
+ * ```ts
+ * import { merge } from "./model.ts";
+ * merge([{ from: 5, to: 9 }, { from: 0, to: 6 }]); // [{ from: 0, to: 9 }]
+ * ```
+ */
+export function merge(
+  spans: readonly { from: number; to: number }[],
+): { from: number; to: number }[] {
+  const sorted = [...spans].filter((s) => s.to > s.from)
+    .sort((a, b) => a.from - b.from);
+  const merged: { from: number; to: number }[] = [];
+  for (const span of sorted) {
+    const last = merged.at(-1);
+    if (last && span.from <= last.to) last.to = Math.max(last.to, span.to);
+    else merged.push({ ...span });
+  }
+  return merged;
 }

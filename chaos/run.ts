@@ -127,6 +127,21 @@ export async function runChaos(settings: RunSettings): Promise<ChaosEvent[]> {
   const backend = settings.backend === "redis"
     ? await redisBackend()
     : await fileBackend(dir);
+  // The orchestrator runs turn 1.0 users and the last user in-process: a
+  // rejection nobody handles there is recorded, not allowed to end the run.
+  const unhandled = (event: PromiseRejectionEvent) => {
+    event.preventDefault();
+    const { reason } = event;
+    record({
+      t: now(),
+      who: "chaos",
+      kind: "unhandled",
+      message: reason instanceof Error
+        ? reason.stack ?? reason.message
+        : String(reason),
+    });
+  };
+  globalThis.addEventListener("unhandledrejection", unhandled);
   try {
     const workers = new Workers(
       {
@@ -144,6 +159,7 @@ export async function runChaos(settings: RunSettings): Promise<ChaosEvent[]> {
     const items = await backend.leftover();
     record({ t: now(), who: "chaos", kind: "leftover", items });
   } finally {
+    globalThis.removeEventListener("unhandledrejection", unhandled);
     await backend.close();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }

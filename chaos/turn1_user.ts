@@ -16,6 +16,8 @@ import { Witness } from "./witness.ts";
 const EXPIRE_SECONDS = 3;
 /** Wait no longer than this, so the presence outlives the whole turn. */
 const WAIT_MS = 1800;
+/** How long a draw sent while Redis was away may still take to land. */
+const LATE_DRAW_MS = 10_000;
 
 /**
  * What one turn 1.0 user does.
@@ -78,7 +80,14 @@ export async function runTurn1(
   const user = await within(drawing, WAIT_MS).catch(() => undefined);
   if (user === undefined) {
     // Redis is down or slow: turn 1.0 would die here, leaving what it made.
-    drawing.then((late) => late.close(), () => {});
+    // Its draw may still land: wait for it (bounded), so that its presence
+    // is in the history before the last user comes.
+    const closed = drawing.then((late) => {
+      // Its wait ends with the connection: nobody is left to hear of it.
+      late.started.catch(() => {});
+      late.close();
+    });
+    await within(closed, LATE_DRAW_MS).catch(() => {});
     return emit({ kind: "failed", error: "Turn1Down", message: "no draw" });
   }
   try {

@@ -272,6 +272,26 @@ async function holdAndRelease(
   operation.released();
 }
 
+/** How often the lag probe looks, and how late it must be to count, in ms. */
+const PROBE_MS = 50;
+const LAG_MS = 200;
+
+/**
+ * Reports each time this process could not run its event loop for more
+ * than LAG_MS (starved of CPU on a loaded machine, or stopped): the checker
+ * counts that time against no bound, as it does a SIGSTOP. Returns the stop.
+ */
+function probeLag(emit: Emit): () => void {
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const at = performance.now();
+    const late = at - last - PROBE_MS;
+    last = at;
+    if (late > LAG_MS) emit({ kind: "lag", t: now() - late, ms: late });
+  }, PROBE_MS);
+  return () => clearInterval(timer);
+}
+
 /** Resolves when stdin ends: the orchestrator's word to finish. */
 async function stdinEnds(): Promise<void> {
   const reader = Deno.stdin.readable.getReader();
@@ -292,6 +312,7 @@ async function main(config: WorkerConfig): Promise<void> {
   const finish = new AbortController();
   stdinEnds().then(() => finish.abort(new ChaosFinish("the run is over")));
   emit({ kind: "start", pid: Deno.pid });
+  const stopProbe = probeLag(emit);
   const locker = new Locker({ url: config.url });
   while (!finish.signal.aborted) {
     op++;
@@ -302,6 +323,7 @@ async function main(config: WorkerConfig): Promise<void> {
     await runOp(locker, plan, operation, emit, finish.signal);
     await sleep(plan.pauseAfter, finish.signal);
   }
+  stopProbe();
   emit({ kind: "closing" });
   await locker.close();
   emit({ kind: "closed" });

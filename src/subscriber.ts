@@ -76,6 +76,13 @@ export class Subscriber {
     this.#client ??= (async () => {
       const client = this.#create();
       client.on("error", () => {});
+      // #reconnected subscribes again itself and handles its failures;
+      // ioredis's own resubscription leaves a rejection nobody handles when
+      // the connection closes before Redis answers it.
+      if (!client.isCluster) {
+        (client.options as { autoResubscribe?: boolean }).autoResubscribe =
+          false;
+      }
       client.on("message", (channel: string, payload: string) => {
         this.#deliver(this.#channels, channel, channel, payload);
       });

@@ -168,7 +168,7 @@ class InstrumentedEngine implements Engine {
       },
     });
     let position: number | undefined;
-    const onQueue = (ahead: number) => {
+    const tell = (ahead: number) => {
       if (position === undefined) {
         position = ahead;
         span.setAttribute("turn.queue.position", ahead);
@@ -176,6 +176,9 @@ class InstrumentedEngine implements Engine {
       span.addEvent("turn.queue", { "turn.ahead": ahead });
       spec.onQueue?.(ahead);
     };
+    // Only when someone listens: an engine may wake a waiter at every
+    // handoff to report its place (the file backend watches the directory).
+    const onQueue = span.isRecording() || spec.onQueue ? tell : undefined;
     const started = performance.now();
     let lock: Lock | null;
     try {

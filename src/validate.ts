@@ -53,6 +53,14 @@ function checkText(what: string, value: unknown, allowEmpty: boolean): string {
   return value;
 }
 
+/**
+ * Checks a word of a connection option (an ACL user name): a non-empty
+ * string without control characters (a pasted line end, say).
+ */
+export function checkWord(what: string, value: unknown): string {
+  return checkText(what, value, false);
+}
+
 /** Checks a resource name: a non-empty string without control characters. */
 export function checkResource(value: unknown): string {
   return checkText("resource", value, false);

@@ -252,6 +252,14 @@ Deno.test({
     await using acl = await startAclServer(rules);
     await apiRound({ url: acl.url }, () => allKeys(acl.admin));
     await cliRound(acl.url, acl.adminUrl);
+    await cliAsUser([
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(acl.server.port),
+      "--db",
+      String(DB),
+    ]);
     // Nothing was refused: no command, key or channel outside the rule; and
     // every command the rule allows was needed. The admin's own inspection
     // (keys, pubsub, acl) and HELLO (always allowed) are not in it.
@@ -267,10 +275,38 @@ Deno.test({
   },
 });
 
+/**
+ * The CLI as user `turn` with `flags` (--username, the password from
+ * TURN_REDIS_PASSWORD): one holds, another waits in `run`, status shows
+ * the holder.
+ */
+async function cliAsUser(flags: readonly string[]): Promise<void> {
+  const connection = [...flags, "--username", "turn"];
+  const env = { TURN_REDIS_PASSWORD: PASSWORD };
+  await using holder = spawnCli(["lock", ...connection, "printer"], { env });
+  await holder.stdoutHas("printer: locked\n");
+  const status = await runCli(["status", "--json", ...connection, "printer"], {
+    env,
+  });
+  assert.equal(status.stderr, "");
+  assert.equal(JSON.parse(status.stdout)[0].users[0].label, "lock tool");
+  const run = spawnCli(["run", ...connection, "printer", "--", "true"], {
+    env,
+  });
+  await run.stderrHas("printer: waiting, 1 ahead");
+  holder.kill("SIGINT");
+  assert.equal((await holder.result()).code, 0);
+  assert.deepEqual(await run.result(), {
+    code: 0,
+    stdout: "",
+    stderr: "printer: waiting, 1 ahead\n",
+  });
+}
+
 const ADMIN = "user default on nopass ~* &* +@all";
 
 Deno.test(
-  "behind Sentinel, every API call works as the Sentinel ACL user, and nothing is refused",
+  "behind Sentinel, every API call and the CLI (--username) work as the Sentinel ACL user, and nothing is refused",
   async () => {
     const rules = await docRules("Redis Sentinel");
     await using users = await aclFile([ADMIN, `user turn ${rules}`]);
@@ -284,6 +320,14 @@ Deno.test(
         password: PASSWORD,
         db: DB,
       }, () => allKeys(master));
+      await cliAsUser([
+        "--sentinels",
+        group.addresses.map((a) => `127.0.0.1:${a.port}`).join(","),
+        "--master",
+        MASTER_NAME,
+        "--db",
+        String(DB),
+      ]);
       // The sentinels and the replica use the master too, so its statistics
       // cannot say which commands turn needed; the rule is the one-server
       // rule, whose every command is needed (above).
@@ -297,7 +341,7 @@ Deno.test(
 );
 
 Deno.test(
-  "on a Redis Cluster, every API call works as the Cluster ACL user, which names only commands turn sends",
+  "on a Redis Cluster, every API call and the CLI (--username) work as the Cluster ACL user, which names only commands turn sends",
   async () => {
     const rules = await docRules("Redis Cluster");
     await using users = await aclFile([ADMIN, `user turn ${rules}`]);
@@ -312,6 +356,10 @@ Deno.test(
       username: "turn",
       password: PASSWORD,
     }, async () => (await Promise.all(admins.map(allKeys))).flat());
+    await cliAsUser([
+      "--cluster",
+      cluster.servers.map((s) => `127.0.0.1:${s.port}`).join(","),
+    ]);
     // ioredis names its slot-learning connection and carries on if refused,
     // as docs/SECURITY.md says.
     assert.deepEqual(

@@ -112,15 +112,15 @@ Deno.test("a bad duration, port, db, URL, name or label is refused before connec
     ],
     [
       ["status", "--port", "70000"],
-      '--port must be a whole number from 1 to 65535: got "70000"',
+      '--port must be an integer from 1 to 65535: got "70000"',
     ],
     [
       ["status", "--port=-1"],
-      '--port must be a whole number from 1 to 65535: got "-1"',
+      '--port must be an integer from 1 to 65535: got "-1"',
     ],
     [
       ["status", "--db", "two"],
-      '--db must be a whole number from 0: got "two"',
+      '--db must be a non-negative integer: got "two"',
     ],
     [
       ["status", "--url", "http://me:hunter2@cache:6379"],
@@ -133,7 +133,7 @@ Deno.test("a bad duration, port, db, URL, name or label is refused before connec
     ],
     [
       ["status", "--url", "redis://cache", "--password", "hunter2"],
-      "--url cannot be combined with --host, --port, --db, --password, --cluster, --sentinels or --master: got --password",
+      "--url cannot be combined with --host, --port, --db, --password, --username, --cluster, --sentinels, --master or --tls: got --password",
     ],
     [
       ["status", "--cluster", "10.0.0.1:7000", "--db", "2"],
@@ -166,6 +166,18 @@ Deno.test("a bad duration, port, db, URL, name or label is refused before connec
     [
       ["status", "--cluster", "a b:7000"],
       '--cluster takes HOST:PORT[,HOST:PORT...] with ports from 1 to 65535: got "a b:7000"',
+    ],
+    [
+      ["status", "--url", "rediss://cache", "--tls"],
+      "--url cannot be combined with --host, --port, --db, --password, --username, --cluster, --sentinels, --master or --tls: got --tls",
+    ],
+    [
+      ["status", "--host", "cache", "--username", ""],
+      '--username must not be empty: got ""',
+    ],
+    [
+      ["status", "--cluster", "10.0.0.1:7000", "--username", "tu\u0001rn"],
+      '--username must not contain control characters: got "tu\\u0001rn"',
     ],
   ]);
 });

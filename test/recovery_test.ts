@@ -12,6 +12,7 @@ import {
   spawnHolder,
   untilListening,
   untilQueued,
+  waitFor,
   within,
 } from "./_helpers.ts";
 import { turn1Lock } from "../support/turn1_client.ts";
@@ -152,5 +153,39 @@ redisTest(
     assert.equal(lock.number, 2);
     await lock.release();
     assert.deepEqual(await allKeys(t.redis), []);
+  },
+);
+
+redisTest(
+  "a dropped pub/sub connection is subscribed again once, by the Locker, which handles its failure (chaos F6)",
+  async (t) => {
+    // ioredis's own resubscription doubled the Locker's, and when the
+    // connection closed before Redis answered it (close() right after a
+    // reconnect), its rejection went unhandled and ended the process.
+    const holder = await t.locker().lock("printer");
+    const locker = t.locker();
+    const waiting = locker.lock("printer", { patience: 600_000 });
+    await untilQueued(locker, "printer", 2);
+    await untilListening(t.server.url, "printer", 1);
+    const monitor = await t.redis.monitor();
+    const subscribes: string[] = [];
+    monitor.on("monitor", (_time: string, args: string[]) => {
+      if (args[0].toLowerCase() === "subscribe") subscribes.push(args[1]);
+    });
+    try {
+      await t.redis.call("CLIENT", "KILL", "TYPE", "pubsub");
+      await untilListening(t.server.url, "printer", 1);
+      await waitFor(
+        () => Promise.resolve(subscribes.length > 0),
+        "the resubscription seen",
+      );
+      // A second subscription would follow the first on its connection.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.deepEqual(subscribes, ["turn:printer:internal"]);
+    } finally {
+      monitor.disconnect();
+    }
+    await holder.release();
+    await (await within(waiting, 5000, "the waiter's turn")).release();
   },
 );

@@ -9,7 +9,12 @@
  */
 
 import { Cluster, Redis } from "ioredis";
-import { type RedisServer, startRedis } from "../support/redis_server.ts";
+import {
+  freePort,
+  type RedisServer,
+  startRedis,
+} from "../support/redis_server.ts";
+import { tlsArgs, type TlsFiles } from "./tls_files.ts";
 import { waitFor } from "./_helpers.ts";
 
 const SLOTS = 16384;
@@ -17,6 +22,8 @@ const SLOTS = 16384;
 /** A running cluster of masters, no replicas. */
 export interface RedisCluster extends AsyncDisposable {
   readonly servers: readonly RedisServer[];
+  /** With TLS, each server's TLS port (what the cluster announces). */
+  readonly tlsPorts: readonly (number | undefined)[];
   /** A plain client per master, for administration and inspection. */
   readonly admins: readonly Redis[];
   /** An ioredis Cluster client on these masters; closed with the cluster. */
@@ -47,14 +54,17 @@ export interface SplitMove {
 /**
  * Starts `masters` cluster-enabled servers and joins them into one cluster.
  * `args` go to every server, e.g. `["--aclfile", path]`; the default user
- * must stay able to administer the cluster.
+ * must stay able to administer the cluster. With `tls`, each server also
+ * has a TLS port, which is the one the cluster announces to clients.
  */
 export async function startCluster(
   masters = 3,
   args: readonly string[] = [],
+  tls?: TlsFiles,
 ): Promise<RedisCluster> {
+  const tlsPorts = Array.from({ length: masters }, () => tls && freePort());
   const servers = await Promise.all(
-    Array.from({ length: masters }, () =>
+    tlsPorts.map((tlsPort) =>
       startRedis({
         args: [
           "--cluster-enabled",
@@ -62,8 +72,12 @@ export async function startCluster(
           "--cluster-node-timeout",
           "5000",
           ...args,
+          // The nodes then talk TLS to each other and announce their TLS
+          // ports; the plain ones stay for the test's own administration.
+          ...(tls ? [...tlsArgs(tls, tlsPort!), "--tls-cluster", "yes"] : []),
         ],
-      })),
+      })
+    ),
   );
   const admins = servers.map((s) => new Redis(s.port, "127.0.0.1"));
   // A master a test kills would print every reconnect failure.
@@ -75,7 +89,8 @@ export async function startCluster(
     await Promise.all(servers.map((s) => s.stop()));
   };
   try {
-    await join(admins, servers);
+    // With TLS the cluster bus listens beside the TLS port.
+    await join(admins, servers.map((s, i) => tlsPorts[i] ?? s.port));
   } catch (error) {
     await stop();
     throw error;
@@ -85,6 +100,7 @@ export async function startCluster(
   );
   const cluster: RedisCluster = {
     servers,
+    tlsPorts,
     admins,
     client() {
       const client = new Cluster(
@@ -144,7 +160,7 @@ export async function startCluster(
   return cluster;
 }
 
-async function join(admins: Redis[], servers: RedisServer[]): Promise<void> {
+async function join(admins: Redis[], ports: number[]): Promise<void> {
   const share = Math.ceil(SLOTS / admins.length);
   await Promise.all(admins.map(async (admin, index) => {
     const from = index * share;
@@ -155,8 +171,8 @@ async function join(admins: Redis[], servers: RedisServer[]): Promise<void> {
   // Every pair meets, so nobody waits for gossip to learn of a third node.
   await Promise.all(
     admins.flatMap((admin, index) =>
-      servers.slice(index + 1).map((server) =>
-        admin.cluster("MEET", "127.0.0.1", server.port)
+      ports.slice(index + 1).map((port) =>
+        admin.cluster("MEET", "127.0.0.1", port)
       )
     ),
   );

@@ -6,7 +6,12 @@
  */
 
 import { Redis } from "ioredis";
-import { type RedisServer, startRedis } from "../support/redis_server.ts";
+import {
+  freePort,
+  type RedisServer,
+  startRedis,
+} from "../support/redis_server.ts";
+import { tlsArgs, type TlsFiles } from "./tls_files.ts";
 import { waitFor, within } from "./_helpers.ts";
 
 /** The master group name the sentinels monitor. */
@@ -17,6 +22,8 @@ export interface SentinelGroup extends AsyncDisposable {
   readonly sentinels: readonly RedisServer[];
   /** `{ host, port }` of every sentinel, for ioredis or the Locker. */
   readonly addresses: readonly { host: string; port: number }[];
+  /** The same with the sentinels' TLS ports, for a group with TLS. */
+  readonly tlsAddresses: readonly { host: string; port: number }[];
   /** The port of the master the sentinels name now. */
   masterPort(): Promise<number>;
   /**
@@ -39,17 +46,33 @@ export interface SentinelGroup extends AsyncDisposable {
 
 /**
  * Starts the group. `serverArgs` go to master and replica alike, e.g.
- * `["--min-replicas-to-write", "1"]`.
+ * `["--min-replicas-to-write", "1"]`. With `tls`, every server also has a
+ * TLS port (`tlsAddresses`), and the sentinels watch the master, and the
+ * replica follows it, over TLS; the plain ports stay for the test's own
+ * administration. `failover`, `crash` and `restoreReplica` are for groups
+ * without TLS.
  */
 export async function startSentinelGroup(
   serverArgs: readonly string[] = [],
+  tls?: TlsFiles,
 ): Promise<SentinelGroup> {
   // No 5 s pause before a full sync (diskless sync's default delay).
   const args = [...serverArgs, "--repl-diskless-sync-delay", "0"];
-  const master = await startRedis({ args });
+  const [masterTls, replicaTls] = [0, 1].map(() => tls && freePort());
+  const tlsOf = (port: number | undefined) =>
+    tls ? [...tlsArgs(tls, port!), "--tls-replication", "yes"] : [];
+  const master = await startRedis({ args: [...args, ...tlsOf(masterTls)] });
+  const watched = masterTls ?? master.port;
   const replica = await startRedis({
-    args: [...args, "--replicaof", "127.0.0.1", String(master.port)],
+    args: [
+      ...args,
+      ...tlsOf(replicaTls),
+      "--replicaof",
+      "127.0.0.1",
+      String(watched),
+    ],
   });
+  const sentinelTls = [0, 1, 2].map(() => tls && freePort());
   const clients: Redis[] = [];
   const client = (port: number) => {
     const redis = new Redis(port, "127.0.0.1");
@@ -66,13 +89,14 @@ export async function startSentinelGroup(
   try {
     await untilSynced(client(replica.port));
     sentinels.push(
-      ...await Promise.all([0, 1, 2].map(() =>
+      ...await Promise.all(sentinelTls.map((tlsPort) =>
         startRedis({
           sentinel: true,
           config: [
-            `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${master.port} 2`,
+            `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${watched} 2`,
             `sentinel down-after-milliseconds ${MASTER_NAME} 1500`,
             `sentinel failover-timeout ${MASTER_NAME} 10000`,
+            ...(tls ? configLines(tlsOf(tlsPort)) : []),
           ],
         })
       )),
@@ -127,6 +151,10 @@ export async function startSentinelGroup(
   return {
     sentinels,
     addresses: sentinels.map((s) => ({ host: "127.0.0.1", port: s.port })),
+    tlsAddresses: sentinelTls.map((port) => ({
+      host: "127.0.0.1",
+      port: port ?? 0,
+    })),
     masterPort,
     async failover() {
       const before = await switchMaster(() =>
@@ -151,6 +179,15 @@ export async function startSentinelGroup(
     stop,
     [Symbol.asyncDispose]: stop,
   };
+}
+
+/** `["--name", "value", ...]` as config file lines, `name value`. */
+function configLines(args: readonly string[]): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i < args.length; i += 2) {
+    lines.push(`${args[i].slice(2)} ${args[i + 1]}`);
+  }
+  return lines;
 }
 
 /** Waits until `replica` has a live, synced link to its master. */

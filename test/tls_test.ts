@@ -6,77 +6,19 @@
  */
 
 import assert from "node:assert/strict";
-import { ConnectionError, Locker } from "../mod.ts";
+import { ConnectionError, Locker, type LockerOptions } from "../mod.ts";
 import { within } from "./_helpers.ts";
 import {
   freePort,
   type RedisServer,
   startRedis,
 } from "../support/redis_server.ts";
-import { runCli, spawnCli } from "./cli_helpers.ts";
+import { CLI_PERMISSIONS, runCli, spawnCli } from "./cli_helpers.ts";
+import { startCluster } from "./redis_cluster.ts";
+import { MASTER_NAME, startSentinelGroup } from "./redis_sentinel.ts";
+import { makeCertificates, tlsArgs } from "./tls_files.ts";
 
 const PASSWORD = "tls-test-secret";
-
-async function openssl(dir: string, ...args: string[]): Promise<void> {
-  const { code, stderr } = await new Deno.Command("openssl", {
-    args,
-    cwd: dir,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (code !== 0) {
-    throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(stderr)}`);
-  }
-}
-
-/** A CA and a server certificate for 127.0.0.1 signed by it, in `dir`. */
-async function makeCertificates(dir: string): Promise<void> {
-  const key = ["-newkey", "rsa:2048", "-nodes"];
-  await openssl(
-    dir,
-    "req",
-    "-x509",
-    ...key,
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.crt",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=turn test CA",
-  );
-  await openssl(
-    dir,
-    "req",
-    ...key,
-    "-keyout",
-    "server.key",
-    "-out",
-    "server.csr",
-    "-subj",
-    "/CN=127.0.0.1",
-  );
-  await Deno.writeTextFile(`${dir}/san.cnf`, "subjectAltName=IP:127.0.0.1\n");
-  await openssl(
-    dir,
-    "x509",
-    "-req",
-    "-in",
-    "server.csr",
-    "-CA",
-    "ca.crt",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    "server.crt",
-    "-days",
-    "1",
-    "-extfile",
-    "san.cnf",
-  );
-}
 
 interface TlsServer extends AsyncDisposable {
   readonly server: RedisServer;
@@ -89,23 +31,14 @@ interface TlsServer extends AsyncDisposable {
 /** A redis-server that only speaks TLS and wants a password. */
 async function startTlsServer(): Promise<TlsServer> {
   const dir = await Deno.makeTempDir({ prefix: "turn-tls-" });
-  await makeCertificates(dir);
+  const files = await makeCertificates(dir);
   const port = freePort();
   const server = await startRedis({
     port,
     args: [
       "--port",
       "0", // no plain-text port at all
-      "--tls-port",
-      String(port),
-      "--tls-cert-file",
-      `${dir}/server.crt`,
-      "--tls-key-file",
-      `${dir}/server.key`,
-      "--tls-ca-cert-file",
-      `${dir}/ca.crt`,
-      "--tls-auth-clients",
-      "no",
+      ...tlsArgs(files, port),
       "--requirepass",
       PASSWORD,
     ],
@@ -113,7 +46,7 @@ async function startTlsServer(): Promise<TlsServer> {
   return {
     server,
     url: `rediss://:${PASSWORD}@127.0.0.1:${port}/0`,
-    ca: `${dir}/ca.crt`,
+    ca: files.ca,
     async [Symbol.asyncDispose]() {
       await server.stop();
       await Deno.remove(dir, { recursive: true });
@@ -182,8 +115,137 @@ Deno.test({
     assert.equal(untrusted.code, 69);
     assert.match(
       untrusted.stderr,
-      /^turn: cannot connect .*certificate.* \(for a private CA, set DENO_CERT=\/path\/to\/ca\.pem\)\n$/,
+      /^turn: cannot connect .*certificate.* \(for a private CA, pass --tls-ca \/path\/to\/ca\.pem or set DENO_CERT=\/path\/to\/ca\.pem\)\n$/,
     );
     assert.ok(!untrusted.stderr.includes(PASSWORD), untrusted.stderr);
   },
 });
+
+/** The CLI's permissions, plus reading `file` (for `--tls-ca`). */
+function reading(file: string): string[] {
+  return [...CLI_PERMISSIONS, `--allow-read=${file}`];
+}
+
+/**
+ * With `flags` naming TLS servers, `turn run` takes a turn (with the CA
+ * from --tls-ca, and with --tls and DENO_CERT), and without the CA the
+ * certificate problem is named.
+ */
+async function cliOverTls(
+  flags: readonly string[],
+  ca: string,
+  env: Record<string, string> = {},
+): Promise<void> {
+  const run = (more: string[], options = {}) =>
+    runCli(["run", ...flags, ...more, "printer", "--", "true"], {
+      env,
+      ...options,
+    });
+  assert.deepEqual(await run(["--tls-ca", ca], { permissions: reading(ca) }), {
+    code: 0,
+    stdout: "",
+    stderr: "",
+  });
+  const viaDeno = await run(["--tls"], { env: { ...env, DENO_CERT: ca } });
+  assert.deepEqual([viaDeno.code, viaDeno.stderr], [0, ""]);
+  const untrusted = await run(["--tls"]);
+  assert.equal(untrusted.code, 69, untrusted.stderr);
+  assert.match(untrusted.stderr, /^turn: cannot connect .*certificate/);
+  // Without read permission, --tls-ca says what to do instead.
+  const unreadable = await run(["--tls-ca", ca]);
+  assert.equal(unreadable.code, 2);
+  assert.match(
+    unreadable.stderr,
+    /^turn: --tls-ca must name a readable PEM file: got ".*ca\.crt" \(no permission to read it: .*--allow-read=.*DENO_CERT=/,
+  );
+}
+
+/** Two Lockers made with `options` take turns, the second waiting. */
+async function turnsOver(options: LockerOptions): Promise<void> {
+  await using a = new Locker(options);
+  await using b = new Locker(options);
+  const held = await a.lock("printer", { label: "over tls" });
+  const waiting = b.lock("printer");
+  await held.release();
+  await (await within(waiting, 10_000, "the waiter's turn")).release();
+  assert.deepEqual(await a.status(["printer"]), []);
+}
+
+Deno.test(
+  "the CLI reaches a TLS port with --host/--port and --tls or --tls-ca",
+  async () => {
+    await using tls = await startTlsServer();
+    await cliOverTls(
+      ["--host", "127.0.0.1", "--port", String(tls.server.port)],
+      tls.ca,
+      { TURN_REDIS_PASSWORD: PASSWORD },
+    );
+  },
+);
+
+Deno.test(
+  "a Redis Cluster over TLS: the Locker and the CLI (--cluster --tls-ca) take turns, and a CA it does not trust is named as the cause",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "turn-tls-" });
+    const otherDir = await Deno.makeTempDir({ prefix: "turn-tls-" });
+    try {
+      const files = await makeCertificates(dir);
+      const stranger = await makeCertificates(otherDir);
+      await using cluster = await startCluster(3, [], files);
+      const nodes = cluster.tlsPorts.map((port) => ({
+        host: "127.0.0.1",
+        port: port!,
+      }));
+      await turnsOver({
+        cluster: nodes,
+        tls: { ca: await Deno.readTextFile(files.ca) },
+      });
+      // A single server names the certificate problem; so does a Cluster,
+      // not just "Connection is closed".
+      await using untrusting = new Locker({
+        cluster: nodes,
+        tls: { ca: await Deno.readTextFile(stranger.ca) },
+      });
+      await assert.rejects(
+        untrusting.lock("printer"),
+        (error: Error) =>
+          error instanceof ConnectionError &&
+          /: unable to verify the first certificate$/.test(error.message),
+      );
+      await cliOverTls(
+        ["--cluster", nodes.map((n) => `127.0.0.1:${n.port}`).join(",")],
+        files.ca,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+      await Deno.remove(otherDir, { recursive: true });
+    }
+  },
+);
+
+Deno.test(
+  "Sentinel over TLS: the Locker and the CLI (--sentinels --tls-ca) find the master and take turns",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "turn-tls-" });
+    try {
+      const files = await makeCertificates(dir);
+      await using group = await startSentinelGroup([], files);
+      await turnsOver({
+        sentinels: group.tlsAddresses,
+        name: MASTER_NAME,
+        tls: { ca: await Deno.readTextFile(files.ca) },
+      });
+      await cliOverTls(
+        [
+          "--sentinels",
+          group.tlsAddresses.map((a) => `127.0.0.1:${a.port}`).join(","),
+          "--master",
+          MASTER_NAME,
+        ],
+        files.ca,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

@@ -5,13 +5,23 @@
  * (`TURN_URL`, then `TURN_REDIS_URL`, then `REDIS_URL`, then
  * `redis://localhost:6379/0`). Without `--password`, flags other than `--url`
  * take the password from `TURN_REDIS_PASSWORD`, which `ps` does not show.
+ * `--username`, `--tls` and `--tls-ca` go with `--host`, `--cluster` and
+ * `--sentinels` alike (`--tls-ca` with a `rediss://` URL too). The checks of
+ * ports, database numbers and user names are the library's; this module
+ * only puts the flags' names in their messages.
  *
  * @module
  */
 
+import { readFileSync } from "node:fs";
 import type { FlagSpecs, ParsedArgs } from "./args.ts";
 import { UsageError } from "./errors.ts";
-import { readEnv } from "../connection.ts";
+import {
+  dbFromText,
+  planConnection,
+  portFromText,
+  readEnv,
+} from "../connection.ts";
 import type { LockerOptions, ServerAddress } from "../../mod.ts";
 
 /**
@@ -51,6 +61,23 @@ export const CONNECTION_FLAGS: FlagSpecs = {
     description:
       "Redis password; visible in `ps`, prefer TURN_REDIS_PASSWORD, or TURN_REDIS_URL=redis://:PASSWORD@HOST",
   },
+  username: {
+    type: "string",
+    value: "USER",
+    description:
+      "Redis ACL user (with --host, --cluster or --sentinels), e.g. --username turn",
+  },
+  tls: {
+    type: "boolean",
+    description:
+      "connect with TLS (with --host, --cluster or --sentinels; a URL says so with rediss://), e.g. --host cache --tls",
+  },
+  "tls-ca": {
+    type: "string",
+    value: "FILE",
+    description:
+      "trust the CA certificate in FILE (PEM) for TLS; implies --tls, works with a rediss:// URL too, e.g. --tls-ca /etc/redis/ca.pem",
+  },
   cluster: {
     type: "string",
     value: "HOST:PORT,...",
@@ -71,9 +98,16 @@ export const CONNECTION_FLAGS: FlagSpecs = {
   },
 };
 
-const TURN_1_FLAGS = ["host", "port", "db", "password"] as const;
+const TURN_1_FLAGS = ["host", "port", "db", "password", "username"] as const;
 const SCALE_OUT_FLAGS = ["cluster", "sentinels", "master"] as const;
 const PASSWORD_VARIABLE = "TURN_REDIS_PASSWORD";
+
+/** Library option names as the flags that set them, for its messages. */
+const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
+  host: "--host",
+  username: "--username",
+  name: "--master",
+};
 
 /**
  * Turns the connection flags into Locker options. With none given, returns
@@ -81,9 +115,10 @@ const PASSWORD_VARIABLE = "TURN_REDIS_PASSWORD";
  *
  * @param args The parsed command line.
  * @returns Options for `new Locker()`.
- * @throws {UsageError} On a bad port, db or address list, or flags that name
- *   the server twice (`--url` with any other, `--cluster` with `--host`).
- *   (The Locker checks the URL itself.)
+ * @throws {UsageError} On a bad port, db, user name or address list, an
+ *   unreadable CA file, or flags that name the server twice (`--url` with
+ *   any other, `--cluster` with `--host`). (The Locker checks the URL
+ *   itself.)
  *
  * @example Usage
  * ```ts
@@ -95,27 +130,103 @@ const PASSWORD_VARIABLE = "TURN_REDIS_PASSWORD";
  * ```
  */
 export function connectionOptions(args: ParsedArgs): LockerOptions {
+  const options = serverOptions(args);
+  // With none, or with a URL, the Locker checks (and picks the backend).
+  if (Object.keys(options).length === 0 || options.url) return options;
+  try {
+    planConnection(options);
+  } catch (error) {
+    throw new UsageError(withFlagNames((error as Error).message));
+  }
+  return options;
+}
+
+function serverOptions(args: ParsedArgs): LockerOptions {
   const { url, host, port, db } = args.strings;
   if (url !== undefined) {
-    refuseAlong("--url", [...TURN_1_FLAGS, ...SCALE_OUT_FLAGS], args);
-    return { url };
+    refuseAlong(
+      "--url",
+      [...TURN_1_FLAGS, ...SCALE_OUT_FLAGS, "tls"],
+      args,
+    );
+    return { url, ...tlsCa(args) };
   }
   if (SCALE_OUT_FLAGS.some((name) => name in args.strings)) {
     return scaleOutOptions(args);
   }
-  if (!TURN_1_FLAGS.some((name) => name in args.strings)) return {};
+  const tls = tlsOptions(args);
+  if (!TURN_1_FLAGS.some((name) => name in args.strings) && !tls.tls) {
+    return {};
+  }
   return {
     host: host ?? "localhost",
-    port: port === undefined ? 6379 : parsePort(port),
-    db: db === undefined ? 0 : parseDb(db),
-    ...password(args),
+    port: port === undefined ? 6379 : flagValue(portFromText, port, "--port"),
+    db: db === undefined ? 0 : flagValue(dbFromText, db, "--db"),
+    ...credentials(args),
+    ...tls,
   };
 }
 
-/** The password flag, else TURN_REDIS_PASSWORD, which `ps` cannot show. */
-function password(args: ParsedArgs): { password?: string } {
+/** `read(text, flag)`, its error a UsageError. */
+function flagValue<T>(
+  read: (text: string, flag: string) => T,
+  text: string,
+  flag: string,
+): T {
+  try {
+    return read(text, flag);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** A library message about an option, about its flag instead. */
+function withFlagNames(message: string): string {
+  return message.replace(
+    /^(\w+)(?= must)/,
+    (name) => FLAG_OF_OPTION[name] ?? name,
+  );
+}
+
+/**
+ * `--username`, and the password flag, else TURN_REDIS_PASSWORD, which `ps`
+ * cannot show.
+ */
+function credentials(
+  args: ParsedArgs,
+): { username?: string; password?: string } {
+  const { username } = args.strings;
   const password = args.strings.password ?? readEnv(PASSWORD_VARIABLE);
-  return password === undefined ? {} : { password };
+  return {
+    ...(username === undefined ? {} : { username }),
+    ...(password === undefined ? {} : { password }),
+  };
+}
+
+/** `--tls`, or `--tls-ca` (which implies it). */
+function tlsOptions(args: ParsedArgs): { tls?: true | { ca: string } } {
+  const withCa = tlsCa(args);
+  if (withCa.tls) return withCa;
+  return args.switches.has("tls") ? { tls: true } : {};
+}
+
+/** The CA of `--tls-ca`, read from its file. */
+function tlsCa(args: ParsedArgs): { tls?: { ca: string } } {
+  const file = args.strings["tls-ca"];
+  if (file === undefined) return {};
+  try {
+    return { tls: { ca: readFileSync(file, "utf8") } };
+  } catch (error) {
+    const denied = (error as Error).name === "NotCapable" ||
+      (error as Error).name === "PermissionDenied";
+    throw new UsageError(
+      `--tls-ca must name a readable PEM file: got ${JSON.stringify(file)} (${
+        denied
+          ? `no permission to read it: install turn with --allow-read=${file}, or set DENO_CERT=${file} instead of --tls-ca`
+          : (error as Error).message
+      })`,
+    );
+  }
 }
 
 function refuseAlong(
@@ -123,7 +234,9 @@ function refuseAlong(
   conflicting: readonly string[],
   args: ParsedArgs,
 ): void {
-  const given = conflicting.find((name) => name in args.strings);
+  const given = conflicting.find((name) =>
+    name in args.strings || args.switches.has(name)
+  );
   if (given === undefined) return;
   const flags = conflicting.map((name) => `--${name}`);
   throw new UsageError(
@@ -142,7 +255,11 @@ function scaleOutOptions(args: ParsedArgs): LockerOptions {
       ["host", "port", "db", "sentinels", "master"],
       args,
     );
-    return { cluster: parseAddresses("--cluster", cluster), ...password(args) };
+    return {
+      cluster: parseAddresses("--cluster", cluster),
+      ...credentials(args),
+      ...tlsOptions(args),
+    };
   }
   if (sentinels === undefined || master === undefined) {
     throw new UsageError(
@@ -158,8 +275,9 @@ function scaleOutOptions(args: ParsedArgs): LockerOptions {
   return {
     sentinels: parseAddresses("--sentinels", sentinels),
     name: master,
-    ...(db === undefined ? {} : { db: parseDb(db) }),
-    ...password(args),
+    ...(db === undefined ? {} : { db: flagValue(dbFromText, db, "--db") }),
+    ...credentials(args),
+    ...tlsOptions(args),
   };
 }
 
@@ -167,30 +285,15 @@ function parseAddresses(flag: string, text: string): ServerAddress[] {
   return text.split(",").map((word) => {
     const [, host, portText] = /^\s*(\[[^\]\s]+\]|[^:[\]\s]+):(\S+?)\s*$/
       .exec(word) ?? [];
-    const port = portText === undefined ? undefined : portOf(portText);
-    if (port === undefined) {
+    try {
+      return {
+        host: host.replace(/^\[(.*)\]$/, "$1"),
+        port: portFromText(portText ?? ""),
+      };
+    } catch {
       throw new UsageError(
         `${flag} takes HOST:PORT[,HOST:PORT...] with ports from 1 to 65535: got "${text}"`,
       );
     }
-    return { host: host.replace(/^\[(.*)\]$/, "$1"), port };
   });
-}
-
-function portOf(text: string): number | undefined {
-  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-  return port >= 1 && port <= 65535 ? port : undefined;
-}
-
-function parsePort(text: string): number {
-  const port = portOf(text);
-  if (port !== undefined) return port;
-  throw new UsageError(
-    `--port must be a whole number from 1 to 65535: got "${text}"`,
-  );
-}
-
-function parseDb(text: string): number {
-  if (/^\d{1,9}$/.test(text)) return Number(text);
-  throw new UsageError(`--db must be a whole number from 0: got "${text}"`);
 }

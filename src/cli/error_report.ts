@@ -62,10 +62,9 @@ function isSuppressedError(error: unknown): error is { suppressed: unknown } {
     "suppressed" in error;
 }
 
-// The tool reads no files, so a private CA reaches it only through Deno.
 function hint(error: unknown): string {
   return error instanceof ConnectionError && /certificate/i.test(error.message)
-    ? " (for a private CA, set DENO_CERT=/path/to/ca.pem)"
+    ? " (for a private CA, pass --tls-ca /path/to/ca.pem or set DENO_CERT=/path/to/ca.pem)"
     : "";
 }
 
