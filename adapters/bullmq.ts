@@ -16,6 +16,7 @@
  */
 
 import type { Locker, LockSet } from "../mod.ts";
+import { whileHeld } from "../src/lock_set.ts";
 import { show } from "../src/validate.ts";
 import {
   DelayedError,
@@ -107,26 +108,20 @@ export function withTurn<J extends TurnJob = AnyJob, R = unknown>(
   };
 }
 
-/** Runs `work` and then releases the turns, as crashed if it threw. */
-async function holding<R>(
+/**
+ * Runs `work` and then releases the turns, as crashed if it threw. Once the
+ * work succeeded, a lost lease or a failed release goes to the job's log.
+ */
+function holding<R>(
   turns: LockSet,
   job: TurnJob,
   work: () => Promise<R>,
 ): Promise<R> {
-  let result: R;
-  try {
-    result = await work();
-  } catch (error) {
-    // The processor's error is the one BullMQ must see, not a release error.
-    await turns.release("crashed").catch(() => {});
-    throw error;
-  }
   // The work is done: failing the job now would make BullMQ run it again.
   // A turn that cannot be released lapses when its lease expires.
-  await turns.release().catch((error) =>
-    quietly(job.log(`turn release failed: ${error}`))
-  );
-  return result;
+  const onLate = (error: unknown) =>
+    quietly(job.log(`turn lost or not released after the job: ${error}`));
+  return whileHeld(turns, work, { onLate });
 }
 
 /** What BullMQ 5's polyfilled signals and native ones have in common. */

@@ -172,3 +172,61 @@ async function releaseAll(
     );
   }
 }
+
+/** What {@linkcode whileHeld} needs of a held `Lock` or `LockSet`. */
+export interface Held {
+  /** Aborts, with a LeaseLostError, when a lease is lost. */
+  readonly signal: AbortSignal;
+  /** Ends the turn(s); `"crashed"` announces that the work failed. */
+  release(outcome?: ReleaseOutcome): Promise<void>;
+}
+
+/** Options of {@linkcode whileHeld}. */
+export interface WhileHeldOptions {
+  /**
+   * Takes what went wrong after `fn` succeeded (the lease was lost, or the
+   * release failed), and `fn`'s result is returned: for callers that must
+   * not report done work as failed. Without it, the call rejects with it.
+   */
+  readonly onLate?: (error: unknown) => void;
+}
+
+/**
+ * Runs `fn` while `held` is held, then releases it. If `fn` throws, the
+ * turn is released as crashed and `fn`'s error rethrown, whatever the
+ * release meets. If a lease was lost before `fn` settled, its result was not
+ * had alone: the LeaseLostError is the error, and a failed release does not
+ * replace it.
+ */
+export async function whileHeld<T>(
+  held: Held,
+  fn: () => T | Promise<T>,
+  options: WhileHeldOptions = {},
+): Promise<T> {
+  let result: T;
+  try {
+    result = await fn();
+  } catch (error) {
+    await held.release("crashed").catch(() => {});
+    throw error;
+  }
+  const late = await releaseAfterWork(held);
+  if (late === undefined) return result;
+  if (!options.onLate) throw late.error;
+  options.onLate(late.error);
+  return result;
+}
+
+/** Releases `held` after its work succeeded: what went wrong, if anything. */
+async function releaseAfterWork(
+  held: Held,
+): Promise<{ readonly error: unknown } | undefined> {
+  // Reading the signal checks the leases' deadlines before the release.
+  const { signal } = held;
+  try {
+    await held.release();
+  } catch (error) {
+    if (!signal.aborted) return { error };
+  }
+  return signal.aborted ? { error: signal.reason } : undefined;
+}

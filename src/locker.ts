@@ -15,6 +15,7 @@ import {
   type LockAllOptions,
   type LockSet,
   tryLockAll,
+  whileHeld,
 } from "./lock_set.ts";
 import type { Engine, WaitLimits } from "./engine.ts";
 import {
@@ -175,18 +176,7 @@ export class Locker implements AsyncDisposable {
       throw new TypeError(`fn must be a function: got ${fn}`);
     }
     const lock = await this.lock(resource, options);
-    let result: T;
-    try {
-      result = await fn(lock);
-    } catch (error) {
-      // fn's error is the one to report, whatever the release meets.
-      await lock.release("crashed").catch(() => {});
-      throw error;
-    }
-    const { signal } = lock;
-    await lock.release();
-    if (signal.aborted) throw signal.reason;
-    return result;
+    return await whileHeld(lock, () => fn(lock));
   }
 
   /**

@@ -247,6 +247,23 @@ for (const version of VERSIONS) {
     );
   });
 
+  Deno.test(`bullmq ${version}: a job that returns after its lease was lost completes, and its log says so`, async () => {
+    await using setup = await Setup.start(version);
+    const worker = await setup.worker("w1", { expire: 300 });
+    const job = await setup.add({ resource: "r", block: 1_500 });
+    await worker.waitFor(is("completed", job), "job completed");
+    const { logs } = await setup.queue.getJobLogs(job);
+    ok(
+      logs.some((line) =>
+        line.startsWith(
+          'turn lost or not released after the job: LeaseLostError: lost the turn on "r"',
+        )
+      ),
+      JSON.stringify(logs),
+    );
+    deepEqual(await setup.users("r"), []);
+  });
+
   Deno.test(`bullmq ${version}: waiting 3 x lockDuration for a turn does not stall the job`, async () => {
     await using setup = await Setup.start(version);
     const lockDuration = 1000;

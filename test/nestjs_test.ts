@@ -348,6 +348,11 @@ nestRedisTest(
       true,
       "the turn was handed on after a throw",
     );
+    assert.equal(
+      seen.leaseLost.name,
+      "LeaseLostError",
+      "a method that returned after its lease was lost rejects",
+    );
     assert.deepEqual(seen.timeouts.skipped, { value: null });
     assert.equal(seen.timeouts.thrown.timeout, true);
     assert.deepEqual(seen.isolation, ["own", "own"]);

@@ -7,12 +7,8 @@
  */
 
 import { MIN_EXPIRE } from "../../src/locker.ts";
-import {
-  checkDuration,
-  checkLabel,
-  checkResource,
-  show,
-} from "../../src/validate.ts";
+import { checkDuration, show } from "../../src/validate.ts";
+import { type Caller, labelFrom, resourcesFrom } from "../shared/names.ts";
 
 /**
  * What the middleware needs of a BullMQ `Job`; every BullMQ 5.64+ and 6 job
@@ -141,10 +137,7 @@ export function resourcesOf<J extends TurnJob>(
   job: J,
   resource: WithTurnOptions<J>["resource"],
 ): readonly string[] {
-  const value = call("resource", resource, job);
-  if (value === null) return [];
-  const names: readonly unknown[] = Array.isArray(value) ? value : [value];
-  return blame(job, "resource", () => names.map(checkResource));
+  return resourcesFrom(jobCaller(job), () => resource(job), "allowed");
 }
 
 /** The job's label, checked. */
@@ -153,8 +146,7 @@ export function labelOf<J extends TurnJob>(
   label: WithTurnOptions<J>["label"],
 ): string {
   if (!label) return defaultLabel(job);
-  const value = call("label", label, job);
-  return blame(job, "label", () => checkLabel(value));
+  return labelFrom(jobCaller(job), () => label(job));
 }
 
 /** The label of a job when the options give none: `<queue>#<id>`. */
@@ -162,36 +154,19 @@ function defaultLabel(job: TurnJob): string {
   return `${job.queueName}#${job.id}`;
 }
 
-function call<J extends TurnJob, T>(
-  name: string,
-  fn: (job: J) => T,
-  job: J,
-): T {
-  try {
-    return fn(job);
-  } catch (error) {
-    throw new Error(
-      `${name}(job) threw for job ${defaultLabel(job)}: ${error}`,
-      {
+/** Errors about `resource(job)` or `label(job)` name the job. */
+function jobCaller(job: TurnJob): Caller {
+  const name = defaultLabel(job);
+  return {
+    threw: (kind, error) =>
+      new Error(`${kind}(job) threw for job ${name}: ${error}`, {
         cause: error,
-      },
-    );
-  }
-}
-
-/** Runs a check of what `name(job)` returned, naming the job if it fails. */
-function blame<J extends TurnJob, T>(job: J, name: string, check: () => T): T {
-  try {
-    return check();
-  } catch (error) {
-    if (!(error instanceof TypeError || error instanceof RangeError)) {
-      throw error;
-    }
-    const message = `${name}(job) for job ${
-      defaultLabel(job)
-    }: ${error.message}`;
-    throw error instanceof TypeError
-      ? new TypeError(message)
-      : new RangeError(message);
-  }
+      }),
+    returned: (kind, error) => {
+      const message = `${kind}(job) for job ${name}: ${error.message}`;
+      return error instanceof TypeError
+        ? new TypeError(message)
+        : new RangeError(message);
+    },
+  };
 }

@@ -14,6 +14,8 @@ export interface JobData {
   readonly work?: number;
   /** Hold the turn until the test pushes to the list `gate:<job id>`. */
   readonly gate?: boolean;
+  /** Block the worker's event loop this many ms, then return, whatever the signal says. */
+  readonly block?: number;
 }
 
 /** One run of a job's processor, as the `runs` list in Redis records it. */

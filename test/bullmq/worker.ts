@@ -65,7 +65,10 @@ const processor = withTurn(locker, {
   const start = Date.now();
   emit({ event: "entered", id: job.id! });
   try {
-    await (data.gate ? gate(job.id!, signal) : sleep(data.work ?? 0, signal));
+    if (data.block) blockFor(data.block);
+    else {await (data.gate
+        ? gate(job.id!, signal)
+        : sleep(data.work ?? 0, signal));}
   } finally {
     const level = Math.max(0, ...levels);
     const run: Run = { id: job.id!, name, level, start, end: Date.now() };
@@ -105,6 +108,12 @@ async function gate(id: string, signal: AbortSignal): Promise<void> {
     signal.removeEventListener("abort", abort);
     connection.disconnect();
   }
+}
+
+/** Keeps the event loop busy: no heartbeat runs, so the lease lapses. */
+function blockFor(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end) { /* busy */ }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

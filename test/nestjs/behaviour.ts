@@ -69,6 +69,14 @@ class Ledger {
     throw FAILURE;
   }
 
+  // Blocking the event loop past `expire` loses the lease for certain.
+  @Turn("lost", { expire: 200 })
+  blocked(): string {
+    const end = Date.now() + 1_000;
+    while (Date.now() < end) { /* busy */ }
+    return "done alone?";
+  }
+
   @SetMetadata("outer", true)
   @Turn("meta")
   @SetMetadata("inner", true)
@@ -162,6 +170,7 @@ const result = {
   numericResource: await outcome(ledger.numericResource()),
   crash: await outcome(Promise.resolve(ledger.crash())),
   afterCrash: await outcome(Promise.resolve(ledger.crash())),
+  leaseLost: await outcome(Promise.resolve(ledger.blocked())),
   timeouts: await timeouts(ledger),
   isolation: await isolation(ledger),
   sync: await outcome(Promise.resolve(ledger.sync(1, 2, 3))),
