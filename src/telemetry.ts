@@ -257,7 +257,11 @@ class InstrumentedEngine implements Engine {
       signal,
       end,
       () => void inner.signal,
-      { presenceFile: inner.presenceFile, validUntil: () => inner.validUntil },
+      {
+        presenceFile: inner.presenceFile,
+        validUntil: () => inner.validUntil,
+        fence: inner.fence,
+      },
     );
   }
 

@@ -10,8 +10,13 @@ import { Redis } from "ioredis";
 import { type RedisServer, startRedis } from "../support/redis_server.ts";
 import { Locker } from "../mod.ts";
 import type { Lock, LockerOptions, TurnEvent } from "../mod.ts";
-import { presenceKey, resourceKeys } from "../src/protocol.ts";
-import { FOLLOW_DIR, presencePath, resourcePaths } from "../src/file_layout.ts";
+import { presenceKey, resourceKeys, resourceOf } from "../src/protocol.ts";
+import {
+  FENCE_DIR,
+  FOLLOW_DIR,
+  presencePath,
+  resourcePaths,
+} from "../src/file_layout.ts";
 import { type Counters, writeState } from "../src/file_state.ts";
 import { quit } from "../src/quit.ts";
 import { WarmLockers } from "./_warm.ts";
@@ -101,6 +106,17 @@ export function redisTest(
   Deno.test(name, guarded(() => withRedis(body)));
 }
 
+/**
+ * Redis keys without the fence keys: the one key an idle resource keeps on
+ * purpose, so its fencing tokens keep growing.
+ */
+export function withoutFences(keys: string[]): string[] {
+  return keys.filter((key) =>
+    resourceOf(key, "fence") === undefined &&
+    resourceOf(key, "fence", true) === undefined
+  );
+}
+
 function redisDomain(server: RedisServer, redis: Redis): LockDomain {
   return {
     backend: "redis",
@@ -116,12 +132,17 @@ function redisDomain(server: RedisServer, redis: Redis): LockDomain {
   };
 }
 
-/** Every file and directory under `root`, relative to it, sorted. */
+/**
+ * Every file and directory under `root`, relative to it, sorted, but the
+ * fencing tokens' directory: the one thing idle resources keep on purpose.
+ * `fencesUnder` lists that.
+ */
 export async function filesUnder(root: string, prefix = ""): Promise<string[]> {
   const found: string[] = [];
   try {
     for await (const entry of Deno.readDir(`${root}/${prefix}`)) {
       const path = `${prefix}${entry.name}`;
+      if (entry.name === FENCE_DIR) continue;
       found.push(path);
       if (entry.isDirectory) found.push(...await filesUnder(root, `${path}/`));
     }
@@ -496,9 +517,12 @@ export function leaseLost(lock: Lock): Promise<unknown> {
   );
 }
 
-/** All keys in the database, sorted. */
+/**
+ * All keys in the database but the fence keys (one per resource ever
+ * granted, kept on purpose), sorted.
+ */
 export async function allKeys(redis: Redis): Promise<string[]> {
-  return (await redis.keys("*")).sort();
+  return withoutFences(await redis.keys("*")).sort();
 }
 
 /** Path of a test fixture. */

@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { Redis } from "ioredis";
+import { startRedis } from "../support/redis_server.ts";
+import { Locker } from "../mod.ts";
+import { resourceKeys } from "../src/protocol.ts";
+import { fixture, lockerTest, untilQueued, within } from "./_helpers.ts";
+
+/** Asserts that `fences` strictly increase, in the order given. */
+function assertIncreasing(fences: readonly bigint[]): void {
+  for (let k = 1; k < fences.length; k++) {
+    assert.ok(
+      fences[k] > fences[k - 1],
+      `fence ${fences[k]} (grant ${k}) is not above ${fences[k - 1]}`,
+    );
+  }
+}
+
+lockerTest(
+  "fencing tokens grow with every grant: at once, after a wait, after idle periods and resets",
+  async (t) => {
+    const [a, b] = [t.locker(), t.locker()];
+    const fences: bigint[] = [];
+    const first = await a.lock("fenced");
+    fences.push(first.fence);
+    const waiting = b.lock("fenced");
+    await untilQueued(a, "fenced", 2);
+    await first.release();
+    const second = await within(waiting, 10_000, "the waiter's grant");
+    fences.push(second.fence);
+    await second.release();
+    // The queue is idle now: its counters are gone, its fence stays.
+    assert.deepEqual(await t.leftovers(), []);
+    const tried = await a.tryLock("fenced");
+    assert.ok(tried);
+    fences.push(tried.fence);
+    await tried.release();
+    await a.reset(["fenced"]);
+    await a.withLock("fenced", (lock) => void fences.push(lock.fence));
+    // Another resource's tokens do not disturb these.
+    await b.withLock("other", () => {});
+    await b.withLock("fenced", (lock) => void fences.push(lock.fence));
+    assert.ok(fences[0] > 0n);
+    assertIncreasing(fences);
+    assert.deepEqual(await t.leftovers(), []);
+  },
+);
+
+lockerTest(
+  "fencing tokens follow the order of grants across processes",
+  async (t) => {
+    await using witnessServer = await startRedis();
+    const witness = new Redis(witnessServer.port, "127.0.0.1");
+    try {
+      const runs = Array.from(
+        { length: 4 },
+        () =>
+          new Deno.Command(Deno.execPath(), {
+            args: [
+              "run",
+              "-A",
+              fixture("fence_holder.ts"),
+              t.url,
+              witnessServer.url,
+              "contended",
+              "10",
+            ],
+            stdout: "piped",
+            stderr: "piped",
+          }).output(),
+      );
+      const outputs = await within(Promise.all(runs), 90_000, "the holders");
+      for (const { code, stderr } of outputs) {
+        assert.equal(code, 0, new TextDecoder().decode(stderr));
+      }
+      assert.deepEqual(await witness.lrange("witness:overlap", 0, -1), []);
+      const fences = (await witness.lrange("witness:fences", 0, -1)).map(
+        BigInt,
+      );
+      assert.equal(fences.length, 40);
+      assertIncreasing(fences);
+      assert.deepEqual(await t.leftovers(), []);
+    } finally {
+      witness.disconnect();
+    }
+  },
+);
+
+Deno.test("fencing tokens keep growing across a restart of Redis with AOF", async () => {
+  const aofDir = await Deno.makeTempDir({ prefix: "turn-aof-" });
+  try {
+    const before = await fencesOn(await startRedis({ aofDir }), 3);
+    const server = await startRedis({ aofDir });
+    // The key itself came back, not only the clock's floor under it.
+    const redis = new Redis(server.port, "127.0.0.1");
+    const kept = await redis.get(resourceKeys("durable").fence);
+    redis.disconnect();
+    assert.equal(kept, String(before.at(-1)));
+    const after = await fencesOn(server, 3);
+    assertIncreasing([...before, ...after]);
+  } finally {
+    await Deno.remove(aofDir, { recursive: true });
+  }
+});
+
+/** Takes `count` turns on a server, then stops it; returns their tokens. */
+async function fencesOn(
+  server: Awaited<ReturnType<typeof startRedis>>,
+  count: number,
+): Promise<bigint[]> {
+  const fences: bigint[] = [];
+  try {
+    const locker = new Locker({ url: server.url });
+    try {
+      for (let k = 0; k < count; k++) {
+        await locker.withLock(
+          "durable",
+          (lock) => void fences.push(lock.fence),
+        );
+      }
+    } finally {
+      await locker.close();
+    }
+  } finally {
+    await server.stop();
+  }
+  return fences;
+}
