@@ -3,7 +3,14 @@ import { Redis } from "ioredis";
 import { startRedis } from "../support/redis_server.ts";
 import { Locker } from "../mod.ts";
 import { resourceKeys } from "../src/protocol.ts";
-import { fixture, lockerTest, untilQueued, within } from "./_helpers.ts";
+import {
+  BACKENDS,
+  fixture,
+  lockerTest,
+  untilQueued,
+  within,
+} from "./_helpers.ts";
+import { cliDomain } from "./cli_helpers.ts";
 
 /** Asserts that `fences` strictly increase, in the order given. */
 function assertIncreasing(fences: readonly bigint[]): void {
@@ -125,3 +132,29 @@ async function fencesOn(
   }
   return fences;
 }
+
+for (const backend of BACKENDS) {
+  Deno.test(`turn run (${backend}): the command finds its fencing token in TURN_FENCE`, async () => {
+    await using where = await cliDomain(backend);
+    const locker = new Locker({ url: where.url });
+    let before = 0n;
+    try {
+      await locker.withLock("scanner", (lock) => void (before = lock.fence));
+    } finally {
+      await locker.close();
+    }
+    const show = ["run", "-q", "scanner", "--", "sh", "-c", "echo $TURN_FENCE"];
+    const first = await where.run(show);
+    const second = await where.run(show);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(second.code, 0, second.stderr);
+    assertIncreasing([before, BigInt(first.stdout), BigInt(second.stdout)]);
+  });
+}
+
+Deno.test("fencing tokens keep growing across a restart of Redis without persistence, by the clock's floor", async () => {
+  // Nothing survives this restart: only the server's clock keeps tokens up.
+  const before = await fencesOn(await startRedis(), 2);
+  const after = await fencesOn(await startRedis(), 2);
+  assertIncreasing([...before, ...after]);
+});
