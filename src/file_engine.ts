@@ -475,11 +475,14 @@ export class FileEngine implements Engine {
   }
 
   /** turn 1.0's reset, per resource. */
-  async reset(resources: readonly string[]): Promise<ResetResult[]> {
+  async reset(
+    resources: readonly string[],
+    forget: boolean,
+  ): Promise<ResetResult[]> {
     this.#assertOpen();
     const results: ResetResult[] = [];
     for (const resource of resources) {
-      results.push(await reset(resourcePaths(this.#root, resource)));
+      results.push(await reset(resourcePaths(this.#root, resource), forget));
     }
     return results;
   }

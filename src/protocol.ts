@@ -506,25 +506,32 @@ return i
 );
 
 /**
- * reset: turn 1.0's reset tool, atomic. Returns `{'missing', 0}`,
+ * reset: turn 1.0's reset tool, atomic. ARGV forget (1: also delete the
+ * fence key once no queue is left), fence key. Returns `{'missing', 0}`,
  * `{'in-use', users}` or `{'reset', 0}`.
  */
 export const RESET: Script = script(
   "turnReset",
   2,
   `
+local forget, fence = ARGV[5] == '1', ARGV[6]
+-- Forgetting the fence restarts tokens on purpose: only with no queue left.
+local function done(outcome)
+  if forget then redis.call('DEL', fence) end
+  return {outcome, 0}
+end
 local i, d = counters()
-if not i or not d then return {'missing', 0} end
+if not i or not d then return done('missing') end
 if d >= i then
   say('Reset tool bumps.')
   hand_over(i, d, d)
   i, d = counters()
-  if not i then return {'reset', 0} end
+  if not i then return done('reset') end
   local users = live_between(i, d)
   if users > 0 then return {'in-use', users} end
 end
 redis.call('DEL', dispenser, indicator)
-return {'reset', 0}
+return done('reset')
 `,
 );
 

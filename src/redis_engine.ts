@@ -850,15 +850,23 @@ export class RedisEngine implements Engine {
   }
 
   /** turn 1.0's reset, per resource. */
-  reset(resources: readonly string[]): Promise<ResetResult[]> {
-    return this.#owned(this.#reset(resources));
+  reset(
+    resources: readonly string[],
+    forget: boolean,
+  ): Promise<ResetResult[]> {
+    return this.#owned(this.#reset(resources, forget));
   }
 
-  async #reset(resources: readonly string[]): Promise<ResetResult[]> {
+  async #reset(
+    resources: readonly string[],
+    forget: boolean,
+  ): Promise<ResetResult[]> {
     await this.ready();
     const results: ResetResult[] = [];
     for (const resource of resources) {
-      const reply = await this.#call(RESET, this.#keys(resource), []) as Reply;
+      const keys = this.#keys(resource);
+      const args = [forget ? 1 : 0, keys.fence];
+      const reply = await this.#call(RESET, keys, args) as Reply;
       results.push({
         resource,
         outcome: reply[0] as ResetResult["outcome"],

@@ -278,8 +278,11 @@ class InstrumentedEngine implements Engine {
     return this.#engine.status(resources);
   }
 
-  reset(resources: readonly string[]): Promise<ResetResult[]> {
-    return this.#engine.reset(resources);
+  reset(
+    resources: readonly string[],
+    forget: boolean,
+  ): Promise<ResetResult[]> {
+    return this.#engine.reset(resources, forget);
   }
 
   follow(

@@ -10,11 +10,17 @@ import { Redis } from "ioredis";
 import { type RedisServer, startRedis } from "../support/redis_server.ts";
 import { Locker } from "../mod.ts";
 import type { Lock, LockerOptions, TurnEvent } from "../mod.ts";
-import { presenceKey, resourceKeys, resourceOf } from "../src/protocol.ts";
+import {
+  FENCE_PATTERN,
+  presenceKey,
+  resourceKeys,
+  resourceOf,
+} from "../src/protocol.ts";
 import {
   FENCE_DIR,
   FOLLOW_DIR,
   presencePath,
+  resourceOfDirName,
   resourcePaths,
 } from "../src/file_layout.ts";
 import { type Counters, writeState } from "../src/file_state.ts";
@@ -50,6 +56,8 @@ interface LockDomain {
   removePresence(resource: string, n: number): Promise<void>;
   /** Writes a queue's counters directly (a queue whose users all died). */
   setQueue(resource: string, counters: Counters): Promise<void>;
+  /** The resources that keep a fencing token, sorted. */
+  fences(): Promise<string[]>;
 }
 
 /** Context handed to a test body by {@linkcode lockerTest}: any backend. */
@@ -122,6 +130,9 @@ function redisDomain(server: RedisServer, redis: Redis): LockDomain {
     backend: "redis",
     url: server.url,
     leftovers: () => allKeys(redis),
+    fences: async () =>
+      (await redis.keys(FENCE_PATTERN)).map((k) => resourceOf(k, "fence")!)
+        .sort(),
     async removePresence(resource, n) {
       await redis.del(presenceKey(resourceKeys(resource), n));
     },
@@ -160,6 +171,17 @@ function fileDomain(root: string): LockDomain {
     // Followers' inboxes are not queues; the test's end checks them.
     leftovers: async () =>
       (await filesUnder(root)).filter((p) => !p.startsWith(FOLLOW_DIR)),
+    fences: async () => {
+      const names: string[] = [];
+      try {
+        for await (const entry of Deno.readDir(`${root}/${FENCE_DIR}`)) {
+          names.push(resourceOfDirName(entry.name)!);
+        }
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      }
+      return names.sort();
+    },
     async removePresence(resource, n) {
       await Deno.remove(presencePath(resourcePaths(root, resource), n));
     },

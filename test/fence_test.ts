@@ -158,3 +158,58 @@ Deno.test("fencing tokens keep growing across a restart of Redis without persist
   const after = await fencesOn(await startRedis(), 2);
   assertIncreasing([...before, ...after]);
 });
+
+lockerTest(
+  "reset with forget removes the fence of an idle resource, and only then",
+  async (t) => {
+    const locker = t.locker();
+    await locker.withLock("forgotten", () => {});
+    const held = await locker.lock("busy");
+    await locker.withLock("kept", () => {});
+    // Bad input changes nothing.
+    await assert.rejects(
+      // deno-lint-ignore no-explicit-any
+      () => locker.reset(["forgotten"], { forget: "yes" as any }),
+      /forget must be true or false: got "yes"/,
+    );
+    const results = await locker.reset(["forgotten", "busy"], {
+      forget: true,
+    });
+    assert.deepEqual(results.map((r) => r.outcome), ["missing", "in-use"]);
+    await held.release();
+    const mine = async () =>
+      (await t.fences()).filter((r) =>
+        ["forgotten", "busy", "kept"].includes(r)
+      );
+    assert.deepEqual(await mine(), ["busy", "kept"]);
+    await locker.reset(["busy", "kept"], { forget: true });
+    assert.deepEqual(await mine(), []);
+    assert.deepEqual(await t.leftovers(), []);
+  },
+);
+
+Deno.test("turn reset --forget needs names, and removes the fence of an idle resource", async () => {
+  await using where = await cliDomain("redis");
+  const usage = await where.run(["reset", "--forget"]);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /reset --forget needs the names/);
+  const locker = new Locker({ url: where.url });
+  try {
+    let before = 0n;
+    await locker.withLock("old", (lock) => void (before = lock.fence));
+    assert.deepEqual(await where.run(["reset", "--forget", "old"]), {
+      code: 0,
+      stdout: "",
+      stderr: "",
+    });
+    const redis = new Redis(where.url);
+    try {
+      assert.equal(await redis.exists(resourceKeys("old").fence), 0);
+    } finally {
+      redis.disconnect();
+    }
+    assert.ok(before > 0n);
+  } finally {
+    await locker.close();
+  }
+});
