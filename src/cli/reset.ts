@@ -31,7 +31,7 @@ With no names, resets every resource.`,
     forget: {
       type: "boolean",
       description:
-        "Also remove the fencing token of each named resource left with no queue (its tokens start again); needs names",
+        "Also remove the fencing token of each named resource left with no queue (its tokens start again); needs names, e.g. turn reset --forget old-printer",
     },
   },
   examples: [
