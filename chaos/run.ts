@@ -7,7 +7,8 @@
  */
 
 import { Locker } from "../mod.ts";
-import { PREFIX } from "../src/protocol.ts";
+import { PREFIX, resourceOf } from "../src/protocol.ts";
+import { FENCE_DIR } from "../src/file_layout.ts";
 import { type RedisServer, startRedis } from "../support/redis_server.ts";
 import { drawFaults, type FaultPlan } from "./faults.ts";
 import { LONGEST_EXPIRE } from "./plan.ts";
@@ -77,7 +78,11 @@ async function redisBackend(): Promise<Backend> {
         }
       }
     },
-    leftover: () => turnKeys(port, PREFIX),
+    // Fence keys stay on purpose: one per resource ever granted.
+    leftover: async () =>
+      (await turnKeys(port, PREFIX)).filter((key) =>
+        resourceOf(key, "fence") === undefined
+      ),
     close: () => server.stop(),
   };
 }
@@ -96,6 +101,8 @@ async function fileBackend(dir: string): Promise<Backend> {
 async function filesUnder(root: string, prefix = ""): Promise<string[]> {
   const found: string[] = [];
   for await (const entry of Deno.readDir(`${root}/${prefix}`)) {
+    // Fencing tokens stay on purpose: one file per resource ever granted.
+    if (entry.name === FENCE_DIR) continue;
     const path = `${prefix}${entry.name}`;
     found.push(path);
     if (entry.isDirectory) found.push(...await filesUnder(root, `${path}/`));
