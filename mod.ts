@@ -33,6 +33,7 @@ export type {
   IoredisClient,
   LockerOptions,
   LockOptions,
+  ResetOptions,
   ResetResult,
   ResourceStatus,
   ServerAddress,

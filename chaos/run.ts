@@ -7,7 +7,7 @@
  */
 
 import { Locker } from "../mod.ts";
-import { PREFIX } from "../src/protocol.ts";
+import { PREFIX, resourceOf } from "../src/protocol.ts";
 import { filesUnder } from "../support/files.ts";
 import { type RedisServer, startRedis } from "../support/redis_server.ts";
 import { drawFaults, type FaultPlan } from "./faults.ts";
@@ -79,7 +79,11 @@ async function redisBackend(): Promise<Backend> {
         }
       }
     },
-    leftover: () => turnKeys(port, PREFIX),
+    // Fence keys stay on purpose: one per resource ever granted.
+    leftover: async () =>
+      (await turnKeys(port, PREFIX)).filter((key) =>
+        resourceOf(key, "fence") === undefined
+      ),
     close: () => server.stop(),
   };
 }

@@ -29,8 +29,8 @@ export interface Engine {
   resources(): Promise<string[]>;
   /** The queues of `resources` that exist, in the order given. */
   status(resources: readonly string[]): Promise<ResourceStatus[]>;
-  /** turn 1.0's reset, per resource. */
-  reset(resources: readonly string[]): Promise<ResetResult[]>;
+  /** turn 1.0's reset, per resource; `forget` also drops idle fences. */
+  reset(resources: readonly string[], forget: boolean): Promise<ResetResult[]>;
   /** Events of `resources`, or of every resource when `undefined`. */
   follow(
     resources: readonly string[] | undefined,

@@ -38,6 +38,7 @@ import { draw, poll, release, reset, status } from "./file_steps.ts";
 import { Watch } from "./file_watch.ts";
 import { hasFollowers, inboxEvents } from "./file_events.ts";
 import type { Outcome } from "./protocol.ts";
+import { nextFence } from "./file_fence.ts";
 
 /**
  * How soon a waiter that found the directory lock busy, with the head gone,
@@ -160,6 +161,7 @@ export class FileEngine implements Engine {
     ticket.number = drawn.n;
     this.#presences.set(ticket, drawn.presence);
     this.#tickets.add(ticket);
+    ticket.fence = nextFence(this.#paths(ticket));
     ticket.grant(Date.now());
     this.#watch(ticket);
     return this.#lockOf(ticket);
@@ -195,6 +197,7 @@ export class FileEngine implements Engine {
 
   #grant(ticket: Ticket): void {
     if (ticket.state !== "waiting" && ticket.state !== "drawing") return;
+    ticket.fence = nextFence(this.#paths(ticket));
     ticket.grant(Date.now());
     this.#aim(ticket, "ahead", undefined);
   }
@@ -419,7 +422,10 @@ export class FileEngine implements Engine {
     return ticket.lock(
       (outcome) => this.#release(ticket, outcome),
       undefined,
-      { presenceFile: this.#presences.get(ticket)!.path },
+      {
+        presenceFile: this.#presences.get(ticket)!.path,
+        fence: ticket.fence,
+      },
     );
   }
 
@@ -469,11 +475,14 @@ export class FileEngine implements Engine {
   }
 
   /** turn 1.0's reset, per resource. */
-  async reset(resources: readonly string[]): Promise<ResetResult[]> {
+  async reset(
+    resources: readonly string[],
+    forget: boolean,
+  ): Promise<ResetResult[]> {
     this.#assertOpen();
     const results: ResetResult[] = [];
     for (const resource of resources) {
-      results.push(await reset(resourcePaths(this.#root, resource)));
+      results.push(await reset(resourcePaths(this.#root, resource), forget));
     }
     return results;
   }

@@ -8,6 +8,8 @@
  * <root>/<name(r)>/<n>         presence of user n: its label; alive while its owner
  *                              (or a process it lent it to) holds a shared lock on it
  * <root>/<name(r)>/*.tmp-*     a file being written; left over only by a crash
+ * <root>/.fence/<name(r)>      last fencing token of r: 20 decimal digits, written in
+ *                              place under an exclusive lock; never removed with the queue
  * <root>/.follow/              followers' inboxes; made by the first, removed by the last
  * <root>/.follow/<id>          a follower's inbox (id: a random UUID), locked by its
  *                              follower; one line per message: JSON [resource, message]
@@ -21,6 +23,9 @@ import { createHash } from "node:crypto";
 
 /** The queue counters' file in a resource's directory. */
 export const STATE_FILE = "state";
+
+/** The directory of fencing tokens, under the root. */
+export const FENCE_DIR = ".fence";
 
 /** The directory of followers' inboxes, under the root. */
 export const FOLLOW_DIR = ".follow";
@@ -165,6 +170,8 @@ export interface ResourcePaths {
   readonly root: string;
   readonly dir: string;
   readonly state: string;
+  /** The file of the last fencing token; outside `dir`, which goes when idle. */
+  readonly fence: string;
 }
 
 /**
@@ -177,7 +184,8 @@ export function pathsOfDirName(
   resource: string,
 ): ResourcePaths {
   const dir = `${root}/${name}`;
-  return { resource, root, dir, state: entryPath(dir, STATE_FILE) };
+  const fence = entryPath(entryPath(root, FENCE_DIR), name);
+  return { resource, root, dir, state: entryPath(dir, STATE_FILE), fence };
 }
 
 /** The paths of `resource` under `root`. */

@@ -9,6 +9,7 @@
 import { presencePath, type ResourcePaths } from "./file_layout.ts";
 import { createPresence, type Presence, readLabel } from "./file_presence.ts";
 import { QueueStep } from "./file_queue.ts";
+import { removeQuietly } from "./file_io.ts";
 import type { Outcome } from "./protocol.ts";
 import type { ResetResult, ResourceStatus, UserStatus } from "./types.ts";
 
@@ -159,8 +160,14 @@ export async function status(
   return { resource: paths.resource, indicator, dispenser, size, users };
 }
 
-/** turn 1.0's reset tool: skips users that are gone; removes an idle queue. */
-export async function reset(paths: ResourcePaths): Promise<ResetResult> {
+/**
+ * turn 1.0's reset tool: skips users that are gone; removes an idle queue,
+ * and with `forget` its fencing token file too.
+ */
+export async function reset(
+  paths: ResourcePaths,
+  forget = false,
+): Promise<ResetResult> {
   using step = await QueueStep.open(paths, false);
   const resource = paths.resource;
   let result: ResetResult = { resource, outcome: "reset", users: 0 };
@@ -175,6 +182,8 @@ export async function reset(paths: ResourcePaths): Promise<ResetResult> {
     if (users > 0) result = { resource, outcome: "in-use", users };
   }
   if (result.outcome === "reset") step.set(undefined);
+  // Under the step's lock, so no draw of this resource runs meanwhile.
+  if (forget && result.outcome !== "in-use") removeQuietly(paths.fence);
   step.commit();
   return result;
 }

@@ -51,8 +51,11 @@ export class LazyEngine implements Engine {
   }
 
   /** See {@linkcode Engine.reset}. */
-  async reset(resources: readonly string[]): Promise<ResetResult[]> {
-    return (await this.#built()).reset(resources);
+  async reset(
+    resources: readonly string[],
+    forget: boolean,
+  ): Promise<ResetResult[]> {
+    return (await this.#built()).reset(resources, forget);
   }
 
   /** See {@linkcode Engine.follow}. */

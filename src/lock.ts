@@ -30,6 +30,8 @@ export interface LeaseInfo {
   readonly validUntil?: () => number;
   /** The file that keeps the turn alive; see {@linkcode Lock.presenceFile}. */
   readonly presenceFile?: string;
+  /** The fencing token of this grant; see {@linkcode Lock.fence}. */
+  readonly fence?: bigint;
 }
 
 /**
@@ -60,6 +62,29 @@ export class Lock implements AsyncDisposable {
    * last process holding the lock. `turn run` uses this for its command.
    */
   readonly presenceFile: string | undefined;
+  /**
+   * The fencing token of this grant: it strictly increases with each grant
+   * of the resource, for the life of the deployment (across idle periods,
+   * `reset` and, on a Redis with persistence, restarts; docs/GUARANTEES.md
+   * says where that ends). Compare tokens as integers (`<` on bigints): a
+   * store that remembers the largest token it accepted and refuses a write
+   * carrying a smaller one refuses a holder whose turn has passed on.
+   * Tokens are not consecutive, and tokens of different resources are not
+   * comparable. `0n` only where the backend gives none.
+   *
+   * @example Refusing a stale holder's write
+   * ```ts
+   * let accepted = 0n;
+   * function write(fence: bigint): boolean {
+   *   if (fence < accepted) return false;
+   *   accepted = fence;
+   *   return true;
+   * }
+   * write(7n); // true
+   * write(5n); // false: a later holder already wrote
+   * ```
+   */
+  readonly fence: bigint;
   readonly #validUntil: () => number;
   readonly #signal: AbortSignal;
   readonly #check: () => void;
@@ -80,6 +105,7 @@ export class Lock implements AsyncDisposable {
     this.number = number;
     this.label = label;
     this.presenceFile = lease.presenceFile;
+    this.fence = lease.fence ?? 0n;
     this.#validUntil = lease.validUntil ?? (() => Infinity);
     this.#signal = signal;
     this.#end = end;

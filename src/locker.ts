@@ -28,6 +28,7 @@ import type {
   FollowOptions,
   LockerOptions,
   LockOptions,
+  ResetOptions,
   ResetResult,
   ResourceStatus,
 } from "./types.ts";
@@ -233,12 +234,31 @@ export class Locker implements AsyncDisposable {
   /**
    * turn 1.0's reset tool: bumps past users that are gone, and deletes the
    * queue's keys if nobody remains. With no names, every resource.
+   * With `forget`, a resource left with no queue also loses its fencing
+   * token, the one key an idle resource keeps: its tokens start again, so
+   * only forget a resource whose guarded stores forget it too.
+   *
+   * @example Forgetting a resource for good
+   * ```ts
+   * import { Locker } from "./locker.ts";
+   * await using locker = new Locker();
+   * await locker.reset(["retired-printer"], { forget: true });
+   * ```
    */
-  async reset(resources?: readonly string[]): Promise<ResetResult[]> {
+  async reset(
+    resources?: readonly string[],
+    options: ResetOptions = {},
+  ): Promise<ResetResult[]> {
     const names = resources === undefined
       ? await this.#engine.resources()
       : checkResources(resources);
-    return await this.#engine.reset(names);
+    const { forget = false } = options;
+    if (typeof forget !== "boolean") {
+      throw new TypeError(
+        `forget must be true or false: got ${JSON.stringify(forget)}`,
+      );
+    }
+    return await this.#engine.reset(names, forget);
   }
 
   /** Releases held turns, leaves queues, and closes owned connections. */

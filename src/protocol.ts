@@ -34,6 +34,11 @@ export interface ResourceKeys {
   readonly tokenPrefix: string;
   /** `turn:<r>:draw:`: prefix of draw keys, followed by a draw token. */
   readonly drawPrefix: string;
+  /**
+   * `turn:<r>:fence`: the last fencing token issued. Never deleted with the
+   * queue, so tokens keep growing across idle periods and resets.
+   */
+  readonly fence: string;
   /** `turn:<r>:internal`: carries the presence key of the number granted. */
   readonly internal: string;
   /** `turn:<r>:external`: human-readable messages. */
@@ -63,6 +68,7 @@ export function resourceKeys(resource: string, hashTag = false): ResourceKeys {
     presencePrefix: `${base}serial:`,
     tokenPrefix: `${base}token:`,
     drawPrefix: `${base}draw:`,
+    fence: `${base}fence`,
     internal: `${base}internal`,
     external: `${base}external`,
   };
@@ -107,6 +113,9 @@ export function numberOfPresenceKey(
   return /^[1-9][0-9]*$/.test(digits) ? Number(digits) : undefined;
 }
 
+/** SCAN pattern matching the fence key of every resource. */
+export const FENCE_PATTERN = `${PREFIX}:*:fence`;
+
 /** SCAN pattern matching the dispenser key of every resource. */
 export const DISPENSER_PATTERN = `${PREFIX}:*:dispenser`;
 
@@ -116,7 +125,7 @@ export const EXTERNAL_PATTERN = `${PREFIX}:*:external`;
 /** The resource named by a dispenser key or an external channel, if any. */
 export function resourceOf(
   name: string,
-  suffix: "dispenser" | "external",
+  suffix: "dispenser" | "external" | "fence",
   hashTag = false,
 ): string | undefined {
   const head = `${PREFIX}:`;
@@ -285,6 +294,20 @@ end
 local function refresh(key, expire)
   if redis.call('PTTL', key) < tonumber(expire) then redis.call('PEXPIRE', key, expire) end
 end
+-- Issues the fencing token of a grant: one above the last, and never below
+-- the server's clock in microseconds. The clock is the floor so that a Redis
+-- that lost the key (restarted empty, or a replica promoted before the last
+-- tokens reached it) still issues tokens above those it lost, as long as its
+-- clock is not behind the old one by more than the time the loss took.
+-- A string, since a Lua number above 2^53 would lose digits on the way out.
+local function fence_of(key)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local f = math.max((tonumber(redis.call('GET', key)) or 0) + 1, now)
+  f = string.format('%.0f', f)
+  redis.call('SET', key, f)
+  return f
+end
 local function live_between(from, to)
   local k = 0
   for m = from, to do if alive(m) then k = k + 1 end end
@@ -343,8 +366,8 @@ end
 
 /**
  * draw: KEYS[3] the draw key of `token`. ARGV label, expire ms, try (1: only
- * if nobody holds or waits), skip, token, token prefix.
- * Returns `{n, 1}` when granted at once, `{n, 0, indicator}` when waiting,
+ * if nobody holds or waits), skip, token, token prefix, fence key.
+ * Returns `{n, 1, fence}` when granted at once, `{n, 0, indicator}` when waiting,
  * `{0, indicator, stuck}` when `try` found the resource busy. A draw sent
  * again with the same token returns the number it drew the first time.
  */
@@ -353,13 +376,13 @@ export const DRAW: Script = script(
   3,
   `
 local label, expire, try, skip = ARGV[5], ARGV[6], ARGV[7] == '1', tonumber(ARGV[8])
-local token, tokens, draw_key = ARGV[9], ARGV[10], KEYS[3]
+local token, tokens, fence, draw_key = ARGV[9], ARGV[10], ARGV[11], KEYS[3]
 -- The same draw again (its reply was lost and the client resent it): report
 -- the number it drew rather than leave that one behind as a ghost.
 local drawn = tonumber(redis.call('GET', draw_key))
 if drawn and redis.call('GET', tokens .. drawn) == token then
   local i = tonumber(redis.call('GET', indicator))
-  if i == drawn then return {drawn, 1} end
+  if i == drawn then return {drawn, 1, fence_of(fence)} end
   if i and i < drawn then return {drawn, 0, i} end
 end
 settle(skip)
@@ -372,14 +395,14 @@ redis.call('SET', prefix .. n, label, 'PX', expire)
 redis.call('SET', tokens .. n, token, 'PX', expire)
 redis.call('SET', draw_key, n, 'PX', expire)
 say(n .. ' assigned to "' .. label .. '"')
-if i == n then say(n .. ' started'); return {n, 1} end
+if i == n then say(n .. ' started'); return {n, 1, fence_of(fence)} end
 return {n, 0, i}
 `,
 );
 
 /**
  * poll: a waiter's heartbeat and check. ARGV n, label, expire ms, skip,
- * token. Returns `{1}` when the turn is the caller's (and announces it
+ * token, fence key. Returns `{1, fence}` when the turn is the caller's (and announces it
  * started), `{0, indicator, holderTtlMs}` while waiting, `{-1}` when the
  * caller no longer owns its number or was skipped (it must draw again).
  */
@@ -388,6 +411,7 @@ export const POLL: Script = script(
   5,
   user + `
 local n, label, expire, skip, token = tonumber(ARGV[5]), ARGV[6], ARGV[7], tonumber(ARGV[8]), ARGV[9]
+local fence = ARGV[10]
 if not owns(label, token) then
   if forget(label, token) then say(n .. ' lapsed') end
   return {-1}
@@ -396,7 +420,7 @@ refresh(mine, expire)
 refresh(token_key, expire)
 local i = settle(skip)
 if not i or i > n then forget(label, token); say(n .. ' lapsed'); return {-1} end
-if i == n then say(n .. ' started'); return {1} end
+if i == n then say(n .. ' started'); return {1, fence_of(fence)} end
 return {0, i, redis.call('PTTL', prefix .. i)}
 `,
 );
@@ -482,25 +506,32 @@ return i
 );
 
 /**
- * reset: turn 1.0's reset tool, atomic. Returns `{'missing', 0}`,
+ * reset: turn 1.0's reset tool, atomic. ARGV forget (1: also delete the
+ * fence key once no queue is left), fence key. Returns `{'missing', 0}`,
  * `{'in-use', users}` or `{'reset', 0}`.
  */
 export const RESET: Script = script(
   "turnReset",
   2,
   `
+local forget, fence = ARGV[5] == '1', ARGV[6]
+-- Forgetting the fence restarts tokens on purpose: only with no queue left.
+local function done(outcome)
+  if forget then redis.call('DEL', fence) end
+  return {outcome, 0}
+end
 local i, d = counters()
-if not i or not d then return {'missing', 0} end
+if not i or not d then return done('missing') end
 if d >= i then
   say('Reset tool bumps.')
   hand_over(i, d, d)
   i, d = counters()
-  if not i then return {'reset', 0} end
+  if not i then return done('reset') end
   local users = live_between(i, d)
   if users > 0 then return {'in-use', users} end
 end
 redis.call('DEL', dispenser, indicator)
-return {'reset', 0}
+return done('reset')
 `,
 );
 

@@ -239,12 +239,13 @@ export class RedisEngine implements Engine {
     script: Script,
     ticket: Ticket,
     extra: ScriptCall["args"],
+    after: ScriptCall["args"] = [],
   ): ScriptCall {
     const { keys, number, token } = ticket;
     return this.#callOf(
       script,
       keys,
-      [number, ticket.spec.label, ...extra, token],
+      [number, ticket.spec.label, ...extra, token, ...after],
       [presenceKey(keys, number), tokenKey(keys, number), drawKey(keys, token)],
     );
   }
@@ -255,7 +256,15 @@ export class RedisEngine implements Engine {
     return this.#callOf(
       DRAW,
       keys,
-      [spec.label, spec.expire, tryOnly ? 1 : 0, skip, token, keys.tokenPrefix],
+      [
+        spec.label,
+        spec.expire,
+        tryOnly ? 1 : 0,
+        skip,
+        token,
+        keys.tokenPrefix,
+        keys.fence,
+      ],
       [drawKey(keys, token)],
     );
   }
@@ -299,6 +308,7 @@ export class RedisEngine implements Engine {
       const [n, third] = [Number(reply[0]), Number(reply[2])];
       if (n > 0) {
         ticket.number = n;
+        ticket.fence = BigInt(reply[2]);
         ticket.grant(sentAt);
         this.#tickets.add(ticket);
         return this.#lockOf(ticket);
@@ -363,14 +373,17 @@ export class RedisEngine implements Engine {
     ticket.validUntil = sentAt + ticket.spec.expire;
     ticket.lastNews = Date.now();
     if (ticket.state === "leaving") return;
-    if (Number(reply[1]) === 1) return this.#grant(ticket, sentAt);
+    if (Number(reply[1]) === 1) {
+      return this.#grant(ticket, sentAt, BigInt(reply[2]));
+    }
     ticket.state = "waiting";
     ticket.seeIndicator(Number(reply[2]));
     this.#schedule();
   }
 
-  #grant(ticket: Ticket, sentAt: number): void {
+  #grant(ticket: Ticket, sentAt: number, fence: bigint): void {
     if (ticket.state !== "waiting" && ticket.state !== "drawing") return;
+    ticket.fence = fence;
     this.#unwatch(ticket);
     ticket.grant(sentAt);
   }
@@ -424,7 +437,9 @@ export class RedisEngine implements Engine {
   }
 
   #pollCall(ticket: Ticket): ScriptCall {
-    return this.#userCall(POLL, ticket, [ticket.spec.expire, 0]);
+    return this.#userCall(POLL, ticket, [ticket.spec.expire, 0], [
+      ticket.keys.fence,
+    ]);
   }
 
   /** Applies a poll's reply; true when the ticket lapsed and must redraw. */
@@ -432,7 +447,7 @@ export class RedisEngine implements Engine {
     const verdict = Number(reply[0]);
     if (verdict < 0) return true;
     if (verdict === 1) {
-      this.#grant(ticket, sentAt);
+      this.#grant(ticket, sentAt, BigInt(reply[1]));
       return false;
     }
     ticket.validUntil = sentAt + ticket.spec.expire;
@@ -529,7 +544,7 @@ export class RedisEngine implements Engine {
     return ticket.lock(
       (outcome) => this.#release(ticket, outcome),
       () => ticket.checkLease(),
-      { validUntil: () => ticket.validUntil },
+      { validUntil: () => ticket.validUntil, fence: ticket.fence },
     );
   }
 
@@ -835,15 +850,23 @@ export class RedisEngine implements Engine {
   }
 
   /** turn 1.0's reset, per resource. */
-  reset(resources: readonly string[]): Promise<ResetResult[]> {
-    return this.#owned(this.#reset(resources));
+  reset(
+    resources: readonly string[],
+    forget: boolean,
+  ): Promise<ResetResult[]> {
+    return this.#owned(this.#reset(resources, forget));
   }
 
-  async #reset(resources: readonly string[]): Promise<ResetResult[]> {
+  async #reset(
+    resources: readonly string[],
+    forget: boolean,
+  ): Promise<ResetResult[]> {
     await this.ready();
     const results: ResetResult[] = [];
     for (const resource of resources) {
-      const reply = await this.#call(RESET, this.#keys(resource), []) as Reply;
+      const keys = this.#keys(resource);
+      const args = [forget ? 1 : 0, keys.fence];
+      const reply = await this.#call(RESET, keys, args) as Reply;
       results.push({
         resource,
         outcome: reply[0] as ResetResult["outcome"],

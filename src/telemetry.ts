@@ -257,7 +257,11 @@ class InstrumentedEngine implements Engine {
       signal,
       end,
       () => void inner.signal,
-      { presenceFile: inner.presenceFile, validUntil: () => inner.validUntil },
+      {
+        presenceFile: inner.presenceFile,
+        validUntil: () => inner.validUntil,
+        fence: inner.fence,
+      },
     );
   }
 
@@ -274,8 +278,11 @@ class InstrumentedEngine implements Engine {
     return this.#engine.status(resources);
   }
 
-  reset(resources: readonly string[]): Promise<ResetResult[]> {
-    return this.#engine.reset(resources);
+  reset(
+    resources: readonly string[],
+    forget: boolean,
+  ): Promise<ResetResult[]> {
+    return this.#engine.reset(resources, forget);
   }
 
   follow(

@@ -26,6 +26,8 @@ export class Ticket {
   readonly spec: TicketSpec;
   /** The number drawn; 0 until drawn. */
   number = 0;
+  /** The fencing token of the grant; 0n until granted. */
+  fence = 0n;
   /**
    * The token of the current draw, unique to it. It stays the same until a
    * draw is answered, so a draw sent again draws nothing new; a ticket that

@@ -124,6 +124,23 @@ export interface ResourceStatus {
 }
 
 /**
+ * Options of `locker.reset()`.
+ *
+ * @example
+ * ```ts
+ * import type { ResetOptions } from "./types.ts";
+ * const options: ResetOptions = { forget: true };
+ * ```
+ */
+export interface ResetOptions {
+  /**
+   * Also delete the fencing token of each resource left with no queue, so
+   * its tokens start again. Default `false`.
+   */
+  readonly forget?: boolean;
+}
+
+/**
  * What `locker.reset()` did to one resource.
  *
  * @example

@@ -5,11 +5,17 @@
  * @module
  */
 
-/** Every file and directory under `root`, relative to it, sorted. */
+import { FENCE_DIR } from "../src/file_layout.ts";
+
+/**
+ * Every file and directory under `root`, relative to it, sorted, but the
+ * fencing tokens' directory: the one thing idle resources keep on purpose.
+ */
 export async function filesUnder(root: string, prefix = ""): Promise<string[]> {
   const found: string[] = [];
   try {
     for await (const entry of Deno.readDir(`${root}/${prefix}`)) {
+      if (entry.name === FENCE_DIR) continue;
       const path = `${prefix}${entry.name}`;
       found.push(path);
       if (entry.isDirectory) found.push(...await filesUnder(root, `${path}/`));

@@ -1,6 +1,7 @@
 /**
  * Throwaway redis-server processes for tests and benchmarks: each on a free
- * port, in its own temp dir, with nothing persisted. Never touches 6379.
+ * port, in its own temp dir, with nothing persisted unless asked (`aofDir`).
+ * Never touches 6379.
  *
  * @module
  */
@@ -15,6 +16,12 @@ export interface RedisServerOptions {
   readonly config?: readonly string[];
   /** Run as a Redis Sentinel (needs `config` with a `sentinel monitor`). */
   readonly sentinel?: boolean;
+  /**
+   * Persist every write to an append-only file (`appendfsync always`) in
+   * this directory, which outlives the server: a server started again on
+   * it loads what the last one wrote. The caller removes it.
+   */
+  readonly aofDir?: string;
 }
 
 /** A running throwaway redis-server. */
@@ -56,9 +63,14 @@ export async function startRedis(
 
 async function spawnOnce(
   port: number,
-  { args = [], config, sentinel = false }: RedisServerOptions,
+  { args = [], config, sentinel = false, aofDir }: RedisServerOptions,
 ): Promise<RedisServer> {
-  const dir = await Deno.makeTempDir({ prefix: "turn-redis-" });
+  const dir = aofDir ?? await Deno.makeTempDir({ prefix: "turn-redis-" });
+  const removeDir = () =>
+    aofDir ? Promise.resolve() : Deno.remove(dir, { recursive: true });
+  const persistence = aofDir
+    ? ["--appendonly", "yes", "--appendfsync", "always"]
+    : ["--appendonly", "no"];
   const configFile = `${dir}/redis.conf`;
   if (config) await Deno.writeTextFile(configFile, config.join("\n") + "\n");
   let command: Deno.Command;
@@ -73,8 +85,7 @@ async function spawnOnce(
         "127.0.0.1",
         "--save",
         "",
-        "--appendonly",
-        "no",
+        ...persistence,
         "--dir",
         dir,
         "--logfile",
@@ -91,7 +102,7 @@ async function spawnOnce(
   try {
     child = command.spawn();
   } catch (error) {
-    await Deno.remove(dir, { recursive: true });
+    await removeDir();
     if (error instanceof Deno.errors.NotFound) {
       throw new Error(
         "redis-server is not installed: install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis)",
@@ -106,7 +117,7 @@ async function spawnOnce(
     sentinel ? SENTINEL_READY : READY,
   );
   if (!log.ready) {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await removeDir().catch(() => {});
     throw new Error(`redis-server on port ${port} did not start:\n${log.text}`);
   }
   let stopped: Promise<void> | undefined;
@@ -116,7 +127,7 @@ async function spawnOnce(
         child.kill(signal);
       } catch { /* already gone */ }
       await status;
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await removeDir().catch(() => {});
     })();
   return {
     port,

@@ -13,8 +13,19 @@ import { filesUnder } from "../support/files.ts";
 export { filesUnder };
 import { Locker } from "../mod.ts";
 import type { Lock, LockerOptions, TurnEvent } from "../mod.ts";
-import { presenceKey, resourceKeys } from "../src/protocol.ts";
-import { FOLLOW_DIR, presencePath, resourcePaths } from "../src/file_layout.ts";
+import {
+  FENCE_PATTERN,
+  presenceKey,
+  resourceKeys,
+  resourceOf,
+} from "../src/protocol.ts";
+import {
+  FENCE_DIR,
+  FOLLOW_DIR,
+  presencePath,
+  resourceOfDirName,
+  resourcePaths,
+} from "../src/file_layout.ts";
 import { type Counters, writeState } from "../src/file_state.ts";
 import { quit } from "../src/quit.ts";
 import { WarmLockers } from "./_warm.ts";
@@ -48,6 +59,8 @@ interface LockDomain {
   removePresence(resource: string, n: number): Promise<void>;
   /** Writes a queue's counters directly (a queue whose users all died). */
   setQueue(resource: string, counters: Counters): Promise<void>;
+  /** The resources that keep a fencing token, sorted. */
+  fences(): Promise<string[]>;
 }
 
 /** Context handed to a test body by {@linkcode lockerTest}: any backend. */
@@ -104,11 +117,25 @@ export function redisTest(
   Deno.test(name, guarded(() => withRedis(body)));
 }
 
+/**
+ * Redis keys without the fence keys: the one key an idle resource keeps on
+ * purpose, so its fencing tokens keep growing.
+ */
+export function withoutFences(keys: string[]): string[] {
+  return keys.filter((key) =>
+    resourceOf(key, "fence") === undefined &&
+    resourceOf(key, "fence", true) === undefined
+  );
+}
+
 function redisDomain(server: RedisServer, redis: Redis): LockDomain {
   return {
     backend: "redis",
     url: server.url,
     leftovers: () => allKeys(redis),
+    fences: async () =>
+      (await redis.keys(FENCE_PATTERN)).map((k) => resourceOf(k, "fence")!)
+        .sort(),
     async removePresence(resource, n) {
       await redis.del(presenceKey(resourceKeys(resource), n));
     },
@@ -126,6 +153,17 @@ function fileDomain(root: string): LockDomain {
     // Followers' inboxes are not queues; the test's end checks them.
     leftovers: async () =>
       (await filesUnder(root)).filter((p) => !p.startsWith(FOLLOW_DIR)),
+    fences: async () => {
+      const names: string[] = [];
+      try {
+        for await (const entry of Deno.readDir(`${root}/${FENCE_DIR}`)) {
+          names.push(resourceOfDirName(entry.name)!);
+        }
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      }
+      return names.sort();
+    },
     async removePresence(resource, n) {
       await Deno.remove(presencePath(resourcePaths(root, resource), n));
     },
@@ -484,9 +522,12 @@ export function leaseLost(lock: Lock): Promise<unknown> {
   );
 }
 
-/** All keys in the database, sorted. */
+/**
+ * All keys in the database but the fence keys (one per resource ever
+ * granted, kept on purpose), sorted.
+ */
 export async function allKeys(redis: Redis): Promise<string[]> {
-  return (await redis.keys("*")).sort();
+  return withoutFences(await redis.keys("*")).sort();
 }
 
 /** Path of a test fixture. */

@@ -185,6 +185,7 @@ Deno.test("turn --help names every environment variable the CLI reads, and what 
       "TURN_RESOURCE",
       "TURN_NUMBER",
       "TURN_LABEL",
+      "TURN_FENCE",
     ]
   ) {
     ok(new RegExp(`^  (?:\\S+, )*${name}\\b`, "m").test(stdout), name);

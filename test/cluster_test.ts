@@ -10,7 +10,13 @@ import { quit } from "../src/quit.ts";
 import type { Lock } from "../mod.ts";
 import { startCluster } from "./redis_cluster.ts";
 import { startRedis } from "../support/redis_server.ts";
-import { followUntil, untilQueued, waitFor, within } from "./_helpers.ts";
+import {
+  followUntil,
+  untilQueued,
+  waitFor,
+  within,
+  withoutFences,
+} from "./_helpers.ts";
 import { runCli, spawnCli } from "./cli_helpers.ts";
 
 const EXPIRE = 3_000;
@@ -62,8 +68,11 @@ Deno.test({
       lockers.push(l);
       return l;
     };
+    // Fence keys stay on purpose (one per resource ever granted).
     const keysEverywhere = async () =>
-      (await Promise.all(cluster.admins.map((a) => a.keys("turn:*")))).flat();
+      withoutFences(
+        (await Promise.all(cluster.admins.map((a) => a.keys("turn:*")))).flat(),
+      );
     /**
      * One holder and `count` waiters on `resource`, each counted by a witness
      * inside its turn; resolves once all are queued.
@@ -128,6 +137,7 @@ Deno.test({
           assert.equal(draws.length, 2);
           assert.deepEqual(names.filter((k) => !draws.includes(k)), [
             "turn:{printer}:dispenser",
+            "turn:{printer}:fence",
             "turn:{printer}:indicator",
             "turn:{printer}:serial:1",
             "turn:{printer}:serial:2",
@@ -220,11 +230,11 @@ Deno.test({
             Number(await cluster.admins[from].cluster("COUNTKEYSINSLOT", slot)),
             0,
           );
-          // Dispenser, indicator and six users' presence, token and draw
-          // keys now live on the new master.
+          // Dispenser, indicator, fence and six users' presence, token and
+          // draw keys now live on the new master.
           assert.equal(
             Number(await cluster.admins[to].cluster("COUNTKEYSINSLOT", slot)),
-            2 + 3 * 6,
+            3 + 3 * 6,
           );
           // The waiters' sharded subscription follows the slot.
           await waitFor(

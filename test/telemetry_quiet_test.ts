@@ -24,7 +24,7 @@ function noting(root: string, wantsPlace: boolean[]): Engine {
     },
     resources: () => engine.resources(),
     status: (resources) => engine.status(resources),
-    reset: (resources) => engine.reset(resources),
+    reset: (resources, forget) => engine.reset(resources, forget),
     follow: (resources, signal) => engine.follow(resources, signal),
     close: () => engine.close(),
   };

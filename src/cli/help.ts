@@ -50,7 +50,8 @@ const ENVIRONMENT =
   TURN_REDIS_PASSWORD   the password for --host, --port, --db, --cluster and --sentinels, when --password is not given
   NO_COLOR              turn off colours in status --watch
 Environment of run's command:
-  TURN_RESOURCE, TURN_NUMBER, TURN_LABEL   its turn (one line per resource when there are several)`;
+  TURN_RESOURCE, TURN_NUMBER, TURN_LABEL   its turn (one line per resource when there are several)
+  TURN_FENCE            its fencing token per resource: a decimal integer that grows with every grant`;
 
 const EXIT_CODES = `Exit codes:
   0    success (also lock, follow, status --watch and dashboard ended by Ctrl-C, SIGTERM or SIGHUP)

@@ -6,7 +6,7 @@
 
 import { resourcesOrAll } from "./args.ts";
 import type { Command } from "./command.ts";
-import { ExitCode } from "./errors.ts";
+import { ExitCode, UsageError } from "./errors.ts";
 import type { ResetResult } from "../../mod.ts";
 import { printLines } from "./output.ts";
 
@@ -27,16 +27,37 @@ export const resetCommand: Command = {
     `Skips users that are gone, then removes the queue's counters if nobody is left. Prints turn 1.0's messages:
 'No such queue: "<resource>".' or '"<resource>" is in use by <n> user(s).'; prints nothing on success.
 With no names, resets every resource.`,
-  flags: {},
+  flags: {
+    forget: {
+      type: "boolean",
+      description:
+        "Also remove the fencing token of each named resource left with no queue (its tokens start again); needs names, e.g. turn reset --forget old-printer",
+    },
+  },
   examples: [
     ["turn reset printer", "clear the printer queue if it is idle"],
     ["turn reset", "clear every idle queue"],
+    [
+      "turn reset --forget old-printer",
+      "clear it and restart its fencing tokens",
+    ],
   ],
   prepare(args) {
     const names = resourcesOrAll(args);
+    const forget = args.switches.has("forget");
+    // Idle resources keep only their fence, so no listing can find them.
+    if (forget && names === undefined) {
+      throw new UsageError(
+        "reset --forget needs the names of the resources to forget: got none",
+      );
+    }
     return async (locker) => {
-      const results = await locker.reset(names);
-      printLines(...results.flatMap((result) => resetLine(result) ?? []));
+      const results = await locker.reset(names, { forget });
+      // A forgotten resource is expected to have no queue.
+      const said = forget
+        ? results.filter((result) => result.outcome !== "missing")
+        : results;
+      printLines(...said.flatMap((result) => resetLine(result) ?? []));
       return ExitCode.Ok;
     };
   },

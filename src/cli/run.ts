@@ -53,8 +53,8 @@ export const runCommand: Command = {
     `Waits for the turn on each resource (in sorted order), runs COMMAND with stdin, stdout and stderr passed through,
 and releases the resources when it ends. Exits with COMMAND's exit code (128 + N if signal N ended it).
 COMMAND runs in a session and process group of its own (unless --foreground); SIGINT, SIGTERM and SIGHUP are
-forwarded to that group; before COMMAND starts they cancel the wait (exit code 130). COMMAND's environment has TURN_RESOURCE, TURN_NUMBER
-and TURN_LABEL (one line per resource when there are several).
+forwarded to that group; before COMMAND starts they cancel the wait (exit code 130). COMMAND's environment has TURN_RESOURCE, TURN_NUMBER,
+TURN_FENCE (fencing tokens: decimal integers, compare them as numbers) and TURN_LABEL (one line per resource when there are several).
 COMMAND never outlives its turn: if turn itself dies, even by SIGKILL, a watchdog kills COMMAND's process group
 (on Linux COMMAND also gets a parent-death signal), and on the file backend COMMAND's processes keep the turn
 (they inherit a lock on it, as with flock(1)) until the last of them has ended. If the turn is lost while

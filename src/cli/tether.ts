@@ -174,7 +174,7 @@ export interface Tied extends AsyncDisposable {
 
 /**
  * Starts `command` tied to the turns of `locks` (see the module
- * documentation), with TURN_RESOURCE, TURN_NUMBER and TURN_LABEL in its
+ * documentation), with TURN_RESOURCE, TURN_NUMBER, TURN_FENCE and TURN_LABEL in its
  * environment. Dispose once the command has exited, to let the watchdog go
  * without stopping anything it left running.
  *
@@ -230,13 +230,15 @@ export async function startTied(
 }
 
 /**
- * What the command learns of its turn: the resources, numbers (one per
- * line when there are several, in the order taken) and label.
+ * What the command learns of its turn: the resources, numbers, fencing
+ * tokens (one per line when there are several, in the order taken) and
+ * label.
  */
 function turnEnvironment(locks: readonly Lock[]): Record<string, string> {
   return {
     TURN_RESOURCE: locks.map((lock) => lock.resource).join("\n"),
     TURN_NUMBER: locks.map((lock) => lock.number).join("\n"),
+    TURN_FENCE: locks.map((lock) => lock.fence).join("\n"),
     TURN_LABEL: locks[0]?.label ?? "",
   };
 }
