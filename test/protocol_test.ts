@@ -20,6 +20,7 @@ Deno.test("key and channel names are turn 1.0's", () => {
     indicator: "turn:printer:indicator",
     presencePrefix: "turn:printer:serial:",
     tokenPrefix: "turn:printer:token:",
+    fence: "turn:printer:fence",
     drawPrefix: "turn:printer:draw:",
     internal: "turn:printer:internal",
     external: "turn:printer:external",
