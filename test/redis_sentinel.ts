@@ -119,20 +119,25 @@ export async function startSentinelGroup(
   // that missed the failover turns the new master back into a replica of the
   // old one, which wipes the queue it holds.
   const untilReplicaKnown = () =>
-    waitFor(async () => {
-      const peers = await asked.call("SENTINEL", "SENTINELS", MASTER_NAME);
-      if ((peers as unknown[]).length !== 2) return false;
-      const replicas = await asked.call("SENTINEL", "REPLICAS", MASTER_NAME);
-      const [fields] = replicas as string[][];
-      if (!fields) return false;
-      const info = new Map<string, string>();
-      for (let i = 0; i < fields.length; i += 2) {
-        info.set(fields[i], fields[i + 1]);
-      }
-      return info.get("flags") === "slave" &&
-        info.get("master-link-status") === "ok" &&
-        Number(info.get("info-refresh")) < 10_000;
-    }, "sentinel knows the replica and the other sentinels");
+    waitFor(
+      async () => {
+        const peers = await asked.call("SENTINEL", "SENTINELS", MASTER_NAME);
+        if ((peers as unknown[]).length !== 2) return false;
+        const replicas = await asked.call("SENTINEL", "REPLICAS", MASTER_NAME);
+        const [fields] = replicas as string[][];
+        if (!fields) return false;
+        const info = new Map<string, string>();
+        for (let i = 0; i < fields.length; i += 2) {
+          info.set(fields[i], fields[i + 1]);
+        }
+        return info.get("flags") === "slave" &&
+          info.get("master-link-status") === "ok" &&
+          Number(info.get("info-refresh")) < 10_000;
+        // Sentinels read a master's INFO, and so learn of a replica, every 10 s.
+      },
+      "sentinel knows the replica and the other sentinels",
+      30_000,
+    );
   await untilReplicaKnown();
   const serverAt = (port: number) => servers.find((s) => s.port === port)!;
   /** Runs `act` and resolves on the next `+switch-master`; returns the old port. */
