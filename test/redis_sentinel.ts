@@ -118,6 +118,7 @@ export async function startSentinelGroup(
   // the other sentinels must know it to accept its new epoch: a sentinel
   // that missed the failover turns the new master back into a replica of the
   // old one, which wipes the queue it holds.
+  // Sentinels read a master's INFO, and so learn of a replica, every 10 s.
   const untilReplicaKnown = () =>
     waitFor(
       async () => {
@@ -133,7 +134,6 @@ export async function startSentinelGroup(
         return info.get("flags") === "slave" &&
           info.get("master-link-status") === "ok" &&
           Number(info.get("info-refresh")) < 10_000;
-        // Sentinels read a master's INFO, and so learn of a replica, every 10 s.
       },
       "sentinel knows the replica and the other sentinels",
       30_000,
