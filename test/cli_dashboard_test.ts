@@ -125,3 +125,45 @@ Deno.test("turn dashboard --help names its own --host and --port, not Redis's", 
   match(stdout, /--port PORT +Port the dashboard listens on/);
   ok(!/Redis port/.test(stdout), "the Redis --port is not offered here");
 });
+
+/** One raw HTTP/1.1 request, since fetch sets the Host header itself. */
+async function rawRequest(
+  url: string,
+  method: string,
+  host: string,
+): Promise<{ status: number; body: string }> {
+  const { hostname, port, pathname } = new URL(url);
+  using connection = await Deno.connect({ hostname, port: Number(port) });
+  const head = [
+    `${method} ${pathname} HTTP/1.1`,
+    `Host: ${host}`,
+    `Origin: http://${host}`,
+    "Content-Type: application/json",
+    "Content-Length: 2",
+    "Connection: close",
+  ].join("\r\n");
+  await connection.write(new TextEncoder().encode(`${head}\r\n\r\n{}`));
+  const reply = await new Response(connection.readable).text();
+  return {
+    status: Number(reply.split(" ")[1]),
+    body: reply.slice(reply.indexOf("\r\n\r\n") + 4),
+  };
+}
+
+Deno.test("a dashboard on 127.0.0.1 refuses requests for another host name (DNS rebinding)", async () => {
+  await using server = await startRedis();
+  await withDashboard(["--url", server.url], CLI_PERMISSIONS, async (url) => {
+    for (
+      const [method, path] of [["GET", "api/state"], ["POST", "api/reset"], [
+        "GET",
+        "",
+      ]]
+    ) {
+      const refused = await rawRequest(`${url}${path}`, method, "evil.example");
+      strictEqual(refused.status, 421, path);
+      match(refused.body, /got "evil\.example"/);
+    }
+    const own = await rawRequest(`${url}api/state`, "GET", new URL(url).host);
+    strictEqual(own.status, 200);
+  });
+});

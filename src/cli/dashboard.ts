@@ -101,6 +101,29 @@ Here --host and --port are where the dashboard listens (default 127.0.0.1:7117):
   },
 };
 
+/**
+ * A dashboard that listens on this machine only serves requests addressed to
+ * this machine: a page on another site whose name was made to resolve to
+ * 127.0.0.1 (DNS rebinding) sends its own host name and is refused.
+ */
+function loopbackOnly(
+  fetch: (request: Request) => Promise<Response>,
+): (request: Request) => Promise<Response> {
+  return (request) => {
+    const named = request.headers.get("host") ?? "";
+    const hostname = named.replace(/:\d+$/, "");
+    if (LOOPBACK.test(hostname)) return fetch(request);
+    return Promise.resolve(
+      new Response(
+        `this dashboard listens on this machine only, so the Host must be localhost, 127.0.0.1 or [::1]: got ${
+          JSON.stringify(named)
+        }\n`,
+        { status: 421, headers: { "content-type": "text/plain" } },
+      ),
+    );
+  };
+}
+
 function listenPort(text: string | undefined): number {
   if (text === undefined) return DEFAULT_PORT;
   const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
@@ -111,8 +134,11 @@ function listenPort(text: string | undefined): number {
 }
 
 async function listen(dashboard: Dashboard, host: string, port: number) {
+  const handler = LOOPBACK.test(host)
+    ? loopbackOnly(dashboard.fetch)
+    : dashboard.fetch;
   try {
-    return await serve(dashboard.fetch, host, port);
+    return await serve(handler, host, port);
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     const why = code === "EADDRINUSE"
