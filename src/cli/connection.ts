@@ -21,7 +21,7 @@ import {
   planConnection,
   portFromText,
   readEnv,
-} from "../connection.ts";
+} from "../redis/connection.ts";
 import type { LockerOptions, ServerAddress } from "../../mod.ts";
 
 /**

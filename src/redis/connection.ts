@@ -6,12 +6,12 @@
  */
 
 import type { Cluster, Redis, RedisOptions } from "ioredis";
-import { ConnectionError } from "./errors.ts";
-import { isReplyError } from "./redis_errors.ts";
-import { checkWord } from "./validate.ts";
+import { ConnectionError } from "../errors.ts";
+import { isReplyError } from "./errors.ts";
+import { checkWord } from "../validate.ts";
 import { quit } from "./quit.ts";
 import { guardSockets } from "./stream_guard.ts";
-import { settleWithin, TIMED_OUT } from "./wait.ts";
+import { settleWithin, TIMED_OUT } from "../wait.ts";
 
 /** What the Locker uses of ioredis, loaded only once a connection is built. */
 export interface Ioredis {
@@ -30,7 +30,7 @@ export type Client = Redis | Cluster;
  * @example Lending the Locker an existing client
  * ```ts
  * import { Redis } from "ioredis";
- * import { Locker } from "./locker.ts";
+ * import { Locker } from "../locker.ts";
  * const redis = new Redis(Deno.env.get("TURN_REDIS_URL") ?? "redis://localhost:6379/0");
  * const locker = new Locker({ redis }); // never closes `redis`
  * await locker.close();
