@@ -521,24 +521,18 @@ function liveness(
     ]);
     for (const user of model.users.values()) {
       for (const op of user.ops) {
-        for (const span of liveWaits(model, user, op, resource)) {
-          for (const free of minus(span, busy)) {
-            const waited = free.to - free.from;
-            worstFreeWait = Math.max(worstFreeWait, waited);
-            if (waited <= BOUNDS.livenessSlack) continue;
-            violations.push({
-              property: "liveness",
-              at: free.from,
-              who: [op.who],
-              resource,
-              message: `${opName(op)} waited for ${resource} for ${
-                Math.round(waited)
-              } ms from ${
-                fmt(free.from)
-              } while nobody held it and no dead or frozen user could block it (bound ${BOUNDS.livenessSlack} ms)`,
-            });
-          }
+        const free = freeWaits(model, user, op, resource, busy);
+        for (const span of free) {
+          worstFreeWait = Math.max(worstFreeWait, span.to - span.from);
         }
+        violations.push(
+          ...late(
+            op,
+            resource,
+            free,
+            "while nobody held it and no dead or frozen user could block it",
+          ),
+        );
       }
     }
   }
@@ -576,27 +570,51 @@ function places(model: Model): Violation[] {
           ...blocks(model, resource),
           ...outageSpans(model, resource),
         ]);
-        for (const span of liveWaits(model, user, op, resource)) {
-          for (const free of minus(span, blocked)) {
-            const waited = free.to - free.from;
-            if (waited <= BOUNDS.livenessSlack) continue;
-            violations.push({
-              property: "liveness",
-              at: free.from,
-              who: [op.who],
-              resource,
-              message: `${opName(op)} waited for ${resource} for ${
-                Math.round(waited)
-              } ms from ${
-                fmt(free.from)
-              } with a free place of ${op.mode.capacity} and nobody ahead (bound ${BOUNDS.livenessSlack} ms)`,
-            });
-          }
-        }
+        const free = freeWaits(model, user, op, resource, blocked);
+        violations.push(
+          ...late(
+            op,
+            resource,
+            free,
+            `with a free place of ${op.mode.capacity} and nobody ahead`,
+          ),
+        );
       }
     }
   }
   return violations;
+}
+
+/** The spans in which `op` waited for `resource`, running, outside `busy`. */
+function freeWaits(
+  model: Model,
+  user: User,
+  op: Op,
+  resource: string,
+  busy: readonly Span[],
+): Span[] {
+  return liveWaits(model, user, op, resource).flatMap((span) =>
+    minus(span, busy)
+  );
+}
+
+/** A liveness violation for each of `free` longer than the slack. */
+function late(
+  op: Op,
+  resource: string,
+  free: readonly Span[],
+  why: string,
+): Violation[] {
+  return free.filter((span) => span.to - span.from > BOUNDS.livenessSlack)
+    .map((span) => ({
+      property: "liveness" as const,
+      at: span.from,
+      who: [op.who],
+      resource,
+      message: `${opName(op)} waited for ${resource} for ${
+        Math.round(span.to - span.from)
+      } ms from ${fmt(span.from)} ${why} (bound ${BOUNDS.livenessSlack} ms)`,
+    }));
 }
 
 /** Spans in which another user waits for `resource` that may have drawn before `op`. */
