@@ -5,11 +5,11 @@
  */
 
 import type { Command } from "./command.ts";
-import { CliError, ExitCode, UsageError } from "./errors.ts";
-import { aborted, interruption } from "./signals.ts";
-import { printLines } from "./output.ts";
-import { Dashboard } from "../dashboard/handler.ts";
-import { serve } from "../dashboard/serve.ts";
+import { CliError, ExitCode, UsageError } from "../errors.ts";
+import { aborted, interruption } from "../signals.ts";
+import { printLines } from "../output.ts";
+import { Dashboard } from "../../dashboard/handler.ts";
+import { serve } from "../../dashboard/serve.ts";
 
 const DEFAULT_PORT = 7117;
 const DEFAULT_HOST = "127.0.0.1";

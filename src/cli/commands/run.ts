@@ -7,16 +7,16 @@
  */
 
 import { acquireSorted, showWaiting } from "./acquire.ts";
-import type { FlagSpecs, ParsedArgs } from "./args.ts";
+import type { FlagSpecs, ParsedArgs } from "../flags/parse.ts";
 import type { Command } from "./command.ts";
-import { parseDuration } from "./duration.ts";
-import { UsageError } from "./errors.ts";
-import type { Child } from "./platform.ts";
-import { Interrupted, onEndingSignal } from "./signals.ts";
+import { parseDuration } from "../flags/duration.ts";
+import { UsageError } from "../errors.ts";
+import type { Child } from "../platform.ts";
+import { Interrupted, onEndingSignal } from "../signals.ts";
 import { stopOnLoss } from "./stop.ts";
 import { startTied } from "./tether.ts";
-import { TURN_FLAGS, turnOptions } from "./turn_flags.ts";
-import { DEFAULT_EXPIRE } from "../locker.ts";
+import { TURN_FLAGS, turnOptions } from "../flags/turn.ts";
+import { DEFAULT_EXPIRE } from "../../locker.ts";
 
 const DEFAULT_KILL_AFTER = "5s";
 

@@ -15,15 +15,15 @@
  * @module
  */
 
-import type { Lock } from "../../mod.ts";
-import { CliError, ExitCode } from "./errors.ts";
+import type { Lock } from "../../../mod.ts";
+import { CliError, ExitCode } from "../errors.ts";
 import {
   type Child,
   PROCESS,
   spawnInherited,
   type SpawnOptions,
   spawnPiped,
-} from "./platform.ts";
+} from "../platform.ts";
 
 /** A program and its arguments. */
 export interface CommandLine {

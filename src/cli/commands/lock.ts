@@ -5,13 +5,13 @@
  */
 
 import { acquireSorted, showWaiting } from "./acquire.ts";
-import { resourcesOrAll } from "./args.ts";
+import { resourcesOrAll } from "../flags/parse.ts";
 import type { Command } from "./command.ts";
-import type { Locker } from "../../mod.ts";
-import { ExitCode } from "./errors.ts";
-import { TURN_FLAGS, turnOptions } from "./turn_flags.ts";
-import { aborted, interruption } from "./signals.ts";
-import { printLines } from "./output.ts";
+import type { Locker } from "../../../mod.ts";
+import { ExitCode } from "../errors.ts";
+import { TURN_FLAGS, turnOptions } from "../flags/turn.ts";
+import { aborted, interruption } from "../signals.ts";
+import { printLines } from "../output.ts";
 
 /**
  * The `lock` command.

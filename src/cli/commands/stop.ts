@@ -14,10 +14,10 @@
  * @module
  */
 
-import { LeaseLostError } from "../../mod.ts";
+import { LeaseLostError } from "../../../mod.ts";
 import type { Holding } from "./acquire.ts";
-import { formatDuration } from "./duration.ts";
-import type { Child } from "./platform.ts";
+import { formatDuration } from "../flags/duration.ts";
+import type { Child } from "../platform.ts";
 
 /** How to stop the command. */
 export interface StopPolicy {

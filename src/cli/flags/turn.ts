@@ -4,11 +4,11 @@
  * @module
  */
 
-import type { FlagSpecs, ParsedArgs } from "./args.ts";
+import type { FlagSpecs, ParsedArgs } from "./parse.ts";
 import { parseDuration } from "./duration.ts";
-import { ExitCode, UsageError } from "./errors.ts";
-import { MIN_EXPIRE } from "../locker.ts";
-import { checkDuration, checkLabel } from "../validate.ts";
+import { ExitCode, UsageError } from "../errors.ts";
+import { MIN_EXPIRE } from "../../locker.ts";
+import { checkDuration, checkLabel } from "../../validate.ts";
 
 /**
  * `--label`, `--timeout`, `--expire`, `--nonblock`, `--conflict-exit-code`
@@ -16,7 +16,7 @@ import { checkDuration, checkLabel } from "../validate.ts";
  *
  * @example Usage
  * ```ts
- * import { TURN_FLAGS } from "./turn_flags.ts";
+ * import { TURN_FLAGS } from "./turn.ts";
  * console.log(Object.keys(TURN_FLAGS)); // ["label", "timeout", "expire", ...]
  * ```
  */
@@ -89,8 +89,8 @@ export interface TurnOptions {
  *
  * @example Usage
  * ```ts
- * import { parseFlags } from "./args.ts";
- * import { TURN_FLAGS, turnOptions } from "./turn_flags.ts";
+ * import { parseFlags } from "./parse.ts";
+ * import { TURN_FLAGS, turnOptions } from "./turn.ts";
  * const args = parseFlags(["--timeout", "2m"], TURN_FLAGS, "turn lock --help");
  * console.log(turnOptions(args, "lock tool").timeout); // 120000
  * ```
@@ -124,8 +124,8 @@ export function turnOptions(args: ParsedArgs, label: string): TurnOptions {
  *
  * @example Usage
  * ```ts
- * import { parseFlags } from "./args.ts";
- * import { exitCodeFlag, TURN_FLAGS } from "./turn_flags.ts";
+ * import { parseFlags } from "./parse.ts";
+ * import { exitCodeFlag, TURN_FLAGS } from "./turn.ts";
  * const args = parseFlags(["-E", "0"], TURN_FLAGS, "turn run --help");
  * console.log(exitCodeFlag(args, "conflict-exit-code", 75)); // 0
  * ```

@@ -11,9 +11,9 @@ import {
   type Locker,
   type LockSet,
   TimeoutError,
-} from "../../mod.ts";
-import { CliError } from "./errors.ts";
-import type { TurnOptions } from "./turn_flags.ts";
+} from "../../../mod.ts";
+import { CliError } from "../errors.ts";
+import type { TurnOptions } from "../flags/turn.ts";
 
 /** What to tell the user as the resources are taken and given back. */
 export interface AcquireReport {
