@@ -191,7 +191,7 @@ export interface Tied extends AsyncDisposable {
  * @example Usage
  * ```ts ignore
  * import { startTied } from "./tether.ts";
- * await using tied = await startTied(["make"], holding.locks, false);
+ * await using tied = await startTied(["make"], set.locks, false);
  * console.log(await tied.child.exitCode);
  * ```
  */

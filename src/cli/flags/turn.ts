@@ -8,7 +8,9 @@ import type { FlagSpecs, ParsedArgs } from "./parse.ts";
 import { parseDuration } from "./duration.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { MIN_EXPIRE } from "../../locker.ts";
-import { checkDuration, checkLabel } from "../../validate.ts";
+import { checkDuration, checkLabel, numberFromDigits } from "../../validate.ts";
+
+const MAX_EXIT_CODE = 255;
 
 /**
  * `--label`, `--timeout`, `--expire`, `--nonblock`, `--conflict-exit-code`
@@ -137,12 +139,13 @@ export function exitCodeFlag(
 ): number {
   const text = args.strings[name];
   if (text === undefined) return fallback;
-  if (!/^\d{1,3}$/.test(text) || Number(text) > 255) {
+  const code = numberFromDigits(text, 3);
+  if (!(code <= MAX_EXIT_CODE)) {
     throw new UsageError(
-      `--${name} must be a whole number from 0 to 255: got "${text}"`,
+      `--${name} must be a whole number from 0 to ${MAX_EXIT_CODE}: got "${text}"`,
     );
   }
-  return Number(text);
+  return code;
 }
 
 const MINIMUM_MS = { timeout: 1, expire: MIN_EXPIRE } as const;
