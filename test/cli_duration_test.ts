@@ -1,5 +1,5 @@
 import { deepStrictEqual, ok, throws } from "node:assert/strict";
-import { formatDuration, parseDuration } from "../src/cli/duration.ts";
+import { formatDuration, parseDuration } from "../src/cli/flags/duration.ts";
 import { UsageError } from "../src/cli/errors.ts";
 
 Deno.test("parseDuration() reads every unit and sums compound durations", () => {

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { lockOrder } from "../src/lock_set.ts";
 import { resourceKeys } from "../src/redis/keys.ts";
-import { formatResources } from "../src/cli/status_table.ts";
+import { formatResources } from "../src/cli/view/status_table.ts";
 import { allKeys, redisTest, waitFor } from "./_helpers.ts";
 import { runCli, spawnCli } from "./cli_helpers.ts";
 import { bystander, VALID_NAMES } from "./hostile_input.ts";

@@ -1,5 +1,8 @@
 import { deepStrictEqual } from "node:assert/strict";
-import { formatQueueSizes, formatResources } from "../src/cli/status_table.ts";
+import {
+  formatQueueSizes,
+  formatResources,
+} from "../src/cli/view/status_table.ts";
 
 Deno.test("formatResources() matches turn 1.0's status text", () => {
   const text = formatResources(["test_resource", "test_resource_other"], [

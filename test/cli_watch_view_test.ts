@@ -4,7 +4,7 @@ import {
   PLAIN,
   renderWatch,
   WatchTimes,
-} from "../src/cli/watch_view.ts";
+} from "../src/cli/view/watch.ts";
 import type { TurnEvent } from "../mod.ts";
 
 const START = Date.UTC(2026, 0, 2, 3, 4, 5);

@@ -8,7 +8,13 @@
 import type { Cluster, Redis, RedisOptions } from "ioredis";
 import { ConnectionError } from "../errors.ts";
 import { isReplyError } from "./errors.ts";
-import { checkWord } from "../validate.ts";
+import {
+  checkDb,
+  checkPort,
+  checkWord,
+  dbFromText,
+  portFromText,
+} from "../validate.ts";
 import { quit } from "./quit.ts";
 import { guardSockets } from "./stream_guard.ts";
 import { settleWithin, TIMED_OUT } from "../wait.ts";
@@ -205,45 +211,6 @@ export function urlFromEnvironment(): string {
 /** The error for a URL that breaks `rule`; the password never shows. */
 export function badUrl(url: string, rule: string): TypeError {
   return new TypeError(`url ${rule}: got ${JSON.stringify(redact(url))}`);
-}
-
-function checkPort(port: unknown, source: string, name = "port"): number {
-  if (
-    typeof port !== "number" || !Number.isInteger(port) || port < 1 ||
-    port > 65535
-  ) {
-    throw new RangeError(
-      `${name} must be an integer from 1 to 65535: got ${source}`,
-    );
-  }
-  return port;
-}
-
-function checkDb(db: unknown, source: string, name = "db"): number {
-  if (typeof db !== "number" || !Number.isInteger(db) || db < 0) {
-    throw new RangeError(
-      `${name} must be a non-negative integer: got ${source}`,
-    );
-  }
-  return db;
-}
-
-/**
- * A port written as text (in a URL, on a command line): digits only, from 1
- * to 65535. `name` names it in the error, e.g. `--port`.
- */
-export function portFromText(text: string, name = "port"): number {
-  const value = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-  return checkPort(value, JSON.stringify(text), name);
-}
-
-/**
- * A database number written as text: digits only. `name` names it in the
- * error, e.g. `--db`.
- */
-export function dbFromText(text: string, name = "db"): number {
-  const value = /^\d{1,9}$/.test(text) ? Number(text) : NaN;
-  return checkDb(value, JSON.stringify(text), name);
 }
 
 /** Parses a `redis://` or `rediss://` URL into ioredis options. */

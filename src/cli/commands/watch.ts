@@ -8,13 +8,13 @@
  * @module
  */
 
-import { ExitCode } from "./errors.ts";
-import { aborted, interruption } from "./signals.ts";
-import { COLOURED, PLAIN, renderWatch, WatchTimes } from "./watch_view.ts";
-import type { Locker } from "../../mod.ts";
-import { write } from "./output.ts";
-import { stdoutStyle } from "./platform.ts";
-import { deferred } from "../deferred.ts";
+import { ExitCode } from "../errors.ts";
+import { aborted, interruption } from "../signals.ts";
+import { COLOURED, PLAIN, renderWatch, WatchTimes } from "../view/watch.ts";
+import type { Locker } from "../../../mod.ts";
+import { write } from "../output.ts";
+import { stdoutStyle } from "../platform.ts";
+import { deferred } from "../../deferred.ts";
 
 const TICK_MS = 1_000;
 const CLEAR_SCREEN = "\x1b[H\x1b[2J";

@@ -4,11 +4,13 @@
  * @module
  */
 
-import type { FlagSpecs, ParsedArgs } from "./args.ts";
+import type { FlagSpecs, ParsedArgs } from "./parse.ts";
 import { parseDuration } from "./duration.ts";
-import { ExitCode, UsageError } from "./errors.ts";
-import { MIN_EXPIRE } from "../locker.ts";
-import { checkDuration, checkLabel } from "../validate.ts";
+import { ExitCode, UsageError } from "../errors.ts";
+import { MIN_EXPIRE } from "../../locker.ts";
+import { checkDuration, checkLabel, numberFromDigits } from "../../validate.ts";
+
+const MAX_EXIT_CODE = 255;
 
 /**
  * `--label`, `--timeout`, `--expire`, `--nonblock`, `--conflict-exit-code`
@@ -16,7 +18,7 @@ import { checkDuration, checkLabel } from "../validate.ts";
  *
  * @example Usage
  * ```ts
- * import { TURN_FLAGS } from "./turn_flags.ts";
+ * import { TURN_FLAGS } from "./turn.ts";
  * console.log(Object.keys(TURN_FLAGS)); // ["label", "timeout", "expire", ...]
  * ```
  */
@@ -89,8 +91,8 @@ export interface TurnOptions {
  *
  * @example Usage
  * ```ts
- * import { parseFlags } from "./args.ts";
- * import { TURN_FLAGS, turnOptions } from "./turn_flags.ts";
+ * import { parseFlags } from "./parse.ts";
+ * import { TURN_FLAGS, turnOptions } from "./turn.ts";
  * const args = parseFlags(["--timeout", "2m"], TURN_FLAGS, "turn lock --help");
  * console.log(turnOptions(args, "lock tool").timeout); // 120000
  * ```
@@ -124,8 +126,8 @@ export function turnOptions(args: ParsedArgs, label: string): TurnOptions {
  *
  * @example Usage
  * ```ts
- * import { parseFlags } from "./args.ts";
- * import { exitCodeFlag, TURN_FLAGS } from "./turn_flags.ts";
+ * import { parseFlags } from "./parse.ts";
+ * import { exitCodeFlag, TURN_FLAGS } from "./turn.ts";
  * const args = parseFlags(["-E", "0"], TURN_FLAGS, "turn run --help");
  * console.log(exitCodeFlag(args, "conflict-exit-code", 75)); // 0
  * ```
@@ -137,12 +139,13 @@ export function exitCodeFlag(
 ): number {
   const text = args.strings[name];
   if (text === undefined) return fallback;
-  if (!/^\d{1,3}$/.test(text) || Number(text) > 255) {
+  const code = numberFromDigits(text, 3);
+  if (!(code <= MAX_EXIT_CODE)) {
     throw new UsageError(
-      `--${name} must be a whole number from 0 to 255: got "${text}"`,
+      `--${name} must be a whole number from 0 to ${MAX_EXIT_CODE}: got "${text}"`,
     );
   }
-  return Number(text);
+  return code;
 }
 
 const MINIMUM_MS = { timeout: 1, expire: MIN_EXPIRE } as const;

@@ -6,7 +6,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { UsageError } from "./errors.ts";
+import { UsageError } from "../errors.ts";
 
 /** One flag a command accepts. */
 export interface FlagSpec {
@@ -44,7 +44,7 @@ export interface ParsedArgs {
  *
  * @example Usage
  * ```ts
- * import { parseFlags, resourcesOrAll } from "./args.ts";
+ * import { parseFlags, resourcesOrAll } from "./parse.ts";
  * console.log(resourcesOrAll(parseFlags([], {}, "turn --help"))); // undefined
  * ```
  */
@@ -66,7 +66,7 @@ export function resourcesOrAll(
  *
  * @example Usage
  * ```ts
- * import { parseFlags } from "./args.ts";
+ * import { parseFlags } from "./parse.ts";
  * import { deepStrictEqual } from "node:assert/strict";
  * const parsed = parseFlags(["--port", "6380", "printer"], {
  *   port: { type: "string", description: "Redis port" },
@@ -103,7 +103,7 @@ export function parseFlags(
  *
  * @example Usage
  * ```ts
- * import { findCommand } from "./args.ts";
+ * import { findCommand } from "./parse.ts";
  * import { deepStrictEqual } from "node:assert/strict";
  * const specs = { host: { type: "string", description: "Redis host" } } as const;
  * deepStrictEqual(findCommand(["--host", "db", "status"], specs), { name: "status", index: 2 });

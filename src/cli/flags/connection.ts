@@ -14,15 +14,11 @@
  */
 
 import { readFileSync } from "node:fs";
-import type { FlagSpecs, ParsedArgs } from "./args.ts";
-import { UsageError } from "./errors.ts";
-import {
-  dbFromText,
-  planConnection,
-  portFromText,
-  readEnv,
-} from "../redis/connection.ts";
-import type { LockerOptions, ServerAddress } from "../../mod.ts";
+import type { FlagSpecs, ParsedArgs } from "./parse.ts";
+import { UsageError } from "../errors.ts";
+import { planConnection, readEnv } from "../../redis/connection.ts";
+import { dbFromText, portFromText } from "../../validate.ts";
+import type { LockerOptions, ServerAddress } from "../../../mod.ts";
 
 /**
  * The connection flags every command accepts.
@@ -123,7 +119,7 @@ const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
  * @example Usage
  * ```ts
  * import { connectionOptions } from "./connection.ts";
- * import { parseFlags } from "./args.ts";
+ * import { parseFlags } from "./parse.ts";
  * import { CONNECTION_FLAGS } from "./connection.ts";
  * const args = parseFlags(["--port", "6380"], CONNECTION_FLAGS, "turn --help");
  * console.log(connectionOptions(args)); // { host: "localhost", port: 6380, db: 0 }

@@ -9,9 +9,9 @@
  * @module
  */
 
-import { formatDuration } from "./duration.ts";
-import type { ResourceStatus, TurnEvent } from "../../mod.ts";
-import { printable } from "./output.ts";
+import { formatDuration } from "../flags/duration.ts";
+import type { ResourceStatus, TurnEvent } from "../../../mod.ts";
+import { printable } from "../output.ts";
 import { DEAD_HEAD, deadHead } from "./status_table.ts";
 
 /**
@@ -19,7 +19,7 @@ import { DEAD_HEAD, deadHead } from "./status_table.ts";
  *
  * @example Usage
  * ```ts
- * import { WatchTimes } from "./watch_view.ts";
+ * import { WatchTimes } from "./watch.ts";
  * const times = new WatchTimes(1_000);
  * times.observe({ resource: "printer", kind: "started", number: 1, time: 4_000, message: "printer: 1 started" });
  * console.log(times.heldSince("printer", 1)); // { time: 4000, atLeast: false }
@@ -89,7 +89,7 @@ export interface Style {
  *
  * @example Usage
  * ```ts
- * import { PLAIN } from "./watch_view.ts";
+ * import { PLAIN } from "./watch.ts";
  * console.log(PLAIN.title("printer"));
  * ```
  */
@@ -104,7 +104,7 @@ export const PLAIN: Style = {
  *
  * @example Usage
  * ```ts
- * import { COLOURED } from "./watch_view.ts";
+ * import { COLOURED } from "./watch.ts";
  * console.log(COLOURED.holder("holder"));
  * ```
  */
@@ -125,7 +125,7 @@ export const COLOURED: Style = {
  *
  * @example Usage
  * ```ts
- * import { PLAIN, renderWatch, WatchTimes } from "./watch_view.ts";
+ * import { PLAIN, renderWatch, WatchTimes } from "./watch.ts";
  * const lines = renderWatch([{
  *   resource: "printer", indicator: 1, dispenser: 2, size: 2,
  *   users: [{ number: 1, label: "a", ttl: 60_000 }, { number: 2, label: "b", ttl: 60_000 }],

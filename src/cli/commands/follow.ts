@@ -4,12 +4,12 @@
  * @module
  */
 
-import { resourcesOrAll } from "./args.ts";
+import { resourcesOrAll } from "../flags/parse.ts";
 import type { Command } from "./command.ts";
-import { ExitCode } from "./errors.ts";
-import { interruption } from "./signals.ts";
-import type { TurnEvent } from "../../mod.ts";
-import { printLines } from "./output.ts";
+import { ExitCode } from "../errors.ts";
+import { interruption } from "../signals.ts";
+import type { TurnEvent } from "../../../mod.ts";
+import { printLines } from "../output.ts";
 
 /**
  * The `follow` command.

@@ -4,11 +4,11 @@
  * @module
  */
 
-import { resourcesOrAll } from "./args.ts";
+import { resourcesOrAll } from "../flags/parse.ts";
 import type { Command } from "./command.ts";
-import { ExitCode, UsageError } from "./errors.ts";
-import type { ResetResult } from "../../mod.ts";
-import { printLines } from "./output.ts";
+import { ExitCode, UsageError } from "../errors.ts";
+import type { ResetResult } from "../../../mod.ts";
+import { printLines } from "../output.ts";
 
 /**
  * The `reset` command.

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ResourceStatus } from "../../mod.ts";
+import type { ResourceStatus } from "../../../mod.ts";
 
 const SEPARATOR = "-".repeat(60);
 

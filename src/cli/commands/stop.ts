@@ -14,10 +14,9 @@
  * @module
  */
 
-import { LeaseLostError } from "../../mod.ts";
-import type { Holding } from "./acquire.ts";
-import { formatDuration } from "./duration.ts";
-import type { Child } from "./platform.ts";
+import { LeaseLostError, type LockSet } from "../../../mod.ts";
+import { formatDuration } from "../flags/duration.ts";
+import type { Child } from "../platform.ts";
 
 /** How to stop the command. */
 export interface StopPolicy {
@@ -38,27 +37,27 @@ export interface Stopper extends Disposable {
 const MARGIN_MS = 1_000;
 
 /**
- * Watches the turns of `holding` while `child` runs, and stops it when one
+ * Watches the turns of `set` while `child` runs, and stops it when one
  * is lost or its presence comes within `grace + margin` of lapsing.
  * Disposing stops watching; if the command was stopped, whatever it left
  * running in its group gets SIGKILL then, without waiting for the grace.
  *
  * @param child The running command.
- * @param holding Its turns.
+ * @param set Its turns.
  * @param policy The grace and the presence TTL.
  * @returns The stopper.
  *
  * @example Usage
  * ```ts ignore
  * import { stopOnLoss } from "./stop.ts";
- * using stopper = stopOnLoss(child, holding, { killAfter: 5_000, expire: 60_000 });
+ * using stopper = stopOnLoss(child, set, { killAfter: 5_000, expire: 60_000 });
  * const code = await child.exitCode;
  * if (stopper.reason !== undefined) throw stopper.reason;
  * ```
  */
 export function stopOnLoss(
   child: Child,
-  holding: Holding,
+  set: LockSet,
   policy: StopPolicy,
 ): Stopper {
   const margin = Math.min(MARGIN_MS, policy.expire / 10);
@@ -75,12 +74,12 @@ export function stopOnLoss(
     killTimer = setTimeout(() => child.kill("SIGKILL"), delay);
   };
   const firstToLapse = () =>
-    holding.locks.reduce((a, b) => b.validUntil < a.validUntil ? b : a);
+    set.locks.reduce((a, b) => b.validUntil < a.validUntil ? b : a);
   // A lost turn's presence may still be there until it lapses: the kill
   // comes before that too.
   const onLost = () =>
     stop(
-      holding.lost.reason,
+      set.signal.reason,
       Math.min(
         Date.now() + policy.killAfter,
         firstToLapse().validUntil - margin,
@@ -100,17 +99,17 @@ export function stopOnLoss(
       `no renewal reached Redis for ${silent}; the command was stopped before its presence could lapse`;
     stop(new LeaseLostError(lock.resource, lock.number, why), until - margin);
   };
-  if (holding.lost.aborted) onLost();
+  if (set.signal.aborted) onLost();
   else {
-    holding.lost.addEventListener("abort", onLost, { once: true });
-    if (holding.locks.length > 0) checkDeadline();
+    set.signal.addEventListener("abort", onLost, { once: true });
+    if (set.locks.length > 0) checkDeadline();
   }
   return {
     get reason() {
       return reason;
     },
     [Symbol.dispose]() {
-      holding.lost.removeEventListener("abort", onLost);
+      set.signal.removeEventListener("abort", onLost);
       clearTimeout(checkTimer);
       clearTimeout(killTimer);
       if (reason !== undefined) child.kill("SIGKILL");

@@ -5,13 +5,17 @@
  * @module
  */
 
-import { resourcesOrAll } from "./args.ts";
+import { resourcesOrAll } from "../flags/parse.ts";
 import type { Command } from "./command.ts";
-import { ExitCode, UsageError } from "./errors.ts";
-import { deadHead, formatQueueSizes, formatResources } from "./status_table.ts";
+import { ExitCode, UsageError } from "../errors.ts";
+import {
+  deadHead,
+  formatQueueSizes,
+  formatResources,
+} from "../view/status_table.ts";
 import { watch } from "./watch.ts";
-import type { ResourceStatus } from "../../mod.ts";
-import { printLines } from "./output.ts";
+import type { ResourceStatus } from "../../../mod.ts";
+import { printLines } from "../output.ts";
 
 /**
  * The `status` command.

@@ -4,8 +4,8 @@
  * @module
  */
 
-import type { FlagSpecs, ParsedArgs } from "./args.ts";
-import type { Locker } from "../../mod.ts";
+import type { FlagSpecs, ParsedArgs } from "../flags/parse.ts";
+import type { Locker } from "../../../mod.ts";
 
 /** A checked command, ready to run; resolves to the exit code. */
 export type Run = (locker: Locker) => Promise<number>;

@@ -5,11 +5,12 @@
  */
 
 import type { Command } from "./command.ts";
-import { CliError, ExitCode, UsageError } from "./errors.ts";
-import { aborted, interruption } from "./signals.ts";
-import { printLines } from "./output.ts";
-import { Dashboard } from "../dashboard/handler.ts";
-import { serve } from "../dashboard/serve.ts";
+import { CliError, ExitCode, UsageError } from "../errors.ts";
+import { aborted, interruption } from "../signals.ts";
+import { printLines } from "../output.ts";
+import { Dashboard } from "../../dashboard/handler.ts";
+import { serve } from "../../dashboard/serve.ts";
+import { isPort, MAX_PORT, numberFromDigits } from "../../validate.ts";
 
 const DEFAULT_PORT = 7117;
 const DEFAULT_HOST = "127.0.0.1";
@@ -126,10 +127,10 @@ function loopbackOnly(
 
 function listenPort(text: string | undefined): number {
   if (text === undefined) return DEFAULT_PORT;
-  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-  if (port >= 0 && port <= 65535) return port;
+  const port = numberFromDigits(text, String(MAX_PORT).length);
+  if (isPort(port, true)) return port;
   throw new UsageError(
-    `--port must be a whole number from 0 to 65535: got "${text}"`,
+    `--port must be a whole number from 0 to ${MAX_PORT}: got "${text}"`,
   );
 }
 

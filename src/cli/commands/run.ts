@@ -6,17 +6,18 @@
  * @module
  */
 
-import { acquireSorted, showWaiting } from "./acquire.ts";
-import type { FlagSpecs, ParsedArgs } from "./args.ts";
+import { acquireSorted, releasing, showWaiting } from "./acquire.ts";
+import type { FlagSpecs, ParsedArgs } from "../flags/parse.ts";
 import type { Command } from "./command.ts";
-import { parseDuration } from "./duration.ts";
-import { UsageError } from "./errors.ts";
-import type { Child } from "./platform.ts";
-import { Interrupted, onEndingSignal } from "./signals.ts";
+import { parseDuration } from "../flags/duration.ts";
+import { UsageError } from "../errors.ts";
+import type { Child } from "../platform.ts";
+import { Interrupted, onEndingSignal } from "../signals.ts";
 import { stopOnLoss } from "./stop.ts";
 import { startTied } from "./tether.ts";
-import { TURN_FLAGS, turnOptions } from "./turn_flags.ts";
-import { DEFAULT_EXPIRE } from "../locker.ts";
+import { TURN_FLAGS, turnOptions } from "../flags/turn.ts";
+import { DEFAULT_EXPIRE } from "../../locker.ts";
+import { replaceControls } from "../../validate.ts";
 
 const DEFAULT_KILL_AFTER = "5s";
 
@@ -93,22 +94,23 @@ The label defaults to the command line, quoted as a shell would need it (cut at 
         if (started.child) started.child.kill(signal);
         else waiting.abort(new Interrupted(signal));
       });
-      await using holding = await acquireSorted(locker, args.names, {
+      const set = await acquireSorted(locker, args.names, {
         ...options,
         signal: waiting.signal,
       }, { waiting: showWaiting });
+      await using _release = releasing(set);
       // A lease lost while waiting for a later resource: never start.
-      holding.lost.throwIfAborted();
+      set.signal.throwIfAborted();
       await using tied = await startTied(
         command,
-        holding.locks,
+        set.locks,
         args.switches.has("foreground"),
       );
       const child = started.child = tied.child;
       // A signal that came while the command was starting is its, too.
       const early = waiting.signal.reason;
       if (early instanceof Interrupted) child.kill(early.signal);
-      using stopper = stopOnLoss(child, holding, { killAfter, expire });
+      using stopper = stopOnLoss(child, set, { killAfter, expire });
       const code = await child.exitCode;
       if (stopper.reason !== undefined) throw stopper.reason;
       return code;
@@ -146,8 +148,7 @@ const LABEL_LENGTH = 100;
 // the command that was typed.
 function commandLabel(command: readonly string[]): string {
   const line = command.map(shellWord).join(" ");
-  // deno-lint-ignore no-control-regex
-  const chars = [...line.replace(/[\u0000-\u001f\u007f]+/g, " ")];
+  const chars = [...replaceControls(line, " ")];
   return chars.length <= LABEL_LENGTH
     ? chars.join("")
     : `${chars.slice(0, LABEL_LENGTH - 3).join("")}...`;

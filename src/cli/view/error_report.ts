@@ -5,9 +5,9 @@
  * @module
  */
 
-import { ConnectionError, LeaseLostError, TimeoutError } from "../../mod.ts";
-import { Interrupted } from "./signals.ts";
-import { CliError, ExitCode } from "./errors.ts";
+import { ConnectionError, LeaseLostError, TimeoutError } from "../../../mod.ts";
+import { Interrupted } from "../signals.ts";
+import { CliError, ExitCode } from "../errors.ts";
 
 const TURN_ERRORS = [
   [ConnectionError, ExitCode.Connection],
@@ -32,7 +32,7 @@ export interface ErrorReport {
  * @example Usage
  * ```ts
  * import { describeError } from "./error_report.ts";
- * import { UsageError } from "./errors.ts";
+ * import { UsageError } from "../errors.ts";
  * console.log(describeError(new UsageError("bad port: got 0")));
  * // { message: "bad port: got 0", exitCode: 2 }
  * ```

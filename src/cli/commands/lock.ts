@@ -4,14 +4,14 @@
  * @module
  */
 
-import { acquireSorted, showWaiting } from "./acquire.ts";
-import { resourcesOrAll } from "./args.ts";
+import { acquireSorted, releasing, showWaiting } from "./acquire.ts";
+import { resourcesOrAll } from "../flags/parse.ts";
 import type { Command } from "./command.ts";
-import type { Locker } from "../../mod.ts";
-import { ExitCode } from "./errors.ts";
-import { TURN_FLAGS, turnOptions } from "./turn_flags.ts";
-import { aborted, interruption } from "./signals.ts";
-import { printLines } from "./output.ts";
+import type { Locker } from "../../../mod.ts";
+import { ExitCode } from "../errors.ts";
+import { TURN_FLAGS, turnOptions } from "../flags/turn.ts";
+import { aborted, interruption } from "../signals.ts";
+import { printLines } from "../output.ts";
 
 /**
  * The `lock` command.
@@ -49,18 +49,20 @@ With no names, locks every resource that exists (as turn 1.0 does), naming them 
       const names = resourcesOrAll(args) ?? await everyResource(locker);
       if (names.length === 0) return ExitCode.Ok;
       using interrupt = interruption();
-      await using holding = await acquireSorted(locker, names, {
-        ...options,
-        signal: interrupt.signal,
-      }, {
+      const report = {
         acquiring: say("acquiring"),
         waiting: showWaiting,
         locked: say("locked"),
         canceled: say("canceled"),
         released: say("released"),
-      });
-      await aborted(AbortSignal.any([interrupt.signal, holding.lost]));
-      if (holding.lost.aborted) throw holding.lost.reason;
+      };
+      const set = await acquireSorted(locker, names, {
+        ...options,
+        signal: interrupt.signal,
+      }, report);
+      await using _release = releasing(set, report);
+      await aborted(AbortSignal.any([interrupt.signal, set.signal]));
+      set.signal.throwIfAborted();
       return ExitCode.Ok;
     };
   },

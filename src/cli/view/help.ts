@@ -5,41 +5,9 @@
  * @module
  */
 
-import type { FlagSpecs } from "./args.ts";
-import type { Command } from "./command.ts";
-import { CONNECTION_FLAGS } from "./connection.ts";
-
-/**
- * `-h` / `--help`, accepted everywhere.
- *
- * @example Usage
- * ```ts
- * import { HELP_FLAG } from "./help.ts";
- * console.log(HELP_FLAG.help.short); // h
- * ```
- */
-export const HELP_FLAG: FlagSpecs = {
-  help: {
-    type: "boolean",
-    short: "h",
-    description: "Show help, e.g. turn run --help",
-  },
-  version: {
-    type: "boolean",
-    description: "Print the version of turn, e.g. turn --version",
-  },
-};
-
-/**
- * The flags every command accepts: connection flags and help.
- *
- * @example Usage
- * ```ts
- * import { GLOBAL_FLAGS } from "./help.ts";
- * console.log(Object.keys(GLOBAL_FLAGS));
- * ```
- */
-export const GLOBAL_FLAGS: FlagSpecs = { ...CONNECTION_FLAGS, ...HELP_FLAG };
+import type { FlagSpecs } from "../flags/parse.ts";
+import { GLOBAL_FLAGS } from "../flags/global.ts";
+import type { Command } from "../commands/command.ts";
 
 const ENVIRONMENT =
   `Environment (the URLs only when no connection flag is given, the first one set wins):
@@ -114,7 +82,7 @@ export function generalHelp(commands: readonly Command[]): string {
  * @example Usage
  * ```ts
  * import { commandHelp } from "./help.ts";
- * import { resetCommand } from "./reset.ts";
+ * import { resetCommand } from "../commands/reset.ts";
  * console.log(commandHelp(resetCommand));
  * ```
  */

@@ -6,14 +6,9 @@
  * @module
  */
 
-import {
-  type Lock,
-  type Locker,
-  type LockSet,
-  TimeoutError,
-} from "../../mod.ts";
-import { CliError } from "./errors.ts";
-import type { TurnOptions } from "./turn_flags.ts";
+import { type Locker, type LockSet, TimeoutError } from "../../../mod.ts";
+import { CliError } from "../errors.ts";
+import type { TurnOptions } from "../flags/turn.ts";
 
 /** What to tell the user as the resources are taken and given back. */
 export interface AcquireReport {
@@ -53,18 +48,6 @@ export interface AcquireOptions extends TurnOptions {
 }
 
 /**
- * Resources held together; disposing releases them in reverse order. Once a
- * turn is lost, failing to release the others (e.g. Redis is gone) is not
- * reported: the loss is what the user hears about.
- */
-export interface Holding extends AsyncDisposable {
-  /** The held turns, in the order taken (sorted by resource). */
-  readonly locks: readonly Lock[];
-  /** Aborts with the lock's reason when any of the turns is lost. */
-  readonly lost: AbortSignal;
-}
-
-/**
  * Takes the turn on every resource, one at a time in sorted order (the
  * Locker's `lockAll`), telling the user as it goes; with `nonblock`, all of
  * them at once or none (`tryLockAll`). If one cannot be taken, releases
@@ -75,12 +58,12 @@ export interface Holding extends AsyncDisposable {
  * @param resources The names, in any order, duplicates ignored.
  * @param options Label, timeout and cancellation.
  * @param report Progress callbacks.
- * @returns The held resources.
+ * @returns The held turns: give them back with {@linkcode releasing}.
  *
  * @example Usage
  * ```ts ignore
  * import { acquireSorted } from "./acquire.ts";
- * await using _held = await acquireSorted(locker, ["b", "a"], {
+ * const set = await acquireSorted(locker, ["b", "a"], {
  *   label: "backup",
  *   nonblock: false,
  *   conflictExitCode: 75,
@@ -94,24 +77,44 @@ export async function acquireSorted(
   resources: readonly string[],
   options: AcquireOptions,
   report: AcquireReport = {},
-): Promise<Holding> {
-  const set = options.nonblock
+): Promise<LockSet> {
+  return options.nonblock
     ? await tryAll(locker, resources, options, report)
     : await lockAll(locker, resources, options, report);
-  const release = async () => {
-    for (const lock of set.locks.toReversed()) {
+}
+
+/**
+ * Gives `set` back when disposed (the LockSet's release: last taken
+ * first), then reports each resource as released. Once a turn is lost,
+ * failing to release the others (e.g. Redis is gone) is not reported: the
+ * loss is what the user hears about.
+ *
+ * @param set The turns taken by {@linkcode acquireSorted}.
+ * @param report Where `released` goes.
+ * @returns What releases them, for `await using`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { acquireSorted, releasing } from "./acquire.ts";
+ * const set = await acquireSorted(locker, ["printer"], options);
+ * await using _release = releasing(set);
+ * ```
+ */
+export function releasing(
+  set: LockSet,
+  report: AcquireReport = {},
+): AsyncDisposable {
+  return {
+    async [Symbol.asyncDispose]() {
       try {
-        await lock.release();
+        await set.release();
       } catch (error) {
         if (!set.signal.aborted) throw error;
       }
-      report.released?.(lock.resource);
-    }
-  };
-  return {
-    locks: set.locks,
-    lost: set.signal,
-    [Symbol.asyncDispose]: release,
+      for (const lock of set.locks.toReversed()) {
+        report.released?.(lock.resource);
+      }
+    },
   };
 }
 

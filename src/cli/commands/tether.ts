@@ -15,15 +15,15 @@
  * @module
  */
 
-import type { Lock } from "../../mod.ts";
-import { CliError, ExitCode } from "./errors.ts";
+import type { Lock } from "../../../mod.ts";
+import { CliError, ExitCode } from "../errors.ts";
 import {
   type Child,
   PROCESS,
   spawnInherited,
   type SpawnOptions,
   spawnPiped,
-} from "./platform.ts";
+} from "../platform.ts";
 
 /** A program and its arguments. */
 export interface CommandLine {
@@ -191,7 +191,7 @@ export interface Tied extends AsyncDisposable {
  * @example Usage
  * ```ts ignore
  * import { startTied } from "./tether.ts";
- * await using tied = await startTied(["make"], holding.locks, false);
+ * await using tied = await startTied(["make"], set.locks, false);
  * console.log(await tied.child.exitCode);
  * ```
  */

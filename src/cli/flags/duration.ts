@@ -7,7 +7,7 @@
  * @module
  */
 
-import { UsageError } from "./errors.ts";
+import { UsageError } from "../errors.ts";
 
 const UNIT_MS: Readonly<Record<string, number>> = {
   ms: 1,
