@@ -7,16 +7,16 @@
  */
 
 import type { Engine } from "./engine.ts";
-import { openFileEngine } from "./file_backend.ts";
-import { RedisEngine } from "./redis_engine.ts";
-import { LazyEngine } from "./lazy_engine.ts";
+import { openFileEngine } from "./file/backend.ts";
+import { RedisEngine } from "./redis/engine.ts";
+import { LazyEngine } from "./redis/lazy_engine.ts";
 import {
   badUrl,
   loadIoredis,
   planConnection,
   SERVER_OPTIONS,
   urlFromEnvironment,
-} from "./connection.ts";
+} from "./redis/connection.ts";
 import type { LockerOptions } from "./types.ts";
 
 const REDIS_ONLY = [...SERVER_OPTIONS, "redis", "hashTag"] as const;

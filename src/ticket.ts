@@ -4,7 +4,7 @@
  * @module
  */
 
-import { newDrawToken, type ResourceKeys } from "./protocol.ts";
+import { newDrawToken, type ResourceKeys } from "./redis/keys.ts";
 import { deferred } from "./deferred.ts";
 import { LeaseLostError } from "./errors.ts";
 import { type LeaseInfo, Lock, type ReleaseOutcome } from "./lock.ts";

@@ -18,16 +18,16 @@ import {
   presenceKey,
   resourceKeys,
   resourceOf,
-} from "../src/protocol.ts";
+} from "../src/redis/keys.ts";
 import {
   FENCE_DIR,
   FOLLOW_DIR,
   presencePath,
   resourceOfDirName,
   resourcePaths,
-} from "../src/file_layout.ts";
-import { type Counters, writeState } from "../src/file_state.ts";
-import { quit } from "../src/quit.ts";
+} from "../src/file/layout.ts";
+import { type Counters, writeState } from "../src/file/state.ts";
+import { quit } from "../src/redis/quit.ts";
 import { WarmLockers } from "./_warm.ts";
 
 /** Context handed to a test body by {@linkcode redisTest}. */

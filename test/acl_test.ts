@@ -17,13 +17,13 @@ import {
   TimeoutError,
   TurnError,
 } from "../mod.ts";
-import { EXTERNAL_PATTERN } from "../src/protocol.ts";
+import { EXTERNAL_PATTERN } from "../src/redis/keys.ts";
 import { allKeys, untilQueued, within } from "./_helpers.ts";
 import { type RedisServer, startRedis } from "../support/redis_server.ts";
 import { runCli, spawnCli, subscribed } from "./cli_helpers.ts";
 import { startCluster } from "./redis_cluster.ts";
 import { MASTER_NAME, startSentinelGroup } from "./redis_sentinel.ts";
-import { quit } from "../src/quit.ts";
+import { quit } from "../src/redis/quit.ts";
 
 const PASSWORD = "acl-test-secret";
 const DB = 1;

@@ -10,7 +10,7 @@ import { Queue as Queue6 } from "bullmq";
 import { Queue as Queue5 } from "bullmq-v5";
 import { Redis } from "ioredis";
 import { Locker } from "../mod.ts";
-import { presenceKey, resourceKeys } from "../src/protocol.ts";
+import { presenceKey, resourceKeys } from "../src/redis/keys.ts";
 import { startRedis } from "../support/redis_server.ts";
 import {
   until,

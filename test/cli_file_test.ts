@@ -1,7 +1,7 @@
 import { deepStrictEqual, equal, match } from "node:assert/strict";
 import { Locker } from "../mod.ts";
-import { FOLLOW_DIR, resourcePaths, TEMP_MARK } from "../src/file_layout.ts";
-import { writeState } from "../src/file_state.ts";
+import { FOLLOW_DIR, resourcePaths, TEMP_MARK } from "../src/file/layout.ts";
+import { writeState } from "../src/file/state.ts";
 import { filesUnder, waitFor } from "./_helpers.ts";
 import { fileCliPermissions, runCli, spawnCli } from "./cli_helpers.ts";
 import { freePort } from "../support/redis_server.ts";

@@ -1,6 +1,6 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
 import { Locker } from "../mod.ts";
-import { EXTERNAL_PATTERN, resourceKeys } from "../src/protocol.ts";
+import { EXTERNAL_PATTERN, resourceKeys } from "../src/redis/keys.ts";
 import { startRedis } from "../support/redis_server.ts";
 import { cliShellLine, spawnCli, subscribed } from "./cli_helpers.ts";
 

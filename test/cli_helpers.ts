@@ -6,7 +6,7 @@
  */
 
 import { Redis } from "ioredis";
-import { presenceKey, resourceKeys } from "../src/protocol.ts";
+import { presenceKey, resourceKeys } from "../src/redis/keys.ts";
 import { type Backend, waitFor } from "./_helpers.ts";
 import { type RedisServer, startRedis } from "../support/redis_server.ts";
 

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { lockOrder } from "../src/lock_set.ts";
-import { resourceKeys } from "../src/protocol.ts";
+import { resourceKeys } from "../src/redis/keys.ts";
 import { formatResources } from "../src/cli/view/status_table.ts";
 import { allKeys, redisTest, waitFor } from "./_helpers.ts";
 import { runCli, spawnCli } from "./cli_helpers.ts";

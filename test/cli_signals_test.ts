@@ -6,7 +6,7 @@
 
 import { deepStrictEqual, match } from "node:assert/strict";
 import { Locker } from "../mod.ts";
-import { resourceKeys } from "../src/protocol.ts";
+import { resourceKeys } from "../src/redis/keys.ts";
 import { BACKENDS, within } from "./_helpers.ts";
 import {
   cliDomain,

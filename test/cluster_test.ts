@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { CommandError, Locker } from "../mod.ts";
-import { SLOT_MOVE_WAIT_MS } from "../src/slot_move.ts";
-import { quit } from "../src/quit.ts";
+import { SLOT_MOVE_WAIT_MS } from "../src/redis/slot_move.ts";
+import { quit } from "../src/redis/quit.ts";
 import type { Lock } from "../mod.ts";
 import { startCluster } from "./redis_cluster.ts";
 import { startRedis } from "../support/redis_server.ts";

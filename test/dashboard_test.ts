@@ -15,7 +15,7 @@ import {
   waitFor,
   within,
 } from "./_helpers.ts";
-import { presenceKey, resourceKeys } from "../src/protocol.ts";
+import { presenceKey, resourceKeys } from "../src/redis/keys.ts";
 import { parsePrometheus } from "./prometheus_text.ts";
 import { freePort } from "../support/redis_server.ts";
 import { Locker } from "../mod.ts";

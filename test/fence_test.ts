@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { startRedis } from "../support/redis_server.ts";
 import { Locker } from "../mod.ts";
-import { resourceKeys } from "../src/protocol.ts";
+import { resourceKeys } from "../src/redis/keys.ts";
 import {
   BACKENDS,
   fixture,

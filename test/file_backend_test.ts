@@ -5,11 +5,11 @@ import {
   resourceDirName,
   resourceOfDirName,
   resourcePaths,
-} from "../src/file_layout.ts";
-import { inboxEvents, publish } from "../src/file_events.ts";
-import { DirLock, lockDir } from "../src/file_dir_lock.ts";
-import { withPollMs } from "../src/file_watch.ts";
-import { draw, poll, release } from "../src/file_steps.ts";
+} from "../src/file/layout.ts";
+import { inboxEvents, publish } from "../src/file/events.ts";
+import { DirLock, lockDir } from "../src/file/dir_lock.ts";
+import { withPollMs } from "../src/file/watch.ts";
+import { draw, poll, release } from "../src/file/steps.ts";
 import {
   filesUnder,
   fixture,
@@ -307,7 +307,7 @@ Deno.test("a waiter whose look finds a step under way looks again, though that s
     const holder = await one.lock("r", { label: "holder" });
     const waiting = one.lock("r", { label: "waiter" });
     await untilQueued(one, "r", 2);
-    // The Locker's watch starts on a zero-delay timer (file_watch.ts) set
+    // The Locker's watch starts on a zero-delay timer (src/file/watch.ts) set
     // when the holder got its turn; this one runs after it. An event missed
     // before the start is made up for by a look that waits for the lock.
     await new Promise((resolve) => setTimeout(resolve, 0));

@@ -12,18 +12,20 @@ import type { Lock, TurnEvent } from "../mod.ts";
 import {
   BUMP,
   commonArgs,
-  drawKey,
-  newDrawToken,
   POLL,
-  presenceKey,
   RELEASE,
   RENEW,
   RESET,
-  resourceKeys,
   type Script,
+} from "../src/redis/scripts.ts";
+import {
+  drawKey,
+  newDrawToken,
+  presenceKey,
+  resourceKeys,
   tokenKey,
-} from "../src/protocol.ts";
-import { runScript } from "../src/scripts.ts";
+} from "../src/redis/keys.ts";
+import { runScript } from "../src/redis/eval.ts";
 import { redisTest, untilQueued, waitFor, within } from "./_helpers.ts";
 
 const KEYS = resourceKeys("r");

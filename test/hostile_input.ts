@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import type { Redis } from "ioredis";
 import type { Lock, Locker, TurnEvent } from "../mod.ts";
-import { presenceKey, resourceKeys, tokenKey } from "../src/protocol.ts";
+import { presenceKey, resourceKeys, tokenKey } from "../src/redis/keys.ts";
 import { untilQueued } from "./_helpers.ts";
 
 /** Names that are valid and must work as ordinary data. */

@@ -8,11 +8,11 @@
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { ConnectionError, Locker } from "../mod.ts";
-import { parseRedisUrl } from "../src/connection.ts";
+import { parseRedisUrl } from "../src/redis/connection.ts";
 import { waitFor } from "./_helpers.ts";
 import { freePort, startRedis } from "../support/redis_server.ts";
 import { runCli, spawnCli, subscribed } from "./cli_helpers.ts";
-import { EXTERNAL_PATTERN } from "../src/protocol.ts";
+import { EXTERNAL_PATTERN } from "../src/redis/keys.ts";
 
 const SECRET = "hunter2-s3cr3t";
 const ROTATED = "rotated-0ther";

@@ -3,14 +3,13 @@ import {
   drawKey,
   newDrawToken,
   numberOfPresenceKey,
-  parseMessage,
   presenceKey,
   resourceKeys,
   resourceOf,
-  scriptFor,
-  SCRIPTS,
   tokenKey,
-} from "../src/protocol.ts";
+} from "../src/redis/keys.ts";
+import { parseMessage } from "../src/messages.ts";
+import { scriptFor, SCRIPTS } from "../src/redis/scripts.ts";
 
 Deno.test("key and channel names are turn 1.0's", () => {
   const keys = resourceKeys("printer");

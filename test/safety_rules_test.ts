@@ -1,5 +1,5 @@
 /**
- * The protocol's safety rules (see the comments in src/protocol.ts), each
+ * The protocol's safety rules (see the comments in src/redis/scripts.ts), each
  * seen through the Locker as users meet them: a holder whose lease was lost
  * claims nothing, the newest number gets its grace, a refresh never shortens
  * a presence, and poll and renew act only for the user whose place it is.
@@ -20,7 +20,7 @@ import {
   waitFor,
   within,
 } from "./_helpers.ts";
-import { presenceKey, resourceKeys } from "../src/protocol.ts";
+import { presenceKey, resourceKeys } from "../src/redis/keys.ts";
 
 const keys = resourceKeys("r");
 const LABEL = "app";

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { Locker } from "../mod.ts";
-import { resourceKeys } from "../src/protocol.ts";
+import { resourceKeys } from "../src/redis/keys.ts";
 import type { Lock } from "../mod.ts";
 import { MASTER_NAME, startSentinelGroup } from "./redis_sentinel.ts";
 import { startRedis } from "../support/redis_server.ts";

@@ -9,7 +9,7 @@
 
 import { deepStrictEqual } from "node:assert/strict";
 import { instrument } from "../src/telemetry.ts";
-import { FileEngine } from "../src/file_engine.ts";
+import { FileEngine } from "../src/file/engine.ts";
 import type { Engine } from "../src/engine.ts";
 import type { TicketSpec } from "../src/ticket.ts";
 import { waitFor } from "./_helpers.ts";

@@ -14,12 +14,8 @@ import {
   waitFor,
   within,
 } from "../_helpers.ts";
-import {
-  presenceKey,
-  resourceKeys,
-  SCRIPTS,
-  tokenKey,
-} from "../../src/protocol.ts";
+import { presenceKey, resourceKeys, tokenKey } from "../../src/redis/keys.ts";
+import { SCRIPTS } from "../../src/redis/scripts.ts";
 import { ReplyDroppingProxy } from "../reply_dropping_proxy.ts";
 
 const LABEL = "app";

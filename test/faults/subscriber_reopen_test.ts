@@ -3,8 +3,8 @@
 // not leave the waiter deaf (or failed) for good.
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { Subscriber } from "../../src/subscriber.ts";
-import { waitUntilReady } from "../../src/connection.ts";
+import { Subscriber } from "../../src/redis/subscriber.ts";
+import { waitUntilReady } from "../../src/redis/connection.ts";
 import { freePort, startRedis } from "../../support/redis_server.ts";
 import { within } from "../_helpers.ts";
 

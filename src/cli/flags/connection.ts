@@ -16,7 +16,7 @@
 import { readFileSync } from "node:fs";
 import type { FlagSpecs, ParsedArgs } from "./parse.ts";
 import { UsageError } from "../errors.ts";
-import { planConnection, readEnv } from "../../connection.ts";
+import { planConnection, readEnv } from "../../redis/connection.ts";
 import { dbFromText, portFromText } from "../../validate.ts";
 import type { LockerOptions, ServerAddress } from "../../../mod.ts";
 

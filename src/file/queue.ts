@@ -14,13 +14,13 @@ import {
   numberOfPresenceName,
   presencePath,
   type ResourcePaths,
-} from "./file_layout.ts";
-import { type DirLock, lockDir } from "./file_dir_lock.ts";
-import { type Counters, readState, writeState } from "./file_state.ts";
-import { isLive, type Presence } from "./file_presence.ts";
-import { publish } from "./file_events.ts";
-import { entriesOf, isNotFound, removeQuietly } from "./file_io.ts";
-import { type EventKind, formatMessage } from "./protocol.ts";
+} from "./layout.ts";
+import { type DirLock, lockDir } from "./dir_lock.ts";
+import { type Counters, readState, writeState } from "./state.ts";
+import { isLive, type Presence } from "./presence.ts";
+import { publish } from "./events.ts";
+import { entriesOf, isNotFound, removeQuietly } from "./io.ts";
+import { type EventKind, formatMessage } from "../messages.ts";
 
 /**
  * Rebuilds lost or damaged counters from the presence files: the dispenser

@@ -9,57 +9,59 @@ import type { Cluster, Redis } from "ioredis";
 import {
   BUMP,
   commonArgs,
-  DISPENSER_PATTERN,
   DRAW,
-  drawKey,
-  EXTERNAL_PATTERN,
   type InternalPublish,
-  newDrawToken,
   NEWEST_GRACE_MS,
-  numberOfPresenceKey,
-  type Outcome,
   POLL,
-  presenceKey,
   RELEASE,
   RENEW,
   RESET,
-  type ResourceKeys,
-  resourceKeys,
-  resourceOf,
   type Script,
   scriptFor,
   STATUS,
+} from "./scripts.ts";
+import {
+  DISPENSER_PATTERN,
+  drawKey,
+  EXTERNAL_PATTERN,
+  newDrawToken,
+  numberOfPresenceKey,
+  presenceKey,
+  type ResourceKeys,
+  resourceKeys,
+  resourceOf,
   tokenKey,
-} from "./protocol.ts";
-import { runScript, runScripts, type ScriptCall } from "./scripts.ts";
+} from "./keys.ts";
+import type { Outcome } from "../messages.ts";
+import { runScript, runScripts, type ScriptCall } from "./eval.ts";
 import {
   type Client,
   type Connection,
   duplicateClient,
   waitUntilReady,
 } from "./connection.ts";
-import { Ticket, type TicketSpec, type TicketState } from "./ticket.ts";
-import type { Lock, ReleaseOutcome } from "./lock.ts";
-import { TurnError } from "./errors.ts";
+import { Ticket, type TicketSpec, type TicketState } from "../ticket.ts";
+import type { Lock, ReleaseOutcome } from "../lock.ts";
+import { TurnError } from "../errors.ts";
 import type {
   LockerOptions,
   ResetResult,
   ResourceStatus,
   UserStatus,
-} from "./types.ts";
+} from "../types.ts";
 import { Subscriber } from "./subscriber.ts";
-import type { Engine, WaitLimits } from "./engine.ts";
-import { Follow } from "./follow.ts";
+import type { Engine, WaitLimits } from "../engine.ts";
+import { Follow } from "../follow.ts";
 import {
   departAll,
   Departures,
   takeTurn,
   type TicketSteps,
-} from "./departures.ts";
+} from "../departures.ts";
 import { quit } from "./quit.ts";
 import { isSlotMoving } from "./slot_move.ts";
-import { delay, settleWithin, waitOrGiveUp } from "./wait.ts";
-import { isAway, ownError } from "./redis_errors.ts";
+import { delay, settleWithin, waitOrGiveUp } from "../wait.ts";
+import { isAway, ownError } from "./errors.ts";
 
 const DEFAULT_CONNECT_TIMEOUT = 5_000;
 /** How long a user that gives up waits for Redis to confirm it has left. */

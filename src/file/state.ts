@@ -5,8 +5,8 @@
  * @module
  */
 
-import { formatState, parseState, type ResourcePaths } from "./file_layout.ts";
-import { isNotFound, writeWhole } from "./file_io.ts";
+import { formatState, parseState, type ResourcePaths } from "./layout.ts";
+import { isNotFound, writeWhole } from "./io.ts";
 
 /** The indicator and dispenser of a queue. */
 export interface Counters {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { delay } from "./wait.ts";
+import { delay } from "../wait.ts";
 
 /**
  * How long a call keeps trying while its resource's slot is being moved,

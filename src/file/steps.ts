@@ -6,12 +6,12 @@
  * @module
  */
 
-import { presencePath, type ResourcePaths } from "./file_layout.ts";
-import { createPresence, type Presence, readLabel } from "./file_presence.ts";
-import { QueueStep } from "./file_queue.ts";
-import { removeQuietly } from "./file_io.ts";
-import type { Outcome } from "./protocol.ts";
-import type { ResetResult, ResourceStatus, UserStatus } from "./types.ts";
+import { presencePath, type ResourcePaths } from "./layout.ts";
+import { createPresence, type Presence, readLabel } from "./presence.ts";
+import { QueueStep } from "./queue.ts";
+import { removeQuietly } from "./io.ts";
+import type { Outcome } from "../messages.ts";
+import type { ResetResult, ResourceStatus, UserStatus } from "../types.ts";
 
 /** What a draw got. */
 export interface Drawn {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { CommandError, ConnectionError, TurnError } from "./errors.ts";
+import { CommandError, ConnectionError, TurnError } from "../errors.ts";
 import { isSlotMoving, SLOT_MOVE_WAIT_MS } from "./slot_move.ts";
 
 /** Whether `error` is Redis's reply to a command, not a lost connection. */

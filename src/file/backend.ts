@@ -1,13 +1,13 @@
 /**
  * Opens the file backend. The only import of it from the rest of the
- * module, so that the npm build can put `npm/file_backend.ts` in its place:
+ * module, so that the npm build can put `npm/file/backend.ts` in its place:
  * the backend needs `Deno.FsFile.lock`, which Node does not have.
  *
  * @module
  */
 
-import type { Engine } from "./engine.ts";
-import { FileEngine } from "./file_engine.ts";
+import type { Engine } from "../engine.ts";
+import { FileEngine } from "./engine.ts";
 
 /** The file backend keeping its queues under `directory`. */
 export function openFileEngine(directory: string): Engine {

@@ -1,18 +1,13 @@
 /**
- * The wire protocol, in one place: key names, channel names, message formats
- * and the Lua scripts that change a queue. PROTOCOL.md describes the same
- * contract in prose; the two must agree.
- *
- * It is turn 1.0's protocol (Python package `turn`), so turn 1.0 clients and
- * this module take turns on the same resource. Every state change is one Lua
+ * The Lua scripts that change a queue on Redis. Every state change is one
  * script, so no interleaving of clients can move the indicator backwards or
- * grant two users at once.
+ * grant two users at once. PROTOCOL.md describes them in prose ("Scripts");
+ * the two must agree.
  *
  * @module
  */
 
-/** Prefix of every key and channel. */
-export const PREFIX = "turn";
+import type { ResourceKeys } from "./keys.ts";
 
 /**
  * How long a missing presence on the newest number is given before it counts
@@ -20,213 +15,6 @@ export const PREFIX = "turn";
  * so "no presence yet" and "dead" look the same for a moment.
  */
 export const NEWEST_GRACE_MS = 100;
-
-/** Every key and channel name of one resource. */
-export interface ResourceKeys {
-  readonly resource: string;
-  /** `turn:<r>:dispenser`: last number handed out. */
-  readonly dispenser: string;
-  /** `turn:<r>:indicator`: number whose turn it is. */
-  readonly indicator: string;
-  /** `turn:<r>:serial:`: prefix of presence keys, followed by the number. */
-  readonly presencePrefix: string;
-  /** `turn:<r>:token:`: prefix of token keys, followed by the number. */
-  readonly tokenPrefix: string;
-  /** `turn:<r>:draw:`: prefix of draw keys, followed by a draw token. */
-  readonly drawPrefix: string;
-  /**
-   * `turn:<r>:fence`: the last fencing token issued. Never deleted with the
-   * queue, so tokens keep growing across idle periods and resets.
-   */
-  readonly fence: string;
-  /** `turn:<r>:internal`: carries the presence key of the number granted. */
-  readonly internal: string;
-  /** `turn:<r>:external`: human-readable messages. */
-  readonly external: string;
-}
-
-/**
- * Builds the key and channel names of a resource. With `hashTag`, the
- * resource is wrapped in `{}` so that all its keys share one Redis Cluster
- * slot (not readable by turn 1.0 clients, whose names have no hash tag).
- */
-export function resourceKeys(resource: string, hashTag = false): ResourceKeys {
-  // Redis hashes the text between the first `{` and the next `}`; an empty
-  // tag hashes the whole key, which would scatter the resource over slots.
-  if (hashTag && resource.startsWith("}")) {
-    throw new RangeError(
-      `resource must not start with "}" when keys carry a hash tag (Redis Cluster): got ${
-        JSON.stringify(resource)
-      }`,
-    );
-  }
-  const base = `${PREFIX}:${hashTag ? `{${resource}}` : resource}:`;
-  return {
-    resource,
-    dispenser: `${base}dispenser`,
-    indicator: `${base}indicator`,
-    presencePrefix: `${base}serial:`,
-    tokenPrefix: `${base}token:`,
-    drawPrefix: `${base}draw:`,
-    fence: `${base}fence`,
-    internal: `${base}internal`,
-    external: `${base}external`,
-  };
-}
-
-/** The presence key of number `n`. */
-export function presenceKey(keys: ResourceKeys, n: number): string {
-  return `${keys.presencePrefix}${n}`;
-}
-
-/**
- * The token key of number `n`: it holds the draw token of the user who drew
- * `n` last. turn 1.0 never reads it; its presence stays a plain label.
- */
-export function tokenKey(keys: ResourceKeys, n: number): string {
-  return `${keys.tokenPrefix}${n}`;
-}
-
-/** The draw key of a draw token: it holds the number drawn with it. */
-export function drawKey(keys: ResourceKeys, token: string): string {
-  return `${keys.drawPrefix}${token}`;
-}
-
-/**
- * A fresh draw token: 32 lower-case hex digits (128 random bits), unique to
- * one draw. It tells apart users who drew the same number with the same
- * label, and makes a script sent twice (a reply lost, the command resent)
- * do its work once.
- */
-export function newDrawToken(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** The number a presence key names, or `undefined` if it names none. */
-export function numberOfPresenceKey(
-  keys: ResourceKeys,
-  key: string,
-): number | undefined {
-  if (!key.startsWith(keys.presencePrefix)) return undefined;
-  const digits = key.slice(keys.presencePrefix.length);
-  return /^[1-9][0-9]*$/.test(digits) ? Number(digits) : undefined;
-}
-
-/** SCAN pattern matching the fence key of every resource. */
-export const FENCE_PATTERN = `${PREFIX}:*:fence`;
-
-/** SCAN pattern matching the dispenser key of every resource. */
-export const DISPENSER_PATTERN = `${PREFIX}:*:dispenser`;
-
-/** PSUBSCRIBE pattern matching the external channel of every resource. */
-export const EXTERNAL_PATTERN = `${PREFIX}:*:external`;
-
-/** The resource named by a dispenser key or an external channel, if any. */
-export function resourceOf(
-  name: string,
-  suffix: "dispenser" | "external" | "fence",
-  hashTag = false,
-): string | undefined {
-  const head = `${PREFIX}:`;
-  const tail = `:${suffix}`;
-  if (!name.startsWith(head) || !name.endsWith(tail)) return undefined;
-  const middle = name.slice(head.length, name.length - tail.length);
-  if (!hashTag) return middle;
-  return middle.startsWith("{") && middle.endsWith("}")
-    ? middle.slice(1, -1)
-    : undefined;
-}
-
-/**
- * What an external message says happened.
- *
- * @example
- * ```ts
- * import type { EventKind } from "./protocol.ts";
- * const kind: EventKind = "granted";
- * ```
- */
-export type EventKind =
-  | "assigned"
-  | "started"
-  | "completed"
-  | "granted"
-  | "bumps"
-  | "crashed"
-  | "left"
-  | "lapsed"
-  | "reset";
-
-/** One parsed external message. */
-export interface ParsedMessage {
-  readonly kind: EventKind;
-  readonly number?: number;
-  readonly label?: string;
-}
-
-const MESSAGE_FORMS: ReadonlyArray<[RegExp, EventKind]> = [
-  [/^(\d+) assigned to "(.*)"$/s, "assigned"],
-  [/^(\d+) started$/, "started"],
-  [/^(\d+) completed by "(.*)"$/s, "completed"],
-  [/^(\d+) granted$/, "granted"],
-  [/^(\d+) bumps$/, "bumps"],
-  [/^(\d+) crashed!$/, "crashed"],
-  [/^(\d+) left$/, "left"],
-  [/^(\d+) lapsed$/, "lapsed"],
-  [/^()Reset tool bumps\.$/, "reset"],
-];
-
-const MESSAGE_TEXTS: Readonly<
-  Record<EventKind, (n: number, label: string) => string>
-> = {
-  assigned: (n, label) => `${n} assigned to "${label}"`,
-  started: (n) => `${n} started`,
-  completed: (n, label) => `${n} completed by "${label}"`,
-  granted: (n) => `${n} granted`,
-  bumps: (n) => `${n} bumps`,
-  crashed: (n) => `${n} crashed!`,
-  left: (n) => `${n} left`,
-  lapsed: (n) => `${n} lapsed`,
-  reset: () => "Reset tool bumps.",
-};
-
-/**
- * The external message of `resource` for an event, as the Lua scripts
- * publish it (`"<r>: 7 started"`). The file backend writes the same texts.
- */
-export function formatMessage(
-  resource: string,
-  kind: EventKind,
-  number = 0,
-  label = "",
-): string {
-  return `${resource}: ${MESSAGE_TEXTS[kind](number, label)}`;
-}
-
-/**
- * Parses an external message of `resource` (`"<r>: 7 started"`), or returns
- * `undefined` for a message this protocol does not define.
- */
-export function parseMessage(
-  resource: string,
-  payload: string,
-): ParsedMessage | undefined {
-  const head = `${resource}: `;
-  if (!payload.startsWith(head)) return undefined;
-  const text = payload.slice(head.length);
-  for (const [form, kind] of MESSAGE_FORMS) {
-    const match = form.exec(text);
-    if (!match) continue;
-    const number = match[1] ? Number(match[1]) : undefined;
-    return match[2] === undefined ? { kind, number } : {
-      kind,
-      number,
-      label: match[2],
-    };
-  }
-  return undefined;
-}
 
 // ---------------------------------------------------------------------------
 // Lua scripts. Every script takes KEYS[1] = dispenser, KEYS[2] = indicator
@@ -441,13 +229,6 @@ refresh(token_key, expire)
 return 1
 `,
 );
-
-/**
- * How a user leaves the queue: as holder (`completed`, `crashed`) or as
- * waiter (`left`). A holder whose lease was lost leaves the same way: the
- * draw token shows whether the turn is still its own.
- */
-export type Outcome = "completed" | "crashed" | "left";
 
 /**
  * release: the caller leaves, as holder (`completed`, `crashed`) or as

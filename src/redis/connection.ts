@@ -6,18 +6,18 @@
  */
 
 import type { Cluster, Redis, RedisOptions } from "ioredis";
-import { ConnectionError } from "./errors.ts";
-import { isReplyError } from "./redis_errors.ts";
+import { ConnectionError } from "../errors.ts";
+import { isReplyError } from "./errors.ts";
 import {
   checkDb,
   checkPort,
   checkWord,
   dbFromText,
   portFromText,
-} from "./validate.ts";
+} from "../validate.ts";
 import { quit } from "./quit.ts";
 import { guardSockets } from "./stream_guard.ts";
-import { settleWithin, TIMED_OUT } from "./wait.ts";
+import { settleWithin, TIMED_OUT } from "../wait.ts";
 
 /** What the Locker uses of ioredis, loaded only once a connection is built. */
 export interface Ioredis {
@@ -36,7 +36,7 @@ export type Client = Redis | Cluster;
  * @example Lending the Locker an existing client
  * ```ts
  * import { Redis } from "ioredis";
- * import { Locker } from "./locker.ts";
+ * import { Locker } from "../locker.ts";
  * const redis = new Redis(Deno.env.get("TURN_REDIS_URL") ?? "redis://localhost:6379/0");
  * const locker = new Locker({ redis }); // never closes `redis`
  * await locker.close();

@@ -13,11 +13,11 @@ import {
   isTempName,
   newInboxPath,
   parseInboxLine,
-} from "./file_layout.ts";
-import { entriesOf, removeQuietly, writeAll } from "./file_io.ts";
-import type { EventSource, StartEvents } from "./follow.ts";
-import { Watch } from "./file_watch.ts";
-import { Inbox, MAX_INBOX_BYTES } from "./file_inbox.ts";
+} from "./layout.ts";
+import { entriesOf, removeQuietly, writeAll } from "./io.ts";
+import type { EventSource, StartEvents } from "../follow.ts";
+import { Watch } from "./watch.ts";
+import { Inbox, MAX_INBOX_BYTES } from "./inbox.ts";
 
 const encoder = new TextEncoder();
 

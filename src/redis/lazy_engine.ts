@@ -7,11 +7,11 @@
  * @module
  */
 
-import type { Engine, WaitLimits } from "./engine.ts";
-import { Follow } from "./follow.ts";
-import type { Lock } from "./lock.ts";
-import type { TicketSpec } from "./ticket.ts";
-import type { ResetResult, ResourceStatus } from "./types.ts";
+import type { Engine, WaitLimits } from "../engine.ts";
+import { Follow } from "../follow.ts";
+import type { Lock } from "../lock.ts";
+import type { TicketSpec } from "../ticket.ts";
+import type { ResetResult, ResourceStatus } from "../types.ts";
 
 /** Forwards every call to the engine `building` resolves to. */
 export class LazyEngine implements Engine {

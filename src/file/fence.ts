@@ -5,8 +5,8 @@
  * @module
  */
 
-import { parentDir, type ResourcePaths } from "./file_layout.ts";
-import { writeAll } from "./file_io.ts";
+import { parentDir, type ResourcePaths } from "./layout.ts";
+import { writeAll } from "./io.ts";
 
 const WIDTH = 20;
 const encoder = new TextEncoder();

@@ -7,19 +7,19 @@
  * @module
  */
 
-import { resourceKeys } from "./protocol.ts";
-import { Ticket, type TicketSpec } from "./ticket.ts";
-import type { Lock, ReleaseOutcome } from "./lock.ts";
-import { TurnError } from "./errors.ts";
-import type { ResetResult, ResourceStatus } from "./types.ts";
-import type { Engine, WaitLimits } from "./engine.ts";
-import { Follow } from "./follow.ts";
+import { resourceKeys } from "../redis/keys.ts";
+import { Ticket, type TicketSpec } from "../ticket.ts";
+import type { Lock, ReleaseOutcome } from "../lock.ts";
+import { TurnError } from "../errors.ts";
+import type { ResetResult, ResourceStatus } from "../types.ts";
+import type { Engine, WaitLimits } from "../engine.ts";
+import { Follow } from "../follow.ts";
 import {
   departAll,
   Departures,
   takeTurn,
   type TicketSteps,
-} from "./departures.ts";
+} from "../departures.ts";
 import {
   FOLLOW_DIR,
   isTempName,
@@ -30,15 +30,15 @@ import {
   resourceOfDirName,
   type ResourcePaths,
   resourcePaths,
-} from "./file_layout.ts";
-import { readState, type StateRead } from "./file_state.ts";
-import { recoverCounters } from "./file_queue.ts";
-import { isLive, type Presence } from "./file_presence.ts";
-import { draw, poll, release, reset, status } from "./file_steps.ts";
-import { Watch } from "./file_watch.ts";
-import { hasFollowers, inboxEvents } from "./file_events.ts";
-import type { Outcome } from "./protocol.ts";
-import { nextFence } from "./file_fence.ts";
+} from "./layout.ts";
+import { readState, type StateRead } from "./state.ts";
+import { recoverCounters } from "./queue.ts";
+import { isLive, type Presence } from "./presence.ts";
+import { draw, poll, release, reset, status } from "./steps.ts";
+import { Watch } from "./watch.ts";
+import { hasFollowers, inboxEvents } from "./events.ts";
+import type { Outcome } from "../messages.ts";
+import { nextFence } from "./fence.ts";
 
 /**
  * How soon a waiter that found the directory lock busy, with the head gone,

@@ -8,7 +8,7 @@
  */
 
 import type { Client } from "./connection.ts";
-import type { Script } from "./protocol.ts";
+import type { Script } from "./scripts.ts";
 
 const SCRIPT_REFUSED = /^ERR The user executing the script can't run/;
 

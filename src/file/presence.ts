@@ -10,8 +10,8 @@
  * @module
  */
 
-import { presencePath, type ResourcePaths, tempPath } from "./file_layout.ts";
-import { isNotFound, removeQuietly, writeAll } from "./file_io.ts";
+import { presencePath, type ResourcePaths, tempPath } from "./layout.ts";
+import { isNotFound, removeQuietly, writeAll } from "./io.ts";
 
 /** A presence file this process owns and keeps locked. */
 export class Presence {

@@ -10,8 +10,8 @@
  * @module
  */
 
-import { parentDir, tempPath } from "./file_layout.ts";
-import { isNotFound, removeQuietly } from "./file_io.ts";
+import { parentDir, tempPath } from "./layout.ts";
+import { isNotFound, removeQuietly } from "./io.ts";
 
 /** Size past which an inbox that has been read is replaced, in bytes. */
 export const MAX_INBOX_BYTES = 1 << 20;

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { tempPath } from "./file_layout.ts";
+import { tempPath } from "./layout.ts";
 
 /** Whether `error` says a file or directory does not exist. */
 export function isNotFound(error: unknown): boolean {

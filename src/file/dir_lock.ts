@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isNotFound } from "./file_io.ts";
+import { isNotFound } from "./io.ts";
 
 /**
  * A held lock on a resource's directory; disposing releases it.

@@ -1,12 +1,12 @@
 /**
- * Node's stand-in for src/file_backend.ts in the npm build: the file backend
+ * Node's stand-in for src/file/backend.ts in the npm build: the file backend
  * holds OS file locks through `Deno.FsFile.lock`, which Node lacks.
  *
  * @module
  */
 
-// The same path from npm/ and from src/, where the build puts this file.
-import type { Engine } from "../src/engine.ts";
+// The same path from npm/file/ and from src/file/, where the build puts this file.
+import type { Engine } from "../../src/engine.ts";
 
 /** Refuses: the file backend runs under Deno only. */
 export function openFileEngine(directory: string): Engine {

@@ -6,7 +6,7 @@
 
 import type { Cluster, Redis } from "ioredis";
 import type { Client } from "./connection.ts";
-import { settleWithin } from "./wait.ts";
+import { settleWithin } from "../wait.ts";
 
 /** How long closing waits for a client's sockets to be closed. */
 const END_WAIT_MS = 1_000;

@@ -7,7 +7,7 @@
  */
 
 import type { Client } from "./connection.ts";
-import { TurnError } from "./errors.ts";
+import { TurnError } from "../errors.ts";
 import { quit } from "./quit.ts";
 
 /** Receives a message: the channel it came on and its payload. */
