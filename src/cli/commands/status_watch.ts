@@ -28,7 +28,7 @@ const CLEAR_SCREEN = "\x1b[H\x1b[2J";
  *
  * @example Usage
  * ```ts ignore
- * import { watch } from "./watch.ts";
+ * import { watch } from "./status_watch.ts";
  * await watch(locker, ["printer"]);
  * ```
  */
