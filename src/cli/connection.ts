@@ -16,12 +16,8 @@
 import { readFileSync } from "node:fs";
 import type { FlagSpecs, ParsedArgs } from "./args.ts";
 import { UsageError } from "./errors.ts";
-import {
-  dbFromText,
-  planConnection,
-  portFromText,
-  readEnv,
-} from "../redis/connection.ts";
+import { dbFromText, portFromText, readEnv } from "../redis/url.ts";
+import { planConnection } from "../redis/options.ts";
 import type { LockerOptions, ServerAddress } from "../../mod.ts";
 
 /**
