@@ -27,7 +27,7 @@ import {
   resourcePaths,
 } from "../src/file/layout.ts";
 import { type Counters, writeState } from "../src/file/state.ts";
-import { quit } from "../src/redis/quit.ts";
+import { quit } from "../src/redis/client.ts";
 import { WarmLockers } from "./_warm.ts";
 
 /** Context handed to a test body by {@linkcode redisTest}. */

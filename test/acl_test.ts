@@ -23,7 +23,7 @@ import { type RedisServer, startRedis } from "../support/redis_server.ts";
 import { runCli, spawnCli, subscribed } from "./cli_helpers.ts";
 import { startCluster } from "./redis_cluster.ts";
 import { MASTER_NAME, startSentinelGroup } from "./redis_sentinel.ts";
-import { quit } from "../src/redis/quit.ts";
+import { quit } from "../src/redis/client.ts";
 
 const PASSWORD = "acl-test-secret";
 const DB = 1;

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { CommandError, Locker } from "../mod.ts";
 import { SLOT_MOVE_WAIT_MS } from "../src/redis/slot_move.ts";
-import { quit } from "../src/redis/quit.ts";
+import { quit } from "../src/redis/client.ts";
 import type { Lock } from "../mod.ts";
 import { startCluster } from "./redis_cluster.ts";
 import { startRedis } from "../support/redis_server.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseRedisUrl, redact } from "../src/redis/connection.ts";
+import { parseRedisUrl, redact } from "../src/redis/url.ts";
 import { Redis } from "ioredis";
 import { ConnectionError, Locker } from "../mod.ts";
 import { freePort } from "../support/redis_server.ts";

@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { Locker, type LockerOptions } from "../mod.ts";
-import { quit } from "../src/redis/quit.ts";
+import { quit } from "../src/redis/client.ts";
 import { fixture, untilQueued, waitFor, within } from "./_helpers.ts";
 import { startRedis } from "../support/redis_server.ts";
 import { startCluster } from "./redis_cluster.ts";

@@ -8,7 +8,7 @@ import {
 } from "../src/file/layout.ts";
 import { inboxEvents, publish } from "../src/file/events.ts";
 import { DirLock, lockDir } from "../src/file/dir_lock.ts";
-import { withPollMs } from "../src/file/watch.ts";
+import { FILE_POLL_MS } from "../src/backend.ts";
 import { draw, poll, release } from "../src/file/steps.ts";
 import {
   filesUnder,
@@ -55,14 +55,16 @@ Deno.test("resource names map to safe, distinct directory names", () => {
 });
 
 async function withRoot(
-  body: (root: string, locker: (url?: string) => Locker) => Promise<void>,
+  body: (root: string, locker: (pollMs?: number) => Locker) => Promise<void>,
 ): Promise<void> {
   const parent = await Deno.makeTempDir({ prefix: "turn-files-" });
   const root = `${parent}/root`;
   const lockers: Locker[] = [];
   try {
-    await body(root, () => {
-      const locker = new Locker({ url: `file://${root}` });
+    await body(root, (pollMs) => {
+      // A Locker's poll period is a test seam (FILE_POLL_MS), not an option.
+      const options = { url: `file://${root}`, [FILE_POLL_MS]: pollMs };
+      const locker = new Locker(options);
       lockers.push(locker);
       return locker;
     });
@@ -302,7 +304,7 @@ const NO_POLL_MS = 60 * 60 * 1000;
 
 Deno.test("a waiter whose look finds a step under way looks again, though that step writes nothing", () =>
   withRoot(async (root, locker) => {
-    const one = withPollMs(NO_POLL_MS, () => locker());
+    const one = locker(NO_POLL_MS);
     // Holder and waiter share a Locker, which checks both on the same event.
     const holder = await one.lock("r", { label: "holder" });
     const waiting = one.lock("r", { label: "waiter" });
@@ -335,7 +337,7 @@ Deno.test("a waiter whose look finds a step under way looks again, though that s
 
 Deno.test("a waiter hears of its turn through users ahead that leave or are dead, without a poll", () =>
   withRoot(async (root, locker) => {
-    const [a, b, c] = [0, 1, 2].map(() => withPollMs(NO_POLL_MS, locker));
+    const [a, b, c] = [0, 1, 2].map(() => locker(NO_POLL_MS));
     const holder = await a.lock("r", { label: "holder" });
     const leaving = new AbortController();
     const left = b.lock("r", { label: "leaves", signal: leaving.signal });
@@ -372,7 +374,7 @@ Deno.test("a waiter hears of its turn through users ahead that leave or are dead
 
 Deno.test("a waiter whose turn the state shows takes it while a step still holds the lock, if nobody follows", () =>
   withRoot(async (root, locker) => {
-    const [a, b] = [0, 1].map(() => withPollMs(NO_POLL_MS, locker));
+    const [a, b] = [0, 1].map(() => locker(NO_POLL_MS));
     const holder = await a.lock("r", { label: "holder" });
     const waiting = b.lock("r", { label: "waiter" });
     await untilQueued(a, "r", 2);
@@ -400,7 +402,7 @@ Deno.test("a waiter whose turn the state shows takes it while a step still holds
 
 Deno.test("a handoff says granted, then started, to followers", () =>
   withRoot(async (_root, locker) => {
-    const [a, b, c] = [0, 1, 2].map(() => withPollMs(NO_POLL_MS, locker));
+    const [a, b, c] = [0, 1, 2].map(() => locker(NO_POLL_MS));
     const { events } = await followUntil(
       c,
       ["r"],

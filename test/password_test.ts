@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { ConnectionError, Locker } from "../mod.ts";
-import { parseRedisUrl } from "../src/redis/connection.ts";
+import { parseRedisUrl } from "../src/redis/url.ts";
 import { waitFor } from "./_helpers.ts";
 import { freePort, startRedis } from "../support/redis_server.ts";
 import { runCli, spawnCli, subscribed } from "./cli_helpers.ts";
