@@ -12,7 +12,7 @@ import { instrument } from "../src/telemetry.ts";
 import { FileEngine } from "../src/file/engine.ts";
 import type { Engine } from "../src/engine.ts";
 import type { TicketSpec } from "../src/ticket.ts";
-import { waitFor } from "./_helpers.ts";
+import { waitFor } from "./support/helpers.ts";
 
 /** The file engine under `root`, noting whether each wait wants its place. */
 function noting(root: string, wantsPlace: boolean[]): Engine {

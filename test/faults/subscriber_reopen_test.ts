@@ -6,7 +6,7 @@ import { Redis } from "ioredis";
 import { Subscriber } from "../../src/redis/subscriber.ts";
 import { waitUntilReady } from "../../src/redis/client.ts";
 import { freePort, startRedis } from "../../support/redis_server.ts";
-import { within } from "../_helpers.ts";
+import { within } from "../support/helpers.ts";
 
 Deno.test({
   name: "a subscription that failed while Redis was away is made on reopen",
