@@ -21,8 +21,12 @@ const STAGE = new URL("build/npm-src/", ROOT);
 const OUT = new URL("build/npm/", ROOT);
 const TARBALL = new URL("build/turn.tgz", ROOT);
 
+/** Copies sources, leaving out the tests that sit beside them. */
 function copy(from: URL, to: URL): Promise<void> {
-  return cp(from, to, { recursive: true });
+  return cp(from, to, {
+    recursive: true,
+    filter: (source) => !source.endsWith("_test.ts"),
+  });
 }
 
 /** Where the project lives; npm links the README's relative links there. */

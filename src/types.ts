@@ -9,7 +9,7 @@ import type {
   ConnectionOptions,
   IoredisClient,
   ServerAddress,
-} from "./redis/connection.ts";
+} from "./redis/options.ts";
 
 export type { ConnectionOptions, EventKind, IoredisClient, ServerAddress };
 

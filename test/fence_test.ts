@@ -9,8 +9,8 @@ import {
   lockerTest,
   untilQueued,
   within,
-} from "./_helpers.ts";
-import { cliDomain } from "./cli_helpers.ts";
+} from "./support/helpers.ts";
+import { cliDomain } from "./support/cli.ts";
 
 /** Asserts that `fences` strictly increase, in the order given. */
 function assertIncreasing(fences: readonly bigint[]): void {

@@ -9,7 +9,7 @@
 import type { Engine } from "../../src/engine.ts";
 
 /** Refuses: the file backend runs under Deno only. */
-export function openFileEngine(directory: string): Engine {
+export function openFileEngine(directory: string, _pollMs?: number): Engine {
   throw new TypeError(
     `url file: needs Deno (the file backend holds OS file locks Node cannot take); under Node use a redis:// URL: got ${
       JSON.stringify(`file://${directory}`)

@@ -9,7 +9,10 @@
 import type { Engine } from "../engine.ts";
 import { FileEngine } from "./engine.ts";
 
-/** The file backend keeping its queues under `directory`. */
-export function openFileEngine(directory: string): Engine {
-  return new FileEngine(directory);
+/**
+ * The file backend keeping its queues under `directory`; `pollMs` is a test
+ * seam (see FILE_POLL_MS in ../backend.ts).
+ */
+export function openFileEngine(directory: string, pollMs?: number): Engine {
+  return new FileEngine(directory, pollMs);
 }

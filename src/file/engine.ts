@@ -7,35 +7,19 @@
  * @module
  */
 
-import { resourceKeys } from "../redis/keys.ts";
 import { Ticket, type TicketSpec } from "../ticket.ts";
-import type { Lock, ReleaseOutcome } from "../lock.ts";
-import { TurnError } from "../errors.ts";
+import type { Lock } from "../lock.ts";
 import type { ResetResult, ResourceStatus } from "../types.ts";
-import type { Engine, WaitLimits } from "../engine.ts";
 import { Follow } from "../follow.ts";
-import {
-  departAll,
-  Departures,
-  takeTurn,
-  type TicketSteps,
-} from "../departures.ts";
-import {
-  FOLLOW_DIR,
-  isTempName,
-  numberOfPresenceName,
-  parentDir,
-  pathsOfDirName,
-  presencePath,
-  resourceOfDirName,
-  type ResourcePaths,
-  resourcePaths,
-} from "./layout.ts";
+import { TurnEngine } from "../core.ts";
+import type { ReleaseResult } from "../steps.ts";
+import { presencePath, type ResourcePaths, resourcePaths } from "./layout.ts";
 import { readState, type StateRead } from "./state.ts";
 import { recoverCounters } from "./queue.ts";
-import { isLive, type Presence } from "./presence.ts";
-import { draw, poll, release, reset, status } from "./steps.ts";
-import { Watch } from "./watch.ts";
+import { isLive, liveAhead, type Presence } from "./presence.ts";
+import { resourcesUnder } from "./queues.ts";
+import { draw, type FileDrawn, poll, release, reset, status } from "./steps.ts";
+import { Watchers } from "./watchers.ts";
 import { hasFollowers, inboxEvents } from "./events.ts";
 import type { Outcome } from "../messages.ts";
 import { nextFence } from "./fence.ts";
@@ -47,93 +31,48 @@ import { nextFence } from "./fence.ts";
  */
 const BUSY_LOOK_AGAIN_MS = 20;
 
-/**
- * What a ticket watches: its own presence file, that of the nearest live
- * user ahead while it waits, and its queue's directory if it reports its
- * place.
- */
-interface Watching {
-  own?: string;
-  ahead?: string;
-  queue?: string;
-}
-
 /** Whether `state` says it is the turn of number `n`. */
 function granted(state: StateRead, n: number): boolean {
   return state.kind === "ok" && state.indicator === n;
 }
 
-/**
- * The nearest number below `n`, down to `head`, whose user is live, or
- * `undefined` if none is.
- */
-function liveAhead(
-  paths: ResourcePaths,
-  head: number,
-  n: number,
-): number | undefined {
-  for (let m = n - 1; m >= head; m--) {
-    if (isLive(presencePath(paths, m))) return m;
-  }
-  return undefined;
-}
+/** A place in a queue kept in files: its handle is the resource's paths. */
+type FileTicket = Ticket<ResourcePaths>;
 
 /** The file-system implementation behind a Locker. */
-export class FileEngine implements Engine {
+export class FileEngine extends TurnEngine<FileTicket> {
   readonly #root: string;
-  readonly #tickets = new Set<Ticket>();
-  readonly #presences = new Map<Ticket, Presence>();
-  readonly #checks = new Map<Ticket, Promise<void>>();
+  readonly #presences = new Map<FileTicket, Presence>();
+  readonly #checks = new Map<FileTicket, Promise<void>>();
   /** Tickets whose next look waits for the directory lock if it must. */
-  readonly #patient = new Set<Ticket>();
-  /** The paths each ticket watches, by what they are to it. */
-  readonly #watching = new Map<Ticket, Watching>();
-  /** Tickets by the path they watch: a presence file, or a directory. */
-  readonly #watched = new Map<string, Set<Ticket>>();
-  readonly #watcher = new Watch((path) => this.#onChange(path));
-  readonly #departures = new Departures();
-  readonly #steps: TicketSteps = {
-    departures: this.#departures,
-    tickets: this.#tickets,
-    closed: () => this.#closed,
-    tryDraw: (ticket) => this.#tryDraw(ticket),
-    enter: (ticket) => this.#enter(ticket),
-    leave: (ticket, entered) => this.#abandon(ticket, entered),
-    lockOf: (ticket) => this.#lockOf(ticket),
-  };
+  readonly #patient = new Set<FileTicket>();
+  readonly #watchers: Watchers<FileTicket>;
   /** The latest draw per resource: draws from one Locker keep call order. */
   readonly #draws = new Map<string, Promise<unknown>>();
   readonly #closing = new AbortController();
-  #closed = false;
-  #closeOnce: Promise<void> | undefined;
 
-  /** An engine keeping its queues in directories under `root`. */
-  constructor(root: string) {
+  /**
+   * An engine keeping its queues in directories under `root`. `pollMs`
+   * (a test seam) is how often its watch looks without events.
+   */
+  constructor(root: string, pollMs?: number) {
+    super();
     this.#root = root;
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw new TurnError("the Locker is closed");
-  }
-
-  #paths(ticket: Ticket): ResourcePaths {
-    return resourcePaths(this.#root, ticket.keys.resource);
+    this.#watchers = new Watchers(
+      (ticket, patient) => this.#check(ticket, patient),
+      pollMs,
+    );
   }
 
   // -------------------------------------------------------------------------
   // Taking a turn
 
-  /** Waits for the turn on `resource`; `null` from `tryOnly` when busy. */
-  async acquire(
-    resource: string,
-    spec: TicketSpec,
-    limits: WaitLimits,
-    tryOnly: boolean,
-  ): Promise<Lock | null> {
-    this.#assertOpen();
-    limits.signal?.throwIfAborted();
-    const ticket = new Ticket(resourceKeys(resource), spec);
-    return await takeTurn(ticket, limits, tryOnly, this.#steps);
+  protected ticketFor(resource: string, spec: TicketSpec): FileTicket {
+    return new Ticket(resource, resourcePaths(this.#root, resource), spec);
+  }
+
+  protected prepare(): Promise<void> {
+    return Promise.resolve();
   }
 
   /**
@@ -141,11 +80,14 @@ export class FileEngine implements Engine {
    * particular order, so this Locker's draws on a resource queue up here:
    * calls made one after another get numbers in that order.
    */
-  #drawInOrder(ticket: Ticket, tryOnly: boolean): ReturnType<typeof draw> {
-    const resource = ticket.keys.resource;
+  #drawInOrder(
+    ticket: FileTicket,
+    tryOnly: boolean,
+  ): Promise<FileDrawn | undefined> {
+    const { resource } = ticket;
     const previous = this.#draws.get(resource) ?? Promise.resolve();
     const drawing = previous.catch(() => {}).then(() =>
-      draw(this.#paths(ticket), ticket.spec.label, tryOnly)
+      draw(ticket.handle, ticket.spec.label, tryOnly)
     );
     this.#draws.set(resource, drawing);
     const settled = () => {
@@ -155,20 +97,18 @@ export class FileEngine implements Engine {
     return drawing;
   }
 
-  async #tryDraw(ticket: Ticket): Promise<Lock | null> {
+  protected async tryDraw(ticket: FileTicket): Promise<boolean> {
     const drawn = await this.#drawInOrder(ticket, true);
-    if (drawn === undefined) return null;
+    if (drawn === undefined) return false;
     ticket.number = drawn.n;
     this.#presences.set(ticket, drawn.presence);
-    this.#tickets.add(ticket);
-    ticket.fence = nextFence(this.#paths(ticket));
-    ticket.grant(Date.now());
+    this.#grant(ticket);
     this.#watch(ticket);
-    return this.#lockOf(ticket);
+    return true;
   }
 
   /** Draws a number, then watches the queue until the turn comes. */
-  async #enter(ticket: Ticket): Promise<void> {
+  protected async enter(ticket: FileTicket): Promise<void> {
     await this.#draw(ticket);
     if (ticket.state === "leaving") return;
     // Holders are watched too, for the loss of their lease.
@@ -178,14 +118,14 @@ export class FileEngine implements Engine {
   }
 
   /** Draws a number; the ticket remembers the draw so leaving can await it. */
-  #draw(ticket: Ticket): Promise<void> {
+  #draw(ticket: FileTicket): Promise<void> {
     ticket.state = "drawing";
     const drawing = this.#drawOnce(ticket);
     ticket.drawing = drawing.catch(() => {});
     return drawing;
   }
 
-  async #drawOnce(ticket: Ticket): Promise<void> {
+  async #drawOnce(ticket: FileTicket): Promise<void> {
     const drawn = (await this.#drawInOrder(ticket, false))!;
     ticket.number = drawn.n;
     this.#presences.set(ticket, drawn.presence);
@@ -195,11 +135,13 @@ export class FileEngine implements Engine {
     ticket.seeIndicator(drawn.indicator);
   }
 
-  #grant(ticket: Ticket): void {
-    if (ticket.state !== "waiting" && ticket.state !== "drawing") return;
-    ticket.fence = nextFence(this.#paths(ticket));
-    ticket.grant(Date.now());
-    this.#aim(ticket, "ahead", undefined);
+  #grant(ticket: FileTicket): void {
+    this.grant(ticket, () => nextFence(ticket.handle));
+  }
+
+  /** A holder no longer watches the user ahead. */
+  protected granting(ticket: FileTicket): void {
+    this.#watchers.aim(ticket, "ahead", undefined);
   }
 
   /**
@@ -208,71 +150,16 @@ export class FileEngine implements Engine {
    * changes at every handoff. A waiter watches the user ahead too, once it
    * has looked.
    */
-  #watch(ticket: Ticket): void {
-    this.#aim(ticket, "own", this.#presences.get(ticket)!.path);
+  #watch(ticket: FileTicket): void {
+    this.#watchers.aim(ticket, "own", this.#presences.get(ticket)!.path);
     if (ticket.spec.onQueue) {
-      this.#aim(ticket, "queue", this.#paths(ticket).dir);
+      this.#watchers.aim(ticket, "queue", ticket.handle.dir);
     }
   }
 
-  #unwatch(ticket: Ticket): void {
-    const watching = this.#watching.get(ticket);
-    this.#watching.delete(ticket);
-    for (const path of Object.values(watching ?? {})) {
-      this.#unfollow(ticket, path);
-    }
-  }
-
-  /** Has `ticket` watch `path` as its `what`, instead of the last one. */
-  #aim(ticket: Ticket, what: keyof Watching, path: string | undefined): void {
-    let watching = this.#watching.get(ticket);
-    if (watching === undefined) this.#watching.set(ticket, watching = {});
-    const before = watching[what];
-    if (before === path) return;
-    watching[what] = path;
-    if (path !== undefined) this.#follow(ticket, path);
-    if (before !== undefined) this.#unfollow(ticket, before);
-  }
-
-  #follow(ticket: Ticket, path: string): void {
-    let tickets = this.#watched.get(path);
-    if (tickets === undefined) {
-      this.#watched.set(path, tickets = new Set());
-      this.#watcher.add(path);
-    }
-    tickets.add(ticket);
-  }
-
-  #unfollow(ticket: Ticket, path: string): void {
-    const tickets = this.#watched.get(path);
-    if (!tickets?.delete(ticket) || tickets.size > 0) return;
-    this.#watched.delete(path);
-    this.#watcher.delete(path);
-  }
-
-  /**
-   * Checks the tickets watching `path` or its directory, or all. A waiter
-   * need hear only of the user ahead of it: when that one leaves or dies,
-   * its presence file closes or goes. In a directory, a file being written,
-   * or the presence of a user behind a ticket, cannot change what that
-   * ticket finds: every step that matters to it ends with a change of the
-   * state file or of a presence up to its own number.
-   */
-  #onChange(path: string | undefined): void {
-    if (path === undefined) {
-      for (const ticket of this.#watching.keys()) this.#check(ticket, true);
-      return;
-    }
-    this.#watched.get(path)?.forEach((ticket) => this.#check(ticket, true));
-    const dir = parentDir(path);
-    const tickets = this.#watched.get(dir);
-    if (tickets === undefined) return;
-    const name = path.slice(dir.length + 1);
-    if (isTempName(name)) return;
-    const behind = numberOfPresenceName(name) ?? 0;
-    for (const ticket of tickets) {
-      if (behind <= ticket.number) this.#check(ticket, false);
-    }
+  protected unwatch(ticket: FileTicket): void {
+    this.#patient.delete(ticket);
+    this.#watchers.drop(ticket);
   }
 
   /**
@@ -280,7 +167,7 @@ export class FileEngine implements Engine {
    * impatient look (after an event) does not wait for the directory lock
    * to skip a head found gone: see #checkWaiter.
    */
-  #check(ticket: Ticket, patient: boolean): void {
+  #check(ticket: FileTicket, patient: boolean): void {
     if (patient) this.#patient.add(ticket);
     if (ticket.busy) {
       ticket.recheck = true;
@@ -295,7 +182,7 @@ export class FileEngine implements Engine {
     checking.then(done);
   }
 
-  async #checkUntilSettled(ticket: Ticket): Promise<void> {
+  async #checkUntilSettled(ticket: FileTicket): Promise<void> {
     try {
       do {
         ticket.recheck = false;
@@ -315,8 +202,8 @@ export class FileEngine implements Engine {
    * A waiter reads the queue without the lock, and takes it (to be granted,
    * skip a dead head, or redraw) only when that reading calls for it.
    */
-  async #checkWaiter(ticket: Ticket, patient: boolean): Promise<void> {
-    const paths = this.#paths(ticket);
+  async #checkWaiter(ticket: FileTicket, patient: boolean): Promise<void> {
+    const paths = ticket.handle;
     const presence = this.#presences.get(ticket)!;
     const state = readState(paths);
     const mine = presence.isMine();
@@ -369,17 +256,17 @@ export class FileEngine implements Engine {
    * death is what can bring its turn next. True if the head of the queue is
    * not live, so must be skipped.
    */
-  #watchAhead(ticket: Ticket, paths: ResourcePaths, head: number): boolean {
+  #watchAhead(ticket: FileTicket, paths: ResourcePaths, head: number): boolean {
     const ahead = liveAhead(paths, head, ticket.number);
     if (ahead === undefined) return true;
-    this.#aim(ticket, "ahead", presencePath(paths, ahead));
+    this.#watchers.aim(ticket, "ahead", presencePath(paths, ahead));
     return ahead !== head && !isLive(presencePath(paths, head));
   }
 
   /** A holder's lease is lost when its presence file or the turn is gone. */
-  #checkHolder(ticket: Ticket): void {
+  #checkHolder(ticket: FileTicket): void {
     if (ticket.leaseSignal.aborted) return;
-    const paths = this.#paths(ticket);
+    const paths = ticket.handle;
     const state = readState(paths);
     // A damaged or removed state file is rebuilt from the presence files by
     // the next step: the turn is the holder's if the rebuild says so.
@@ -391,36 +278,30 @@ export class FileEngine implements Engine {
     ticket.lose("its presence file was removed or the indicator moved on");
   }
 
-  /** Leaves the queue after a failed wait; returns the live users ahead. */
-  async #abandon(ticket: Ticket, entered: Promise<void>): Promise<number> {
-    ticket.state = "leaving";
-    await entered.catch(() => {});
-    await ticket.drawing;
+  /** A redraw may start during a look; leaving waits for both. */
+  protected override async looksDone(ticket: FileTicket): Promise<void> {
     await this.#checks.get(ticket);
-    // A redraw may have started during the check; its number is the one to leave.
     await ticket.drawing;
-    this.#unwatch(ticket);
-    this.#patient.delete(ticket);
-    this.#tickets.delete(ticket);
-    if (!this.#presences.has(ticket)) return 0;
-    try {
-      return (await this.#finish(ticket, "left")).ahead;
-    } catch {
-      return Math.max(0, ticket.ahead);
-    }
   }
 
-  #finish(ticket: Ticket, outcome: Outcome): ReturnType<typeof release> {
+  protected hasPlace(ticket: FileTicket): boolean {
+    return this.#presences.has(ticket);
+  }
+
+  protected leave(
+    ticket: FileTicket,
+    outcome: Outcome,
+  ): Promise<ReleaseResult> {
     ticket.state = "gone";
     const presence = this.#presences.get(ticket)!;
     this.#presences.delete(ticket);
-    const { number, spec } = ticket;
-    return release(this.#paths(ticket), number, spec.label, outcome, presence);
+    const { handle, number, spec } = ticket;
+    return release(handle, number, spec.label, outcome, presence);
   }
 
-  #lockOf(ticket: Ticket): Lock {
+  protected lockOf(ticket: FileTicket): Lock {
     return ticket.lock(
-      (outcome) => this.#release(ticket, outcome),
+      (outcome) => this.leaveHeld(ticket, outcome),
       undefined,
       {
         presenceFile: this.#presences.get(ticket)!.path,
@@ -429,43 +310,17 @@ export class FileEngine implements Engine {
     );
   }
 
-  async #release(ticket: Ticket, outcome: ReleaseOutcome): Promise<void> {
-    // close() may have released it already.
-    if (ticket.state === "gone") return;
-    this.#tickets.delete(ticket);
-    this.#unwatch(ticket);
-    this.#patient.delete(ticket);
-    await this.#departures.track(this.#finish(ticket, outcome));
-  }
-
   // -------------------------------------------------------------------------
   // Reading and resetting queues
 
   /** Names of every resource with a queue under the root, sorted. */
-  async resources(): Promise<string[]> {
-    this.#assertOpen();
-    const found = new Set<string>();
-    try {
-      for await (const entry of Deno.readDir(this.#root)) {
-        if (!entry.isDirectory || entry.name === FOLLOW_DIR) continue;
-        const named = resourceOfDirName(entry.name);
-        const state = readState(
-          pathsOfDirName(this.#root, entry.name, named ?? ""),
-        );
-        if (state.kind === "ok") found.add(state.resource);
-        else if (state.kind === "corrupt" && named !== undefined) {
-          found.add(named);
-        }
-      }
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-    }
-    return [...found].sort();
+  protected async listResources(): Promise<string[]> {
+    return await resourcesUnder(this.#root);
   }
 
-  /** The queues of `resources` that exist, in the order given. */
-  async status(resources: readonly string[]): Promise<ResourceStatus[]> {
-    this.#assertOpen();
+  protected async readQueues(
+    resources: readonly string[],
+  ): Promise<ResourceStatus[]> {
     const found: ResourceStatus[] = [];
     for (const resource of resources) {
       const queue = await status(resourcePaths(this.#root, resource));
@@ -474,49 +329,27 @@ export class FileEngine implements Engine {
     return found;
   }
 
-  /** turn 1.0's reset, per resource. */
-  async reset(
-    resources: readonly string[],
+  protected resetQueue(
+    resource: string,
     forget: boolean,
-  ): Promise<ResetResult[]> {
-    this.#assertOpen();
-    const results: ResetResult[] = [];
-    for (const resource of resources) {
-      results.push(await reset(resourcePaths(this.#root, resource), forget));
-    }
-    return results;
+  ): Promise<ResetResult> {
+    return reset(resourcePaths(this.#root, resource), forget);
   }
 
-  /** Events of `resources`, or of every resource when `undefined`. */
-  follow(
+  protected followQueues(
     resources: readonly string[] | undefined,
     signal?: AbortSignal,
   ): Follow {
-    this.#assertOpen();
     return new Follow(inboxEvents(this.#root, resources), [
       signal,
       this.#closing.signal,
     ]);
   }
 
-  // -------------------------------------------------------------------------
-  // Closing
-
-  /** Releases held turns, leaves queues, stops watching. */
-  close(): Promise<void> {
-    return this.#closeOnce ??= this.#close();
-  }
-
-  async #close(): Promise<void> {
-    // From here on, new calls are refused; work under way may finish.
-    this.#closed = true;
-    await departAll(
-      this.#tickets,
-      (ticket) => this.#release(ticket, "completed"),
-      this.#departures,
-    );
+  /** Ends follows and stops watching, once every user has left. */
+  protected shutDown(): Promise<void> {
     this.#closing.abort();
-    this.#watcher[Symbol.dispose]();
-    this.#watched.clear();
+    this.#watchers[Symbol.dispose]();
+    return Promise.resolve();
   }
 }

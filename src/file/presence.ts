@@ -128,3 +128,18 @@ export function readLabel(path: string): string | undefined {
     throw error;
   }
 }
+
+/**
+ * The nearest number below `n`, down to `head`, whose user is live, or
+ * `undefined` if none is.
+ */
+export function liveAhead(
+  paths: ResourcePaths,
+  head: number,
+  n: number,
+): number | undefined {
+  for (let m = n - 1; m >= head; m--) {
+    if (isLive(presencePath(paths, m))) return m;
+  }
+  return undefined;
+}

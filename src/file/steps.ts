@@ -12,12 +12,10 @@ import { QueueStep } from "./queue.ts";
 import { removeQuietly } from "./io.ts";
 import type { Outcome } from "../messages.ts";
 import type { ResetResult, ResourceStatus, UserStatus } from "../types.ts";
+import type { Drawn, PollResult, ReleaseResult } from "../steps.ts";
 
-/** What a draw got. */
-export interface Drawn {
-  readonly n: number;
-  readonly granted: boolean;
-  readonly indicator: number;
+/** What a draw got, with the presence file that holds its place. */
+export interface FileDrawn extends Drawn {
   readonly presence: Presence;
 }
 
@@ -29,7 +27,7 @@ export async function draw(
   paths: ResourcePaths,
   label: string,
   tryOnly: boolean,
-): Promise<Drawn | undefined> {
+): Promise<FileDrawn | undefined> {
   using step = await QueueStep.open(paths, true);
   step.settle();
   const { indicator, dispenser } = step.counters ??
@@ -52,11 +50,6 @@ export async function draw(
   }
   return { n, granted: head === n, indicator: head, presence };
 }
-
-/** Where a waiter stands: granted, still waiting behind `indicator`, or lapsed. */
-export type PollResult =
-  | { readonly verdict: "granted" | "lapsed" }
-  | { readonly verdict: "waiting"; readonly indicator: number };
 
 /**
  * A waiter's check: skips a dead head, and grants or finds it lapsed.
@@ -91,12 +84,6 @@ export async function poll(
   }
   step.commit();
   return result;
-}
-
-/** What leaving did: whether the user held the turn, and live users ahead. */
-export interface ReleaseResult {
-  readonly holder: boolean;
-  readonly ahead: number;
 }
 
 /** The user leaves, as holder (completed, crashed) or waiter (left). */

@@ -10,37 +10,12 @@
 /** How often a watch checks even without events, in ms. */
 export const FALLBACK_POLL_MS = 500;
 
-/** The poll period of Watches made without one; see withPollMs. */
-let defaultPollMs = FALLBACK_POLL_MS;
-
-/**
- * Returns `make()`, with the Watches made during that call polling every
- * `pollMs` instead of FALLBACK_POLL_MS. For tests only, and not exported
- * from mod.ts: the poll hides a wakeup that events alone fail to bring,
- * making it half a second late instead of missing, so a test that must
- * catch such a miss pushes the poll out of its reach. A Locker makes its
- * file backend's Watch in its constructor, so `make` can be that.
- *
- * @example
- * ```ts ignore
- * const locker = withPollMs(3_600_000, () => new Locker({ url }));
- * ```
- */
-export function withPollMs<T>(pollMs: number, make: () => T): T {
-  const before = defaultPollMs;
-  defaultPollMs = pollMs;
-  try {
-    return make();
-  } finally {
-    defaultPollMs = before;
-  }
-}
-
 /**
  * Calls `onChange(path)` soon after something changes at `path` (a file) or
  * directly under it (a directory), for each path it watches, and
  * `onChange(undefined)` (look at everything) at least every
- * FALLBACK_POLL_MS (see withPollMs). Each path has its own watcher, so
+ * `pollMs` (FALLBACK_POLL_MS unless a test says otherwise, see
+ * FILE_POLL_MS in backend.ts). Each path has its own watcher, so
  * adding or dropping one leaves the others listening; Deno serves them all
  * from one OS watch per process (Linux allows 128 per user by default).
  * After a path's watcher starts, `onChange(path)` is called once, for what
@@ -54,15 +29,18 @@ export function withPollMs<T>(pollMs: number, make: () => T): T {
  */
 export class Watch implements Disposable {
   readonly #onChange: (path: string | undefined) => void;
-  // Read once: withPollMs() sets it only while a Watch is being made.
-  readonly #pollMs = defaultPollMs;
+  readonly #pollMs: number;
   readonly #paths = new Map<string, PathWatch>();
   readonly #due = new Set<string | undefined>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
-  constructor(onChange: (path: string | undefined) => void) {
+  constructor(
+    onChange: (path: string | undefined) => void,
+    pollMs: number = FALLBACK_POLL_MS,
+  ) {
     this.#onChange = onChange;
+    this.#pollMs = pollMs;
   }
 
   /** Watches `path` too. */

@@ -46,3 +46,13 @@ export function ownError(address: string, error: unknown): TurnError {
     ? new CommandError(address, error.message, { cause: error })
     : new ConnectionError(address, error.message, { cause: error });
 }
+
+// The ACL user lacks a command a script needs (Redis 7.0 words it as an ERR,
+// later versions as NOPERM): asking again cannot help, so the wait fails with
+// Redis's reason instead of lasting until its timeout.
+const REFUSED = /^NOPERM |^ERR The user executing the script can't run/;
+
+/** Whether Redis refused a script for want of an ACL permission. */
+export function isRefused(error: unknown): boolean {
+  return error instanceof Error && REFUSED.test(error.message);
+}

@@ -8,7 +8,7 @@
  */
 
 import { createHash } from "node:crypto";
-import type { Client } from "./connection.ts";
+import type { Client } from "./client.ts";
 import type { Script } from "./scripts.ts";
 import { nameRefusal } from "./refusal.ts";
 import { forMs, whileSlotMoves } from "./slot_move.ts";

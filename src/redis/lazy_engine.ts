@@ -35,9 +35,17 @@ export class LazyEngine implements Engine {
     resource: string,
     spec: TicketSpec,
     limits: WaitLimits,
-    tryOnly: boolean,
+  ): Promise<Lock> {
+    return (await this.#built()).acquire(resource, spec, limits);
+  }
+
+  /** See {@linkcode Engine.tryAcquire}. */
+  async tryAcquire(
+    resource: string,
+    spec: TicketSpec,
+    limits: WaitLimits,
   ): Promise<Lock | null> {
-    return (await this.#built()).acquire(resource, spec, limits, tryOnly);
+    return (await this.#built()).tryAcquire(resource, spec, limits);
   }
 
   /** See {@linkcode Engine.resources}. */

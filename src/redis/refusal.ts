@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Client } from "./connection.ts";
+import type { Client } from "./client.ts";
 import type { Script } from "./scripts.ts";
 
 const SCRIPT_REFUSED = /^ERR The user executing the script can't run/;

@@ -13,7 +13,7 @@
  */
 
 import type { Cluster, Redis } from "ioredis";
-import type { Client } from "./connection.ts";
+import type { Client } from "./client.ts";
 
 /** The part of an ioredis connector this module wraps. */
 interface Connector {

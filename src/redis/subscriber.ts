@@ -6,9 +6,8 @@
  * @module
  */
 
-import type { Client } from "./connection.ts";
+import { type Client, quit } from "./client.ts";
 import { TurnError } from "../errors.ts";
-import { quit } from "./quit.ts";
 
 /** Receives a message: the channel it came on and its payload. */
 export type Listener = (channel: string, payload: string) => void;

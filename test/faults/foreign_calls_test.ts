@@ -4,7 +4,7 @@
 // (forged_release_test.ts has a stranger's calls against a settled queue.)
 import assert from "node:assert/strict";
 import type { Redis } from "ioredis";
-import { redisTest } from "../_helpers.ts";
+import { redisTest } from "../support/helpers.ts";
 import {
   commonArgs,
   POLL,

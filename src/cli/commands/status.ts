@@ -13,7 +13,7 @@ import {
   formatQueueSizes,
   formatResources,
 } from "../view/status_table.ts";
-import { watch } from "./watch.ts";
+import { watch } from "./status_watch.ts";
 import type { ResourceStatus } from "../../../mod.ts";
 import { printLines } from "../output.ts";
 

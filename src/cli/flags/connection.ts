@@ -16,7 +16,8 @@
 import { readFileSync } from "node:fs";
 import type { FlagSpecs, ParsedArgs } from "./parse.ts";
 import { UsageError } from "../errors.ts";
-import { planConnection, readEnv } from "../../redis/connection.ts";
+import { readEnv } from "../../redis/url.ts";
+import { planConnection } from "../../redis/options.ts";
 import { dbFromText, portFromText } from "../../validate.ts";
 import type { LockerOptions, ServerAddress } from "../../../mod.ts";
 
