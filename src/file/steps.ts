@@ -13,10 +13,21 @@ import { removeQuietly } from "./io.ts";
 import type { Outcome } from "../messages.ts";
 import type { ResetResult, ResourceStatus, UserStatus } from "../types.ts";
 import type { Drawn, PollResult, ReleaseResult } from "../steps.ts";
+import { TurnModeError } from "../errors.ts";
+import { grantShared, sharedResetOf, sharedStatusOf } from "./shared_steps.ts";
 
 /** What a draw got, with the presence file that holds its place. */
 export interface FileDrawn extends Drawn {
   readonly presence: Presence;
+}
+
+/** Refuses a plain draw on a shared queue that has users. */
+function refuseShared(step: QueueStep): void {
+  if (!step.counters?.places) return;
+  grantShared(step);
+  if (step.counters === undefined) return;
+  step.commit();
+  throw new TurnModeError(step.paths.resource, "plain", "shared");
 }
 
 /**
@@ -29,6 +40,7 @@ export async function draw(
   tryOnly: boolean,
 ): Promise<FileDrawn | undefined> {
   using step = await QueueStep.open(paths, true);
+  refuseShared(step);
   step.settle();
   const { indicator, dispenser } = step.counters ??
     { indicator: 1, dispenser: 0 };
@@ -135,6 +147,7 @@ export async function status(
   using step = await QueueStep.open(paths, false);
   const counters = step.counters;
   if (!step.exists || counters === undefined) return undefined;
+  if (counters.places) return sharedStatusOf(step);
   const { indicator, dispenser } = counters;
   const users: UserStatus[] = [];
   for (let m = indicator; m <= dispenser; m++) {
@@ -161,6 +174,8 @@ export async function reset(
   const counters = step.counters;
   if (counters === undefined) {
     result = { resource, outcome: "missing", users: 0 };
+  } else if (counters.places) {
+    result = sharedResetOf(step);
   } else if (counters.dispenser >= counters.indicator) {
     step.say("reset");
     step.handOver(counters.indicator);

@@ -113,7 +113,7 @@ export const EXTERNAL_PATTERN = `${PREFIX}:*:external`;
 /** The resource named by a dispenser key or an external channel, if any. */
 export function resourceOf(
   name: string,
-  suffix: "dispenser" | "external" | "fence",
+  suffix: "dispenser" | "external" | "fence" | "line",
   hashTag = false,
 ): string | undefined {
   const head = `${PREFIX}:`;

@@ -154,17 +154,19 @@ end
 
 /**
  * draw: KEYS[3] the draw key of `token`. ARGV label, expire ms, try (1: only
- * if nobody holds or waits), skip, token, token prefix, fence key.
+ * if nobody holds or waits), skip, token, token prefix, fence key, and the
+ * resource's shared-turn line key (optional).
  * Returns `{n, 1, fence}` when granted at once, `{n, 0, indicator}` when waiting,
- * `{0, indicator, stuck}` when `try` found the resource busy. A draw sent
- * again with the same token returns the number it drew the first time.
+ * `{0, indicator, stuck}` when `try` found the resource busy, `{-3, 0, 0}`
+ * when the resource has shared users. A draw sent again with the same token
+ * returns the number it drew the first time.
  */
 export const DRAW: Script = script(
   "turnDraw",
   3,
   `
 local label, expire, try, skip = ARGV[5], ARGV[6], ARGV[7] == '1', tonumber(ARGV[8])
-local token, tokens, fence, draw_key = ARGV[9], ARGV[10], ARGV[11], KEYS[3]
+local token, tokens, fence, draw_key, line = ARGV[9], ARGV[10], ARGV[11], KEYS[3], ARGV[12]
 -- The same draw again (its reply was lost and the client resent it): report
 -- the number it drew rather than leave that one behind as a ghost.
 local drawn = tonumber(redis.call('GET', draw_key))
@@ -173,6 +175,9 @@ if drawn and redis.call('GET', tokens .. drawn) == token then
   if i == drawn then return {drawn, 1, fence_of(fence)} end
   if i and i < drawn then return {drawn, 0, i} end
 end
+-- Shared turns live in keys turn 1.0 never reads; a plain user beside them
+-- would not see them, so the two never share a resource.
+if line and redis.call('EXISTS', line) == 1 then return {-3, 0, 0} end
 settle(skip)
 redis.call('MSETNX', dispenser, 0, indicator, 1)
 local i, d = counters()

@@ -34,8 +34,13 @@ export interface SharedKeys {
  * `resourceKeys`, so both families of a resource share one Cluster slot.
  */
 export function sharedKeys(resource: string, hashTag = false): SharedKeys {
-  const plain = resourceKeys(resource, hashTag);
+  return sharedKeysOf(resourceKeys(resource, hashTag));
+}
+
+/** The shared-turn names beside a resource's plain names. */
+export function sharedKeysOf(plain: ResourceKeys): SharedKeys {
   const base = plain.fence.slice(0, -"fence".length);
+  const resource = plain.resource;
   return {
     resource,
     line: `${base}line`,

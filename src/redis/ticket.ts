@@ -6,8 +6,14 @@
  */
 
 import { Ticket } from "../ticket.ts";
-import { newDrawToken, type ResourceKeys } from "./keys.ts";
+import {
+  newDrawToken,
+  numberOfPresenceKey,
+  type ResourceKeys,
+} from "./keys.ts";
+import { numberOfTicketKey, sharedKeysOf } from "./shared_keys.ts";
 import type { Place } from "./steps.ts";
+import { stepsFor, type TicketSteps } from "./ticket_steps.ts";
 
 /** A user's place in a queue on Redis. */
 export class RedisTicket extends Ticket<ResourceKeys> {
@@ -22,9 +28,28 @@ export class RedisTicket extends Ticket<ResourceKeys> {
   /** When the queue last showed a sign of life (for patience). */
   lastNews = 0;
 
+  /** The steps of the ticket's kind of turn (plain or shared). */
+  readonly steps: TicketSteps = stepsFor(this.spec.mode);
+  /** The channel its grants are announced on. */
+  readonly channel: string = this.spec.mode
+    ? sharedKeysOf(this.handle).wake
+    : this.handle.internal;
+
   /** The key and channel names of the ticket's resource. */
   get keys(): ResourceKeys {
     return this.handle;
+  }
+
+  /** Whether the ticket is for a shared turn. */
+  get shared(): boolean {
+    return this.spec.mode !== undefined;
+  }
+
+  /** The number an announcement on its channel names, if any. */
+  announced(payload: string): number | undefined {
+    return this.spec.mode
+      ? numberOfTicketKey(sharedKeysOf(this.handle), payload)
+      : numberOfPresenceKey(this.handle, payload);
   }
 
   /** Its own place, for the steps about it. */

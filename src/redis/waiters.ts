@@ -8,9 +8,9 @@
  * @module
  */
 
-import { newDrawToken, numberOfPresenceKey } from "./keys.ts";
+import { newDrawToken } from "./keys.ts";
 import { NEWEST_GRACE_MS } from "./scripts.ts";
-import { poll, type RedisPollResult, type Step } from "./steps.ts";
+import type { RedisPollResult, Step } from "./steps.ts";
 import type { Session } from "./session.ts";
 import type { Subscriber } from "./subscriber.ts";
 import type { RedisTicket } from "./ticket.ts";
@@ -46,7 +46,7 @@ export class Waiters {
 
   /** Listens for the grants of the ticket's resource. */
   async watch(ticket: RedisTicket): Promise<void> {
-    const channel = ticket.keys.internal;
+    const channel = ticket.channel;
     let tickets = this.#waiting.get(channel);
     if (!tickets) this.#waiting.set(channel, tickets = new Set());
     tickets.add(ticket);
@@ -57,7 +57,7 @@ export class Waiters {
 
   /** Stops listening for the ticket; the last one on a channel leaves it. */
   unwatch(ticket: RedisTicket): void {
-    const channel = ticket.keys.internal;
+    const channel = ticket.channel;
     const tickets = this.#waiting.get(channel);
     this.#checks.delete(ticket);
     if (!tickets?.delete(ticket)) return;
@@ -71,7 +71,7 @@ export class Waiters {
 
   /** Notes when the holder ahead of `ticket` would lose its presence. */
   noteHolder(ticket: RedisTicket, deadline: number): void {
-    this.#holderDeadlines.set(ticket.keys.internal, deadline);
+    this.#holderDeadlines.set(ticket.channel, deadline);
     // The timer may be set for a heartbeat much later than this deadline.
     this.#host.schedule();
   }
@@ -130,7 +130,7 @@ export class Waiters {
 
   /** The poll step of a waiting ticket. */
   pollStep(ticket: RedisTicket): Step<RedisPollResult> {
-    return poll(
+    return ticket.steps.poll(
       this.#session.target(ticket.keys),
       ticket.place,
       ticket.spec.expire,
@@ -179,9 +179,17 @@ export class Waiters {
   readonly #onAnnouncement = (channel: string, payload: string): void => {
     const tickets = this.#waiting.get(channel);
     if (!tickets || tickets.size === 0) return;
-    const keys = tickets.values().next().value!.keys;
-    const announced = numberOfPresenceKey(keys, payload);
+    const first = tickets.values().next().value!;
+    const announced = first.announced(payload);
     if (announced === undefined) return;
+    // A shared grant names each new holder: it asks, and nobody else need.
+    if (first.shared) {
+      for (const ticket of tickets) {
+        ticket.lastNews = Date.now();
+        if (ticket.number === announced) void this.poll(ticket);
+      }
+      return;
+    }
     const now = Date.now();
     // The old holder's deadline says nothing about the new one.
     this.#holderDeadlines.delete(channel);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Redis } from "ioredis";
-import { redisTest } from "../_helpers.ts";
+import { redisTest } from "../support/helpers.ts";
 import { newDrawToken, presenceKey } from "../../src/redis/keys.ts";
 import {
   claimKey,

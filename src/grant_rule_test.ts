@@ -5,7 +5,7 @@ import {
   NO_LIMIT,
   type QueuedTurn,
   type TurnKind,
-} from "../src/grant_rule.ts";
+} from "./grant_rule.ts";
 
 function queue(kinds: string): QueuedTurn[] {
   // "ssx" = shared, shared, exclusive, numbered from 1
