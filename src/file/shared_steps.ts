@@ -18,6 +18,7 @@ import type { ResetResult, ResourceStatus, UserStatus } from "../types.ts";
 import { admitsNow, holderCount, type QueuedTurn } from "../grant_rule.ts";
 import { type SharedMode, showCapacity } from "../turn_mode.ts";
 import { CapacityError, TurnModeError } from "../errors.ts";
+import { commitDraw, commitLeave, look, sayLeaving } from "./look.ts";
 import { placesStatus } from "../places.ts";
 
 /** The live tickets from the head, in order; `leaving` counts as gone. */
@@ -65,13 +66,20 @@ export function grantShared(step: QueueStep, quiet = 0, leaving = 0): void {
   });
 }
 
-/** Refuses a shared draw on a plain queue that has users. */
-function refusePlain(step: QueueStep): void {
-  if (step.counters === undefined || step.counters.places) return;
-  step.settle();
+/** Refuses a draw of one kind on a queue of the other that has users. */
+export function refuseOtherKind(
+  step: QueueStep,
+  asked: "plain" | "shared",
+): void {
+  const counters = step.counters;
+  const held = counters?.places ? "shared" : "plain";
+  if (counters === undefined || held === asked) return;
+  // Users that are gone do not count: an idle queue takes either kind.
+  if (held === "shared") grantShared(step);
+  else step.settle();
   if (step.counters === undefined) return;
   step.commit();
-  throw new TurnModeError(step.paths.resource, "shared", "plain");
+  throw new TurnModeError(step.paths.resource, asked, held);
 }
 
 /**
@@ -86,7 +94,7 @@ export async function sharedDraw(
   tryOnly: boolean,
 ): Promise<FileDrawn | undefined> {
   using step = await QueueStep.open(paths, true);
-  refusePlain(step);
+  refuseOtherKind(step, "shared");
   grantShared(step);
   const counters = step.counters;
   const places = counters?.places ??
@@ -113,12 +121,7 @@ export async function sharedDraw(
   grantShared(step, n);
   const granted = n <= step.counters!.places!.granted;
   if (granted) step.say("started", n);
-  try {
-    step.commit();
-  } catch (error) {
-    presence.remove();
-    throw error;
-  }
+  commitDraw(step, presence);
   return { n, granted, indicator: n - queue.length, presence };
 }
 
@@ -127,38 +130,22 @@ export async function sharedDraw(
  * granted, waiting, or lapsed. Without `wait`, `undefined` at once if
  * another step is running.
  */
-export async function sharedPoll(
+export function sharedPoll(
   paths: ResourcePaths,
   n: number,
   presence: Presence,
   wait = true,
 ): Promise<PollResult | undefined> {
-  using step = wait
-    ? await QueueStep.open(paths, false)
-    : await QueueStep.tryOpen(paths);
-  if (step === undefined) return undefined;
-  let result: PollResult;
-  if (!step.owns(presence)) {
-    step.say("lapsed", n);
-    presence.close();
-    result = { verdict: "lapsed" };
-  } else {
+  return look(paths, n, presence, wait, (step) => {
     grantShared(step, n);
     const counters = step.counters;
     if (!counters?.places || counters.indicator > n) {
-      presence.remove();
-      step.say("lapsed", n);
-      result = { verdict: "lapsed" };
-    } else if (n <= counters.places.granted) {
-      step.say("started", n);
-      result = { verdict: "granted" };
-    } else {
-      const ahead = step.liveBetween(counters.indicator, n - 1);
-      result = { verdict: "waiting", indicator: n - ahead };
+      return { verdict: "lapsed" };
     }
-  }
-  step.commit();
-  return result;
+    if (n <= counters.places.granted) return { verdict: "granted" };
+    const ahead = step.liveBetween(counters.indicator, n - 1);
+    return { verdict: "waiting", indicator: n - ahead };
+  });
 }
 
 /** A shared user leaves, as holder (completed, crashed) or waiter (left). */
@@ -177,22 +164,13 @@ export async function sharedRelease(
   const ahead = counters && counters.indicator < n
     ? step.liveBetween(counters.indicator, n - 1)
     : 0;
-  if (holder && outcome === "crashed") step.say("crashed", n);
-  if (holder && outcome === "completed") step.say("completed", n, label);
-  if (ours && outcome === "left") step.say("left", n);
+  sayLeaving(step, n, label, outcome, holder, ours);
   if (ours && counters && places && !holder && n === counters.dispenser) {
     // The newest waiter leaving un-draws its number.
     step.set({ ...counters, dispenser: n - 1 });
   }
   grantShared(step, 0, ours ? n : 0);
-  const leave = () => ours ? presence.remove() : presence.close();
-  // An idle queue's directory goes at the commit, so its last user first.
-  if (step.counters === undefined) leave();
-  try {
-    step.commit();
-  } finally {
-    leave();
-  }
+  commitLeave(step, presence, ours);
   return { holder, ahead };
 }
 

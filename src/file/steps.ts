@@ -13,21 +13,16 @@ import { removeQuietly } from "./io.ts";
 import type { Outcome } from "../messages.ts";
 import type { ResetResult, ResourceStatus, UserStatus } from "../types.ts";
 import type { Drawn, PollResult, ReleaseResult } from "../steps.ts";
-import { TurnModeError } from "../errors.ts";
-import { grantShared, sharedResetOf, sharedStatusOf } from "./shared_steps.ts";
+import { commitDraw, commitLeave, look, sayLeaving } from "./look.ts";
+import {
+  refuseOtherKind,
+  sharedResetOf,
+  sharedStatusOf,
+} from "./shared_steps.ts";
 
 /** What a draw got, with the presence file that holds its place. */
 export interface FileDrawn extends Drawn {
   readonly presence: Presence;
-}
-
-/** Refuses a plain draw on a shared queue that has users. */
-function refuseShared(step: QueueStep): void {
-  if (!step.counters?.places) return;
-  grantShared(step);
-  if (step.counters === undefined) return;
-  step.commit();
-  throw new TurnModeError(step.paths.resource, "plain", "shared");
 }
 
 /**
@@ -40,7 +35,7 @@ export async function draw(
   tryOnly: boolean,
 ): Promise<FileDrawn | undefined> {
   using step = await QueueStep.open(paths, true);
-  refuseShared(step);
+  refuseOtherKind(step, "plain");
   step.settle();
   const { indicator, dispenser } = step.counters ??
     { indicator: 1, dispenser: 0 };
@@ -54,12 +49,7 @@ export async function draw(
   step.set({ indicator: head, dispenser: n });
   step.say("assigned", n, label);
   if (head === n) step.say("started", n);
-  try {
-    step.commit();
-  } catch (error) {
-    presence.remove();
-    throw error;
-  }
+  commitDraw(step, presence);
   return { n, granted: head === n, indicator: head, presence };
 }
 
@@ -67,35 +57,19 @@ export async function draw(
  * A waiter's check: skips a dead head, and grants or finds it lapsed.
  * Without `wait`, gives `undefined` at once if another step is running.
  */
-export async function poll(
+export function poll(
   paths: ResourcePaths,
   n: number,
   presence: Presence,
   wait = true,
 ): Promise<PollResult | undefined> {
-  using step = wait
-    ? await QueueStep.open(paths, false)
-    : await QueueStep.tryOpen(paths);
-  if (step === undefined) return undefined;
-  let result: PollResult;
-  if (!step.owns(presence)) {
-    step.say("lapsed", n);
-    presence.close();
-    result = { verdict: "lapsed" };
-  } else {
+  return look(paths, n, presence, wait, (step) => {
     step.settle();
     const indicator = step.counters?.indicator;
-    if (indicator === undefined || indicator > n) {
-      presence.remove();
-      step.say("lapsed", n);
-      result = { verdict: "lapsed" };
-    } else if (indicator === n) {
-      step.say("started", n);
-      result = { verdict: "granted" };
-    } else result = { verdict: "waiting", indicator };
-  }
-  step.commit();
-  return result;
+    if (indicator === undefined || indicator > n) return { verdict: "lapsed" };
+    if (indicator === n) return { verdict: "granted" };
+    return { verdict: "waiting", indicator };
+  });
 }
 
 /** The user leaves, as holder (completed, crashed) or waiter (left). */
@@ -114,9 +88,7 @@ export async function release(
   const ahead = counters && counters.indicator < n
     ? step.liveBetween(counters.indicator, n - 1)
     : 0;
-  if (holder && outcome === "crashed") step.say("crashed", n);
-  if (holder && outcome === "completed") step.say("completed", n, label);
-  if (ours && outcome === "left") step.say("left", n);
+  sayLeaving(step, n, label, outcome, holder, ours);
   if (holder) step.handOver(n + 1);
   else {
     // The newest waiter leaving un-draws its number, so no gap is left behind.
@@ -127,16 +99,7 @@ export async function release(
     }
     step.settle();
   }
-  const leave = () => ours ? presence.remove() : presence.close();
-  // An idle queue's directory goes at the commit, so its last user first.
-  if (step.counters === undefined) leave();
-  try {
-    step.commit();
-  } finally {
-    // Else only now: the user behind, woken when this file goes, finds the
-    // turn already passed on, and can take it without the lock.
-    leave();
-  }
+  commitLeave(step, presence, ours);
   return { holder, ahead };
 }
 

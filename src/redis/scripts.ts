@@ -32,6 +32,32 @@ export const NEWEST_GRACE_MS = 100;
  */
 export type InternalPublish = "PUBLISH" | "SPUBLISH";
 
+/**
+ * Lua shared by every family of scripts: `refresh` (a TTL that never
+ * shortens) and `fence_of` (the fencing token of a grant).
+ */
+export const LEASE_AND_FENCE = `
+-- The token check keeps a stalled client off a later user's keys; never
+-- shortening a TTL stays as a second guard.
+local function refresh(key, expire)
+  if redis.call('PTTL', key) < tonumber(expire) then redis.call('PEXPIRE', key, expire) end
+end
+-- Issues the fencing token of a grant: one above the last, and never below
+-- the server's clock in microseconds. The clock is the floor so that a Redis
+-- that lost the key (restarted empty, or a replica promoted before the last
+-- tokens reached it) still issues tokens above those it lost, as long as its
+-- clock is not behind the old one by more than the time the loss took.
+-- A string, since a Lua number above 2^53 would lose digits on the way out.
+local function fence_of(key)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local f = math.max((tonumber(redis.call('GET', key)) or 0) + 1, now)
+  f = string.format('%.0f', f)
+  redis.call('SET', key, f)
+  return f
+end
+`;
+
 const prelude = (publish: InternalPublish) => `
 local dispenser, indicator = KEYS[1], KEYS[2]
 local resource, prefix, internal, external = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -77,26 +103,7 @@ local function stuck()
   if i and d and i == d and not alive(i) then return i end
   return 0
 end
--- The token check keeps a stalled client off a later user's keys; never
--- shortening a TTL stays as a second guard.
-local function refresh(key, expire)
-  if redis.call('PTTL', key) < tonumber(expire) then redis.call('PEXPIRE', key, expire) end
-end
--- Issues the fencing token of a grant: one above the last, and never below
--- the server's clock in microseconds. The clock is the floor so that a Redis
--- that lost the key (restarted empty, or a replica promoted before the last
--- tokens reached it) still issues tokens above those it lost, as long as its
--- clock is not behind the old one by more than the time the loss took.
--- A string, since a Lua number above 2^53 would lose digits on the way out.
-local function fence_of(key)
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-  local f = math.max((tonumber(redis.call('GET', key)) or 0) + 1, now)
-  f = string.format('%.0f', f)
-  redis.call('SET', key, f)
-  return f
-end
-local function live_between(from, to)
+${LEASE_AND_FENCE}local function live_between(from, to)
   local k = 0
   for m = from, to do if alive(m) then k = k + 1 end end
   return k
@@ -112,14 +119,22 @@ export interface Script {
   readonly sharded?: Script;
 }
 
-function script(name: string, keys: number, body: string): Script {
-  return {
+/**
+ * Makes scripts that start with `prelude`, each in a PUBLISH and an
+ * SPUBLISH variant.
+ */
+export function scriptsWith(
+  prelude: (publish: InternalPublish) => string,
+): (name: string, keys: number, body: string) => Script {
+  return (name, keys, body) => ({
     name,
     keys,
     lua: prelude("PUBLISH") + body,
     sharded: { name: `${name}Sharded`, keys, lua: prelude("SPUBLISH") + body },
-  };
+  });
 }
+
+const script = scriptsWith(prelude);
 
 /** The variant of `script` that publishes grants with `publish`. */
 export function scriptFor(script: Script, publish: InternalPublish): Script {

@@ -9,7 +9,12 @@
  * @module
  */
 
-import { PREFIX, type ResourceKeys, resourceKeys } from "./keys.ts";
+import {
+  numberAfter,
+  PREFIX,
+  type ResourceKeys,
+  resourceKeys,
+} from "./keys.ts";
 
 /** Every key and channel name of one resource's shared turns. */
 export interface SharedKeys {
@@ -66,9 +71,7 @@ export function numberOfTicketKey(
   keys: SharedKeys,
   key: string,
 ): number | undefined {
-  if (!key.startsWith(keys.ticketPrefix)) return undefined;
-  const digits = key.slice(keys.ticketPrefix.length);
-  return /^[1-9][0-9]*$/.test(digits) ? Number(digits) : undefined;
+  return numberAfter(keys.ticketPrefix, key);
 }
 
 /** SCAN pattern matching the line key of every resource with shared turns. */

@@ -10,7 +10,12 @@
  * @module
  */
 
-import type { InternalPublish, Script } from "./scripts.ts";
+import {
+  type InternalPublish,
+  LEASE_AND_FENCE,
+  type Script,
+  scriptsWith,
+} from "./scripts.ts";
 import type { SharedKeys } from "./shared_keys.ts";
 
 const prelude = (publish: InternalPublish) => `
@@ -38,9 +43,6 @@ local function load()
   if not v then return nil end
   local c, last, head, granted = string.match(v, '^(%d+) (%d+) (%d+) (%d+)$')
   return {capacity = tonumber(c), last = tonumber(last), head = tonumber(head), granted = tonumber(granted)}
-end
-local function refresh(key, expire)
-  if redis.call('PTTL', key) < tonumber(expire) then redis.call('PEXPIRE', key, expire) end
 end
 -- The line's TTL is never below a ticket's, so a queue whose users all died
 -- leaves no keys once their tickets have expired.
@@ -102,26 +104,9 @@ local function waiting(s, n)
   end
   return {n, 0, ahead, ttl}
 end
--- The fencing token of a grant, as in the plain scripts: one above the
--- resource's last, never below the server clock in microseconds.
-local function fence_of(key)
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-  local f = math.max((tonumber(redis.call('GET', key)) or 0) + 1, now)
-  f = string.format('%.0f', f)
-  redis.call('SET', key, f)
-  return f
-end
-`;
+${LEASE_AND_FENCE}`;
 
-function script(name: string, keys: number, body: string): Script {
-  return {
-    name,
-    keys,
-    lua: prelude("PUBLISH") + body,
-    sharded: { name: `${name}Sharded`, keys, lua: prelude("SPUBLISH") + body },
-  };
-}
+const script = scriptsWith(prelude);
 
 /**
  * draw: KEYS[2] the claim key of `token`. ARGV label, expire ms, try (1:
