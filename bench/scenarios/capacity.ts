@@ -9,8 +9,47 @@
  * @module
  */
 
-import type { Cycle } from "../jobs.ts";
+import type { Cycle, CyclesResult } from "../jobs.ts";
+import type { PeerName } from "../peers.ts";
+import type { Pool } from "../pool.ts";
 import { quantile } from "../stats.ts";
+
+/** The shape of a round on a resource with N places. */
+export interface PlacesShape {
+  readonly capacity: number;
+  readonly processes: number;
+  readonly cycles: number;
+  readonly holdMs: number;
+  readonly workMs: number;
+}
+
+/** The peers of scenario 7: turn's capacity N and redis-semaphore's Semaphore. */
+export const PLACES_PEERS: readonly PeerName[] = ["turn", "redis-semaphore"];
+
+/** Opens `peer` with N places in the first workers and runs one round. */
+export async function places(
+  pool: Pool,
+  peer: PeerName,
+  url: string,
+  shape: PlacesShape,
+  fifoToleranceMs: number,
+): Promise<PlacesFigures> {
+  const { capacity, processes, cycles, holdMs, workMs } = shape;
+  await pool.runAll(
+    { kind: "open", peer, url, expire: 10_000, capacity },
+    processes,
+  );
+  const resource = `bench:places:${crypto.randomUUID()}`;
+  const results = await pool.runAll<CyclesResult>(
+    { kind: "cycles", resource, cycles, holdMs, workMs },
+    processes,
+  );
+  return analysePlaces(
+    results.map((r) => r.cycles),
+    capacity,
+    fifoToleranceMs,
+  );
+}
 
 /** Figures of one round on a resource with N places. */
 export interface PlacesFigures extends Record<string, number> {
