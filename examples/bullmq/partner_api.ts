@@ -65,9 +65,8 @@ await queue.addBulk(
   })),
 );
 await done;
-console.log(
-  `${JOBS} calls, at most ${await redis.get(MOST)} at once (capacity ${CAPACITY})`,
-);
+const most = await redis.get(MOST);
+console.log(`${JOBS} calls, at most ${most} at once (capacity ${CAPACITY})`);
 
 for (const worker of workers) await worker.close();
 await queue.obliterate({ force: true });
