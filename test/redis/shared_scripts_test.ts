@@ -451,3 +451,29 @@ Deno.test("shared keys: one family turn 1.0 never reads, one slot with hash tags
   assert.equal(tagged.plain.fence, "turn:{gpu}:fence");
   assert.throws(() => sharedKeys("}x", true), RangeError);
 });
+
+/** Whether `key` matches a Redis glob `pattern` (only `*` is used here). */
+function globMatches(pattern: string, key: string): boolean {
+  const source = pattern.split("*").map((part) =>
+    part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")
+  ).join(".*");
+  return new RegExp(`^${source}$`).test(key);
+}
+
+Deno.test("shared keys: turn 1.0's patterns never match them, for any resource", () => {
+  for (const resource of ["gpu", "a:b", "x:serial", "x:line", "{t}"]) {
+    const keys = sharedKeys(resource);
+    const names = [
+      keys.line,
+      ticketKey(keys, 7),
+      claimKey(keys, newDrawToken()),
+    ];
+    for (const name of names) {
+      // turn 1.0 finds resources by their dispenser and reads the counters.
+      assert.ok(!globMatches("turn:*:dispenser", name), name);
+      assert.ok(!globMatches("turn:*:indicator", name), name);
+      // Its presences of the same resource are serial:<n>.
+      assert.ok(!globMatches(`turn:${resource}:serial:*`, name), name);
+    }
+  }
+});
