@@ -38,10 +38,13 @@ export class RedisTicket extends Ticket<ResourceKeys> {
    * has had the chance to notice.
    */
   checkLease(now: number = Date.now()): void {
-    if (this.state === "held" && now > this.validUntil) {
-      this.lose(
-        `no heartbeat reached Redis within expire (${this.spec.expire} ms)`,
-      );
-    }
+    if (this.state === "held" && now > this.validUntil) this.loseUnheard();
+  }
+
+  /** Loses the lease: no heartbeat reached Redis within `expire`. */
+  loseUnheard(): void {
+    this.lose(
+      `no heartbeat reached Redis within expire (${this.spec.expire} ms)`,
+    );
   }
 }
