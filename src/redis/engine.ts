@@ -260,9 +260,7 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
   ): Promise<void> {
     ticket.checkLease();
     if (!ticket.leaseSignal.aborted) {
-      const leaving = this.departures.track(this.leave(ticket, outcome));
-      await this.#session.owned(leaving);
-      return;
+      return await this.#session.owned(super.leaveAsHolder(ticket, outcome));
     }
     // A lost lease may still be a turn nobody else was given (its connection
     // dropped, Redis kept its keys): the leave checks the draw token, and
