@@ -71,7 +71,11 @@ export class FileEngine extends TurnEngine<FileTicket> {
     return new Ticket(resource, resourcePaths(this.#root, resource), spec);
   }
 
-  protected prepare(): Promise<void> {
+  protected prepareWait(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  protected prepareTry(): Promise<void> {
     return Promise.resolve();
   }
 

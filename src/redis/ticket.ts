@@ -21,6 +21,8 @@ export class RedisTicket extends Ticket<ResourceKeys> {
   validUntil = 0;
   /** When the queue last showed a sign of life (for patience). */
   lastNews = 0;
+  /** Whether its wait has a timeout, so its draw waits for Redis within it. */
+  bounded = false;
 
   /** The key and channel names of the ticket's resource. */
   get keys(): ResourceKeys {
