@@ -9,6 +9,7 @@
 import { presencePath, type ResourcePaths } from "./file_layout.ts";
 import { createPresence, type Presence, readLabel } from "./file_presence.ts";
 import { QueueStep } from "./file_queue.ts";
+import { lastFence } from "./file_fence.ts";
 import { removeQuietly } from "./file_io.ts";
 import type { Outcome } from "./protocol.ts";
 import type { ResetResult, ResourceStatus, UserStatus } from "./types.ts";
@@ -157,7 +158,8 @@ export async function status(
     if (label !== undefined) users.push({ number: m, label, ttl: -1 });
   }
   const size = Math.max(0, dispenser - indicator + 1);
-  return { resource: paths.resource, indicator, dispenser, size, users };
+  const fence = lastFence(paths);
+  return { resource: paths.resource, indicator, dispenser, size, users, fence };
 }
 
 /**

@@ -536,9 +536,9 @@ return done('reset')
 );
 
 /**
- * status: ARGV none beyond the common ones. Returns `{}` when the resource
- * has no queue, else `{indicator, dispenser, n1, label1, ttl1, ...}` for each
- * live user, in number order.
+ * status: ARGV fence key. Returns `{}` when the resource has no queue, else
+ * `{indicator, dispenser, fence, n1, label1, ttl1, ...}` for each live user,
+ * in number order (fence: the last token issued, `'0'` if none).
  */
 export const STATUS: Script = script(
   "turnStatus",
@@ -546,7 +546,7 @@ export const STATUS: Script = script(
   `
 local i, d = counters()
 if not i or not d then return {} end
-local out = {i, d}
+local out = {i, d, redis.call('GET', ARGV[5]) or '0'}
 for m = i, d do
   local label = redis.call('GET', prefix .. m)
   if label then

@@ -839,7 +839,10 @@ export class RedisEngine implements Engine {
     await this.ready();
     const results = await runScripts(
       this.#client,
-      resources.map((r) => this.#callOf(STATUS, this.#keys(r), [])),
+      resources.map((r) => {
+        const keys = this.#keys(r);
+        return this.#callOf(STATUS, keys, [keys.fence]);
+      }),
     );
     return resources.flatMap((resource, index) => {
       const result = results[index];
@@ -960,8 +963,9 @@ async function scanDispensers(server: Redis): Promise<string[]> {
 
 function statusOf(resource: string, reply: Reply): ResourceStatus {
   const [indicator, dispenser] = [Number(reply[0]), Number(reply[1])];
+  const fence = BigInt(String(reply[2]));
   const users: UserStatus[] = [];
-  for (let index = 2; index < reply.length; index += 3) {
+  for (let index = 3; index < reply.length; index += 3) {
     users.push({
       number: Number(reply[index]),
       label: String(reply[index + 1]),
@@ -969,7 +973,7 @@ function statusOf(resource: string, reply: Reply): ResourceStatus {
     });
   }
   const size = Math.max(0, dispenser - indicator + 1);
-  return { resource, indicator, dispenser, size, users };
+  return { resource, indicator, dispenser, size, users, fence };
 }
 
 // The ACL user lacks a command a script needs (Redis 7.0 words it as an ERR,

@@ -107,6 +107,7 @@ export interface UserStatus {
  *   dispenser: 2,
  *   size: 0,
  *   users: [],
+ *   fence: 41n,
  * };
  * ```
  */
@@ -121,6 +122,13 @@ export interface ResourceStatus {
   readonly size: number;
   /** Live users, holder first, in number order. */
   readonly users: readonly UserStatus[];
+  /**
+   * The last fencing token issued on the resource (`0n` if none ever was):
+   * the holder's `lock.fence` once it has taken its turn. Between a release
+   * and the next holder taking its turn, and while a turn 1.0 client holds
+   * it (1.0 clients issue no tokens), it is an earlier holder's token.
+   */
+  readonly fence: bigint;
 }
 
 /**
