@@ -161,7 +161,7 @@ export class FileEngine implements Engine {
     ticket.number = drawn.n;
     this.#presences.set(ticket, drawn.presence);
     this.#tickets.add(ticket);
-    ticket.fence = nextFence(this.#paths(ticket));
+    ticket.fence = drawn.fence ?? nextFence(this.#paths(ticket));
     ticket.grant(Date.now());
     this.#watch(ticket);
     return this.#lockOf(ticket);
@@ -190,14 +190,15 @@ export class FileEngine implements Engine {
     ticket.number = drawn.n;
     this.#presences.set(ticket, drawn.presence);
     if (ticket.state === "leaving") return;
-    if (drawn.granted) return this.#grant(ticket);
+    if (drawn.granted) return this.#grant(ticket, drawn.fence);
     ticket.state = "waiting";
     ticket.seeIndicator(drawn.indicator);
   }
 
-  #grant(ticket: Ticket): void {
+  /** Grants the turn, with the token its step issued, or issues one now. */
+  #grant(ticket: Ticket, fence?: bigint): void {
     if (ticket.state !== "waiting" && ticket.state !== "drawing") return;
-    ticket.fence = nextFence(this.#paths(ticket));
+    ticket.fence = fence ?? nextFence(this.#paths(ticket));
     ticket.grant(Date.now());
     this.#aim(ticket, "ahead", undefined);
   }
@@ -347,7 +348,7 @@ export class FileEngine implements Engine {
       setTimeout(() => this.#check(ticket, true), BUSY_LOOK_AGAIN_MS);
       return;
     }
-    if (result.verdict === "granted") this.#grant(ticket);
+    if (result.verdict === "granted") this.#grant(ticket, result.fence);
     else if (result.verdict === "waiting") {
       ticket.seeIndicator(result.indicator);
     } else if (ticket.state === "waiting") {

@@ -9,7 +9,7 @@
 import { presencePath, type ResourcePaths } from "./file_layout.ts";
 import { createPresence, type Presence, readLabel } from "./file_presence.ts";
 import { QueueStep } from "./file_queue.ts";
-import { lastFence } from "./file_fence.ts";
+import { lastFence, nextFence } from "./file_fence.ts";
 import { removeQuietly } from "./file_io.ts";
 import type { Outcome } from "./protocol.ts";
 import type { ResetResult, ResourceStatus, UserStatus } from "./types.ts";
@@ -20,6 +20,8 @@ export interface Drawn {
   readonly granted: boolean;
   readonly indicator: number;
   readonly presence: Presence;
+  /** The fencing token, when granted at once. */
+  readonly fence?: bigint;
 }
 
 /**
@@ -44,19 +46,21 @@ export async function draw(
   const presence = createPresence(paths, n, label);
   step.set({ indicator: head, dispenser: n });
   step.say("assigned", n, label);
-  if (head === n) step.say("started", n);
+  const fence = head === n ? nextFence(paths) : undefined;
+  if (fence !== undefined) step.say("started", n, undefined, fence);
   try {
     step.commit();
   } catch (error) {
     presence.remove();
     throw error;
   }
-  return { n, granted: head === n, indicator: head, presence };
+  return { n, granted: head === n, indicator: head, presence, fence };
 }
 
 /** Where a waiter stands: granted, still waiting behind `indicator`, or lapsed. */
 export type PollResult =
-  | { readonly verdict: "granted" | "lapsed" }
+  | { readonly verdict: "granted"; readonly fence: bigint }
+  | { readonly verdict: "lapsed" }
   | { readonly verdict: "waiting"; readonly indicator: number };
 
 /**
@@ -86,8 +90,9 @@ export async function poll(
       step.say("lapsed", n);
       result = { verdict: "lapsed" };
     } else if (indicator === n) {
-      step.say("started", n);
-      result = { verdict: "granted" };
+      const fence = nextFence(paths);
+      step.say("started", n, undefined, fence);
+      result = { verdict: "granted", fence };
     } else result = { verdict: "waiting", indicator };
   }
   step.commit();

@@ -163,11 +163,13 @@ export interface ParsedMessage {
   readonly kind: EventKind;
   readonly number?: number;
   readonly label?: string;
+  /** The fencing token a `started` message names (turn 1.0's names none). */
+  readonly fence?: bigint;
 }
 
 const MESSAGE_FORMS: ReadonlyArray<[RegExp, EventKind]> = [
   [/^(\d+) assigned to "(.*)"$/s, "assigned"],
-  [/^(\d+) started$/, "started"],
+  [/^(\d+) started(?: \(fence (?<fence>\d+)\))?$/, "started"],
   [/^(\d+) completed by "(.*)"$/s, "completed"],
   [/^(\d+) granted$/, "granted"],
   [/^(\d+) bumps$/, "bumps"],
@@ -178,10 +180,11 @@ const MESSAGE_FORMS: ReadonlyArray<[RegExp, EventKind]> = [
 ];
 
 const MESSAGE_TEXTS: Readonly<
-  Record<EventKind, (n: number, label: string) => string>
+  Record<EventKind, (n: number, label: string, fence?: bigint) => string>
 > = {
   assigned: (n, label) => `${n} assigned to "${label}"`,
-  started: (n) => `${n} started`,
+  started: (n, _, fence) =>
+    fence === undefined ? `${n} started` : `${n} started (fence ${fence})`,
   completed: (n, label) => `${n} completed by "${label}"`,
   granted: (n) => `${n} granted`,
   bumps: (n) => `${n} bumps`,
@@ -200,8 +203,9 @@ export function formatMessage(
   kind: EventKind,
   number = 0,
   label = "",
+  fence?: bigint,
 ): string {
-  return `${resource}: ${MESSAGE_TEXTS[kind](number, label)}`;
+  return `${resource}: ${MESSAGE_TEXTS[kind](number, label, fence)}`;
 }
 
 /**
@@ -219,6 +223,8 @@ export function parseMessage(
     const match = form.exec(text);
     if (!match) continue;
     const number = match[1] ? Number(match[1]) : undefined;
+    const fence = match.groups?.fence;
+    if (fence !== undefined) return { kind, number, fence: BigInt(fence) };
     return match[2] === undefined ? { kind, number } : {
       kind,
       number,
@@ -395,7 +401,7 @@ redis.call('SET', prefix .. n, label, 'PX', expire)
 redis.call('SET', tokens .. n, token, 'PX', expire)
 redis.call('SET', draw_key, n, 'PX', expire)
 say(n .. ' assigned to "' .. label .. '"')
-if i == n then say(n .. ' started'); return {n, 1, fence_of(fence)} end
+if i == n then local f = fence_of(fence); say(n .. ' started (fence ' .. f .. ')'); return {n, 1, f} end
 return {n, 0, i}
 `,
 );
@@ -420,7 +426,7 @@ refresh(mine, expire)
 refresh(token_key, expire)
 local i = settle(skip)
 if not i or i > n then forget(label, token); say(n .. ' lapsed'); return {-1} end
-if i == n then say(n .. ' started'); return {1, fence_of(fence)} end
+if i == n then local f = fence_of(fence); say(n .. ' started (fence ' .. f .. ')'); return {1, f} end
 return {0, i, redis.call('PTTL', prefix .. i)}
 `,
 );

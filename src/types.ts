@@ -190,6 +190,11 @@ export interface TurnEvent {
   readonly number?: number;
   /** The user's label, where the message names one. */
   readonly label?: string;
+  /**
+   * The fencing token of the grant, on `started` events of this module's
+   * clients (turn 1.0 clients publish none).
+   */
+  readonly fence?: bigint;
   /** When the message arrived, in ms since the epoch. */
   readonly time: number;
   /** The message as published, e.g. `printer: 7 started`. */
