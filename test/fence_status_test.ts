@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { Locker } from "../mod.ts";
-import { BACKENDS, lockerTest, untilQueued, within } from "./_helpers.ts";
+import {
+  BACKENDS,
+  followUntil,
+  lockerTest,
+  untilQueued,
+  within,
+} from "./_helpers.ts";
 import { cliDomain } from "./cli_helpers.ts";
 
 lockerTest(
@@ -42,3 +48,31 @@ for (const backend of BACKENDS) {
     }
   });
 }
+
+lockerTest(
+  "follow's started events carry each grant's fencing token",
+  async (t) => {
+    const [a, b, c] = [t.locker(), t.locker(), t.locker()];
+    const { events } = await followUntil(
+      c,
+      ["fenced"],
+      (e) => e.kind === "started" && e.number === 2,
+    );
+    const first = await a.lock("fenced");
+    const waiting = b.lock("fenced");
+    await untilQueued(a, "fenced", 2);
+    await first.release();
+    const second = await within(waiting, 10_000, "the waiter's grant");
+    await second.release();
+    const started = (await within(events, 10_000, "the started events"))
+      .filter((e) => e.kind === "started");
+    assert.deepEqual(
+      started.map((e) => [e.number, e.fence]),
+      [[1, first.fence], [2, second.fence]],
+    );
+    assert.equal(
+      started[1].message,
+      `fenced: 2 started (fence ${second.fence})`,
+    );
+  },
+);
