@@ -192,6 +192,7 @@ export interface UserStatus {
  *   dispenser: 2,
  *   size: 0,
  *   users: [],
+ *   fence: 41n,
  * };
  * ```
  */
@@ -206,6 +207,13 @@ export interface ResourceStatus {
   readonly size: number;
   /** Live users, holder first, in number order. */
   readonly users: readonly UserStatus[];
+  /**
+   * The last fencing token issued on the resource (`0n` if none ever was):
+   * the holder's `lock.fence` once it has taken its turn. Between a release
+   * and the next holder taking its turn, and while a turn 1.0 client holds
+   * it (1.0 clients issue no tokens), it is an earlier holder's token.
+   */
+  readonly fence: bigint;
 }
 
 /**
@@ -267,6 +275,11 @@ export interface TurnEvent {
   readonly number?: number;
   /** The user's label, where the message names one. */
   readonly label?: string;
+  /**
+   * The fencing token of the grant, on `started` events of this module's
+   * clients (turn 1.0 clients publish none).
+   */
+  readonly fence?: bigint;
   /** When the message arrived, in ms since the epoch. */
   readonly time: number;
   /** The message as published, e.g. `printer: 7 started`. */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { Lock } from "../../src/lock.ts";
 import { MIN_EXPIRE } from "../../src/locker.ts";
 import { checkDuration, show } from "../../src/validate.ts";
 import { type Caller, labelFrom, resourcesFrom } from "../shared/names.ts";
@@ -118,20 +119,23 @@ export interface WithTurnOptions<J extends TurnJob> {
 /**
  * Your processor: BullMQ's, but the `signal` is always there. It aborts when
  * BullMQ cancels the job (`worker.cancelJob`) or when a turn's lease is lost.
+ * `locks` are the turns held, one per resource in sorted order (none when the
+ * job needs no resource); pass `lock.fence` with each write so that the
+ * resource can refuse a job whose turn has passed.
  *
- * @example
+ * @example Sending each write with its fencing token
  * ```ts
- * import type { AnyJob, TurnProcessor } from "../bullmq.ts";
- * const print: TurnProcessor<AnyJob, string> = (job, _token, signal) => {
- *   signal.throwIfAborted();
- *   return Promise.resolve(`printed ${job.id}`);
- * };
+ * import type { TurnProcessor } from "@turn/turn/bullmq";
+ * const processor: TurnProcessor<{ id?: string }, string> = async (
+ *   job, _token, _signal, [lock],
+ * ) => `job ${job.id} writes with fence ${lock.fence}`;
  * ```
  */
 export type TurnProcessor<J, R> = (
   job: J,
   token: string | undefined,
   signal: AbortSignal,
+  locks: readonly Lock[],
 ) => Promise<R>;
 
 /**
