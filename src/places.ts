@@ -9,15 +9,16 @@ import { NO_LIMIT } from "./grant_rule.ts";
 import type { ResourceStatus, UserStatus } from "./types.ts";
 
 /**
- * The status of a shared queue from its live users (in number order): the
- * first live number stands for the indicator.
+ * The status of a shared queue from its live users (in number order) and
+ * the resource's last fencing token: the first live number stands for the
+ * indicator.
  *
  * @example
  * ```ts
  * import { placesStatus } from "./places.ts";
  * const status = placesStatus("gpu", 3, 4, [
  *   { number: 4, label: "a", ttl: -1, kind: "shared", holding: true },
- * ]);
+ * ], 0n);
  * console.assert(status.places?.placesLeft === 2);
  * ```
  */
@@ -26,6 +27,7 @@ export function placesStatus(
   capacity: number,
   last: number,
   users: readonly UserStatus[],
+  fence: bigint,
 ): ResourceStatus {
   const holders = users.filter((u) => u.holding);
   const alone = holders.some((u) => u.kind === "exclusive");
@@ -36,6 +38,7 @@ export function placesStatus(
     dispenser: last,
     size: Math.max(0, last - indicator + 1),
     users,
+    fence,
     places: {
       capacity: capacity === NO_LIMIT ? null : capacity,
       holders: holders.length,

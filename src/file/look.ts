@@ -11,32 +11,46 @@ import type { Presence } from "./presence.ts";
 import { QueueStep } from "./queue.ts";
 import type { Outcome } from "../messages.ts";
 import type { PollResult } from "../steps.ts";
+import { nextFence } from "./fence.ts";
+
+/** What a rule finds at a user's place; a grant's token is the look's. */
+export type Finding =
+  | { readonly verdict: "granted" | "lapsed" }
+  | { readonly verdict: "waiting"; readonly indicator: number };
 
 /**
  * A look by the owner of `presence` at its place `n`: lapsed if the place
  * is no longer its own, else what `rule` finds (a lapse removes the
- * presence; a grant says `started`). Without `wait`, `undefined` at once
- * when another step is running.
+ * presence; a grant issues a fencing token and says `started` with it).
+ * Without `wait`, `undefined` at once when another step is running.
  */
 export async function look(
   paths: ResourcePaths,
   n: number,
   presence: Presence,
   wait: boolean,
-  rule: (step: QueueStep) => PollResult,
+  rule: (step: QueueStep) => Finding,
 ): Promise<PollResult | undefined> {
   using step = wait
     ? await QueueStep.open(paths, false)
     : await QueueStep.tryOpen(paths);
   if (step === undefined) return undefined;
-  let result: PollResult = { verdict: "lapsed" };
+  let found: Finding = { verdict: "lapsed" };
   if (!step.owns(presence)) presence.close();
   else {
-    result = rule(step);
-    if (result.verdict === "lapsed") presence.remove();
+    found = rule(step);
+    if (found.verdict === "lapsed") presence.remove();
   }
-  if (result.verdict === "lapsed") step.say("lapsed", n);
-  if (result.verdict === "granted") step.say("started", n);
+  let result: PollResult;
+  if (found.verdict === "granted") {
+    const fence = nextFence(paths);
+    step.say("started", n, undefined, fence);
+    result = { verdict: "granted", fence };
+  } else if (found.verdict === "waiting") result = found;
+  else {
+    step.say("lapsed", n);
+    result = { verdict: "lapsed" };
+  }
   step.commit();
   return result;
 }

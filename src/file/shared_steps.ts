@@ -19,6 +19,7 @@ import { admitsNow, holderCount, type QueuedTurn } from "../grant_rule.ts";
 import { type SharedMode, showCapacity } from "../turn_mode.ts";
 import { CapacityError, TurnModeError } from "../errors.ts";
 import { commitDraw, commitLeave, look, sayLeaving } from "./look.ts";
+import { lastFence, nextFence } from "./fence.ts";
 import { placesStatus } from "../places.ts";
 
 /** The live tickets from the head, in order; `leaving` counts as gone. */
@@ -120,9 +121,10 @@ export async function sharedDraw(
   step.say("assigned", n, label);
   grantShared(step, n);
   const granted = n <= step.counters!.places!.granted;
-  if (granted) step.say("started", n);
+  const fence = granted ? nextFence(paths) : undefined;
+  if (fence !== undefined) step.say("started", n, undefined, fence);
   commitDraw(step, presence);
-  return { n, granted, indicator: n - queue.length, presence };
+  return { n, granted, indicator: n - queue.length, presence, fence };
 }
 
 /**
@@ -184,7 +186,15 @@ export function sharedStatusOf(step: QueueStep): ResourceStatus {
     const holding = number <= places!.granted;
     users.push({ number, label, ttl: -1, kind, holding });
   }
-  return placesStatus(step.paths.resource, places!.capacity, dispenser, users);
+  const { paths } = step;
+  const fence = lastFence(paths);
+  return placesStatus(
+    paths.resource,
+    places!.capacity,
+    dispenser,
+    users,
+    fence,
+  );
 }
 
 /** The reset tool on a shared queue: grants what dead users held up. */

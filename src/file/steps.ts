@@ -9,6 +9,7 @@
 import { presencePath, type ResourcePaths } from "./layout.ts";
 import { createPresence, type Presence, readLabel } from "./presence.ts";
 import { QueueStep } from "./queue.ts";
+import { lastFence, nextFence } from "./fence.ts";
 import { removeQuietly } from "./io.ts";
 import type { Outcome } from "../messages.ts";
 import type { ResetResult, ResourceStatus, UserStatus } from "../types.ts";
@@ -23,6 +24,8 @@ import {
 /** What a draw got, with the presence file that holds its place. */
 export interface FileDrawn extends Drawn {
   readonly presence: Presence;
+  /** The fencing token, when granted at once. */
+  readonly fence?: bigint;
 }
 
 /**
@@ -48,9 +51,10 @@ export async function draw(
   const presence = createPresence(paths, n, label);
   step.set({ indicator: head, dispenser: n });
   step.say("assigned", n, label);
-  if (head === n) step.say("started", n);
+  const fence = head === n ? nextFence(paths) : undefined;
+  if (fence !== undefined) step.say("started", n, undefined, fence);
   commitDraw(step, presence);
-  return { n, granted: head === n, indicator: head, presence };
+  return { n, granted: head === n, indicator: head, presence, fence };
 }
 
 /**
@@ -120,7 +124,8 @@ export async function status(
     if (label !== undefined) users.push({ number: m, label, ttl: -1 });
   }
   const size = Math.max(0, dispenser - indicator + 1);
-  return { resource: paths.resource, indicator, dispenser, size, users };
+  const fence = lastFence(paths);
+  return { resource: paths.resource, indicator, dispenser, size, users, fence };
 }
 
 /**

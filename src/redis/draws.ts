@@ -23,8 +23,6 @@ export interface DrawsHost {
   grant(ticket: RedisTicket, fence: bigint, sentAt: number): void;
   /** A due time has changed: the heartbeat's timer is set again. */
   schedule(): void;
-  /** Whether the ticket's wait has a timeout, so waits for Redis within it. */
-  bounded(ticket: RedisTicket): boolean;
   closed(): boolean;
 }
 
@@ -79,7 +77,7 @@ export class Draws {
       await this.draw(ticket);
     };
     const waits = (error: unknown) =>
-      this.#host.bounded(ticket) && isAway(error) &&
+      ticket.bounded && isAway(error) &&
       ticket.state === "drawing" && !this.#host.closed();
     await retryWhileAway(attempt, waits).catch((error) => {
       throw this.#session.own(error);

@@ -47,8 +47,6 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
   readonly #waiters: Waiters;
   readonly #heartbeat: Heartbeat;
   readonly #draws: Draws;
-  /** Waits with a timeout: their draw waits for a Redis that is away. */
-  readonly #bounded = new WeakSet<RedisTicket>();
   /** Aborts when closing, ending waits for a reconnect. */
   readonly #closeController = new AbortController();
 
@@ -65,16 +63,17 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
       (client) => this.#session.connect(client),
       () => this.#onSubscriberReconnected(),
     );
+    const grant = (ticket: RedisTicket, fence: bigint, sentAt: number) =>
+      this.grant(ticket, () => fence, sentAt);
     this.#draws = new Draws(this.#session, {
       ready: () => this.#ready(),
-      grant: (ticket, fence, sentAt) => this.grant(ticket, () => fence, sentAt),
+      grant,
       schedule: () => this.#heartbeat.schedule(),
-      bounded: (ticket) => this.#bounded.has(ticket),
       closed: () => this.closed,
     });
     this.#waiters = new Waiters(this.#subscriber, this.#session, {
       schedule: () => this.#heartbeat.schedule(),
-      grant: (ticket, fence, sentAt) => this.grant(ticket, () => fence, sentAt),
+      grant,
       draw: (ticket) => this.#draws.draw(ticket),
     });
     this.#heartbeat = new Heartbeat({
@@ -141,15 +140,19 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
   }
 
   /** A wait with a timeout waits for Redis within it (see draws.ts). */
-  protected async prepare(
+  protected prepareWait(
     ticket: RedisTicket,
     limits: WaitLimits,
-    trying: boolean,
   ): Promise<void> {
-    if (!trying && limits.timeout !== undefined) {
-      this.#bounded.add(ticket);
-      return;
-    }
+    if (limits.timeout === undefined) return this.prepareTry(ticket, limits);
+    ticket.bounded = true;
+    return Promise.resolve();
+  }
+
+  protected async prepareTry(
+    _ticket: RedisTicket,
+    limits: WaitLimits,
+  ): Promise<void> {
     // An abort ends the wait for the connection too.
     await waitOrGiveUp(this.#ready(), { signal: limits.signal });
     // close() may have run while this call waited for the connection.
@@ -209,7 +212,7 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
     ticket: RedisTicket,
     entered: Promise<void>,
   ): Promise<number> {
-    const leaving = this.departures.track(super.leaveWaiting(ticket, entered));
+    const leaving = this.inFlight.track(super.leaveWaiting(ticket, entered));
     const lastSeen = Math.max(0, ticket.ahead);
     if (this.#session.client.status !== "ready") {
       return Promise.resolve(lastSeen);
@@ -248,7 +251,7 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
    */
   #leaveLater(ticket: RedisTicket, step: Step<RedisReleaseResult>): void {
     const keepTrying = () => !this.closed && Date.now() < ticket.validUntil;
-    this.departures.track(
+    this.inFlight.track(
       this.#session.run(step, keepTrying)
         .then((result) => void this.#left(ticket, result), () => {}),
     );
@@ -260,16 +263,14 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
   ): Promise<void> {
     ticket.checkLease();
     if (!ticket.leaseSignal.aborted) {
-      const leaving = this.departures.track(this.leave(ticket, outcome));
-      await this.#session.owned(leaving);
-      return;
+      return await this.#session.owned(super.leaveAsHolder(ticket, outcome));
     }
     // A lost lease may still be a turn nobody else was given (its connection
     // dropped, Redis kept its keys): the leave checks the draw token, and
     // then hands over at once rather than leave the next user waiting for
     // the presence to lapse. Redis may be away, so it goes on in the
     // background (close() awaits it) and its failure changes nothing here.
-    void this.departures.track(this.#handOver(ticket, outcome)).catch(
+    void this.inFlight.track(this.#handOver(ticket, outcome)).catch(
       () => {},
     );
   }

@@ -203,7 +203,7 @@ redis.call('SET', prefix .. n, label, 'PX', expire)
 redis.call('SET', tokens .. n, token, 'PX', expire)
 redis.call('SET', draw_key, n, 'PX', expire)
 say(n .. ' assigned to "' .. label .. '"')
-if i == n then say(n .. ' started'); return {n, 1, fence_of(fence)} end
+if i == n then local f = fence_of(fence); say(n .. ' started (fence ' .. f .. ')'); return {n, 1, f} end
 return {n, 0, i}
 `,
 );
@@ -228,7 +228,7 @@ refresh(mine, expire)
 refresh(token_key, expire)
 local i = settle(skip)
 if not i or i > n then forget(label, token); say(n .. ' lapsed'); return {-1} end
-if i == n then say(n .. ' started'); return {1, fence_of(fence)} end
+if i == n then local f = fence_of(fence); say(n .. ' started (fence ' .. f .. ')'); return {1, f} end
 return {0, i, redis.call('PTTL', prefix .. i)}
 `,
 );
@@ -337,9 +337,9 @@ return done('reset')
 );
 
 /**
- * status: ARGV none beyond the common ones. Returns `{}` when the resource
- * has no queue, else `{indicator, dispenser, n1, label1, ttl1, ...}` for each
- * live user, in number order.
+ * status: ARGV fence key. Returns `{}` when the resource has no queue, else
+ * `{indicator, dispenser, fence, n1, label1, ttl1, ...}` for each live user,
+ * in number order (fence: the last token issued, `'0'` if none).
  */
 export const STATUS: Script = script(
   "turnStatus",
@@ -347,7 +347,7 @@ export const STATUS: Script = script(
   `
 local i, d = counters()
 if not i or not d then return {} end
-local out = {i, d}
+local out = {i, d, redis.call('GET', ARGV[5]) or '0'}
 for m = i, d do
   local label = redis.call('GET', prefix .. m)
   if label then

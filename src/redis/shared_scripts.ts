@@ -104,7 +104,14 @@ local function waiting(s, n)
   end
   return {n, 0, ahead, ttl}
 end
-${LEASE_AND_FENCE}`;
+${LEASE_AND_FENCE}
+-- A grant taken: its fencing token, named in the 'started' message.
+local function start(n, fence)
+  local f = fence_of(fence)
+  say(n .. ' started (fence ' .. f .. ')')
+  return f
+end
+`;
 
 const script = scriptsWith(prelude);
 
@@ -160,7 +167,7 @@ redis.call('SET', prefix .. n, token .. ' ' .. kind .. ' ' .. label, 'PX', expir
 redis.call('SET', claim, n, 'PX', expire)
 say(n .. ' assigned to "' .. label .. '"')
 settle(s, expire, n)
-if n <= s.granted then say(n .. ' started'); return {n, 1, fence_of(fence)} end
+if n <= s.granted then return {n, 1, start(n, fence)} end
 return waiting(s, n)
 `,
 );
@@ -188,7 +195,7 @@ end
 refresh(prefix .. n, expire)
 refresh(claim, expire)
 settle(s, expire, n)
-if n <= s.granted then say(n .. ' started'); return {1, fence_of(fence)} end
+if n <= s.granted then return {1, start(n, fence)} end
 local w = waiting(s, n)
 return {0, w[3], w[4]}
 `,
@@ -267,9 +274,9 @@ return {'in-use', users}
 );
 
 /**
- * status: no ARGV of its own. Returns `{}` when the resource has no shared
- * queue, else `{capacity, granted, last, n1, label1, ttl1, kind1, ...}` for
- * each live user in number order; those up to `granted` hold.
+ * status: ARGV the fence key. Returns `{}` when the resource has no shared
+ * queue, else `{capacity, granted, last, fence, n1, label1, ttl1, kind1,
+ * ...}` for each live user in number order; those up to `granted` hold.
  */
 export const SHARED_STATUS: Script = script(
   "turnSharedStatus",
@@ -277,7 +284,7 @@ export const SHARED_STATUS: Script = script(
   `
 local s = load()
 if not s then return {} end
-local out = {s.capacity, s.granted, s.last}
+local out = {s.capacity, s.granted, s.last, redis.call('GET', ARGV[5]) or '0'}
 for m = s.head, s.last do
   local t = ticket(m)
   if t then

@@ -205,9 +205,9 @@ export function sharedReset(
 export function sharedStatus(
   target: Target,
 ): Step<ResourceStatus | undefined> {
-  const { resource } = target.keys;
+  const { resource, fence } = target.keys;
   return {
-    call: callOf(SHARED_STATUS, target, [], []),
+    call: callOf(SHARED_STATUS, target, [], [fence]),
     read: (value) => {
       const reply = value as Reply;
       return reply.length === 0 ? undefined : statusOf(resource, reply);
@@ -217,8 +217,9 @@ export function sharedStatus(
 
 function statusOf(resource: string, reply: Reply): ResourceStatus {
   const [capacity, granted, last] = reply.slice(0, 3).map(Number);
+  const fence = BigInt(String(reply[3]));
   const users: UserStatus[] = [];
-  for (let i = 3; i < reply.length; i += 4) {
+  for (let i = 4; i < reply.length; i += 4) {
     const number = Number(reply[i]);
     users.push({
       number,
@@ -228,5 +229,5 @@ function statusOf(resource: string, reply: Reply): ResourceStatus {
       holding: number <= granted,
     });
   }
-  return placesStatus(resource, capacity, last, users);
+  return placesStatus(resource, capacity, last, users, fence);
 }

@@ -27,6 +27,8 @@ export class RedisTicket extends Ticket<ResourceKeys> {
   validUntil = 0;
   /** When the queue last showed a sign of life (for patience). */
   lastNews = 0;
+  /** Whether its wait has a timeout, so its draw waits for Redis within it. */
+  bounded = false;
 
   /** The steps of the ticket's kind of turn (plain or shared). */
   readonly steps: TicketSteps = stepsFor(this.spec.mode);
@@ -63,10 +65,13 @@ export class RedisTicket extends Ticket<ResourceKeys> {
    * has had the chance to notice.
    */
   checkLease(now: number = Date.now()): void {
-    if (this.state === "held" && now > this.validUntil) {
-      this.lose(
-        `no heartbeat reached Redis within expire (${this.spec.expire} ms)`,
-      );
-    }
+    if (this.state === "held" && now > this.validUntil) this.loseUnheard();
+  }
+
+  /** Loses the lease: no heartbeat reached Redis within `expire`. */
+  loseUnheard(): void {
+    this.lose(
+      `no heartbeat reached Redis within expire (${this.spec.expire} ms)`,
+    );
   }
 }

@@ -78,12 +78,12 @@ export class Waiters {
 
   /** The earliest time a holder's presence would run out, or Infinity. */
   holderDue(): number {
-    return Math.min(Infinity, ...this.#holderDeadlines.values());
+    return earliest(this.#holderDeadlines.values());
   }
 
   /** The earliest check due, or Infinity. */
   checkDue(): number {
-    return Math.min(Infinity, ...this.#checks.values());
+    return earliest(this.#checks.values());
   }
 
   /** Takes the waiters whose check is due by `now`. */
@@ -209,4 +209,14 @@ export class Waiters {
     if (front) this.#checks.set(front, now + NEWEST_GRACE_MS);
     this.#host.schedule();
   };
+}
+
+/**
+ * The earliest of `times`, or Infinity. Asked at every rescheduling, so it
+ * neither copies nor spreads (a spread of many values would overflow).
+ */
+function earliest(times: Iterable<number>): number {
+  let due = Infinity;
+  for (const time of times) due = Math.min(due, time);
+  return due;
 }

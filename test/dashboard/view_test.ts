@@ -57,6 +57,7 @@ function status(
     dispenser,
     size: Math.max(0, dispenser - indicator + 1),
     users: users.map(([number, label, ttl]) => ({ number, label, ttl })),
+    fence: 0n,
   };
 }
 
@@ -362,6 +363,7 @@ Deno.test("track: a shared resource's view shows every holder and its places, an
       { number: 3, label: "c", ttl: 60_000, kind: "shared", holding: false },
     ],
     places: { capacity: 2, holders: 2, placesLeft: 0 },
+    fence: 0n,
   }, T0);
   const view = track.view(DEFAULT_HEALTH_RULE, T0 + 1_000)!;
   strictEqual(view.holder?.label, "a");

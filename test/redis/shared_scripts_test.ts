@@ -108,6 +108,7 @@ function status(redis: Redis) {
     1,
     keys.line,
     ...sharedArgs(keys),
+    keys.plain.fence,
   ) as Promise<Reply>;
 }
 
@@ -117,7 +118,7 @@ async function holding(redis: Redis): Promise<number[]> {
   if (reply.length === 0) return [];
   const granted = Number(reply[1]);
   const out: number[] = [];
-  for (let i = 3; i < reply.length; i += 4) {
+  for (let i = 4; i < reply.length; i += 4) {
     if (Number(reply[i]) <= granted) out.push(Number(reply[i]));
   }
   return out;
@@ -198,7 +199,7 @@ redisTest(
     const a = new User(redis, "shared", 3);
     await a.draw();
     const withoutTtls = (reply: Reply) =>
-      reply.filter((_, i) => i < 3 || (i - 3) % 4 !== 2);
+      reply.filter((_, i) => i < 4 || (i - 4) % 4 !== 2);
     const before = withoutTtls(await status(redis));
     const b = new User(redis, "shared", 2);
     assert.deepEqual(await b.draw(), [-2, 3]);

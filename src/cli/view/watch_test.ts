@@ -13,6 +13,7 @@ const printer = {
     { number: 2, label: "report 42", ttl: 60_000 },
     { number: 3, label: "early", ttl: 60_000 },
   ],
+  fence: 0n,
 };
 
 function event(
@@ -100,6 +101,7 @@ Deno.test("renderWatch() shows every holder of a shared resource and its places"
       { number: 3, label: "c", ttl: 60_000, kind: "shared", holding: false },
     ] as const,
     places: { capacity: 2, holders: 2, placesLeft: 0 },
+    fence: 0n,
   };
   deepStrictEqual(renderWatch([gpu], times, START + 5_000, PLAIN).slice(2), [
     "gpu",
