@@ -16,18 +16,19 @@ import {
   type FlagSpecs,
   type ParsedArgs,
   parseFlags,
-} from "./src/cli/args.ts";
-import type { Command } from "./src/cli/command.ts";
-import { connectionOptions } from "./src/cli/connection.ts";
-import { reportError } from "./src/cli/error_report.ts";
+} from "./src/cli/flags/parse.ts";
+import type { Command } from "./src/cli/commands/command.ts";
+import { connectionOptions } from "./src/cli/flags/connection.ts";
+import { reportError } from "./src/cli/view/error_report.ts";
 import { ExitCode, UsageError } from "./src/cli/errors.ts";
-import { followCommand } from "./src/cli/follow.ts";
-import { commandHelp, generalHelp, GLOBAL_FLAGS } from "./src/cli/help.ts";
-import { dashboardCommand } from "./src/cli/dashboard.ts";
-import { lockCommand } from "./src/cli/lock.ts";
-import { resetCommand } from "./src/cli/reset.ts";
-import { runCommand } from "./src/cli/run.ts";
-import { statusCommand } from "./src/cli/status.ts";
+import { followCommand } from "./src/cli/commands/follow.ts";
+import { commandHelp, generalHelp } from "./src/cli/view/help.ts";
+import { GLOBAL_FLAGS } from "./src/cli/flags/global.ts";
+import { dashboardCommand } from "./src/cli/commands/dashboard.ts";
+import { lockCommand } from "./src/cli/commands/lock.ts";
+import { resetCommand } from "./src/cli/commands/reset.ts";
+import { runCommand } from "./src/cli/commands/run.ts";
+import { statusCommand } from "./src/cli/commands/status.ts";
 import { Locker } from "./mod.ts";
 import { checkResources } from "./src/validate.ts";
 import { printLines } from "./src/cli/output.ts";

@@ -18,7 +18,7 @@ export { Locker } from "./src/locker.ts";
 export { type LeaseInfo, Lock, type ReleaseOutcome } from "./src/lock.ts";
 export { type LockAllOptions, LockSet } from "./src/lock_set.ts";
 export { Follow } from "./src/follow.ts";
-export { environmentUrl } from "./src/connection.ts";
+export { environmentUrl } from "./src/redis/url.ts";
 export {
   CommandError,
   ConnectionError,

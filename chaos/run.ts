@@ -7,7 +7,7 @@
  */
 
 import { Locker } from "../mod.ts";
-import { PREFIX, resourceOf } from "../src/protocol.ts";
+import { PREFIX, resourceOf } from "../src/redis/keys.ts";
 import { filesUnder } from "../support/files.ts";
 import { type RedisServer, startRedis } from "../support/redis_server.ts";
 import { drawFaults, type FaultPlan } from "./faults.ts";

@@ -7,7 +7,7 @@
  * own compiler: `rewriteRelativeImportExtensions` turns `./x.ts` imports into
  * `./x.js`. tsc compiles a copy of the sources in build/npm-src, where
  * npm/platform.ts replaces src/cli/platform.ts (the CLI's few runtime calls),
- * npm/file_backend.ts replaces src/file_backend.ts (the Deno-only file backend)
+ * npm/file/backend.ts replaces src/file/backend.ts (the Deno-only file backend)
  * and npm/bin.ts starts the CLI. The copy is type-checked against Node 20's
  * types and language level, so nothing Node 20 lacks gets through.
  *
@@ -21,8 +21,12 @@ const STAGE = new URL("build/npm-src/", ROOT);
 const OUT = new URL("build/npm/", ROOT);
 const TARBALL = new URL("build/turn.tgz", ROOT);
 
+/** Copies sources, leaving out the tests that sit beside them. */
 function copy(from: URL, to: URL): Promise<void> {
-  return cp(from, to, { recursive: true });
+  return cp(from, to, {
+    recursive: true,
+    filter: (source) => !source.endsWith("_test.ts"),
+  });
 }
 
 /** Where the project lives; npm links the README's relative links there. */
@@ -81,8 +85,8 @@ async function stage(): Promise<void> {
     new URL("src/cli/platform.ts", STAGE),
   );
   await copy(
-    new URL("file_backend.ts", npm),
-    new URL("src/file_backend.ts", STAGE),
+    new URL("file/backend.ts", npm),
+    new URL("src/file/backend.ts", STAGE),
   );
   await copy(new URL("bin.ts", npm), new URL("bin/turn.ts", STAGE));
   for (const file of ["package.json", "package-lock.json"]) {

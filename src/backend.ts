@@ -7,19 +7,35 @@
  */
 
 import type { Engine } from "./engine.ts";
-import { openFileEngine } from "./file_backend.ts";
-import { RedisEngine } from "./redis_engine.ts";
-import { LazyEngine } from "./lazy_engine.ts";
-import {
-  badUrl,
-  loadIoredis,
-  planConnection,
-  SERVER_OPTIONS,
-  urlFromEnvironment,
-} from "./connection.ts";
+import { openFileEngine } from "./file/backend.ts";
+import { RedisEngine } from "./redis/engine.ts";
+import { LazyEngine } from "./redis/lazy_engine.ts";
+import { badUrl, urlFromEnvironment } from "./redis/url.ts";
+import { loadIoredis } from "./redis/client.ts";
+import { planConnection, SERVER_OPTIONS } from "./redis/options.ts";
 import type { LockerOptions } from "./types.ts";
 
 const REDIS_ONLY = [...SERVER_OPTIONS, "redis", "hashTag"] as const;
+
+/**
+ * A test seam, not part of the API (mod.ts does not export it): in the
+ * options of a Locker with a `file:` URL, how often its watch looks without
+ * events, in ms. The poll hides a wakeup that events alone fail to bring,
+ * making it half a second late instead of missing, so a test that must
+ * catch such a miss pushes the poll out of its reach.
+ *
+ * @example
+ * ```ts ignore
+ * const options = { url, [FILE_POLL_MS]: 3_600_000 };
+ * const locker = new Locker(options);
+ * ```
+ */
+export const FILE_POLL_MS: unique symbol = Symbol("turn.filePollMs");
+
+/** Options only tests give (see FILE_POLL_MS). */
+interface TestSeams {
+  readonly [FILE_POLL_MS]?: number;
+}
 
 /**
  * The directory a `file:` URL names: `file:///var/lock/turn` is
@@ -64,7 +80,8 @@ export function openEngine(options: LockerOptions): Engine {
         }`,
       );
     }
-    return openFileEngine(directoryOfFileUrl(url));
+    const pollMs = (options as TestSeams)[FILE_POLL_MS];
+    return openFileEngine(directoryOfFileUrl(url), pollMs);
   }
   if (!/^rediss?:/.test(url)) {
     throw badUrl(url, "must start with redis://, rediss:// or file://");

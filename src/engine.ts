@@ -16,14 +16,23 @@ export interface WaitLimits {
   readonly signal?: AbortSignal;
 }
 
-/** A backend behind the Locker (Redis, or the file system). */
+/**
+ * A backend behind the Locker (Redis, or the file system). Both are built on
+ * TurnEngine (core.ts), which this interface lets the Locker, telemetry and
+ * tests wrap without knowing.
+ */
 export interface Engine {
-  /** Waits for the turn on `resource`; `null` from `tryOnly` when busy. */
+  /** Waits for the turn on `resource`. */
   acquire(
     resource: string,
     spec: TicketSpec,
     limits: WaitLimits,
-    tryOnly: boolean,
+  ): Promise<Lock>;
+  /** Takes the turn only if nobody holds or waits; `null` when busy. */
+  tryAcquire(
+    resource: string,
+    spec: TicketSpec,
+    limits: WaitLimits,
   ): Promise<Lock | null>;
   /** Names of every resource with a queue, sorted. */
   resources(): Promise<string[]>;

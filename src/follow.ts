@@ -4,7 +4,7 @@
  * @module
  */
 
-import { parseMessage } from "./protocol.ts";
+import { parseMessage } from "./messages.ts";
 import type { TurnEvent } from "./types.ts";
 
 /** Where a Follow's messages come from: started by the Follow, stopped by it. */

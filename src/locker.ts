@@ -136,13 +136,7 @@ export class Locker implements AsyncDisposable {
    */
   async lock(resource: string, options: LockOptions = {}): Promise<Lock> {
     const { spec, limits } = checkLockOptions(options);
-    const lock = await this.#engine.acquire(
-      checkResource(resource),
-      spec,
-      limits,
-      false,
-    );
-    return lock!;
+    return await this.#engine.acquire(checkResource(resource), spec, limits);
   }
 
   /**
@@ -154,11 +148,10 @@ export class Locker implements AsyncDisposable {
     options: Omit<LockOptions, "timeout" | "signal" | "onQueue"> = {},
   ): Promise<Lock | null> {
     const { spec, limits } = checkLockOptions(options);
-    return await this.#engine.acquire(
+    return await this.#engine.tryAcquire(
       checkResource(resource),
       spec,
       limits,
-      true,
     );
   }
 

@@ -135,8 +135,8 @@ interface Telemetry {
 }
 
 /**
- * The engine with telemetry around each turn. Everything but `acquire`
- * passes straight through.
+ * The engine with telemetry around each turn. Everything but `acquire` and
+ * `tryAcquire` passes straight through.
  */
 class InstrumentedEngine implements Engine {
   readonly #engine: Engine;
@@ -151,12 +151,32 @@ class InstrumentedEngine implements Engine {
     resource: string,
     spec: TicketSpec,
     limits: WaitLimits,
+  ): Promise<Lock> {
+    const take = (spec: TicketSpec) =>
+      this.#engine.acquire(resource, spec, limits);
+    return (await this.#measure(resource, spec, limits, false, take))!;
+  }
+
+  async tryAcquire(
+    resource: string,
+    spec: TicketSpec,
+    limits: WaitLimits,
+  ): Promise<Lock | null> {
+    const take = (spec: TicketSpec) =>
+      this.#engine.tryAcquire(resource, spec, limits);
+    return await this.#measure(resource, spec, limits, true, take);
+  }
+
+  /** Takes a turn with `take`, recording the wait and holding the span. */
+  async #measure(
+    resource: string,
+    spec: TicketSpec,
+    limits: WaitLimits,
     tryOnly: boolean,
+    take: (spec: TicketSpec) => Promise<Lock | null>,
   ): Promise<Lock | null> {
     const api = await loadApi();
-    if (api === undefined) {
-      return await this.#engine.acquire(resource, spec, limits, tryOnly);
-    }
+    if (api === undefined) return await take(spec);
     const tools = instruments(api);
     const tracer = api.trace.getTracer(SCOPE);
     const attributes = this.#attributes(resource);
@@ -182,12 +202,7 @@ class InstrumentedEngine implements Engine {
     const started = performance.now();
     let lock: Lock | null;
     try {
-      lock = await this.#engine.acquire(
-        resource,
-        { ...spec, onQueue },
-        limits,
-        tryOnly,
-      );
+      lock = await take({ ...spec, onQueue });
     } catch (error) {
       const outcome = waitFailure(error, limits.signal);
       if (outcome === "timeout") tools.timeouts.add(1, attributes);

@@ -1,10 +1,12 @@
 /**
- * One user's place in one resource's queue, from drawing a number to leaving.
+ * One user's place in one resource's queue, from drawing a number to leaving,
+ * the same for every backend: it carries the resource's name and the
+ * backend's own handle on it (Redis its key names, the file backend its
+ * paths), computed once when the ticket is made.
  *
  * @module
  */
 
-import { newDrawToken, type ResourceKeys } from "./protocol.ts";
 import { deferred } from "./deferred.ts";
 import { LeaseLostError } from "./errors.ts";
 import { type LeaseInfo, Lock, type ReleaseOutcome } from "./lock.ts";
@@ -21,25 +23,17 @@ export interface TicketSpec {
 }
 
 /** A user's place in a queue. Owned and driven by the engine. */
-export class Ticket {
-  readonly keys: ResourceKeys;
+export class Ticket<H = unknown> {
+  readonly resource: string;
+  /** The backend's own handle on the resource: its keys, its paths. */
+  readonly handle: H;
   readonly spec: TicketSpec;
   /** The number drawn; 0 until drawn. */
   number = 0;
   /** The fencing token of the grant; 0n until granted. */
   fence = 0n;
-  /**
-   * The token of the current draw, unique to it. It stays the same until a
-   * draw is answered, so a draw sent again draws nothing new; a ticket that
-   * lapsed and draws again takes a new one.
-   */
-  token: string = newDrawToken();
   state: TicketState = "drawing";
-  /** Until when the presence is certainly alive (send time of the last refresh + expire). */
-  validUntil = 0;
-  /** When the queue last showed a sign of life (for patience). */
-  lastNews = 0;
-  /** A script for this ticket is in flight; `recheck` asks for one more. */
+  /** A look at the queue for this ticket is under way; `recheck` asks for one more. */
   busy = false;
   recheck = false;
   /** The latest draw, settled or in flight. */
@@ -48,8 +42,9 @@ export class Ticket {
   readonly #granted = deferred<void>();
   readonly #lease = new AbortController();
 
-  constructor(keys: ResourceKeys, spec: TicketSpec) {
-    this.keys = keys;
+  constructor(resource: string, handle: H, spec: TicketSpec) {
+    this.resource = resource;
+    this.handle = handle;
     this.spec = spec;
     this.#granted.promise.catch(() => {});
   }
@@ -78,9 +73,8 @@ export class Ticket {
   }
 
   /** Marks the turn as this ticket's. */
-  grant(sentAt: number): void {
+  grant(): void {
     this.state = "held";
-    this.validUntil = sentAt + this.spec.expire;
     this.#ahead = 0;
     this.#granted.resolve();
   }
@@ -96,7 +90,7 @@ export class Ticket {
     lease?: LeaseInfo,
   ): Lock {
     return new Lock(
-      this.keys.resource,
+      this.resource,
       this.number,
       this.spec.label,
       this.leaseSignal,
@@ -111,22 +105,9 @@ export class Ticket {
     this.#granted.reject(reason);
   }
 
-  /**
-   * Loses the lease if no heartbeat has reached Redis within `expire`: the
-   * presence may have lapsed and the turn moved on, whether or not a timer
-   * has had the chance to notice.
-   */
-  checkLease(now: number = Date.now()): void {
-    if (this.state === "held" && now > this.validUntil) {
-      this.lose(
-        `no heartbeat reached Redis within expire (${this.spec.expire} ms)`,
-      );
-    }
-  }
-
   /** Aborts the lease signal, once. */
   lose(why: string): void {
     if (this.#lease.signal.aborted) return;
-    this.#lease.abort(new LeaseLostError(this.keys.resource, this.number, why));
+    this.#lease.abort(new LeaseLostError(this.resource, this.number, why));
   }
 }

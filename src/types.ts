@@ -4,12 +4,12 @@
  * @module
  */
 
-import type { EventKind } from "./protocol.ts";
+import type { EventKind } from "./messages.ts";
 import type {
   ConnectionOptions,
   IoredisClient,
   ServerAddress,
-} from "./connection.ts";
+} from "./redis/options.ts";
 
 export type { ConnectionOptions, EventKind, IoredisClient, ServerAddress };
 

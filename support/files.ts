@@ -5,7 +5,7 @@
  * @module
  */
 
-import { FENCE_DIR } from "../src/file_layout.ts";
+import { FENCE_DIR } from "../src/file/layout.ts";
 
 /**
  * Every file and directory under `root`, relative to it, sorted, but the

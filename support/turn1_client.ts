@@ -8,7 +8,7 @@
  */
 
 import { Redis } from "ioredis";
-import { presenceKey, resourceKeys } from "../src/protocol.ts";
+import { presenceKey, resourceKeys } from "../src/redis/keys.ts";
 
 /** A turn 1.0 user that has drawn a number. */
 export interface Turn1User {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fixture, lockerTest, within } from "./_helpers.ts";
+import { fixture, lockerTest, within } from "./support/helpers.ts";
 
 lockerTest(
   "a throwing onQueue callback is reported, and neither the wait nor other turns suffer",

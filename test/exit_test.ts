@@ -11,11 +11,11 @@
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { Locker, type LockerOptions } from "../mod.ts";
-import { quit } from "../src/quit.ts";
-import { fixture, untilQueued, waitFor, within } from "./_helpers.ts";
+import { quit } from "../src/redis/client.ts";
+import { fixture, untilQueued, waitFor, within } from "./support/helpers.ts";
 import { startRedis } from "../support/redis_server.ts";
-import { startCluster } from "./redis_cluster.ts";
-import { MASTER_NAME, startSentinelGroup } from "./redis_sentinel.ts";
+import { startCluster } from "./support/redis_cluster.ts";
+import { MASTER_NAME, startSentinelGroup } from "./support/redis_sentinel.ts";
 
 /** How long a process may take to exit after it said "closed". */
 const EXIT_BOUND_MS = 10_000;

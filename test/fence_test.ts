@@ -2,15 +2,15 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { startRedis } from "../support/redis_server.ts";
 import { Locker } from "../mod.ts";
-import { resourceKeys } from "../src/protocol.ts";
+import { resourceKeys } from "../src/redis/keys.ts";
 import {
   BACKENDS,
   fixture,
   lockerTest,
   untilQueued,
   within,
-} from "./_helpers.ts";
-import { cliDomain } from "./cli_helpers.ts";
+} from "./support/helpers.ts";
+import { cliDomain } from "./support/cli.ts";
 
 /** Asserts that `fences` strictly increase, in the order given. */
 function assertIncreasing(fences: readonly bigint[]): void {

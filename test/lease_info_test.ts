@@ -5,7 +5,7 @@
  */
 
 import * as assert from "node:assert/strict";
-import { lockerTest } from "./_helpers.ts";
+import { lockerTest } from "./support/helpers.ts";
 
 lockerTest(
   "a Lock tells until when its turn is certainly held, and which file keeps it (file backend)",

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { lockerTest, untilQueued, within } from "./_helpers.ts";
+import { lockerTest, untilQueued, within } from "./support/helpers.ts";
 import type { Lock, Locker } from "../mod.ts";
 
 const EXPIRE = 300;

@@ -8,7 +8,7 @@ import {
   untilCleared,
   untilQueued,
   within,
-} from "./_helpers.ts";
+} from "./support/helpers.ts";
 
 lockerTest(
   "lockAll takes resources once each, in sorted order, and releases in reverse",

@@ -16,7 +16,7 @@ import {
   untilQueued,
   waitFor,
   within,
-} from "./_helpers.ts";
+} from "./support/helpers.ts";
 import { startRedis } from "../support/redis_server.ts";
 
 lockerTest(

@@ -1,7 +1,7 @@
 // A user's onQueue callback that throws must never break the Locker: the
 // wait goes on, the error is reported, and the process lives.
 import assert from "node:assert/strict";
-import { lockerTest, untilQueued, waitFor, within } from "./_helpers.ts";
+import { lockerTest, untilQueued, waitFor, within } from "./support/helpers.ts";
 
 lockerTest(
   "an onQueue callback that throws is reported and the wait goes on",

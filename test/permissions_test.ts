@@ -3,7 +3,7 @@
 // loads, and says so in one line of its own error class; the file backend
 // never loads ioredis, so it needs no --allow-env at all.
 import { deepEqual, equal } from "node:assert/strict";
-import { fixture } from "./_helpers.ts";
+import { fixture } from "./support/helpers.ts";
 import { startRedis } from "../support/redis_server.ts";
 
 async function takeTurn(

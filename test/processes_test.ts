@@ -6,7 +6,7 @@ import {
   untilQueued,
   waitFor,
   within,
-} from "./_helpers.ts";
+} from "./support/helpers.ts";
 import { Redis } from "ioredis";
 import { startRedis } from "../support/redis_server.ts";
 

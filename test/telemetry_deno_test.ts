@@ -31,7 +31,7 @@ Deno.test("telemetry: OTEL_DENO=true exports turn.wait, turn.hold and the metric
         "run",
         "--quiet",
         "--allow-all",
-        new URL("./fixtures/otel_turn.ts", import.meta.url).pathname,
+        new URL("./support/fixtures/otel_turn.ts", import.meta.url).pathname,
         dir,
       ],
       env: {

@@ -9,18 +9,22 @@
 
 import { deepStrictEqual } from "node:assert/strict";
 import { instrument } from "../src/telemetry.ts";
-import { FileEngine } from "../src/file_engine.ts";
+import { FileEngine } from "../src/file/engine.ts";
 import type { Engine } from "../src/engine.ts";
 import type { TicketSpec } from "../src/ticket.ts";
-import { waitFor } from "./_helpers.ts";
+import { waitFor } from "./support/helpers.ts";
 
 /** The file engine under `root`, noting whether each wait wants its place. */
 function noting(root: string, wantsPlace: boolean[]): Engine {
   const engine = new FileEngine(root);
   return {
-    acquire(resource, spec: TicketSpec, limits, tryOnly) {
+    acquire(resource, spec: TicketSpec, limits) {
       wantsPlace.push(spec.onQueue !== undefined);
-      return engine.acquire(resource, spec, limits, tryOnly);
+      return engine.acquire(resource, spec, limits);
+    },
+    tryAcquire(resource, spec: TicketSpec, limits) {
+      wantsPlace.push(spec.onQueue !== undefined);
+      return engine.tryAcquire(resource, spec, limits);
     },
     resources: () => engine.resources(),
     status: (resources) => engine.status(resources),
@@ -36,20 +40,19 @@ Deno.test("telemetry: with nothing recording, a wait asks the engine for its pla
   const engine = instrument(() => noting(root, wantsPlace));
   try {
     const spec = { label: "quiet", expire: 10_000, patience: 60_000 };
-    const holder = await engine.acquire("r", spec, {}, false);
+    const holder = await engine.acquire("r", spec, {});
     const places: number[] = [];
     const waiting = engine.acquire(
       "r",
       { ...spec, onQueue: (ahead) => places.push(ahead) },
       {},
-      false,
     );
     await waitFor(
       async () => (await engine.status(["r"]))[0]?.users.length === 2,
       "the second wait queued",
     );
-    await holder!.release();
-    await (await waiting)!.release();
+    await holder.release();
+    await (await waiting).release();
     deepStrictEqual(wantsPlace, [false, true]);
     // The user's callback still hears its place.
     deepStrictEqual(places.slice(0, 1), [1]);

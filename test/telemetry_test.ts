@@ -21,7 +21,7 @@ import {
   type MetricData,
   PeriodicExportingMetricReader,
 } from "@opentelemetry/sdk-metrics";
-import { leaseLost, lockerTest, untilQueued } from "./_helpers.ts";
+import { leaseLost, lockerTest, untilQueued } from "./support/helpers.ts";
 import type { Lock } from "../mod.ts";
 
 const spans = new InMemorySpanExporter();

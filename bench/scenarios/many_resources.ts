@@ -8,7 +8,7 @@
 import type { Redis } from "ioredis";
 import type { ResourcesResult } from "../jobs.ts";
 import type { Pool } from "../pool.ts";
-import { FENCE_PATTERN } from "../../src/protocol.ts";
+import { FENCE_PATTERN } from "../../src/redis/keys.ts";
 
 /** Figures of one round. */
 export interface ManyResources extends Record<string, number> {

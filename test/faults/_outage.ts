@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { allKeys, waitFor } from "../_helpers.ts";
+import { allKeys, waitFor } from "../support/helpers.ts";
 import { type RedisServer, startRedis } from "../../support/redis_server.ts";
 import { mostInside, User, type UserConfig } from "./_users.ts";
 

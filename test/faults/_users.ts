@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import type { Redis } from "ioredis";
-import { within } from "../_helpers.ts";
+import { within } from "../support/helpers.ts";
 
 /** What one user process does. */
 export interface UserConfig {

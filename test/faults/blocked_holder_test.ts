@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { Locker } from "../../mod.ts";
-import { allKeys, waitFor } from "../_helpers.ts";
-import { presenceKey, resourceKeys } from "../../src/protocol.ts";
+import { allKeys, waitFor } from "../support/helpers.ts";
+import { presenceKey, resourceKeys } from "../../src/redis/keys.ts";
 import { startRedis } from "../../support/redis_server.ts";
 import { enterWitness, leaveWitness, mostInside, User } from "./_users.ts";
 

@@ -4,21 +4,23 @@
 // (forged_release_test.ts has a stranger's calls against a settled queue.)
 import assert from "node:assert/strict";
 import type { Redis } from "ioredis";
-import { redisTest } from "../_helpers.ts";
+import { redisTest } from "../support/helpers.ts";
 import {
   commonArgs,
-  drawKey,
-  newDrawToken,
   POLL,
-  presenceKey,
   RELEASE,
   RENEW,
+  type Script,
+} from "../../src/redis/scripts.ts";
+import {
+  drawKey,
+  newDrawToken,
+  presenceKey,
   type ResourceKeys,
   resourceKeys,
-  type Script,
   tokenKey,
-} from "../../src/protocol.ts";
-import { runScript } from "../../src/scripts.ts";
+} from "../../src/redis/keys.ts";
+import { runScript } from "../../src/redis/eval.ts";
 
 const keys = resourceKeys("printer");
 

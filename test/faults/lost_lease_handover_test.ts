@@ -14,8 +14,8 @@ import {
   untilQueued,
   waitFor,
   within,
-} from "../_helpers.ts";
-import { ReplyDroppingProxy } from "../reply_dropping_proxy.ts";
+} from "../support/helpers.ts";
+import { ReplyDroppingProxy } from "../support/reply_dropping_proxy.ts";
 
 for (const away of ["briefly", "longer than ioredis retries a command"]) {
   redisTest(

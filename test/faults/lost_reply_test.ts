@@ -13,14 +13,10 @@ import {
   untilQueued,
   waitFor,
   within,
-} from "../_helpers.ts";
-import {
-  presenceKey,
-  resourceKeys,
-  SCRIPTS,
-  tokenKey,
-} from "../../src/protocol.ts";
-import { ReplyDroppingProxy } from "../reply_dropping_proxy.ts";
+} from "../support/helpers.ts";
+import { presenceKey, resourceKeys, tokenKey } from "../../src/redis/keys.ts";
+import { SCRIPTS } from "../../src/redis/scripts.ts";
+import { ReplyDroppingProxy } from "../support/reply_dropping_proxy.ts";
 
 const LABEL = "app";
 const keys = resourceKeys("r");

@@ -12,8 +12,8 @@ import {
   untilQueued,
   waitFor,
   within,
-} from "../_helpers.ts";
-import { presenceKey, resourceKeys } from "../../src/protocol.ts";
+} from "../support/helpers.ts";
+import { presenceKey, resourceKeys } from "../../src/redis/keys.ts";
 import { startRedis } from "../../support/redis_server.ts";
 import { enterWitness, leaveWitness, mostInside, User } from "./_users.ts";
 

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { Locker } from "../../mod.ts";
-import { allKeys, waitFor } from "../_helpers.ts";
+import { allKeys, waitFor } from "../support/helpers.ts";
 import { startRedis } from "../../support/redis_server.ts";
 import {
   grantTimes,

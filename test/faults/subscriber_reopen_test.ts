@@ -3,10 +3,10 @@
 // not leave the waiter deaf (or failed) for good.
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { Subscriber } from "../../src/subscriber.ts";
-import { waitUntilReady } from "../../src/connection.ts";
+import { Subscriber } from "../../src/redis/subscriber.ts";
+import { waitUntilReady } from "../../src/redis/client.ts";
 import { freePort, startRedis } from "../../support/redis_server.ts";
-import { within } from "../_helpers.ts";
+import { within } from "../support/helpers.ts";
 
 Deno.test({
   name: "a subscription that failed while Redis was away is made on reopen",

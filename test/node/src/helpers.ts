@@ -45,7 +45,7 @@ export function succeeded(output: Output): Output {
   return output;
 }
 
-// Same keys and script as test/fixtures/hammer.ts: `witness:inside` counts
+// Same keys and script as test/support/fixtures/hammer.ts: `witness:inside` counts
 // who is in the critical section, `witness:max` keeps the highest count.
 const RAISE_MAX =
   "if tonumber(ARGV[1]) > tonumber(redis.call('GET', KEYS[1]) or 0) then redis.call('SET', KEYS[1], ARGV[1]) end";

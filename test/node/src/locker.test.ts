@@ -9,7 +9,7 @@ import { startRedis } from "./redis.js";
 import { type Output, REPO, run, succeeded, waitFor } from "./helpers.js";
 
 const HAMMER = fileURLToPath(new URL("fixtures/hammer.js", import.meta.url));
-const DENO_HAMMER = `${REPO}test/fixtures/hammer.ts`;
+const DENO_HAMMER = `${REPO}test/support/fixtures/hammer.ts`;
 const CYCLES = 15;
 
 function nodeHammer(url: string, label: string) {

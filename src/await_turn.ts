@@ -1,0 +1,46 @@
+/**
+ * How a user's wait for its turn ends, the same for every backend: granted,
+ * or it times out, is aborted or fails, and then it leaves the queue before
+ * its error is thrown.
+ *
+ * @module
+ */
+
+import type { WaitLimits } from "./engine.ts";
+import { TimeoutError } from "./errors.ts";
+import type { Lock } from "./lock.ts";
+import type { Ticket } from "./ticket.ts";
+import { TIMED_OUT, waitOrGiveUp } from "./wait.ts";
+
+/** What a backend does for one wait. */
+export interface WaitSteps<T extends Ticket> {
+  /** Draws a number and watches the queue until the ticket is granted. */
+  enter(ticket: T): Promise<void>;
+  /** Leaves after a failed wait; resolves to the live users ahead. */
+  leaveWaiting(ticket: T, entered: Promise<void>): Promise<number>;
+  /** The Lock of a granted ticket. */
+  lockOf(ticket: T): Lock;
+}
+
+/**
+ * Waits for the turn of `ticket`. A wait that times out, is aborted or
+ * fails leaves the queue before it throws a TimeoutError or the reason.
+ */
+export async function awaitTurn<T extends Ticket>(
+  ticket: T,
+  limits: WaitLimits,
+  steps: WaitSteps<T>,
+): Promise<Lock> {
+  const entered = steps.enter(ticket);
+  entered.catch((error) => ticket.fail(error));
+  try {
+    await waitOrGiveUp(ticket.granted, limits);
+  } catch (reason) {
+    const ahead = await steps.leaveWaiting(ticket, entered);
+    if (reason === TIMED_OUT) {
+      throw new TimeoutError(ticket.resource, ahead, limits.timeout!);
+    }
+    throw reason;
+  }
+  return steps.lockOf(ticket);
+}

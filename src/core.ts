@@ -1,0 +1,284 @@
+/**
+ * The turn-taking core both backends share: how a turn is waited for or
+ * tried, granted and left, how queues are read and reset, and how an engine
+ * closes. A backend extends TurnEngine with its own steps on a queue (draw,
+ * look, leave) and its own way of hearing of changes; whatever a user can
+ * tell apart happens here, once.
+ *
+ * @module
+ */
+
+import { awaitTurn, type WaitSteps } from "./await_turn.ts";
+import type { Engine, WaitLimits } from "./engine.ts";
+import { TurnError } from "./errors.ts";
+import type { Follow } from "./follow.ts";
+import type { Lock, ReleaseOutcome } from "./lock.ts";
+import type { Outcome } from "./messages.ts";
+import type { ReleaseResult } from "./steps.ts";
+import type { Ticket, TicketSpec } from "./ticket.ts";
+import type { ResetResult, ResourceStatus } from "./types.ts";
+
+/** Work under way to leave queues, which closing must wait for. */
+export class Departures {
+  readonly #pending = new Set<Promise<unknown>>();
+
+  /** Tracks `work` until it settles; returns it. */
+  track<T>(work: Promise<T>): Promise<T> {
+    this.#pending.add(work);
+    return work.finally(() => this.#pending.delete(work));
+  }
+
+  /** Settles once all work tracked so far has settled. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.#pending]);
+  }
+}
+
+/**
+ * An engine taking tickets of type `T` through their turns. Every wait and
+ * try is tracked, so closing waits for it; a failed wait leaves the queue
+ * before its error is thrown (await_turn.ts).
+ */
+export abstract class TurnEngine<T extends Ticket> implements Engine {
+  /** The tickets from drawing to leaving; closing releases or fails them. */
+  protected readonly tickets: Set<T> = new Set();
+  /** Work closing waits for. */
+  protected readonly departures: Departures = new Departures();
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  readonly #waitSteps: WaitSteps<T> = {
+    enter: (ticket) => this.enter(ticket),
+    leaveWaiting: (ticket, entered) => this.leaveWaiting(ticket, entered),
+    lockOf: (ticket) => this.lockOf(ticket),
+  };
+
+  // -------------------------------------------------------------------------
+  // What a backend provides
+
+  /** A new ticket on `resource`, carrying the backend's handle on it. */
+  protected abstract ticketFor(resource: string, spec: TicketSpec): T;
+  /** Readies a wait or a try (by connecting, say); rejects to refuse it. */
+  protected abstract prepare(
+    ticket: T,
+    limits: WaitLimits,
+    trying: boolean,
+  ): Promise<void>;
+  /** Draws only if nobody holds or waits; true once the ticket is granted. */
+  protected abstract tryDraw(ticket: T): Promise<boolean>;
+  /** Draws a number and watches the queue until the ticket is granted. */
+  protected abstract enter(ticket: T): Promise<void>;
+  /** Runs as the turn becomes the ticket's, before its user hears of it. */
+  protected abstract granting(ticket: T, sentAt: number): void;
+  /** Stops watching the queue for the ticket. */
+  protected abstract unwatch(ticket: T): void;
+  /** Whether the ticket's draw got a place that it must leave. */
+  protected abstract hasPlace(ticket: T): boolean;
+  /** The leave step: takes the ticket's user out of the queue. */
+  protected abstract leave(ticket: T, outcome: Outcome): Promise<ReleaseResult>;
+  /** The Lock handed to the user of a granted ticket. */
+  protected abstract lockOf(ticket: T): Lock;
+  /** Names of every resource with a queue, sorted. */
+  protected abstract listResources(): Promise<string[]>;
+  /** The queues of `resources` that exist, in the order given. */
+  protected abstract readQueues(
+    resources: readonly string[],
+  ): Promise<ResourceStatus[]>;
+  /** turn 1.0's reset of one resource. */
+  protected abstract resetQueue(
+    resource: string,
+    forget: boolean,
+  ): Promise<ResetResult>;
+  /** Events of `resources`, or of every resource when `undefined`. */
+  protected abstract followQueues(
+    resources: readonly string[] | undefined,
+    signal?: AbortSignal,
+  ): Follow;
+  /** Ends what the backend keeps open, once every user has left. */
+  protected abstract shutDown(): Promise<void>;
+
+  /** Runs `work` on queues; a backend may connect first, or map errors. */
+  protected onQueues<R>(work: () => Promise<R>): Promise<R> {
+    return work();
+  }
+
+  /** Runs as closing begins, before users leave. */
+  protected beginClose(): void {}
+
+  /** Waits until earlier looks at the queue for the ticket are done. */
+  protected async looksDone(_ticket: T): Promise<void> {}
+
+  // -------------------------------------------------------------------------
+  // Taking a turn
+
+  /** Whether closing has begun. */
+  protected get closed(): boolean {
+    return this.#closed;
+  }
+
+  protected assertOpen(): void {
+    if (this.#closed) throw new TurnError("the Locker is closed");
+  }
+
+  /** Waits for the turn on `resource`. */
+  async acquire(
+    resource: string,
+    spec: TicketSpec,
+    limits: WaitLimits,
+  ): Promise<Lock> {
+    this.assertOpen();
+    const ticket = this.ticketFor(resource, spec);
+    await this.prepare(ticket, limits, false);
+    limits.signal?.throwIfAborted();
+    this.tickets.add(ticket);
+    return await this.departures.track(
+      awaitTurn(ticket, limits, this.#waitSteps),
+    );
+  }
+
+  /** Takes the turn only if nobody holds or waits; `null` when busy. */
+  async tryAcquire(
+    resource: string,
+    spec: TicketSpec,
+    limits: WaitLimits,
+  ): Promise<Lock | null> {
+    this.assertOpen();
+    const ticket = this.ticketFor(resource, spec);
+    await this.prepare(ticket, limits, true);
+    limits.signal?.throwIfAborted();
+    return await this.departures.track(this.#try(ticket));
+  }
+
+  async #try(ticket: T): Promise<Lock | null> {
+    if (!await this.tryDraw(ticket)) return null;
+    this.tickets.add(ticket);
+    const lock = this.lockOf(ticket);
+    if (!this.#closed) return lock;
+    // Closing began while this try drew: the turn goes back.
+    await lock.release();
+    throw new TurnError("the Locker was closed while trying");
+  }
+
+  /**
+   * Makes the turn the ticket's, unless it has left meanwhile. `fenceOf`
+   * gives the fencing token, asked for only then; `sentAt` is when the step
+   * that found the turn was sent.
+   */
+  protected grant(
+    ticket: T,
+    fenceOf: () => bigint,
+    sentAt: number = Date.now(),
+  ): void {
+    if (ticket.state !== "waiting" && ticket.state !== "drawing") return;
+    ticket.fence = fenceOf();
+    this.granting(ticket, sentAt);
+    ticket.grant();
+  }
+
+  // -------------------------------------------------------------------------
+  // Leaving
+
+  /** Leaves the queue after a failed wait; resolves to the live users ahead. */
+  protected async leaveWaiting(
+    ticket: T,
+    entered: Promise<void>,
+  ): Promise<number> {
+    ticket.state = "leaving";
+    await entered.catch(() => {});
+    // A redraw may have started after the first draw; its number is the one to leave.
+    await ticket.drawing;
+    await this.looksDone(ticket);
+    this.unwatch(ticket);
+    this.tickets.delete(ticket);
+    if (!this.hasPlace(ticket)) return 0;
+    try {
+      return (await this.leave(ticket, "left")).ahead;
+    } catch {
+      return Math.max(0, ticket.ahead);
+    }
+  }
+
+  /** The holder of a granted ticket leaves: its Lock's release. */
+  protected async leaveHeld(
+    ticket: T,
+    outcome: ReleaseOutcome,
+  ): Promise<void> {
+    // close() may have released it already.
+    if (ticket.state === "gone") return;
+    this.tickets.delete(ticket);
+    this.unwatch(ticket);
+    await this.leaveAsHolder(ticket, outcome);
+  }
+
+  /** Runs the leave step of a holder; closing waits for it. */
+  protected async leaveAsHolder(
+    ticket: T,
+    outcome: ReleaseOutcome,
+  ): Promise<void> {
+    await this.departures.track(this.leave(ticket, outcome));
+  }
+
+  // -------------------------------------------------------------------------
+  // Reading and resetting queues
+
+  /** Names of every resource with a queue, sorted. */
+  async resources(): Promise<string[]> {
+    this.assertOpen();
+    return await this.onQueues(() => this.listResources());
+  }
+
+  /** The queues of `resources` that exist, in the order given. */
+  async status(resources: readonly string[]): Promise<ResourceStatus[]> {
+    this.assertOpen();
+    return await this.onQueues(() => this.readQueues(resources));
+  }
+
+  /** turn 1.0's reset, per resource; `forget` also drops idle fences. */
+  async reset(
+    resources: readonly string[],
+    forget: boolean,
+  ): Promise<ResetResult[]> {
+    this.assertOpen();
+    return await this.onQueues(async () => {
+      const results: ResetResult[] = [];
+      for (const resource of resources) {
+        results.push(await this.resetQueue(resource, forget));
+      }
+      return results;
+    });
+  }
+
+  /** Events of `resources`, or of every resource when `undefined`. */
+  follow(
+    resources: readonly string[] | undefined,
+    signal?: AbortSignal,
+  ): Follow {
+    this.assertOpen();
+    return this.followQueues(resources, signal);
+  }
+
+  // -------------------------------------------------------------------------
+  // Closing
+
+  /**
+   * Held turns are released (`completed`), waits fail and leave; settles
+   * once every departure tracked, waits included, is done and the backend
+   * has shut down.
+   */
+  close(): Promise<void> {
+    return this.#closing ??= this.#close();
+  }
+
+  async #close(): Promise<void> {
+    // From here on, new calls are refused; work under way may finish.
+    this.#closed = true;
+    this.beginClose();
+    const closing = new TurnError("the Locker was closed while waiting");
+    for (const ticket of this.tickets) {
+      if (ticket.state === "held") {
+        this.leaveHeld(ticket, "completed").catch(() => {});
+      } else ticket.fail(closing);
+    }
+    await this.departures.settled();
+    await this.shutDown();
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * The queue counters of one resource on disk, written whole by rename so no
+ * reader ever sees half a file.
+ *
+ * @module
+ */
+
+import { formatState, parseState, type ResourcePaths } from "./layout.ts";
+import { isNotFound, writeWhole } from "./io.ts";
+
+/** The indicator and dispenser of a queue. */
+export interface Counters {
+  /** The number whose turn it is. */
+  readonly indicator: number;
+  /** The last number handed out. */
+  readonly dispenser: number;
+}
+
+/** What the state file holds. */
+export type StateRead =
+  | { readonly kind: "missing" }
+  | { readonly kind: "corrupt" }
+  | ({ readonly kind: "ok"; readonly resource: string } & Counters);
+
+/** Reads the state file of a resource; never throws for a damaged file. */
+export function readState(paths: ResourcePaths): StateRead {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(paths.state);
+  } catch (error) {
+    if (isNotFound(error)) return { kind: "missing" };
+    throw error;
+  }
+  const record = parseState(text);
+  // A damaged file is recovered by the caller.
+  return record === undefined ? { kind: "corrupt" } : { kind: "ok", ...record };
+}
+
+/** Replaces the state file of a resource. */
+export function writeState(
+  paths: ResourcePaths,
+  { indicator, dispenser }: Counters,
+): void {
+  const text = formatState({ resource: paths.resource, dispenser, indicator });
+  return writeWhole(paths.state, text);
+}

@@ -1,0 +1,176 @@
+/**
+ * The file backend's steps on a queue, one per Lua script of the Redis
+ * backend and with the same rules (PROTOCOL.md, "Scripts"). Each runs as
+ * one QueueStep, under the lock on the resource's directory.
+ *
+ * @module
+ */
+
+import { presencePath, type ResourcePaths } from "./layout.ts";
+import { createPresence, type Presence, readLabel } from "./presence.ts";
+import { QueueStep } from "./queue.ts";
+import { removeQuietly } from "./io.ts";
+import type { Outcome } from "../messages.ts";
+import type { ResetResult, ResourceStatus, UserStatus } from "../types.ts";
+import type { Drawn, PollResult, ReleaseResult } from "../steps.ts";
+
+/** What a draw got, with the presence file that holds its place. */
+export interface FileDrawn extends Drawn {
+  readonly presence: Presence;
+}
+
+/**
+ * Takes a number; with `tryOnly`, only if nobody holds or waits (else
+ * `undefined`).
+ */
+export async function draw(
+  paths: ResourcePaths,
+  label: string,
+  tryOnly: boolean,
+): Promise<FileDrawn | undefined> {
+  using step = await QueueStep.open(paths, true);
+  step.settle();
+  const { indicator, dispenser } = step.counters ??
+    { indicator: 1, dispenser: 0 };
+  if (tryOnly && indicator <= dispenser) {
+    step.commit();
+    return undefined;
+  }
+  const n = dispenser + 1;
+  const head = Math.min(indicator, n);
+  const presence = createPresence(paths, n, label);
+  step.set({ indicator: head, dispenser: n });
+  step.say("assigned", n, label);
+  if (head === n) step.say("started", n);
+  try {
+    step.commit();
+  } catch (error) {
+    presence.remove();
+    throw error;
+  }
+  return { n, granted: head === n, indicator: head, presence };
+}
+
+/**
+ * A waiter's check: skips a dead head, and grants or finds it lapsed.
+ * Without `wait`, gives `undefined` at once if another step is running.
+ */
+export async function poll(
+  paths: ResourcePaths,
+  n: number,
+  presence: Presence,
+  wait = true,
+): Promise<PollResult | undefined> {
+  using step = wait
+    ? await QueueStep.open(paths, false)
+    : await QueueStep.tryOpen(paths);
+  if (step === undefined) return undefined;
+  let result: PollResult;
+  if (!step.owns(presence)) {
+    step.say("lapsed", n);
+    presence.close();
+    result = { verdict: "lapsed" };
+  } else {
+    step.settle();
+    const indicator = step.counters?.indicator;
+    if (indicator === undefined || indicator > n) {
+      presence.remove();
+      step.say("lapsed", n);
+      result = { verdict: "lapsed" };
+    } else if (indicator === n) {
+      step.say("started", n);
+      result = { verdict: "granted" };
+    } else result = { verdict: "waiting", indicator };
+  }
+  step.commit();
+  return result;
+}
+
+/** The user leaves, as holder (completed, crashed) or waiter (left). */
+export async function release(
+  paths: ResourcePaths,
+  n: number,
+  label: string,
+  outcome: Outcome,
+  presence: Presence,
+): Promise<ReleaseResult> {
+  using step = await QueueStep.open(paths, false);
+  const ours = step.owns(presence);
+  const counters = step.counters;
+  const holder = counters?.indicator === n &&
+    (ours || step.absent(n));
+  const ahead = counters && counters.indicator < n
+    ? step.liveBetween(counters.indicator, n - 1)
+    : 0;
+  if (holder && outcome === "crashed") step.say("crashed", n);
+  if (holder && outcome === "completed") step.say("completed", n, label);
+  if (ours && outcome === "left") step.say("left", n);
+  if (holder) step.handOver(n + 1);
+  else {
+    // The newest waiter leaving un-draws its number, so no gap is left behind.
+    if (
+      ours && counters && counters.indicator < n && n === counters.dispenser
+    ) {
+      step.set({ indicator: counters.indicator, dispenser: n - 1 });
+    }
+    step.settle();
+  }
+  const leave = () => ours ? presence.remove() : presence.close();
+  // An idle queue's directory goes at the commit, so its last user first.
+  if (step.counters === undefined) leave();
+  try {
+    step.commit();
+  } finally {
+    // Else only now: the user behind, woken when this file goes, finds the
+    // turn already passed on, and can take it without the lock.
+    leave();
+  }
+  return { holder, ahead };
+}
+
+/** The queue of `resource` with its live users, or `undefined` if it has none. */
+export async function status(
+  paths: ResourcePaths,
+): Promise<ResourceStatus | undefined> {
+  using step = await QueueStep.open(paths, false);
+  const counters = step.counters;
+  if (!step.exists || counters === undefined) return undefined;
+  const { indicator, dispenser } = counters;
+  const users: UserStatus[] = [];
+  for (let m = indicator; m <= dispenser; m++) {
+    if (!step.alive(m)) continue;
+    const label = readLabel(presencePath(paths, m));
+    // No expiry: a presence lasts exactly as long as its process holds it.
+    if (label !== undefined) users.push({ number: m, label, ttl: -1 });
+  }
+  const size = Math.max(0, dispenser - indicator + 1);
+  return { resource: paths.resource, indicator, dispenser, size, users };
+}
+
+/**
+ * turn 1.0's reset tool: skips users that are gone; removes an idle queue,
+ * and with `forget` its fencing token file too.
+ */
+export async function reset(
+  paths: ResourcePaths,
+  forget = false,
+): Promise<ResetResult> {
+  using step = await QueueStep.open(paths, false);
+  const resource = paths.resource;
+  let result: ResetResult = { resource, outcome: "reset", users: 0 };
+  const counters = step.counters;
+  if (counters === undefined) {
+    result = { resource, outcome: "missing", users: 0 };
+  } else if (counters.dispenser >= counters.indicator) {
+    step.say("reset");
+    step.handOver(counters.indicator);
+    const now = step.counters;
+    const users = now ? step.liveBetween(now.indicator, now.dispenser) : 0;
+    if (users > 0) result = { resource, outcome: "in-use", users };
+  }
+  if (result.outcome === "reset") step.set(undefined);
+  // Under the step's lock, so no draw of this resource runs meanwhile.
+  if (forget && result.outcome !== "in-use") removeQuietly(paths.fence);
+  step.commit();
+  return result;
+}

@@ -1,0 +1,353 @@
+/**
+ * The Redis side of the Locker: draws numbers, waits for turns by pub/sub
+ * (waiters.ts), keeps presences alive with one heartbeat per Locker
+ * (heartbeat.ts), and hands turns on, each by one step (steps.ts). The
+ * skeleton every backend shares is TurnEngine (../core.ts).
+ *
+ * @module
+ */
+
+import { resourceKeys } from "./keys.ts";
+import type { Outcome } from "../messages.ts";
+import {
+  type RedisReleaseResult,
+  release,
+  reset,
+  runGroups,
+  status,
+  type Step,
+  type Target,
+} from "./steps.ts";
+import type { Connection } from "./options.ts";
+import type { TicketSpec } from "../ticket.ts";
+import type { Lock, ReleaseOutcome } from "../lock.ts";
+import type { LockerOptions, ResetResult, ResourceStatus } from "../types.ts";
+import { Subscriber } from "./subscriber.ts";
+import type { WaitLimits } from "../engine.ts";
+import { Follow } from "../follow.ts";
+import { TurnEngine } from "../core.ts";
+import { isSlotMoving } from "./slot_move.ts";
+import { settleWithin, waitOrGiveUp } from "../wait.ts";
+import { RedisTicket } from "./ticket.ts";
+import { Session } from "./session.ts";
+import { Waiters } from "./waiters.ts";
+import { Heartbeat } from "./heartbeat.ts";
+import { listenExternal, listResources } from "./queues.ts";
+import { leaveWhileAway } from "./outage.ts";
+import { Draws } from "./draws.ts";
+
+/** How long a user that gives up waits for Redis to confirm it has left. */
+const LEAVE_REPLY_WAIT_MS = 250;
+
+/** The Redis implementation behind a Locker. */
+export class RedisEngine extends TurnEngine<RedisTicket> {
+  readonly #session: Session;
+  readonly #hashTag: boolean;
+  readonly #subscriber: Subscriber;
+  readonly #waiters: Waiters;
+  readonly #heartbeat: Heartbeat;
+  readonly #draws: Draws;
+  /** Waits with a timeout: their draw waits for a Redis that is away. */
+  readonly #bounded = new WeakSet<RedisTicket>();
+  /** Aborts when closing, ending waits for a reconnect. */
+  readonly #closeController = new AbortController();
+
+  /** `connection` is `options`' connection, planned and built. */
+  constructor(options: LockerOptions, connection: Connection) {
+    super();
+    this.#hashTag = options.hashTag ?? connection.cluster;
+    this.#session = new Session(connection, options.connectTimeout, {
+      lost: () => this.#onConnectionLost(),
+      back: () => this.#onReconnected(),
+    });
+    this.#subscriber = new Subscriber(
+      () => this.#session.duplicate(),
+      (client) => this.#session.connect(client),
+      () => this.#onSubscriberReconnected(),
+    );
+    this.#draws = new Draws(this.#session, {
+      ready: () => this.#ready(),
+      grant: (ticket, fence, sentAt) => this.grant(ticket, () => fence, sentAt),
+      schedule: () => this.#heartbeat.schedule(),
+      bounded: (ticket) => this.#bounded.has(ticket),
+      closed: () => this.closed,
+    });
+    this.#waiters = new Waiters(this.#subscriber, this.#session, {
+      schedule: () => this.#heartbeat.schedule(),
+      grant: (ticket, fence, sentAt) => this.grant(ticket, () => fence, sentAt),
+      draw: (ticket) => this.#draws.draw(ticket),
+    });
+    this.#heartbeat = new Heartbeat({
+      tickets: this.tickets,
+      waiters: this.#waiters,
+      session: this.#session,
+      closed: () => this.closed,
+      reopen: () => void this.#subscriber.reopen().catch(() => {}),
+    });
+  }
+
+  /**
+   * A dropped connection may mean a restarted Redis that lost every key, and
+   * others may be granted as soon as it is back: no held lease can be
+   * trusted past this point, so each is given up before a reconnect.
+   */
+  #onConnectionLost(): void {
+    for (const ticket of this.tickets) {
+      if (ticket.state === "held") {
+        ticket.lose("the connection to Redis was lost (its keys may be gone)");
+      }
+    }
+  }
+
+  /**
+   * Waiters ask at once after a reconnect rather than at the next heartbeat
+   * (up to expire / 3 away): their presence may be gone, the queue may have
+   * moved, and announcements sent meanwhile were missed.
+   */
+  #onReconnected(): void {
+    if (this.closed || this.#heartbeat.beating || this.tickets.size === 0) {
+      return;
+    }
+    void this.#heartbeat.beat(Date.now());
+  }
+
+  /** Announcements sent while the subscriber was away were lost. */
+  #onSubscriberReconnected(): void {
+    for (const ticket of this.tickets) {
+      if (ticket.state === "waiting") void this.#waiters.poll(ticket);
+    }
+  }
+
+  /** Connects the command client once; later calls share the attempt. */
+  #ready(): Promise<void> {
+    this.assertOpen();
+    return this.#session.ready();
+  }
+
+  /** Where the steps on `resource` run. */
+  #targetOf(resource: string): Target {
+    return this.#session.target(resourceKeys(resource, this.#hashTag));
+  }
+
+  // -------------------------------------------------------------------------
+  // Taking a turn
+
+  protected ticketFor(resource: string, spec: TicketSpec): RedisTicket {
+    return new RedisTicket(
+      resource,
+      resourceKeys(resource, this.#hashTag),
+      spec,
+    );
+  }
+
+  /** A wait with a timeout waits for Redis within it (see draws.ts). */
+  protected async prepare(
+    ticket: RedisTicket,
+    limits: WaitLimits,
+    trying: boolean,
+  ): Promise<void> {
+    if (!trying && limits.timeout !== undefined) {
+      this.#bounded.add(ticket);
+      return;
+    }
+    // An abort ends the wait for the connection too.
+    await waitOrGiveUp(this.#ready(), { signal: limits.signal });
+    // close() may have run while this call waited for the connection.
+    this.assertOpen();
+  }
+
+  protected tryDraw(ticket: RedisTicket): Promise<boolean> {
+    return this.#session.owned(this.#draws.tryDraw(ticket));
+  }
+
+  /** Draws a number, then watches the queue until the turn comes. */
+  protected async enter(ticket: RedisTicket): Promise<void> {
+    await this.#draws.drawWhileAway(ticket);
+    if (ticket.state !== "waiting") return;
+    // Once drawn, a failed subscription (Redis away for a moment) must not
+    // end the wait: heartbeats poll meanwhile, and the next beat reconnects.
+    // A refused one (no ACL permission) never comes right, so it does.
+    await this.#waiters.watch(ticket).catch((error) =>
+      this.#session.refuse(ticket, error)
+    );
+    // The turn may have been announced before the subscription was active.
+    await this.#waiters.poll(ticket);
+  }
+
+  /** A granted ticket stops listening; its presence is alive from `sentAt`. */
+  protected granting(ticket: RedisTicket, sentAt: number): void {
+    this.#waiters.unwatch(ticket);
+    ticket.validUntil = sentAt + ticket.spec.expire;
+  }
+
+  protected unwatch(ticket: RedisTicket): void {
+    this.#waiters.unwatch(ticket);
+  }
+
+  protected lockOf(ticket: RedisTicket): Lock {
+    this.#heartbeat.schedule();
+    return ticket.lock(
+      (outcome) => this.leaveHeld(ticket, outcome),
+      () => ticket.checkLease(),
+      { validUntil: () => ticket.validUntil, fence: ticket.fence },
+    );
+  }
+
+  // -------------------------------------------------------------------------
+  // Leaving
+
+  protected hasPlace(ticket: RedisTicket): boolean {
+    return ticket.number !== 0;
+  }
+
+  /**
+   * Leaves after a failed wait and returns the live users ahead. Giving up
+   * must not wait for a Redis that is away or stalled: the leave goes on in
+   * the background (close() still awaits it) and the last count seen is used.
+   */
+  protected override leaveWaiting(
+    ticket: RedisTicket,
+    entered: Promise<void>,
+  ): Promise<number> {
+    const leaving = this.departures.track(super.leaveWaiting(ticket, entered));
+    const lastSeen = Math.max(0, ticket.ahead);
+    if (this.#session.client.status !== "ready") {
+      return Promise.resolve(lastSeen);
+    }
+    return settleWithin(leaving, LEAVE_REPLY_WAIT_MS, lastSeen);
+  }
+
+  protected async leave(
+    ticket: RedisTicket,
+    outcome: Outcome,
+  ): Promise<RedisReleaseResult> {
+    ticket.state = "gone";
+    const step = release(
+      this.#session.target(ticket.keys),
+      ticket.place,
+      outcome,
+    );
+    try {
+      return this.#left(ticket, await this.#session.run(step));
+    } catch (error) {
+      if (isSlotMoving(error)) this.#leaveLater(ticket, step);
+      throw error;
+    }
+  }
+
+  #left(ticket: RedisTicket, result: RedisReleaseResult): RedisReleaseResult {
+    if (result.stuck > 0) this.#heartbeat.followUp(ticket.keys, result.stuck);
+    return result;
+  }
+
+  /**
+   * A slot move outlasted the leave's own wait, and the caller has been
+   * told. The leave goes on trying in the background until the presence
+   * would lapse anyway (or the Locker closes), so the next user is served
+   * as soon as the move ends, not an `expire` later.
+   */
+  #leaveLater(ticket: RedisTicket, step: Step<RedisReleaseResult>): void {
+    const keepTrying = () => !this.closed && Date.now() < ticket.validUntil;
+    this.departures.track(
+      this.#session.run(step, keepTrying)
+        .then((result) => void this.#left(ticket, result), () => {}),
+    );
+  }
+
+  protected override async leaveAsHolder(
+    ticket: RedisTicket,
+    outcome: ReleaseOutcome,
+  ): Promise<void> {
+    ticket.checkLease();
+    if (!ticket.leaseSignal.aborted) {
+      const leaving = this.departures.track(this.leave(ticket, outcome));
+      await this.#session.owned(leaving);
+      return;
+    }
+    // A lost lease may still be a turn nobody else was given (its connection
+    // dropped, Redis kept its keys): the leave checks the draw token, and
+    // then hands over at once rather than leave the next user waiting for
+    // the presence to lapse. Redis may be away, so it goes on in the
+    // background (close() awaits it) and its failure changes nothing here.
+    void this.departures.track(this.#handOver(ticket, outcome)).catch(
+      () => {},
+    );
+  }
+
+  /**
+   * Leaves for a ticket whose lease was lost, again after each reconnect
+   * while Redis is away, for as long as its presence may still be alive there.
+   */
+  #handOver(ticket: RedisTicket, outcome: ReleaseOutcome): Promise<void> {
+    const until = ticket.validUntil + ticket.spec.expire;
+    const leave = () => this.leave(ticket, outcome);
+    const closing = this.#closeController.signal;
+    return leaveWhileAway(leave, this.#session, until, closing);
+  }
+
+  // -------------------------------------------------------------------------
+  // Reading and resetting queues
+
+  /** Connects first; rejects with this module's errors only. */
+  protected override onQueues<R>(work: () => Promise<R>): Promise<R> {
+    return this.#session.owned(this.#ready().then(work));
+  }
+
+  protected listResources(): Promise<string[]> {
+    const { client, cluster } = this.#session;
+    return listResources(client, cluster, this.#hashTag);
+  }
+
+  protected async readQueues(
+    resources: readonly string[],
+  ): Promise<ResourceStatus[]> {
+    const queues = resources.map((r) => status(this.#targetOf(r)));
+    const results = await runGroups(this.#session.client, { queues });
+    return results.queues.flatMap((result) => {
+      if (!result.ok) throw result.error;
+      return result.value === undefined ? [] : [result.value];
+    });
+  }
+
+  protected resetQueue(
+    resource: string,
+    forget: boolean,
+  ): Promise<ResetResult> {
+    return this.#session.run(reset(this.#targetOf(resource), forget));
+  }
+
+  /** Events of `resources` from their external channels; all when undefined. */
+  protected followQueues(
+    resources: readonly string[] | undefined,
+    signal?: AbortSignal,
+  ): Follow {
+    const subscriber = this.#subscriber;
+    return new Follow((emit) => {
+      const listening = listenExternal(
+        subscriber,
+        resources,
+        this.#hashTag,
+        emit,
+      );
+      return {
+        ready: this.#session.owned(listening.ready),
+        stop: () => listening.stop(),
+      };
+    }, [signal, subscriber.closed]);
+  }
+
+  // -------------------------------------------------------------------------
+  // Closing
+
+  protected override beginClose(): void {
+    this.#closeController.abort();
+  }
+
+  /** Leaves no keys behind, then closes the connections it owns. */
+  protected async shutDown(): Promise<void> {
+    this.#heartbeat.stop();
+    await this.#heartbeat.flushFollowUps();
+    await this.#subscriber.close();
+    await this.#session.end();
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Runs the protocol's Lua scripts: EVALSHA first, EVAL when the server does
+ * not have the script cached (NOSCRIPT), alone or many in one pipeline. On a
+ * Redis Cluster, a script whose slot is being moved is tried again for a
+ * while (see slot_move.ts).
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import type { Client } from "./client.ts";
+import type { Script } from "./scripts.ts";
+import { nameRefusal } from "./refusal.ts";
+import { forMs, whileSlotMoves } from "./slot_move.ts";
+
+/** One script invocation. */
+export interface ScriptCall {
+  readonly script: Script;
+  readonly keys: readonly string[];
+  readonly args: readonly (string | number)[];
+}
+
+/** The outcome of one call in a batch: an error, or the script's reply. */
+export type CallResult =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly error: Error };
+
+const shas = new WeakMap<Script, string>();
+
+function shaOf(script: Script): string {
+  let sha = shas.get(script);
+  if (!sha) {
+    sha = createHash("sha1").update(script.lua).digest("hex");
+    shas.set(script, sha);
+  }
+  return sha;
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith("NOSCRIPT");
+}
+
+function evalArgs(call: ScriptCall): [number, ...(string | number)[]] {
+  return [call.keys.length, ...call.keys, ...call.args];
+}
+
+/**
+ * Runs one script and returns its reply. While its slot is being moved, it
+ * tries again as long as `keepTrying()` says so (by default for
+ * `SLOT_MOVE_WAIT_MS`).
+ */
+export async function runScript(
+  client: Client,
+  call: ScriptCall,
+  keepTrying: () => boolean = forMs(),
+): Promise<unknown> {
+  try {
+    return await whileSlotMoves(() => evalOnce(client, call), keepTrying);
+  } catch (error) {
+    throw await nameRefusal(client, call.script, call.keys, error);
+  }
+}
+
+async function evalOnce(client: Client, call: ScriptCall): Promise<unknown> {
+  try {
+    return await client.evalsha(shaOf(call.script), ...evalArgs(call));
+  } catch (error) {
+    if (!isNoScript(error)) throw error;
+    return await client.eval(call.script.lua, ...evalArgs(call));
+  }
+}
+
+async function settle(
+  client: Client,
+  call: ScriptCall,
+): Promise<CallResult> {
+  try {
+    return { ok: true, value: await runScript(client, call) };
+  } catch (error) {
+    return { ok: false, error: error as Error };
+  }
+}
+
+/**
+ * Runs many scripts in one round trip (a pipeline). Calls the server had no
+ * cached script for are run again with EVAL, once each script is loaded.
+ * On a Redis Cluster, where a pipeline must stay in one slot, the calls run
+ * side by side instead, each routed to its slot's master.
+ */
+export async function runScripts(
+  client: Client,
+  calls: readonly ScriptCall[],
+): Promise<CallResult[]> {
+  if (calls.length === 0) return [];
+  if (client.isCluster) {
+    return await Promise.all(calls.map((call) => settle(client, call)));
+  }
+  const pipeline = client.pipeline();
+  for (const call of calls) {
+    pipeline.evalsha(shaOf(call.script), ...evalArgs(call));
+  }
+  const replies = (await pipeline.exec()) ?? [];
+  return Promise.all(calls.map(async (call, index) => {
+    const [error, value] = replies[index] ?? [new Error("no reply"), null];
+    if (!error) return { ok: true, value };
+    if (isNoScript(error)) return await settle(client, call);
+    const named = await nameRefusal(client, call.script, call.keys, error);
+    return { ok: false, error: named as Error };
+  }));
+}

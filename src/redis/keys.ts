@@ -1,0 +1,127 @@
+/**
+ * The Redis key and channel names of a resource: turn 1.0's names, so turn
+ * 1.0 clients and this module take turns on the same resource. PROTOCOL.md
+ * describes them in prose; the two must agree.
+ *
+ * @module
+ */
+
+/** Prefix of every key and channel. */
+export const PREFIX = "turn";
+
+/** Every key and channel name of one resource. */
+export interface ResourceKeys {
+  readonly resource: string;
+  /** `turn:<r>:dispenser`: last number handed out. */
+  readonly dispenser: string;
+  /** `turn:<r>:indicator`: number whose turn it is. */
+  readonly indicator: string;
+  /** `turn:<r>:serial:`: prefix of presence keys, followed by the number. */
+  readonly presencePrefix: string;
+  /** `turn:<r>:token:`: prefix of token keys, followed by the number. */
+  readonly tokenPrefix: string;
+  /** `turn:<r>:draw:`: prefix of draw keys, followed by a draw token. */
+  readonly drawPrefix: string;
+  /**
+   * `turn:<r>:fence`: the last fencing token issued. Never deleted with the
+   * queue, so tokens keep growing across idle periods and resets.
+   */
+  readonly fence: string;
+  /** `turn:<r>:internal`: carries the presence key of the number granted. */
+  readonly internal: string;
+  /** `turn:<r>:external`: human-readable messages. */
+  readonly external: string;
+}
+
+/**
+ * Builds the key and channel names of a resource. With `hashTag`, the
+ * resource is wrapped in `{}` so that all its keys share one Redis Cluster
+ * slot (not readable by turn 1.0 clients, whose names have no hash tag).
+ */
+export function resourceKeys(resource: string, hashTag = false): ResourceKeys {
+  // Redis hashes the text between the first `{` and the next `}`; an empty
+  // tag hashes the whole key, which would scatter the resource over slots.
+  if (hashTag && resource.startsWith("}")) {
+    throw new RangeError(
+      `resource must not start with "}" when keys carry a hash tag (Redis Cluster): got ${
+        JSON.stringify(resource)
+      }`,
+    );
+  }
+  const base = `${PREFIX}:${hashTag ? `{${resource}}` : resource}:`;
+  return {
+    resource,
+    dispenser: `${base}dispenser`,
+    indicator: `${base}indicator`,
+    presencePrefix: `${base}serial:`,
+    tokenPrefix: `${base}token:`,
+    drawPrefix: `${base}draw:`,
+    fence: `${base}fence`,
+    internal: `${base}internal`,
+    external: `${base}external`,
+  };
+}
+
+/** The presence key of number `n`. */
+export function presenceKey(keys: ResourceKeys, n: number): string {
+  return `${keys.presencePrefix}${n}`;
+}
+
+/**
+ * The token key of number `n`: it holds the draw token of the user who drew
+ * `n` last. turn 1.0 never reads it; its presence stays a plain label.
+ */
+export function tokenKey(keys: ResourceKeys, n: number): string {
+  return `${keys.tokenPrefix}${n}`;
+}
+
+/** The draw key of a draw token: it holds the number drawn with it. */
+export function drawKey(keys: ResourceKeys, token: string): string {
+  return `${keys.drawPrefix}${token}`;
+}
+
+/**
+ * A fresh draw token: 32 lower-case hex digits (128 random bits), unique to
+ * one draw. It tells apart users who drew the same number with the same
+ * label, and makes a script sent twice (a reply lost, the command resent)
+ * do its work once.
+ */
+export function newDrawToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The number a presence key names, or `undefined` if it names none. */
+export function numberOfPresenceKey(
+  keys: ResourceKeys,
+  key: string,
+): number | undefined {
+  if (!key.startsWith(keys.presencePrefix)) return undefined;
+  const digits = key.slice(keys.presencePrefix.length);
+  return /^[1-9][0-9]*$/.test(digits) ? Number(digits) : undefined;
+}
+
+/** SCAN pattern matching the fence key of every resource. */
+export const FENCE_PATTERN = `${PREFIX}:*:fence`;
+
+/** SCAN pattern matching the dispenser key of every resource. */
+export const DISPENSER_PATTERN = `${PREFIX}:*:dispenser`;
+
+/** PSUBSCRIBE pattern matching the external channel of every resource. */
+export const EXTERNAL_PATTERN = `${PREFIX}:*:external`;
+
+/** The resource named by a dispenser key or an external channel, if any. */
+export function resourceOf(
+  name: string,
+  suffix: "dispenser" | "external" | "fence",
+  hashTag = false,
+): string | undefined {
+  const head = `${PREFIX}:`;
+  const tail = `:${suffix}`;
+  if (!name.startsWith(head) || !name.endsWith(tail)) return undefined;
+  const middle = name.slice(head.length, name.length - tail.length);
+  if (!hashTag) return middle;
+  return middle.startsWith("{") && middle.endsWith("}")
+    ? middle.slice(1, -1)
+    : undefined;
+}

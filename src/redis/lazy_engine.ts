@@ -1,0 +1,106 @@
+/**
+ * An engine that is still being built. The Locker's constructor is
+ * synchronous, but the Redis engine needs ioredis, which is loaded only once
+ * a Redis connection is used: file-backend programs never run it, and a
+ * missing permission becomes a rejected call rather than a crash at import.
+ *
+ * @module
+ */
+
+import type { Engine, WaitLimits } from "../engine.ts";
+import { Follow } from "../follow.ts";
+import type { Lock } from "../lock.ts";
+import type { TicketSpec } from "../ticket.ts";
+import type { ResetResult, ResourceStatus } from "../types.ts";
+
+/** Forwards every call to the engine `building` resolves to. */
+export class LazyEngine implements Engine {
+  readonly #building: Promise<Engine>;
+  #engine: Engine | undefined;
+
+  /** `building` rejects if the engine cannot be built: each call says why. */
+  constructor(building: Promise<Engine>) {
+    this.#building = building.then((engine) => this.#engine = engine);
+    // Reported by the calls that need the engine, not as an unhandled
+    // rejection of a Locker nobody used.
+    this.#building.catch(() => {});
+  }
+
+  async #built(): Promise<Engine> {
+    return this.#engine ?? await this.#building;
+  }
+
+  /** See {@linkcode Engine.acquire}. */
+  async acquire(
+    resource: string,
+    spec: TicketSpec,
+    limits: WaitLimits,
+  ): Promise<Lock> {
+    return (await this.#built()).acquire(resource, spec, limits);
+  }
+
+  /** See {@linkcode Engine.tryAcquire}. */
+  async tryAcquire(
+    resource: string,
+    spec: TicketSpec,
+    limits: WaitLimits,
+  ): Promise<Lock | null> {
+    return (await this.#built()).tryAcquire(resource, spec, limits);
+  }
+
+  /** See {@linkcode Engine.resources}. */
+  async resources(): Promise<string[]> {
+    return (await this.#built()).resources();
+  }
+
+  /** See {@linkcode Engine.status}. */
+  async status(resources: readonly string[]): Promise<ResourceStatus[]> {
+    return (await this.#built()).status(resources);
+  }
+
+  /** See {@linkcode Engine.reset}. */
+  async reset(
+    resources: readonly string[],
+    forget: boolean,
+  ): Promise<ResetResult[]> {
+    return (await this.#built()).reset(resources, forget);
+  }
+
+  /** See {@linkcode Engine.follow}. */
+  follow(
+    resources: readonly string[] | undefined,
+    signal?: AbortSignal,
+  ): Follow {
+    if (this.#engine) return this.#engine.follow(resources, signal);
+    // Until the engine exists, relay the events of its own Follow; this one
+    // ends when that one does.
+    const ended = new AbortController();
+    return new Follow((emit) => {
+      let inner: Follow | undefined;
+      let stopped = false;
+      const relay = async (follow: Follow) => {
+        for await (const event of follow) emit(event.resource, event.message);
+        ended.abort();
+      };
+      const ready = this.#building.then(async (engine) => {
+        if (stopped) return;
+        inner = engine.follow(resources, signal);
+        await inner.ready;
+        void relay(inner);
+      });
+      return {
+        ready,
+        stop: () => {
+          stopped = true;
+          void inner?.return();
+        },
+      };
+    }, [signal, ended.signal]);
+  }
+
+  /** Closes the engine once built; nothing to close if it never was. */
+  async close(): Promise<void> {
+    const engine = await this.#building.catch(() => undefined);
+    await engine?.close();
+  }
+}

@@ -1,0 +1,344 @@
+/**
+ * The Locker's connection options: their types, their checks, and the plan
+ * of the ioredis client they describe (one server, a master through
+ * Sentinel, a Cluster, or a borrowed client). Nothing is loaded or sent
+ * here; client.ts builds and connects.
+ *
+ * @module
+ */
+
+import type { Redis, RedisOptions } from "ioredis";
+import { checkDb, checkPort, checkWord } from "../validate.ts";
+import {
+  adopt,
+  type Client,
+  type Ioredis,
+  refuseWrongDatabase,
+} from "./client.ts";
+import { parseRedisUrl, urlFromEnvironment } from "./url.ts";
+
+/**
+ * An ioredis `Redis` or `Cluster` client, described by the little this
+ * module's public types need, so that they do not expose ioredis' own types.
+ * With a `Cluster`, keys carry a hash tag and grants use sharded pub/sub.
+ *
+ * @example Lending the Locker an existing client
+ * ```ts
+ * import { Redis } from "ioredis";
+ * import { Locker } from "../locker.ts";
+ * const redis = new Redis(Deno.env.get("TURN_REDIS_URL") ?? "redis://localhost:6379/0");
+ * const locker = new Locker({ redis }); // never closes `redis`
+ * await locker.close();
+ * redis.disconnect();
+ * ```
+ */
+export interface IoredisClient {
+  /** The client's connection options. */
+  readonly options: object;
+  /** `true` for an ioredis `Cluster`. */
+  readonly isCluster?: boolean;
+  /** Makes a second connection with the same options. */
+  duplicate(): unknown;
+}
+
+/**
+ * Where one server listens: a Redis Sentinel to ask where the master is, or a
+ * Redis Cluster node to learn the cluster from.
+ *
+ * @example
+ * ```ts
+ * import type { ServerAddress } from "./options.ts";
+ * const sentinel: ServerAddress = { host: "sentinel-1.internal", port: 26379 };
+ * ```
+ */
+export interface ServerAddress {
+  /** The server's host name or address. */
+  readonly host: string;
+  /** The server's port (Sentinel's default is 26379). */
+  readonly port: number;
+}
+
+/**
+ * How to reach Redis. With none of these, the environment decides.
+ *
+ * @example turn 1.0's connection words
+ * ```ts
+ * import type { ConnectionOptions } from "./options.ts";
+ * const options: ConnectionOptions = { host: "redis.internal", port: 6380, db: 2 };
+ * ```
+ */
+export interface ConnectionOptions {
+  /**
+   * `redis://[user:password@]host[:port][/db]`, `rediss://` for TLS, or
+   * `file:///dir` for the file backend (one host, no server).
+   */
+  readonly url?: string;
+  /** Host name (turn 1.0's `--host`). Default `localhost`. */
+  readonly host?: string;
+  /** Port (turn 1.0's `--port`). Default 6379. */
+  readonly port?: number;
+  /** Database number (turn 1.0's `--db`). Default 0. */
+  readonly db?: number;
+  /** Password (turn 1.0's `--password`). */
+  readonly password?: string;
+  /** ACL user name. */
+  readonly username?: string;
+  /** Connect with TLS: `true`, or Node TLS options. */
+  readonly tls?: boolean | Record<string, unknown>;
+  /**
+   * An existing ioredis client to borrow. It is never closed by the Locker;
+   * the Locker duplicates it for pub/sub.
+   */
+  readonly redis?: IoredisClient;
+  /** How long to wait for a connection before giving up. Default 5000 ms. */
+  readonly connectTimeout?: number;
+  /**
+   * Redis Sentinels to ask for the master named `name` (ioredis' sentinel
+   * options). `password`, `username`, `db` and `tls` apply to the master.
+   */
+  readonly sentinels?: readonly ServerAddress[];
+  /** The master group name the sentinels monitor (with `sentinels`). */
+  readonly name?: string;
+  /**
+   * Redis Cluster nodes to learn the cluster from (a few masters are
+   * enough). The Locker then opens and owns an ioredis `Cluster`;
+   * `password`, `username` and `tls` apply to every node.
+   */
+  readonly cluster?: readonly ServerAddress[];
+}
+
+/**
+ * A connection whose options have been checked: where it goes, and how to
+ * build its client once ioredis is loaded.
+ */
+export interface ConnectionPlan {
+  /** `host:port`, for messages. */
+  readonly address: string;
+  /** The client will be an ioredis `Cluster`. */
+  readonly cluster: boolean;
+  /** Builds the client (not connected). */
+  build(ioredis: Ioredis): Connection;
+}
+
+/** A client the Locker uses, and whether the Locker must close it. */
+export interface Connection {
+  readonly client: Client;
+  readonly owned: boolean;
+  /** `host:port`, for messages. */
+  readonly address: string;
+  /** The client is an ioredis `Cluster`. */
+  readonly cluster: boolean;
+}
+
+function redisOptions(options: ConnectionOptions): RedisOptions {
+  const { url, host, port, db, password, username, tls } = options;
+  const explicit = host !== undefined || port !== undefined ||
+    db !== undefined || password !== undefined || username !== undefined ||
+    tls !== undefined;
+  const base = url !== undefined
+    ? parseRedisUrl(url)
+    : explicit
+    ? { host: "localhost", port: 6379, db: 0 }
+    : parseRedisUrl(urlFromEnvironment());
+  if (host !== undefined) {
+    if (typeof host !== "string" || host === "") {
+      throw new TypeError(
+        `host must be a non-empty string: got ${JSON.stringify(host)}`,
+      );
+    }
+    base.host = host;
+  }
+  if (port !== undefined) base.port = checkPort(port, String(port));
+  if (db !== undefined) base.db = checkDb(db, String(db));
+  if (password !== undefined) base.password = password;
+  if (username !== undefined) base.username = checkWord("username", username);
+  if (tls !== undefined && tls !== false) {
+    base.tls = tls === true ? {} : tls;
+  }
+  return base;
+}
+
+function addressOf(options: RedisOptions): string {
+  if (options.sentinels) {
+    return `sentinel master ${JSON.stringify(options.name)}`;
+  }
+  if (options.path) return options.path;
+  return hostAndPort(options.host ?? "localhost", options.port ?? 6379);
+}
+
+function hostAndPort(host: string, port: number): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * The longest pause between reconnect attempts. ioredis' default grows to
+ * 2 s, which is how late waiters would learn that Redis is back.
+ */
+const MAX_RECONNECT_DELAY_MS = 250;
+
+function reconnectDelay(attempt: number): number {
+  return Math.min(attempt * 50, MAX_RECONNECT_DELAY_MS);
+}
+
+function refuseGiven(
+  options: ConnectionOptions,
+  names: readonly (keyof ConnectionOptions)[],
+  rule: string,
+): void {
+  const given = names.filter((name) => options[name] !== undefined);
+  if (given.length > 0) throw new TypeError(`${rule}: got ${given.join(", ")}`);
+}
+
+// Entries are described, not echoed: a URL given by mistake may hold a
+// password.
+function checkAddresses(what: string, addresses: unknown): ServerAddress[] {
+  if (!Array.isArray(addresses) || addresses.length === 0) {
+    throw new TypeError(
+      `${what} must be a non-empty array of { host, port }: got ${
+        Array.isArray(addresses) ? "[]" : typeof addresses
+      }`,
+    );
+  }
+  return addresses.map((address: unknown, index) => {
+    const entry = `${what}[${index}]`;
+    const { host, port } = (address ?? {}) as Record<string, unknown>;
+    if (typeof host !== "string" || host === "") {
+      throw new TypeError(
+        `${entry} must be { host, port } with a non-empty host: got ${
+          typeof address === "object" ? `host ${typeof host}` : typeof address
+        }`,
+      );
+    }
+    return { host, port: checkPort(port, String(port), `${entry}.port`) };
+  });
+}
+
+/** The options that apply to each server, whoever names its address. */
+function credentials(options: ConnectionOptions): RedisOptions {
+  const base = redisOptions({ ...options, host: "localhost" });
+  delete base.host;
+  delete base.port;
+  return base;
+}
+
+function checkSentinels(options: ConnectionOptions): RedisOptions {
+  refuseGiven(
+    options,
+    ["url", "host", "port"],
+    "sentinels name the master's address: drop url, host and port",
+  );
+  const sentinels = checkAddresses("sentinels", options.sentinels);
+  const { name } = options;
+  if (typeof name !== "string" || name === "") {
+    throw new TypeError(
+      `name (the sentinels' master group) must be a non-empty string: got ${
+        JSON.stringify(name)
+      }`,
+    );
+  }
+  const master = credentials(options);
+  return {
+    ...master,
+    // TLS, when asked for, goes to the sentinels as well as to the master.
+    ...(master.tls
+      ? { enableTLSForSentinelMode: true, sentinelTLS: master.tls }
+      : {}),
+    sentinels,
+    name,
+    // Move to the new master as soon as a sentinel announces +switch-master,
+    // not when the old master, still writable, next drops the connection.
+    failoverDetector: true,
+  };
+}
+
+function planCluster(options: ConnectionOptions): ConnectionPlan {
+  refuseGiven(
+    options,
+    ["url", "host", "port", "sentinels", "name"],
+    "cluster nodes name the servers: drop url, host, port, sentinels and name",
+  );
+  if (options.db !== undefined && options.db !== 0) {
+    throw new RangeError(
+      `db must be 0 on a Redis Cluster, which has only database 0: got ${options.db}`,
+    );
+  }
+  const nodes = checkAddresses("cluster", options.cluster);
+  const nodeOptions = credentials(options);
+  const address = `Redis Cluster ${
+    nodes.map(({ host, port }) => hostAndPort(host, port)).join(",")
+  }`;
+  return {
+    address,
+    cluster: true,
+    build: ({ Cluster }) => {
+      const client = new Cluster(nodes, {
+        lazyConnect: true,
+        clusterRetryStrategy: reconnectDelay,
+        redisOptions: nodeOptions,
+      });
+      adopt(client);
+      return { client, owned: true, address, cluster: true };
+    },
+  };
+}
+
+/** The options that describe which server to reach, besides `url`. */
+export const SERVER_OPTIONS = [
+  "host",
+  "port",
+  "db",
+  "password",
+  "username",
+  "tls",
+  "sentinels",
+  "name",
+  "cluster",
+] as const;
+
+/**
+ * Checks `options` and plans the client they describe; throws on bad
+ * options, before anything is loaded or sent.
+ */
+export function planConnection(options: ConnectionOptions): ConnectionPlan {
+  if (options.redis) return planBorrowed(options);
+  if (options.cluster !== undefined) return planCluster(options);
+  const resolved = options.sentinels !== undefined || options.name !== undefined
+    ? checkSentinels(options)
+    : redisOptions(options);
+  const address = addressOf(resolved);
+  return {
+    address,
+    cluster: false,
+    build: ({ Redis }) => {
+      const client = new Redis({
+        ...resolved,
+        lazyConnect: true,
+        retryStrategy: reconnectDelay,
+      });
+      adopt(client);
+      refuseWrongDatabase(client);
+      return { client, owned: true, address, cluster: false };
+    },
+  };
+}
+
+function planBorrowed(options: ConnectionOptions): ConnectionPlan {
+  refuseGiven(
+    options,
+    ["url", ...SERVER_OPTIONS],
+    "a borrowed client (redis) is already configured: drop the other connection options",
+  );
+  const client = options.redis as unknown as Client;
+  const cluster = client.isCluster === true;
+  const address = cluster
+    ? "Redis Cluster"
+    : addressOf((client as Redis).options);
+  return {
+    address,
+    cluster,
+    build: () => {
+      adopt(client);
+      return { client, owned: false, address, cluster };
+    },
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * Riding out a Redis that is away: a wait's draw tries again until Redis is
+ * back, and the holder of a lost lease hands its turn over after each
+ * reconnect, for as long as that can still matter.
+ *
+ * @module
+ */
+
+import type { Client } from "./client.ts";
+import { isAway } from "./errors.ts";
+import type { Session } from "./session.ts";
+import { delay } from "../wait.ts";
+
+/** Pause between draws that failed because Redis is away. */
+const REDRAW_WHILE_AWAY_MS = 100;
+
+/** Runs `attempt` until it succeeds, or fails where `waits` says not to wait. */
+export async function retryWhileAway(
+  attempt: () => Promise<void>,
+  waits: (error: unknown) => boolean,
+): Promise<void> {
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!waits(error)) throw error;
+    }
+    await delay(REDRAW_WHILE_AWAY_MS);
+  }
+}
+
+/**
+ * Runs `leave` again after each reconnect while Redis is away, until
+ * `until` (when the presence is gone anyway) or the abort of `closing`.
+ */
+export async function leaveWhileAway(
+  leave: () => Promise<unknown>,
+  session: Session,
+  until: number,
+  closing: AbortSignal,
+): Promise<void> {
+  const client: Client = session.client;
+  for (;;) {
+    try {
+      await leave();
+      return;
+    } catch (error) {
+      // Only a reconnect can help: none is under way when the client is
+      // ready (or has ended), and after `until` the presence is gone.
+      const { status } = client;
+      const hopeless = status === "ready" || status === "end";
+      if (!isAway(error) || hopeless || Date.now() >= until) throw error;
+    }
+    await session.reconnected(until - Date.now(), closing);
+    if (closing.aborted && client.status !== "ready") return;
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Reading Redis beyond one resource's keys: the resources that have a queue
+ * (a SCAN of every master) and the external channels a Follow listens to.
+ *
+ * @module
+ */
+
+import type { Cluster, Redis } from "ioredis";
+import type { Client } from "./client.ts";
+import {
+  DISPENSER_PATTERN,
+  EXTERNAL_PATTERN,
+  resourceKeys,
+  resourceOf,
+} from "./keys.ts";
+import type { Subscriber } from "./subscriber.ts";
+
+/**
+ * Names of every resource with a queue in the database, sorted. On a
+ * cluster, every master is scanned.
+ */
+export async function listResources(
+  client: Client,
+  cluster: boolean,
+  hashTag: boolean,
+): Promise<string[]> {
+  const found = new Set<string>();
+  const servers = cluster
+    ? (client as Cluster).nodes("master")
+    : [client as Redis];
+  for (const server of servers) {
+    for (const name of await scanDispensers(server)) {
+      const resource = resourceOf(name, "dispenser", hashTag);
+      if (resource !== undefined) found.add(resource);
+    }
+  }
+  return [...found].sort();
+}
+
+/** Every dispenser key on one server. */
+async function scanDispensers(server: Redis): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, names] = await server.scan(
+      cursor,
+      "MATCH",
+      DISPENSER_PATTERN,
+      "COUNT",
+      1000,
+    );
+    cursor = next;
+    found.push(...names);
+  } while (cursor !== "0");
+  return found;
+}
+
+/** A listening Follow source: ready once subscribed; `stop` unsubscribes. */
+export interface Listening {
+  readonly ready: Promise<void>;
+  stop(): void;
+}
+
+/**
+ * Listens to the external channels of `resources` (every resource when
+ * `undefined`) and emits each message with the resource it is about.
+ */
+export function listenExternal(
+  subscriber: Subscriber,
+  resources: readonly string[] | undefined,
+  hashTag: boolean,
+  emit: (resource: string, message: string) => void,
+): Listening {
+  const listener = (channel: string, payload: string) => {
+    const resource = resourceOf(channel, "external", hashTag);
+    if (resource !== undefined) emit(resource, payload);
+  };
+  if (resources === undefined) {
+    return {
+      ready: subscriber.listenPattern(EXTERNAL_PATTERN, listener),
+      stop: () => subscriber.unlistenPattern(EXTERNAL_PATTERN, listener),
+    };
+  }
+  const channels = [
+    ...new Set(resources.map((r) => resourceKeys(r, hashTag).external)),
+  ];
+  return {
+    ready: Promise.all(channels.map((c) => subscriber.listen(c, listener)))
+      .then(() => {}),
+    stop: () => channels.forEach((c) => subscriber.unlisten(c, listener)),
+  };
+}

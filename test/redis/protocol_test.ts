@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import {
+  drawKey,
+  newDrawToken,
+  numberOfPresenceKey,
+  presenceKey,
+  resourceKeys,
+  resourceOf,
+  tokenKey,
+} from "../../src/redis/keys.ts";
+import { parseMessage } from "../../src/messages.ts";
+import { scriptFor, SCRIPTS } from "../../src/redis/scripts.ts";
+
+Deno.test("key and channel names are turn 1.0's", () => {
+  const keys = resourceKeys("printer");
+  assert.deepEqual(keys, {
+    resource: "printer",
+    dispenser: "turn:printer:dispenser",
+    indicator: "turn:printer:indicator",
+    presencePrefix: "turn:printer:serial:",
+    tokenPrefix: "turn:printer:token:",
+    fence: "turn:printer:fence",
+    drawPrefix: "turn:printer:draw:",
+    internal: "turn:printer:internal",
+    external: "turn:printer:external",
+  });
+  assert.equal(presenceKey(keys, 7), "turn:printer:serial:7");
+  assert.equal(tokenKey(keys, 7), "turn:printer:token:7");
+  assert.equal(drawKey(keys, "ab12"), "turn:printer:draw:ab12");
+  assert.equal(resourceKeys("a", true).dispenser, "turn:{a}:dispenser");
+});
+
+Deno.test("presence keys of another resource are not mistaken for numbers", () => {
+  const keys = resourceKeys("a");
+  assert.equal(numberOfPresenceKey(keys, "turn:a:serial:12"), 12);
+  assert.equal(
+    numberOfPresenceKey(keys, "turn:a:serial:1:serial:2"),
+    undefined,
+  );
+  assert.equal(numberOfPresenceKey(keys, "turn:a:serial:01"), undefined);
+  assert.equal(numberOfPresenceKey(keys, "turn:b:serial:1"), undefined);
+  // Token and draw keys are never read as presences, by turn 1.0 either:
+  // its pattern turn:<r>:serial:* does not match them.
+  assert.equal(numberOfPresenceKey(keys, tokenKey(keys, 3)), undefined);
+  assert.equal(numberOfPresenceKey(keys, drawKey(keys, "3")), undefined);
+});
+
+Deno.test("draw tokens are 128 random bits in hex, fresh each time", () => {
+  const tokens = new Set(Array.from({ length: 1000 }, () => newDrawToken()));
+  assert.equal(tokens.size, 1000);
+  for (const token of tokens) assert.match(token, /^[0-9a-f]{32}$/);
+});
+
+Deno.test("resource names come back from key and channel names", () => {
+  assert.equal(resourceOf("turn:a:b:dispenser", "dispenser"), "a:b");
+  assert.equal(resourceOf("turn:x:external", "external"), "x");
+  assert.equal(resourceOf("turn:{x}:external", "external", true), "x");
+  assert.equal(resourceOf("turn:x:external", "external", true), undefined);
+  assert.equal(resourceOf("other:x:external", "external"), undefined);
+});
+
+Deno.test("every message form parses", () => {
+  const cases: [string, unknown][] = [
+    ['r: 1 assigned to "a "quoted" label"', {
+      kind: "assigned",
+      number: 1,
+      label: 'a "quoted" label',
+    }],
+    ["r: 2 started", { kind: "started", number: 2 }],
+    ['r: 3 completed by "x"', { kind: "completed", number: 3, label: "x" }],
+    ["r: 4 granted", { kind: "granted", number: 4 }],
+    ["r: 5 bumps", { kind: "bumps", number: 5 }],
+    ["r: 6 crashed!", { kind: "crashed", number: 6 }],
+    ["r: 7 left", { kind: "left", number: 7 }],
+    ["r: 8 lapsed", { kind: "lapsed", number: 8 }],
+    ["r: Reset tool bumps.", { kind: "reset", number: undefined }],
+  ];
+  for (const [payload, expected] of cases) {
+    assert.deepEqual(parseMessage("r", payload), expected, payload);
+  }
+  assert.equal(parseMessage("r", "r: something else"), undefined);
+  assert.equal(parseMessage("r", "s: 1 started"), undefined);
+});
+
+Deno.test("scripts have distinct names and declare their keys", () => {
+  assert.equal(new Set(SCRIPTS.map((s) => s.name)).size, SCRIPTS.length);
+  for (const script of SCRIPTS) {
+    // Counters; a draw adds its draw key; a user's script its presence,
+    // token and draw keys.
+    assert.ok([2, 3, 5].includes(script.keys), script.name);
+  }
+});
+
+Deno.test("with a hash tag every name of a resource hashes the same tag", () => {
+  const keys = resourceKeys("a}b", true);
+  // Redis hashes the text between the first "{" and the next "}": "a".
+  const names = [
+    keys.dispenser,
+    keys.indicator,
+    keys.internal,
+    presenceKey(keys, 1),
+    tokenKey(keys, 1),
+    drawKey(keys, newDrawToken()),
+  ];
+  for (const name of names) {
+    assert.ok(name.startsWith("turn:{a}b}:"), name);
+  }
+  assert.throws(
+    () => resourceKeys("}x", true),
+    /resource must not start with "}" when keys carry a hash tag \(Redis Cluster\): got "}x"/,
+  );
+  assert.equal(resourceKeys("}x").dispenser, "turn:}x:dispenser");
+});
+
+Deno.test("sharded variants differ only in how grants are published", () => {
+  for (const script of SCRIPTS) {
+    assert.equal(scriptFor(script, "PUBLISH"), script);
+    const sharded = scriptFor(script, "SPUBLISH");
+    assert.equal(sharded.name, `${script.name}Sharded`);
+    assert.equal(
+      sharded.lua.replace("'SPUBLISH', internal", "'PUBLISH', internal"),
+      script.lua,
+    );
+    assert.ok(!script.lua.includes("SPUBLISH"));
+  }
+});
