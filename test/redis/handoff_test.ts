@@ -10,15 +10,15 @@
 
 import assert from "node:assert/strict";
 import type { Redis } from "ioredis";
-import type { Lock } from "../mod.ts";
-import { turn1Lock } from "../support/turn1_client.ts";
+import type { Lock } from "../../mod.ts";
+import { turn1Lock } from "../../support/turn1_client.ts";
 import {
   allKeys,
   redisTest,
   untilQueued,
   waitFor,
   within,
-} from "./_helpers.ts";
+} from "../support/helpers.ts";
 
 /** Fails when a second user is granted while another still holds. */
 class Witness {
