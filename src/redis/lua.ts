@@ -72,24 +72,30 @@ local function fence_of(last)
   redis.call('SET', key, f)
   return f
 end
+-- The user of number m: its presence (false if gone), and its draw token if
+-- it is a client of this module (its token key names the label its presence
+-- holds), else false.
+local function user_of(m)
+  local v = redis.call('MGET', prefix .. m, tokens .. m)
+  if v[1] and v[2] and string.sub(v[2], 33) == v[1] then return v[1], string.sub(v[2], 1, 32) end
+  return v[1], false, v[2]
+end
 -- Hands the turn to the first live number from 'from'; an empty queue leaves
 -- no keys. The announcement on the internal channel is turn 1.0's. A client
--- of this module (its number has a token key) is granted in its wake message:
--- this script has just seen its presence, so it starts at once, with the
--- fencing token in the message and no round trip to confirm. The proof is the
--- SHA-1 of its draw token, which never travels on a channel. When a turn 1.0
--- user is granted, it will hand over on the internal channel only, so the
--- first client of this module behind it is told to listen there.
--- Returns the number, and the fencing token if it was granted so.
+-- of this module is granted in its wake message: this script has just seen
+-- its presence, so it starts at once, with the fencing token in the message
+-- and no round trip to confirm. The proof is the SHA-1 of its draw token,
+-- which never travels on a channel. Any other user is a turn 1.0 user, who
+-- hands over on the internal channel only, so the first client of this
+-- module behind it is told to listen there. A client of this module whose
+-- number is skipped, or held by another's presence, is told so: it draws
+-- again. Returns the number, and the fencing token if it was granted so.
 local function hand_over(from, d, skip)
-  local m, live = from, false
+  local m, presence, t, stale = from, false, false, false
   while m <= d do
-    live = alive(m)
-    if live or (m == d and m ~= skip) then break end
-    -- A client of this module whose presence went before its token key
-    -- learns at once that it was skipped, and draws again.
-    local t = redis.call('GET', tokens .. m)
-    if t then wake(t, m .. ' skipped') end
+    presence, t, stale = user_of(m)
+    if presence or (m == d and m ~= skip) then break end
+    if stale then wake(stale, m .. ' skipped') end
     m = m + 1
   end
   -- Past the dispenser, nobody has drawn m or can wait for it: turn 1.0's
@@ -102,16 +108,16 @@ local function hand_over(from, d, skip)
   announce(m)
   say(m .. ' granted')
   redis.call('SET', indicator, m)
-  if not live then return m end
-  local t = redis.call('GET', tokens .. m)
+  if not presence then return m end
   if t then
     say(m .. ' started')
     local f = fence_of()
     wake(t, m .. ' ' .. redis.sha1hex(t) .. ' ' .. f)
     return m, f
   end
+  if stale then wake(stale, m .. ' skipped') end
   for k = m + 1, d do
-    local u = redis.call('GET', tokens .. k)
+    local _, u = user_of(k)
     if u then wake(u, k .. ' watch'); break end
   end
   return m
@@ -131,7 +137,11 @@ local function stuck(i, d)
 end
 -- 1 when the holder is not known as a client of this module (a turn 1.0 user
 -- hands over on the internal channel only).
-local function foreign(i) return 1 - redis.call('EXISTS', tokens .. i) end
+local function foreign(i)
+  local _, t = user_of(i)
+  if t then return 0 end
+  return 1
+end
 -- The token check keeps a stalled client off a later user's keys; never
 -- shortening a TTL stays as a second guard.
 local function refresh(key, expire)

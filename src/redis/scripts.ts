@@ -64,12 +64,12 @@ export function scriptFor(script: Script, variant: ScriptVariant): Script {
 const user = `
 local mine, token_key, draw_key = KEYS[3], KEYS[4], KEYS[5]
 -- The caller is the user of its number while the presence holds its label and
--- the token key its draw token. A user who drew the same number and label
--- after the queue restarted wrote its own token there, so a caller whose
--- number was skipped never takes that user's place.
+-- the token key its draw token (followed by that label). A user who drew the
+-- same number and label after the queue restarted wrote its own token there,
+-- so a caller whose number was skipped never takes that user's place.
 local function place(label, token)
   local v = redis.call('MGET', token_key, mine, indicator, dispenser)
-  return v[1] == token, v[2] == label, tonumber(v[3]), tonumber(v[4])
+  return v[1] == token .. label, v[2] == label, tonumber(v[3]), tonumber(v[4])
 end
 -- Deletes what is left of the caller's draw, given whether its token key held
 -- its token and its presence its label; true if the token key was still there
@@ -100,7 +100,7 @@ local v = redis.call('MGET', draw_key, indicator, dispenser, base .. 'fence')
 local drawn, i, d, last = tonumber(v[1]), tonumber(v[2]), tonumber(v[3]), v[4]
 -- The same draw again (its reply was lost and the client resent it): report
 -- the number it drew rather than leave that one behind as a ghost.
-if drawn and redis.call('GET', tokens .. drawn) == token then
+if drawn and redis.call('GET', tokens .. drawn) == token .. label then
   if i == drawn then return {drawn, 1, fence_of()} end
   if i and i < drawn then return {drawn, 0, i, foreign(i)} end
 end
@@ -111,7 +111,7 @@ if try and i and d and i <= d then return {0, i, stuck(i, d)} end
 local n = redis.call('INCR', dispenser)
 if not i or i > n then i = n; redis.call('SET', indicator, n) end
 redis.call('SET', prefix .. n, label, 'PX', expire)
-redis.call('SET', tokens .. n, token, 'PX', expire)
+redis.call('SET', tokens .. n, token .. label, 'PX', expire)
 redis.call('SET', draw_key, n, 'PX', expire)
 say(n .. ' assigned to "' .. label .. '"')
 if i == n then

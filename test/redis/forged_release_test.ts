@@ -59,9 +59,11 @@ redisTest(
     const before = await state();
     assert.deepEqual(before.counters, ["3", "1"]);
     assert.deepEqual(before.presences, ["A", "B", "C"]);
-    for (const token of before.tokens) {
-      assert.match(token ?? "", /^[0-9a-f]{32}$/);
-    }
+    // Each token key: the draw token, then the label its presence holds.
+    before.tokens.forEach((value, index) => {
+      assert.match(value ?? "", /^[0-9a-f]{32}/);
+      assert.equal(value?.slice(32), before.presences[index]);
+    });
 
     const events: TurnEvent[] = [];
     const follow = t.locker().follow(["r"]);
@@ -131,8 +133,9 @@ redisTest(
       for (const wake of wakes) {
         // A stranger's token, and the other users' (not n's own, which the
         // stranger does not know): their proofs, and tokens in their place.
-        const others = before.tokens.filter((_, index) => index !== n - 1);
-        for (const token of [stranger, ...others.map(String)]) {
+        const others = before.tokens.filter((_, index) => index !== n - 1)
+          .map((value) => String(value).slice(0, 32));
+        for (const token of [stranger, ...others]) {
           await t.redis.publish(wake, `${n} ${grantProof(token)} ${fence}`);
           await t.redis.publish(wake, `${n} ${token} ${fence}`);
         }
