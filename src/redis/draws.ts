@@ -106,6 +106,7 @@ export class Draws {
     if (ticket.state === "leaving") return;
     if (drawn.granted) return this.#host.grant(ticket, drawn.fence, sentAt);
     ticket.state = "waiting";
+    ticket.foreign = drawn.foreign;
     ticket.seeIndicator(drawn.indicator);
     this.#host.schedule();
   }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { resourceKeys } from "./keys.ts";
+import { newWakeId, resourceKeys } from "./keys.ts";
 import type { Outcome } from "../messages.ts";
 import {
   type RedisReleaseResult,
@@ -43,6 +43,8 @@ const LEAVE_REPLY_WAIT_MS = 250;
 export class RedisEngine extends TurnEngine<RedisTicket> {
   readonly #session: Session;
   readonly #hashTag: boolean;
+  /** Names this Locker's wake channels and begins its draw tokens. */
+  readonly #wakeId = newWakeId();
   readonly #subscriber: Subscriber;
   readonly #waiters: Waiters;
   readonly #heartbeat: Heartbeat;
@@ -136,6 +138,7 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
       resource,
       resourceKeys(resource, this.#hashTag),
       spec,
+      this.#wakeId,
     );
   }
 

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { InternalPublish } from "./scripts.ts";
+import type { ScriptVariant } from "./scripts.ts";
 import type { ResourceKeys } from "./keys.ts";
 import { run, type Step, type Target } from "./steps.ts";
 import type { Ticket } from "../ticket.ts";
@@ -35,8 +35,11 @@ export class Session {
   readonly #connection: Connection;
   readonly #connectTimeout: number;
   #ready: Promise<void> | undefined;
-  /** How scripts announce grants; SPUBLISH once a cluster proves it has it. */
-  #publish: InternalPublish = "PUBLISH";
+  /**
+   * Which scripts run: a single server's, or a cluster's (sharded once the
+   * cluster proves it has SPUBLISH).
+   */
+  #variant: ScriptVariant = "single";
   /** On the command client; taken off at the end, as it may be borrowed. */
   readonly #listeners: ReadonlyArray<[string, () => void]>;
 
@@ -72,9 +75,14 @@ export class Session {
     return this.#connection.cluster;
   }
 
-  /** How scripts announce grants on this server. */
-  get publish(): InternalPublish {
-    return this.#publish;
+  /** Which variant of the scripts runs on this server. */
+  get variant(): ScriptVariant {
+    return this.#variant;
+  }
+
+  /** Whether grants go out with SPUBLISH, to be heard with SSUBSCRIBE. */
+  get sharded(): boolean {
+    return this.#variant === "sharded";
   }
 
   /** Connects the command client once; later calls share the attempt. */
@@ -93,7 +101,7 @@ export class Session {
     const [spublish] = await this.owned(
       this.client.call("COMMAND", "INFO", "SPUBLISH"),
     ) as unknown[];
-    this.#publish = spublish ? "SPUBLISH" : "PUBLISH";
+    this.#variant = spublish ? "sharded" : "cluster";
   }
 
   /** Waits until `client` (this one, or a duplicate) is ready. */
@@ -126,7 +134,7 @@ export class Session {
 
   /** Where the steps on `keys` run. */
   target(keys: ResourceKeys): Target {
-    return { keys, publish: this.#publish };
+    return { keys, variant: this.#variant };
   }
 
   /** Runs one step (see steps.ts, `run`). */

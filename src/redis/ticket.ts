@@ -5,24 +5,57 @@
  * @module
  */
 
-import { Ticket } from "../ticket.ts";
-import { newDrawToken, type ResourceKeys } from "./keys.ts";
+import { Ticket, type TicketSpec } from "../ticket.ts";
+import { grantProof, newDrawToken, type ResourceKeys } from "./keys.ts";
 import type { Place } from "./steps.ts";
 
 /** A user's place in a queue on Redis. */
 export class RedisTicket extends Ticket<ResourceKeys> {
+  /** Its Locker's wake id, which begins its draw tokens. */
+  readonly wakeId: string;
   /**
    * The token of the current draw, unique to it. It stays the same until a
    * draw is answered, so a draw sent again draws nothing new; a ticket that
-   * lapsed and draws again takes a new one.
+   * lapsed and draws again takes a new one (`redraw`).
    */
-  token: string = newDrawToken();
+  token: string;
+  /**
+   * The last draw or poll found a holder this module does not wake (a turn
+   * 1.0 client), or a wake message said so: the ticket also listens on the
+   * internal channel, where such a holder hands over.
+   */
+  foreign = false;
+  #proof: [string, string] | undefined;
   /** Until when the presence is certainly alive (send time of the last refresh + expire). */
   validUntil = 0;
   /** When the queue last showed a sign of life (for patience). */
   lastNews = 0;
   /** Whether its wait has a timeout, so its draw waits for Redis within it. */
   bounded = false;
+
+  constructor(
+    resource: string,
+    keys: ResourceKeys,
+    spec: TicketSpec,
+    wakeId: string,
+  ) {
+    super(resource, keys, spec);
+    this.wakeId = wakeId;
+    this.token = newDrawToken(wakeId);
+  }
+
+  /** Takes a new draw token, for drawing again after a lapse. */
+  redraw(): void {
+    this.token = newDrawToken(this.wakeId);
+  }
+
+  /** What a wake message granting the current draw carries (see keys.ts). */
+  get proof(): string {
+    if (this.#proof?.[0] !== this.token) {
+      this.#proof = [this.token, grantProof(this.token)];
+    }
+    return this.#proof[1];
+  }
 
   /** The key and channel names of the ticket's resource. */
   get keys(): ResourceKeys {
