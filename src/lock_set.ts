@@ -116,7 +116,8 @@ export async function lockAll(
     await releaseAll(locks);
     // Name the budget the caller gave, not what was left of it.
     if (error instanceof TimeoutError && timeout !== undefined) {
-      throw new TimeoutError(error.resource, error.ahead, timeout);
+      const { resource, ahead, unreachable } = error;
+      throw new TimeoutError(resource, ahead, timeout, unreachable);
     }
     throw error;
   }

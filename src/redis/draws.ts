@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { ConnectionError } from "../errors.ts";
 import { isAway } from "./errors.ts";
 import { retryWhileAway } from "./outage.ts";
 import { NEWEST_GRACE_MS } from "./scripts.ts";
@@ -81,10 +82,15 @@ export class Draws {
     const attempt = async () => {
       await this.#host.ready();
       await this.draw(ticket);
+      ticket.away = undefined;
     };
-    const waits = (error: unknown) =>
-      this.#host.bounded(ticket) && isAway(error) &&
-      ticket.state === "drawing" && !this.#host.closed();
+    const waits = (error: unknown) => {
+      const wait = this.#host.bounded(ticket) && isAway(error) &&
+        ticket.state === "drawing" && !this.#host.closed();
+      // Kept for the TimeoutError, should the wait run out meanwhile.
+      if (wait) ticket.away = this.#session.own(error) as ConnectionError;
+      return wait;
+    };
     await retryWhileAway(attempt, waits).catch((error) => {
       throw this.#session.own(error);
     });

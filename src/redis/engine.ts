@@ -26,6 +26,7 @@ import { Subscriber } from "./subscriber.ts";
 import type { WaitLimits } from "../engine.ts";
 import { Follow } from "../follow.ts";
 import { TurnEngine } from "../core.ts";
+import type { ConnectionError } from "../errors.ts";
 import { isSlotMoving } from "./slot_move.ts";
 import { settleWithin, waitOrGiveUp } from "../wait.ts";
 import { RedisTicket } from "./ticket.ts";
@@ -215,6 +216,18 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
       return Promise.resolve(lastSeen);
     }
     return settleWithin(leaving, LEAVE_REPLY_WAIT_MS, lastSeen);
+  }
+
+  /**
+   * A wait that drew nothing because Redis was away, or that gave up while
+   * the connection is down, could not reach Redis: the count of users
+   * ahead would say nothing true.
+   */
+  protected override unreachable(
+    ticket: RedisTicket,
+  ): ConnectionError | undefined {
+    if (ticket.number === 0 && ticket.away) return ticket.away;
+    return this.#session.unreachable();
   }
 
   protected async leave(

@@ -19,6 +19,7 @@ import {
 } from "./client.ts";
 import type { Connection } from "./options.ts";
 import { isRefused, ownError } from "./errors.ts";
+import { ConnectionError } from "../errors.ts";
 
 const DEFAULT_CONNECT_TIMEOUT = 5_000;
 
@@ -38,7 +39,9 @@ export class Session {
   /** How scripts announce grants; SPUBLISH once a cluster proves it has it. */
   #publish: InternalPublish = "PUBLISH";
   /** On the command client; taken off at the end, as it may be borrowed. */
-  readonly #listeners: ReadonlyArray<[string, () => void]>;
+  readonly #listeners: ReadonlyArray<[string, (error: Error) => void]>;
+  /** The command client's last error event. */
+  #lastError: Error | undefined;
 
   /** Listens on `connection`'s client for `events` until `end()`. */
   constructor(
@@ -49,13 +52,17 @@ export class Session {
     this.#connection = connection;
     this.#connectTimeout = connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
     this.#listeners = [
-      // Without a listener, ioredis prints every connection error to the console.
-      ["error", () => {}],
+      // Without a listener, ioredis prints every connection error to the
+      // console; the last one says why Redis cannot be reached.
+      ["error", (error: Error) => this.#lastError = error],
       ["close", () => events.lost()],
       // A Cluster emits "close" only once every node is gone; one master lost
       // (and its keys with it, until a replica takes over) shows as "-node".
       ["-node", () => events.lost()],
-      ["ready", () => events.back()],
+      ["ready", () => {
+        this.#lastError = undefined;
+        events.back();
+      }],
     ];
     for (const [event, listener] of this.#listeners) {
       connection.client.on(event, listener);
@@ -65,6 +72,17 @@ export class Session {
   /** The command client. */
   get client(): Client {
     return this.#connection.client;
+  }
+
+  /**
+   * Why Redis cannot be reached now, if the command client is not ready:
+   * its last error, or its state when it has given none.
+   */
+  unreachable(): ConnectionError | undefined {
+    const { status } = this.client;
+    if (status === "ready") return undefined;
+    const reason = this.#lastError?.message ?? `the connection is ${status}`;
+    return new ConnectionError(this.#connection.address, reason);
   }
 
   /** Whether the server is a Redis Cluster. */

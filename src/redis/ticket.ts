@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { ConnectionError } from "../errors.ts";
 import { Ticket } from "../ticket.ts";
 import { newDrawToken, type ResourceKeys } from "./keys.ts";
 import type { Place } from "./steps.ts";
@@ -21,6 +22,8 @@ export class RedisTicket extends Ticket<ResourceKeys> {
   validUntil = 0;
   /** When the queue last showed a sign of life (for patience). */
   lastNews = 0;
+  /** Why the last draw failed while Redis was away, until one succeeds. */
+  away: ConnectionError | undefined;
 
   /** The key and channel names of the ticket's resource. */
   get keys(): ResourceKeys {

@@ -181,7 +181,7 @@ async function lockAll(
       throw new CliError(
         `timed out after ${options.timeoutText} waiting for ${
           JSON.stringify(error.resource)
-        }: ${error.ahead} user(s) still ahead`,
+        }: ${error.why}`,
         options.conflictExitCode,
       );
     }
