@@ -36,6 +36,7 @@ import { Heartbeat } from "./heartbeat.ts";
 import { listenExternal, listResources } from "./queues.ts";
 import { leaveWhileAway } from "./outage.ts";
 import { Draws } from "./draws.ts";
+import { loseAllHeld, loseServedBy } from "./lease_loss.ts";
 
 /** How long a user that gives up waits for Redis to confirm it has left. */
 const LEAVE_REPLY_WAIT_MS = 250;
@@ -58,7 +59,14 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
     super();
     this.#hashTag = options.hashTag ?? connection.cluster;
     this.#session = new Session(connection, options.connectTimeout, {
-      lost: () => this.#onConnectionLost(),
+      // Held leases a lost connection (or Cluster master) may have taken along.
+      lost: () => loseAllHeld(this.tickets),
+      nodeLost: (node) =>
+        loseServedBy(
+          this.tickets,
+          node,
+          (keys) => this.#session.masterOf(keys),
+        ),
       back: () => this.#onReconnected(),
     });
     this.#subscriber = new Subscriber(
@@ -85,19 +93,6 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
       closed: () => this.closed,
       reopen: () => void this.#subscriber.reopen().catch(() => {}),
     });
-  }
-
-  /**
-   * A dropped connection may mean a restarted Redis that lost every key, and
-   * others may be granted as soon as it is back: no held lease can be
-   * trusted past this point, so each is given up before a reconnect.
-   */
-  #onConnectionLost(): void {
-    for (const ticket of this.tickets) {
-      if (ticket.state === "held") {
-        ticket.lose("the connection to Redis was lost (its keys may be gone)");
-      }
-    }
   }
 
   /**
@@ -179,6 +174,7 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
   protected granting(ticket: RedisTicket, sentAt: number): void {
     this.#waiters.unwatch(ticket);
     ticket.validUntil = sentAt + ticket.spec.expire;
+    ticket.master = this.#session.masterOf(ticket.keys);
   }
 
   protected unwatch(ticket: RedisTicket): void {

@@ -22,6 +22,8 @@ export class RedisTicket extends Ticket<ResourceKeys> {
   validUntil = 0;
   /** When the queue last showed a sign of life (for patience). */
   lastNews = 0;
+  /** On a Cluster, `host:port` of the master that granted the turn. */
+  master: string | undefined;
   /** Why the last draw failed while Redis was away, until one succeeds. */
   away: ConnectionError | undefined;
 
