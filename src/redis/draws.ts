@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { ConnectionError } from "../errors.ts";
+import { ConnectionError } from "../errors.ts";
 import { isAway } from "./errors.ts";
 import { retryWhileAway } from "./outage.ts";
 import { NEWEST_GRACE_MS } from "./scripts.ts";
@@ -88,7 +88,8 @@ export class Draws {
       const wait = this.#host.bounded(ticket) && isAway(error) &&
         ticket.state === "drawing" && !this.#host.closed();
       // Kept for the TimeoutError, should the wait run out meanwhile.
-      if (wait) ticket.away = this.#session.own(error) as ConnectionError;
+      const owned = this.#session.own(error);
+      if (wait && owned instanceof ConnectionError) ticket.away = owned;
       return wait;
     };
     await retryWhileAway(attempt, waits).catch((error) => {
