@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { ConnectionError } from "../errors.ts";
 import { Ticket, type TicketSpec } from "../ticket.ts";
 import { grantProof, newDrawToken, type ResourceKeys } from "./keys.ts";
 import type { Place } from "./steps.ts";
@@ -32,6 +33,10 @@ export class RedisTicket extends Ticket<ResourceKeys> {
   lastNews = 0;
   /** Whether its wait has a timeout, so its draw waits for Redis within it. */
   bounded = false;
+  /** On a Cluster, `host:port` of the master that granted the turn. */
+  master: string | undefined;
+  /** Why the last draw failed while Redis was away, until one succeeds. */
+  away: ConnectionError | undefined;
 
   constructor(
     resource: string,
