@@ -83,7 +83,8 @@ const DEFAULT_DELAY_MS = 1_000;
  *
  * @param locker The locker to take turns with.
  * @param options Which resource each job needs, and how to wait for it.
- * @param processor Your processor, run with the turn held.
+ * @param processor Your processor, run with the turn held, and given the
+ *   held locks (with their fencing tokens) after BullMQ's arguments.
  * @returns A processor for `new Worker(...)`, declaring `(job, token, signal)`
  *   so that BullMQ hands it the cancellation signal.
  */
@@ -99,12 +100,16 @@ export function withTurn<J extends TurnJob = AnyJob, R = unknown>(
   return async function turnProcessor(job, token, signal) {
     const cancel = nativeSignal(signal);
     const resources = resourcesOf(job, options.resource);
-    if (resources.length === 0) return await processor(job, token, cancel);
+    if (resources.length === 0) return await processor(job, token, cancel, []);
     const label = labelOf(job, options.label);
     const attempt = { job, token, cancel, resources, label };
     const turns = await takeLockSet(locker, options, attempt);
     const both = AbortSignal.any([cancel, turns.signal]);
-    return await holding(turns, job, () => processor(job, token, both));
+    return await holding(
+      turns,
+      job,
+      () => processor(job, token, both, turns.locks),
+    );
   };
 }
 

@@ -10,7 +10,7 @@
 
 import { awaitTurn, type WaitSteps } from "./await_turn.ts";
 import type { Engine, WaitLimits } from "./engine.ts";
-import { TurnError } from "./errors.ts";
+import { type ConnectionError, TurnError } from "./errors.ts";
 import type { Follow } from "./follow.ts";
 import type { Lock, ReleaseOutcome } from "./lock.ts";
 import type { Outcome } from "./messages.ts";
@@ -18,8 +18,8 @@ import type { ReleaseResult } from "./steps.ts";
 import type { Ticket, TicketSpec } from "./ticket.ts";
 import type { ResetResult, ResourceStatus } from "./types.ts";
 
-/** Work under way to leave queues, which closing must wait for. */
-export class Departures {
+/** Waits, tries and leaves under way, which closing must wait for. */
+export class InFlight {
   readonly #pending = new Set<Promise<unknown>>();
 
   /** Tracks `work` until it settles; returns it. */
@@ -43,13 +43,14 @@ export abstract class TurnEngine<T extends Ticket> implements Engine {
   /** The tickets from drawing to leaving; closing releases or fails them. */
   protected readonly tickets: Set<T> = new Set();
   /** Work closing waits for. */
-  protected readonly departures: Departures = new Departures();
+  protected readonly inFlight: InFlight = new InFlight();
   #closed = false;
   #closing: Promise<void> | undefined;
   readonly #waitSteps: WaitSteps<T> = {
     enter: (ticket) => this.enter(ticket),
     leaveWaiting: (ticket, entered) => this.leaveWaiting(ticket, entered),
     lockOf: (ticket) => this.lockOf(ticket),
+    unreachable: (ticket) => this.unreachable(ticket),
   };
 
   // -------------------------------------------------------------------------
@@ -57,12 +58,10 @@ export abstract class TurnEngine<T extends Ticket> implements Engine {
 
   /** A new ticket on `resource`, carrying the backend's handle on it. */
   protected abstract ticketFor(resource: string, spec: TicketSpec): T;
-  /** Readies a wait or a try (by connecting, say); rejects to refuse it. */
-  protected abstract prepare(
-    ticket: T,
-    limits: WaitLimits,
-    trying: boolean,
-  ): Promise<void>;
+  /** Readies a wait (by connecting, say); rejects to refuse it. */
+  protected abstract prepareWait(ticket: T, limits: WaitLimits): Promise<void>;
+  /** Readies a try (by connecting, say); rejects to refuse it. */
+  protected abstract prepareTry(ticket: T, limits: WaitLimits): Promise<void>;
   /** Draws only if nobody holds or waits; true once the ticket is granted. */
   protected abstract tryDraw(ticket: T): Promise<boolean>;
   /** Draws a number and watches the queue until the ticket is granted. */
@@ -104,6 +103,11 @@ export abstract class TurnEngine<T extends Ticket> implements Engine {
   /** Runs as closing begins, before users leave. */
   protected beginClose(): void {}
 
+  /** Why a timed-out wait could not reach its server; a server-less backend never says. */
+  protected unreachable(_ticket: T): ConnectionError | undefined {
+    return undefined;
+  }
+
   /** Waits until earlier looks at the queue for the ticket are done. */
   protected async looksDone(_ticket: T): Promise<void> {}
 
@@ -127,10 +131,10 @@ export abstract class TurnEngine<T extends Ticket> implements Engine {
   ): Promise<Lock> {
     this.assertOpen();
     const ticket = this.ticketFor(resource, spec);
-    await this.prepare(ticket, limits, false);
+    await this.prepareWait(ticket, limits);
     limits.signal?.throwIfAborted();
     this.tickets.add(ticket);
-    return await this.departures.track(
+    return await this.inFlight.track(
       awaitTurn(ticket, limits, this.#waitSteps),
     );
   }
@@ -143,9 +147,9 @@ export abstract class TurnEngine<T extends Ticket> implements Engine {
   ): Promise<Lock | null> {
     this.assertOpen();
     const ticket = this.ticketFor(resource, spec);
-    await this.prepare(ticket, limits, true);
+    await this.prepareTry(ticket, limits);
     limits.signal?.throwIfAborted();
-    return await this.departures.track(this.#try(ticket));
+    return await this.inFlight.track(this.#try(ticket));
   }
 
   async #try(ticket: T): Promise<Lock | null> {
@@ -214,7 +218,7 @@ export abstract class TurnEngine<T extends Ticket> implements Engine {
     ticket: T,
     outcome: ReleaseOutcome,
   ): Promise<void> {
-    await this.departures.track(this.leave(ticket, outcome));
+    await this.inFlight.track(this.leave(ticket, outcome));
   }
 
   // -------------------------------------------------------------------------
@@ -278,7 +282,7 @@ export abstract class TurnEngine<T extends Ticket> implements Engine {
         this.leaveHeld(ticket, "completed").catch(() => {});
       } else ticket.fail(closing);
     }
-    await this.departures.settled();
+    await this.inFlight.settled();
     await this.shutDown();
   }
 }

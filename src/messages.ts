@@ -32,11 +32,13 @@ export interface ParsedMessage {
   readonly kind: EventKind;
   readonly number?: number;
   readonly label?: string;
+  /** The fencing token a `started` message names (turn 1.0's names none). */
+  readonly fence?: bigint;
 }
 
 const MESSAGE_FORMS: ReadonlyArray<[RegExp, EventKind]> = [
   [/^(\d+) assigned to "(.*)"$/s, "assigned"],
-  [/^(\d+) started$/, "started"],
+  [/^(\d+) started(?: \(fence (?<fence>\d+)\))?$/, "started"],
   [/^(\d+) completed by "(.*)"$/s, "completed"],
   [/^(\d+) granted$/, "granted"],
   [/^(\d+) bumps$/, "bumps"],
@@ -47,10 +49,11 @@ const MESSAGE_FORMS: ReadonlyArray<[RegExp, EventKind]> = [
 ];
 
 const MESSAGE_TEXTS: Readonly<
-  Record<EventKind, (n: number, label: string) => string>
+  Record<EventKind, (n: number, label: string, fence?: bigint) => string>
 > = {
   assigned: (n, label) => `${n} assigned to "${label}"`,
-  started: (n) => `${n} started`,
+  started: (n, _, fence) =>
+    fence === undefined ? `${n} started` : `${n} started (fence ${fence})`,
   completed: (n, label) => `${n} completed by "${label}"`,
   granted: (n) => `${n} granted`,
   bumps: (n) => `${n} bumps`,
@@ -69,8 +72,9 @@ export function formatMessage(
   kind: EventKind,
   number = 0,
   label = "",
+  fence?: bigint,
 ): string {
-  return `${resource}: ${MESSAGE_TEXTS[kind](number, label)}`;
+  return `${resource}: ${MESSAGE_TEXTS[kind](number, label, fence)}`;
 }
 
 /**
@@ -88,6 +92,8 @@ export function parseMessage(
     const match = form.exec(text);
     if (!match) continue;
     const number = match[1] ? Number(match[1]) : undefined;
+    const fence = match.groups?.fence;
+    if (fence !== undefined) return { kind, number, fence: BigInt(fence) };
     return match[2] === undefined ? { kind, number } : {
       kind,
       number,

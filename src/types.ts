@@ -5,13 +5,98 @@
  */
 
 import type { EventKind } from "./messages.ts";
-import type {
-  ConnectionOptions,
-  IoredisClient,
-  ServerAddress,
-} from "./redis/options.ts";
 
-export type { ConnectionOptions, EventKind, IoredisClient, ServerAddress };
+export type { EventKind };
+
+/**
+ * An ioredis `Redis` or `Cluster` client, described by the little this
+ * module's public types need, so that they do not expose ioredis' own types.
+ * With a `Cluster`, keys carry a hash tag and grants use sharded pub/sub.
+ *
+ * @example Lending the Locker an existing client
+ * ```ts
+ * import { Redis } from "ioredis";
+ * import { Locker } from "./locker.ts";
+ * const redis = new Redis(Deno.env.get("TURN_REDIS_URL") ?? "redis://localhost:6379/0");
+ * const locker = new Locker({ redis }); // never closes `redis`
+ * await locker.close();
+ * redis.disconnect();
+ * ```
+ */
+export interface IoredisClient {
+  /** The client's connection options. */
+  readonly options: object;
+  /** `true` for an ioredis `Cluster`. */
+  readonly isCluster?: boolean;
+  /** Makes a second connection with the same options. */
+  duplicate(): unknown;
+}
+
+/**
+ * Where one server listens: a Redis Sentinel to ask where the master is, or a
+ * Redis Cluster node to learn the cluster from.
+ *
+ * @example
+ * ```ts
+ * import type { ServerAddress } from "./types.ts";
+ * const sentinel: ServerAddress = { host: "sentinel-1.internal", port: 26379 };
+ * ```
+ */
+export interface ServerAddress {
+  /** The server's host name or address. */
+  readonly host: string;
+  /** The server's port (Sentinel's default is 26379). */
+  readonly port: number;
+}
+
+/**
+ * How to reach Redis. With none of these, the environment decides.
+ *
+ * @example turn 1.0's connection words
+ * ```ts
+ * import type { ConnectionOptions } from "./types.ts";
+ * const options: ConnectionOptions = { host: "redis.internal", port: 6380, db: 2 };
+ * ```
+ */
+export interface ConnectionOptions {
+  /**
+   * `redis://[user:password@]host[:port][/db]`, `rediss://` for TLS, or
+   * `file:///dir` for the file backend (one host, no server).
+   */
+  readonly url?: string;
+  /** Host name (turn 1.0's `--host`). Default `localhost`. */
+  readonly host?: string;
+  /** Port (turn 1.0's `--port`). Default 6379. */
+  readonly port?: number;
+  /** Database number (turn 1.0's `--db`). Default 0. */
+  readonly db?: number;
+  /** Password (turn 1.0's `--password`). */
+  readonly password?: string;
+  /** ACL user name. */
+  readonly username?: string;
+  /** Connect with TLS: `true`, or Node TLS options. */
+  readonly tls?: boolean | Record<string, unknown>;
+  /**
+   * An existing ioredis client to borrow. It is never closed by the Locker;
+   * the Locker duplicates it for pub/sub.
+   */
+  readonly redis?: IoredisClient;
+  /** How long to wait for a connection before giving up. Default 5000 ms. */
+  readonly connectTimeout?: number;
+  /**
+   * Redis Sentinels to ask for the master named `name` (ioredis' sentinel
+   * options). `password`, `username`, `db` and `tls` apply to the master.
+   */
+  readonly sentinels?: readonly ServerAddress[];
+  /** The master group name the sentinels monitor (with `sentinels`). */
+  readonly name?: string;
+  /**
+   * Redis Cluster nodes to learn the cluster from (a few masters are
+   * enough). The Locker then opens and owns an ioredis `Cluster`;
+   * `password`, `username` and `tls` apply to every node.
+   */
+  readonly cluster?: readonly ServerAddress[];
+}
 
 /**
  * Options of `new Locker(options)`.
@@ -107,6 +192,7 @@ export interface UserStatus {
  *   dispenser: 2,
  *   size: 0,
  *   users: [],
+ *   fence: 41n,
  * };
  * ```
  */
@@ -121,6 +207,13 @@ export interface ResourceStatus {
   readonly size: number;
   /** Live users, holder first, in number order. */
   readonly users: readonly UserStatus[];
+  /**
+   * The last fencing token issued on the resource (`0n` if none ever was):
+   * the holder's `lock.fence` once it has taken its turn. Between a release
+   * and the next holder taking its turn, and while a turn 1.0 client holds
+   * it (1.0 clients issue no tokens), it is an earlier holder's token.
+   */
+  readonly fence: bigint;
 }
 
 /**
@@ -182,6 +275,11 @@ export interface TurnEvent {
   readonly number?: number;
   /** The user's label, where the message names one. */
   readonly label?: string;
+  /**
+   * The fencing token of the grant, on `started` events of this module's
+   * clients (turn 1.0 clients publish none).
+   */
+  readonly fence?: bigint;
   /** When the message arrived, in ms since the epoch. */
   readonly time: number;
   /** The message as published, e.g. `printer: 7 started`. */

@@ -28,13 +28,15 @@ lockerTest(
       ["printer"],
       (e) => e.kind === "granted",
     );
-    await locker.withLock("printer", () => {}, { label: "test_label" });
+    const fence = await locker.withLock("printer", (lock) => lock.fence, {
+      label: "test_label",
+    });
     const messages = (await within(events, 5000, "events")).map((e) =>
       e.message
     );
     assert.deepEqual(messages, [
       'printer: 1 assigned to "test_label"',
-      "printer: 1 started",
+      `printer: 1 started (fence ${fence})`,
       'printer: 1 completed by "test_label"',
       "printer: 2 granted",
     ]);

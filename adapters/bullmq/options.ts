@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { Lock } from "../../src/lock.ts";
 import { MIN_EXPIRE } from "../../src/locker.ts";
 import { checkDuration, show } from "../../src/validate.ts";
 import { type Caller, labelFrom, resourcesFrom } from "../shared/names.ts";
@@ -13,6 +14,17 @@ import { type Caller, labelFrom, resourcesFrom } from "../shared/names.ts";
 /**
  * What the middleware needs of a BullMQ `Job`; every BullMQ 5.64+ and 6 job
  * has it. Your processor gets your own job type back.
+ *
+ * @example
+ * ```ts
+ * import type { TurnJob } from "../bullmq.ts";
+ * const job: TurnJob = {
+ *   id: "42",
+ *   queueName: "reports",
+ *   log: (row) => Promise.resolve(console.log(row)),
+ *   moveToDelayed: () => Promise.resolve(),
+ * };
+ * ```
  */
 export interface TurnJob {
   /** The job id. */
@@ -30,14 +42,39 @@ export interface TurnJob {
  * `new Worker(...)` without type arguments): loose, like BullMQ's own default
  * `Job<any>`. Give the worker its types, or annotate your processor's job, to
  * get your exact job type instead.
+ *
+ * @example
+ * ```ts
+ * import type { AnyJob } from "../bullmq.ts";
+ * const printerOf = (job: AnyJob): string => `printer:${job.data.printer}`;
+ * ```
  */
 // deno-lint-ignore no-explicit-any
 export type AnyJob = TurnJob & { readonly [key: string]: any };
 
-/** What to do with a job whose resource is busy. */
+/**
+ * What to do with a job whose resource is busy.
+ *
+ * @example
+ * ```ts
+ * import type { BusyStrategy } from "../bullmq.ts";
+ * const onBusy: BusyStrategy = "delay";
+ * ```
+ */
 export type BusyStrategy = "wait" | "delay";
 
-/** Options for {@linkcode withTurn}. */
+/**
+ * Options for {@linkcode withTurn}.
+ *
+ * @example
+ * ```ts
+ * import type { AnyJob, WithTurnOptions } from "../bullmq.ts";
+ * const options: WithTurnOptions<AnyJob> = {
+ *   resource: (job) => `printer:${job.data.printer}`,
+ *   timeout: 60_000,
+ * };
+ * ```
+ */
 export interface WithTurnOptions<J extends TurnJob> {
   /**
    * The resource(s) the job needs: a name, several names (taken in sorted
@@ -82,14 +119,36 @@ export interface WithTurnOptions<J extends TurnJob> {
 /**
  * Your processor: BullMQ's, but the `signal` is always there. It aborts when
  * BullMQ cancels the job (`worker.cancelJob`) or when a turn's lease is lost.
+ * `locks` are the turns held, one per resource in sorted order (none when the
+ * job needs no resource); pass `lock.fence` with each write so that the
+ * resource can refuse a job whose turn has passed.
+ *
+ * @example Sending each write with its fencing token
+ * ```ts
+ * import type { TurnProcessor } from "@turn/turn/bullmq";
+ * const processor: TurnProcessor<{ id?: string }, string> = async (
+ *   job, _token, _signal, [lock],
+ * ) => `job ${job.id} writes with fence ${lock.fence}`;
+ * ```
  */
 export type TurnProcessor<J, R> = (
   job: J,
   token: string | undefined,
   signal: AbortSignal,
+  locks: readonly Lock[],
 ) => Promise<R>;
 
-/** The BullMQ processor {@linkcode withTurn} returns. */
+/**
+ * The BullMQ processor {@linkcode withTurn} returns.
+ *
+ * @example
+ * ```ts
+ * import type { AnyJob, Processor } from "../bullmq.ts";
+ * const started: Processor<AnyJob, void> = async (job) => {
+ *   await job.log("started");
+ * };
+ * ```
+ */
 export type Processor<J, R> = (
   job: J,
   token?: string,

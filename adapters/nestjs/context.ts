@@ -15,11 +15,15 @@ import { TurnDecoratorError } from "./errors.ts";
  * @example
  * ```ts
  * import type { TurnContext } from "@turn/turn/nestjs";
- * const report = ({ locks }: TurnContext) => locks.map((lock) => lock.number);
+ * const fences = ({ locks }: TurnContext) => locks.map((lock) => lock.fence);
  * ```
  */
 export interface TurnContext {
-  /** The held locks, one per resource, in the (sorted) order taken. */
+  /**
+   * The held locks, one per resource, in the (sorted) order taken. Send each
+   * lock's `fence` with writes to its resource, so that the resource can
+   * refuse a call whose turn has passed.
+   */
   readonly locks: readonly Lock[];
   /** Aborts, with a LeaseLostError as reason, when any of the leases is lost. */
   readonly signal: AbortSignal;

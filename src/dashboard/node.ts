@@ -9,12 +9,26 @@
 import { Buffer } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
 
-/** A fetch handler, such as `dashboard.fetch`. */
+/**
+ * A fetch handler, such as `dashboard.fetch`.
+ *
+ * @example
+ * ```ts
+ * import type { FetchHandler } from "./node.ts";
+ * const ok: FetchHandler = () => Promise.resolve(new Response("ok"));
+ * ```
+ */
 export type FetchHandler = (request: Request) => Promise<Response>;
 
 /**
  * A Node request listener; it also takes Express's third argument and
  * ignores it, answering every request itself.
+ *
+ * @example
+ * ```ts
+ * import type { NodeListener } from "./node.ts";
+ * const ok: NodeListener = (_request, response) => void response.end("ok");
+ * ```
  */
 export type NodeListener = (
   request: IncomingMessage,

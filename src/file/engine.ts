@@ -71,7 +71,11 @@ export class FileEngine extends TurnEngine<FileTicket> {
     return new Ticket(resource, resourcePaths(this.#root, resource), spec);
   }
 
-  protected prepare(): Promise<void> {
+  protected prepareWait(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  protected prepareTry(): Promise<void> {
     return Promise.resolve();
   }
 
@@ -102,7 +106,7 @@ export class FileEngine extends TurnEngine<FileTicket> {
     if (drawn === undefined) return false;
     ticket.number = drawn.n;
     this.#presences.set(ticket, drawn.presence);
-    this.#grant(ticket);
+    this.#grant(ticket, drawn.fence);
     this.#watch(ticket);
     return true;
   }
@@ -130,13 +134,14 @@ export class FileEngine extends TurnEngine<FileTicket> {
     ticket.number = drawn.n;
     this.#presences.set(ticket, drawn.presence);
     if (ticket.state === "leaving") return;
-    if (drawn.granted) return this.#grant(ticket);
+    if (drawn.granted) return this.#grant(ticket, drawn.fence);
     ticket.state = "waiting";
     ticket.seeIndicator(drawn.indicator);
   }
 
-  #grant(ticket: FileTicket): void {
-    this.grant(ticket, () => nextFence(ticket.handle));
+  /** Grants the turn, with the token its step issued, or issues one now. */
+  #grant(ticket: FileTicket, fence?: bigint): void {
+    this.grant(ticket, () => fence ?? nextFence(ticket.handle));
   }
 
   /** A holder no longer watches the user ahead. */
@@ -234,7 +239,7 @@ export class FileEngine extends TurnEngine<FileTicket> {
       setTimeout(() => this.#check(ticket, true), BUSY_LOOK_AGAIN_MS);
       return;
     }
-    if (result.verdict === "granted") this.#grant(ticket);
+    if (result.verdict === "granted") this.#grant(ticket, result.fence);
     else if (result.verdict === "waiting") {
       ticket.seeIndicator(result.indicator);
     } else if (ticket.state === "waiting") {

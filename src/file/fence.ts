@@ -13,6 +13,21 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /**
+ * The last fencing token issued on a resource, `0n` if none was. Read under
+ * a shared lock, so never halfway through an issue.
+ */
+export function lastFence(paths: ResourcePaths): bigint {
+  try {
+    using file = Deno.openSync(paths.fence, { read: true });
+    file.lockSync(false);
+    return parseFence(paths, readText(file));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return 0n;
+    throw error;
+  }
+}
+
+/**
  * Issues the next fencing token of a resource. Called by the holder of a
  * new grant only: grants of a resource are ordered, and each holder takes
  * its token before its predecessor's turn could follow, so tokens follow
@@ -27,9 +42,19 @@ export function nextFence(paths: ResourcePaths): bigint {
     create: true,
   });
   file.lockSync(true);
+  const fence = parseFence(paths, readText(file)) + 1n;
+  file.seekSync(0, Deno.SeekMode.Start);
+  writeAll(file, encoder.encode(String(fence).padStart(WIDTH, "0")));
+  return fence;
+}
+
+function readText(file: Deno.FsFile): string {
   const buffer = new Uint8Array(WIDTH);
   const read = file.readSync(buffer) ?? 0;
-  const text = decoder.decode(buffer.subarray(0, read)).trim();
+  return decoder.decode(buffer.subarray(0, read)).trim();
+}
+
+function parseFence(paths: ResourcePaths, text: string): bigint {
   // Starting again from 1 would break every token's promise: refuse instead.
   if (text !== "" && !/^[0-9]+$/.test(text)) {
     throw new Error(
@@ -38,8 +63,5 @@ export function nextFence(paths: ResourcePaths): bigint {
       } in ${paths.fence}`,
     );
   }
-  const fence = (text === "" ? 0n : BigInt(text)) + 1n;
-  file.seekSync(0, Deno.SeekMode.Start);
-  writeAll(file, encoder.encode(String(fence).padStart(WIDTH, "0")));
-  return fence;
+  return text === "" ? 0n : BigInt(text);
 }

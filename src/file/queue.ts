@@ -109,8 +109,10 @@ export class QueueStep implements Disposable {
   }
 
   /** Queues a message, delivered on commit. */
-  say(kind: EventKind, n?: number, label?: string): void {
-    this.#messages.push(formatMessage(this.paths.resource, kind, n, label));
+  say(kind: EventKind, n?: number, label?: string, fence?: bigint): void {
+    this.#messages.push(
+      formatMessage(this.paths.resource, kind, n, label, fence),
+    );
   }
 
   /** Sets the counters; `undefined` makes the queue idle. */

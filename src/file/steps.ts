@@ -9,6 +9,7 @@
 import { presencePath, type ResourcePaths } from "./layout.ts";
 import { createPresence, type Presence, readLabel } from "./presence.ts";
 import { QueueStep } from "./queue.ts";
+import { lastFence, nextFence } from "./fence.ts";
 import { removeQuietly } from "./io.ts";
 import type { Outcome } from "../messages.ts";
 import type { ResetResult, ResourceStatus, UserStatus } from "../types.ts";
@@ -17,6 +18,8 @@ import type { Drawn, PollResult, ReleaseResult } from "../steps.ts";
 /** What a draw got, with the presence file that holds its place. */
 export interface FileDrawn extends Drawn {
   readonly presence: Presence;
+  /** The fencing token, when granted at once. */
+  readonly fence?: bigint;
 }
 
 /**
@@ -41,14 +44,15 @@ export async function draw(
   const presence = createPresence(paths, n, label);
   step.set({ indicator: head, dispenser: n });
   step.say("assigned", n, label);
-  if (head === n) step.say("started", n);
+  const fence = head === n ? nextFence(paths) : undefined;
+  if (fence !== undefined) step.say("started", n, undefined, fence);
   try {
     step.commit();
   } catch (error) {
     presence.remove();
     throw error;
   }
-  return { n, granted: head === n, indicator: head, presence };
+  return { n, granted: head === n, indicator: head, presence, fence };
 }
 
 /**
@@ -78,8 +82,9 @@ export async function poll(
       step.say("lapsed", n);
       result = { verdict: "lapsed" };
     } else if (indicator === n) {
-      step.say("started", n);
-      result = { verdict: "granted" };
+      const fence = nextFence(paths);
+      step.say("started", n, undefined, fence);
+      result = { verdict: "granted", fence };
     } else result = { verdict: "waiting", indicator };
   }
   step.commit();
@@ -144,7 +149,8 @@ export async function status(
     if (label !== undefined) users.push({ number: m, label, ttl: -1 });
   }
   const size = Math.max(0, dispenser - indicator + 1);
-  return { resource: paths.resource, indicator, dispenser, size, users };
+  const fence = lastFence(paths);
+  return { resource: paths.resource, indicator, dispenser, size, users, fence };
 }
 
 /**

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { ConnectionError } from "../errors.ts";
 import { isAway } from "./errors.ts";
 import { retryWhileAway } from "./outage.ts";
 import { NEWEST_GRACE_MS } from "./scripts.ts";
@@ -27,8 +28,6 @@ export interface DrawsHost {
   grant(ticket: RedisTicket, fence: bigint, sentAt: number): void;
   /** A due time has changed: the heartbeat's timer is set again. */
   schedule(): void;
-  /** Whether the ticket's wait has a timeout, so waits for Redis within it. */
-  bounded(ticket: RedisTicket): boolean;
   closed(): boolean;
 }
 
@@ -81,10 +80,16 @@ export class Draws {
     const attempt = async () => {
       await this.#host.ready();
       await this.draw(ticket);
+      ticket.away = undefined;
     };
-    const waits = (error: unknown) =>
-      this.#host.bounded(ticket) && isAway(error) &&
-      ticket.state === "drawing" && !this.#host.closed();
+    const waits = (error: unknown) => {
+      const wait = ticket.bounded && isAway(error) &&
+        ticket.state === "drawing" && !this.#host.closed();
+      // Kept for the TimeoutError, should the wait run out meanwhile.
+      const owned = this.#session.own(error);
+      if (wait && owned instanceof ConnectionError) ticket.away = owned;
+      return wait;
+    };
     await retryWhileAway(attempt, waits).catch((error) => {
       throw this.#session.own(error);
     });

@@ -26,6 +26,7 @@ import { Subscriber } from "./subscriber.ts";
 import type { WaitLimits } from "../engine.ts";
 import { Follow } from "../follow.ts";
 import { TurnEngine } from "../core.ts";
+import type { ConnectionError } from "../errors.ts";
 import { isSlotMoving } from "./slot_move.ts";
 import { settleWithin, waitOrGiveUp } from "../wait.ts";
 import { RedisTicket } from "./ticket.ts";
@@ -35,6 +36,7 @@ import { Heartbeat } from "./heartbeat.ts";
 import { listenExternal, listResources } from "./queues.ts";
 import { leaveWhileAway } from "./outage.ts";
 import { Draws } from "./draws.ts";
+import { loseAllHeld, loseServedBy } from "./lease_loss.ts";
 
 /** How long a user that gives up waits for Redis to confirm it has left. */
 const LEAVE_REPLY_WAIT_MS = 250;
@@ -49,8 +51,6 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
   readonly #waiters: Waiters;
   readonly #heartbeat: Heartbeat;
   readonly #draws: Draws;
-  /** Waits with a timeout: their draw waits for a Redis that is away. */
-  readonly #bounded = new WeakSet<RedisTicket>();
   /** Aborts when closing, ending waits for a reconnect. */
   readonly #closeController = new AbortController();
 
@@ -59,7 +59,14 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
     super();
     this.#hashTag = options.hashTag ?? connection.cluster;
     this.#session = new Session(connection, options.connectTimeout, {
-      lost: () => this.#onConnectionLost(),
+      // Held leases a lost connection (or Cluster master) may have taken along.
+      lost: () => loseAllHeld(this.tickets),
+      nodeLost: (node) =>
+        loseServedBy(
+          this.tickets,
+          node,
+          (keys) => this.#session.masterOf(keys),
+        ),
       back: () => this.#onReconnected(),
     });
     this.#subscriber = new Subscriber(
@@ -67,16 +74,17 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
       (client) => this.#session.connect(client),
       () => this.#onSubscriberReconnected(),
     );
+    const grant = (ticket: RedisTicket, fence: bigint, sentAt: number) =>
+      this.grant(ticket, () => fence, sentAt);
     this.#draws = new Draws(this.#session, {
       ready: () => this.#ready(),
-      grant: (ticket, fence, sentAt) => this.grant(ticket, () => fence, sentAt),
+      grant,
       schedule: () => this.#heartbeat.schedule(),
-      bounded: (ticket) => this.#bounded.has(ticket),
       closed: () => this.closed,
     });
     this.#waiters = new Waiters(this.#subscriber, this.#session, {
       schedule: () => this.#heartbeat.schedule(),
-      grant: (ticket, fence, sentAt) => this.grant(ticket, () => fence, sentAt),
+      grant,
       draw: (ticket) => this.#draws.draw(ticket),
     });
     this.#heartbeat = new Heartbeat({
@@ -86,19 +94,6 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
       closed: () => this.closed,
       reopen: () => void this.#subscriber.reopen().catch(() => {}),
     });
-  }
-
-  /**
-   * A dropped connection may mean a restarted Redis that lost every key, and
-   * others may be granted as soon as it is back: no held lease can be
-   * trusted past this point, so each is given up before a reconnect.
-   */
-  #onConnectionLost(): void {
-    for (const ticket of this.tickets) {
-      if (ticket.state === "held") {
-        ticket.lose("the connection to Redis was lost (its keys may be gone)");
-      }
-    }
   }
 
   /**
@@ -144,15 +139,19 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
   }
 
   /** A wait with a timeout waits for Redis within it (see draws.ts). */
-  protected async prepare(
+  protected prepareWait(
     ticket: RedisTicket,
     limits: WaitLimits,
-    trying: boolean,
   ): Promise<void> {
-    if (!trying && limits.timeout !== undefined) {
-      this.#bounded.add(ticket);
-      return;
-    }
+    if (limits.timeout === undefined) return this.prepareTry(ticket, limits);
+    ticket.bounded = true;
+    return Promise.resolve();
+  }
+
+  protected async prepareTry(
+    _ticket: RedisTicket,
+    limits: WaitLimits,
+  ): Promise<void> {
     // An abort ends the wait for the connection too.
     await waitOrGiveUp(this.#ready(), { signal: limits.signal });
     // close() may have run while this call waited for the connection.
@@ -181,6 +180,7 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
   protected granting(ticket: RedisTicket, sentAt: number): void {
     this.#waiters.unwatch(ticket);
     ticket.validUntil = sentAt + ticket.spec.expire;
+    ticket.master = this.#session.masterOf(ticket.keys);
   }
 
   protected unwatch(ticket: RedisTicket): void {
@@ -212,12 +212,24 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
     ticket: RedisTicket,
     entered: Promise<void>,
   ): Promise<number> {
-    const leaving = this.departures.track(super.leaveWaiting(ticket, entered));
+    const leaving = this.inFlight.track(super.leaveWaiting(ticket, entered));
     const lastSeen = Math.max(0, ticket.ahead);
     if (this.#session.client.status !== "ready") {
       return Promise.resolve(lastSeen);
     }
     return settleWithin(leaving, LEAVE_REPLY_WAIT_MS, lastSeen);
+  }
+
+  /**
+   * A wait that drew nothing because Redis was away, or that gave up while
+   * the connection is down, could not reach Redis: the count of users
+   * ahead would say nothing true.
+   */
+  protected override unreachable(
+    ticket: RedisTicket,
+  ): ConnectionError | undefined {
+    if (ticket.number === 0 && ticket.away) return ticket.away;
+    return this.#session.unreachable();
   }
 
   protected async leave(
@@ -251,7 +263,7 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
    */
   #leaveLater(ticket: RedisTicket, step: Step<RedisReleaseResult>): void {
     const keepTrying = () => !this.closed && Date.now() < ticket.validUntil;
-    this.departures.track(
+    this.inFlight.track(
       this.#session.run(step, keepTrying)
         .then((result) => void this.#left(ticket, result), () => {}),
     );
@@ -263,16 +275,14 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
   ): Promise<void> {
     ticket.checkLease();
     if (!ticket.leaseSignal.aborted) {
-      const leaving = this.departures.track(this.leave(ticket, outcome));
-      await this.#session.owned(leaving);
-      return;
+      return await this.#session.owned(super.leaveAsHolder(ticket, outcome));
     }
     // A lost lease may still be a turn nobody else was given (its connection
     // dropped, Redis kept its keys): the leave checks the draw token, and
     // then hands over at once rather than leave the next user waiting for
     // the presence to lapse. Redis may be away, so it goes on in the
     // background (close() awaits it) and its failure changes nothing here.
-    void this.departures.track(this.#handOver(ticket, outcome)).catch(
+    void this.inFlight.track(this.#handOver(ticket, outcome)).catch(
       () => {},
     );
   }

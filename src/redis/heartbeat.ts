@@ -199,11 +199,8 @@ export class Heartbeat {
     if (!held) {
       return ticket.lose("its presence expired or the indicator moved on");
     }
-    if (sentAt > ticket.validUntil) {
-      return ticket.lose(
-        `no heartbeat reached Redis within expire (${ticket.spec.expire} ms)`,
-      );
-    }
+    // A renewal sent after the lease ran out cannot bring it back.
+    if (sentAt > ticket.validUntil) return ticket.loseUnheard();
     ticket.validUntil = sentAt + ticket.spec.expire;
   }
 

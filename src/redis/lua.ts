@@ -110,8 +110,8 @@ local function hand_over(from, d, skip)
   redis.call('SET', indicator, m)
   if not presence then return m end
   if t then
-    say(m .. ' started')
     local f = fence_of()
+    say(m .. ' started (fence ' .. f .. ')')
     wake(t, m .. ' ' .. redis.sha1hex(t) .. ' ' .. f)
     return m, f
   end

@@ -1,13 +1,14 @@
 /**
- * The Locker's connection options: their types, their checks, and the plan
- * of the ioredis client they describe (one server, a master through
- * Sentinel, a Cluster, or a borrowed client). Nothing is loaded or sent
- * here; client.ts builds and connects.
+ * The Locker's connection options (their types are public, in ../types.ts):
+ * their checks, and the plan of the ioredis client they describe (one
+ * server, a master through Sentinel, a Cluster, or a borrowed client).
+ * Nothing is loaded or sent here; client.ts builds and connects.
  *
  * @module
  */
 
 import type { Redis, RedisOptions } from "ioredis";
+import type { ConnectionOptions, ServerAddress } from "../types.ts";
 import { checkDb, checkPort, checkWord } from "../validate.ts";
 import {
   adopt,
@@ -16,96 +17,6 @@ import {
   refuseWrongDatabase,
 } from "./client.ts";
 import { parseRedisUrl, urlFromEnvironment } from "./url.ts";
-
-/**
- * An ioredis `Redis` or `Cluster` client, described by the little this
- * module's public types need, so that they do not expose ioredis' own types.
- * With a `Cluster`, keys carry a hash tag and grants use sharded pub/sub.
- *
- * @example Lending the Locker an existing client
- * ```ts
- * import { Redis } from "ioredis";
- * import { Locker } from "../locker.ts";
- * const redis = new Redis(Deno.env.get("TURN_REDIS_URL") ?? "redis://localhost:6379/0");
- * const locker = new Locker({ redis }); // never closes `redis`
- * await locker.close();
- * redis.disconnect();
- * ```
- */
-export interface IoredisClient {
-  /** The client's connection options. */
-  readonly options: object;
-  /** `true` for an ioredis `Cluster`. */
-  readonly isCluster?: boolean;
-  /** Makes a second connection with the same options. */
-  duplicate(): unknown;
-}
-
-/**
- * Where one server listens: a Redis Sentinel to ask where the master is, or a
- * Redis Cluster node to learn the cluster from.
- *
- * @example
- * ```ts
- * import type { ServerAddress } from "./options.ts";
- * const sentinel: ServerAddress = { host: "sentinel-1.internal", port: 26379 };
- * ```
- */
-export interface ServerAddress {
-  /** The server's host name or address. */
-  readonly host: string;
-  /** The server's port (Sentinel's default is 26379). */
-  readonly port: number;
-}
-
-/**
- * How to reach Redis. With none of these, the environment decides.
- *
- * @example turn 1.0's connection words
- * ```ts
- * import type { ConnectionOptions } from "./options.ts";
- * const options: ConnectionOptions = { host: "redis.internal", port: 6380, db: 2 };
- * ```
- */
-export interface ConnectionOptions {
-  /**
-   * `redis://[user:password@]host[:port][/db]`, `rediss://` for TLS, or
-   * `file:///dir` for the file backend (one host, no server).
-   */
-  readonly url?: string;
-  /** Host name (turn 1.0's `--host`). Default `localhost`. */
-  readonly host?: string;
-  /** Port (turn 1.0's `--port`). Default 6379. */
-  readonly port?: number;
-  /** Database number (turn 1.0's `--db`). Default 0. */
-  readonly db?: number;
-  /** Password (turn 1.0's `--password`). */
-  readonly password?: string;
-  /** ACL user name. */
-  readonly username?: string;
-  /** Connect with TLS: `true`, or Node TLS options. */
-  readonly tls?: boolean | Record<string, unknown>;
-  /**
-   * An existing ioredis client to borrow. It is never closed by the Locker;
-   * the Locker duplicates it for pub/sub.
-   */
-  readonly redis?: IoredisClient;
-  /** How long to wait for a connection before giving up. Default 5000 ms. */
-  readonly connectTimeout?: number;
-  /**
-   * Redis Sentinels to ask for the master named `name` (ioredis' sentinel
-   * options). `password`, `username`, `db` and `tls` apply to the master.
-   */
-  readonly sentinels?: readonly ServerAddress[];
-  /** The master group name the sentinels monitor (with `sentinels`). */
-  readonly name?: string;
-  /**
-   * Redis Cluster nodes to learn the cluster from (a few masters are
-   * enough). The Locker then opens and owns an ioredis `Cluster`;
-   * `password`, `username` and `tls` apply to every node.
-   */
-  readonly cluster?: readonly ServerAddress[];
-}
 
 /**
  * A connection whose options have been checked: where it goes, and how to

@@ -115,10 +115,11 @@ redis.call('SET', tokens .. n, token .. label, 'PX', expire)
 redis.call('SET', draw_key, n, 'PX', expire)
 say(n .. ' assigned to "' .. label .. '"')
 if i == n then
-  say(n .. ' started')
   -- A hand-over above issued a token since 'last' was read.
   if head ~= i then last = nil end
-  return {n, 1, fence_of(last)}
+  local f = fence_of(last)
+  say(n .. ' started (fence ' .. f .. ')')
+  return {n, 1, f}
 end
 return {n, 0, i, foreign(i)}
 `,
@@ -151,7 +152,7 @@ if i and d and i <= d and skippable(i, d, skip) then
   i, d = counters()
 end
 if not i or i > n then forget(true, true); say(n .. ' lapsed'); return {-1} end
-if i == n then say(n .. ' started'); return {1, fence_of()} end
+if i == n then local f = fence_of(); say(n .. ' started (fence ' .. f .. ')'); return {1, f} end
 return {0, i, ttl_ahead(n - 1, i), foreign(i)}
 `,
 );
@@ -263,8 +264,9 @@ return done('reset')
 
 /**
  * status: ARGV none beyond the common ones. Returns `{}` when the resource
- * has no queue, else `{indicator, dispenser, n1, label1, ttl1, ...}` for each
- * live user, in number order.
+ * has no queue, else `{indicator, dispenser, fence, n1, label1, ttl1, ...}`
+ * for each live user, in number order (fence: the last token issued, `'0'`
+ * if none).
  */
 export const STATUS: Script = script(
   "turnStatus",
@@ -272,7 +274,7 @@ export const STATUS: Script = script(
   `
 local i, d = counters()
 if not i or not d then return {} end
-local out = {i, d}
+local out = {i, d, redis.call('GET', base .. 'fence') or '0'}
 for m = i, d do
   local label = redis.call('GET', prefix .. m)
   if label then

@@ -19,13 +19,18 @@ import {
 } from "./client.ts";
 import type { Connection } from "./options.ts";
 import { isRefused, ownError } from "./errors.ts";
+import { ConnectionError } from "../errors.ts";
+import { masterOf, nodeName } from "./cluster_nodes.ts";
+import type { Redis } from "ioredis";
 
 const DEFAULT_CONNECT_TIMEOUT = 5_000;
 
 /** What the engine hears of its command connection. */
 export interface SessionEvents {
-  /** The connection dropped (or, on a cluster, a master was lost). */
+  /** The connection dropped (on a Cluster: every node's). */
   lost(): void;
+  /** A Cluster dropped node `host:port` (a master or a replica). */
+  nodeLost(node: string): void;
   /** The connection is ready again. */
   back(): void;
 }
@@ -41,7 +46,9 @@ export class Session {
    */
   #variant: ScriptVariant = "single";
   /** On the command client; taken off at the end, as it may be borrowed. */
-  readonly #listeners: ReadonlyArray<[string, () => void]>;
+  readonly #listeners: ReadonlyArray<[string, (arg: unknown) => void]>;
+  /** The command client's last error event. */
+  #lastError: Error | undefined;
 
   /** Listens on `connection`'s client for `events` until `end()`. */
   constructor(
@@ -52,13 +59,17 @@ export class Session {
     this.#connection = connection;
     this.#connectTimeout = connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
     this.#listeners = [
-      // Without a listener, ioredis prints every connection error to the console.
-      ["error", () => {}],
+      // Without a listener, ioredis prints every connection error to the
+      // console; the last one says why Redis cannot be reached.
+      ["error", (error) => this.#lastError = error as Error],
       ["close", () => events.lost()],
-      // A Cluster emits "close" only once every node is gone; one master lost
-      // (and its keys with it, until a replica takes over) shows as "-node".
-      ["-node", () => events.lost()],
-      ["ready", () => events.back()],
+      // A Cluster emits "close" only once every node is gone; one node lost
+      // (a master and its keys, until a replica takes over) shows as "-node".
+      ["-node", (node) => events.nodeLost(nodeName(node as Redis))],
+      ["ready", () => {
+        this.#lastError = undefined;
+        events.back();
+      }],
     ];
     for (const [event, listener] of this.#listeners) {
       connection.client.on(event, listener);
@@ -68,6 +79,25 @@ export class Session {
   /** The command client. */
   get client(): Client {
     return this.#connection.client;
+  }
+
+  /**
+   * Why Redis cannot be reached now, if the command client is not ready:
+   * its last error, or its state when it has given none.
+   */
+  unreachable(): ConnectionError | undefined {
+    const { status } = this.client;
+    if (status === "ready") return undefined;
+    const reason = this.#lastError?.message ?? `the connection is ${status}`;
+    return new ConnectionError(this.#connection.address, reason);
+  }
+
+  /**
+   * `host:port` of the Cluster master serving `keys` now, as the client
+   * knows it; `undefined` when not a Cluster.
+   */
+  masterOf(keys: ResourceKeys): string | undefined {
+    return masterOf(this.client, keys.indicator);
   }
 
   /** Whether the server is a Redis Cluster. */

@@ -293,8 +293,9 @@ export function status(target: Target): Step<ResourceStatus | undefined> {
 
 function statusOf(resource: string, reply: Reply): ResourceStatus {
   const [indicator, dispenser] = [Number(reply[0]), Number(reply[1])];
+  const fence = BigInt(String(reply[2]));
   const users: UserStatus[] = [];
-  for (let index = 2; index < reply.length; index += 3) {
+  for (let index = 3; index < reply.length; index += 3) {
     users.push({
       number: Number(reply[index]),
       label: String(reply[index + 1]),
@@ -302,7 +303,7 @@ function statusOf(resource: string, reply: Reply): ResourceStatus {
     });
   }
   const size = Math.max(0, dispenser - indicator + 1);
-  return { resource, indicator, dispenser, size, users };
+  return { resource, indicator, dispenser, size, users, fence };
 }
 
 /**

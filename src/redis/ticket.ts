@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { ConnectionError } from "../errors.ts";
 import { Ticket, type TicketSpec } from "../ticket.ts";
 import { grantProof, newDrawToken, type ResourceKeys } from "./keys.ts";
 import type { Place } from "./steps.ts";
@@ -30,6 +31,12 @@ export class RedisTicket extends Ticket<ResourceKeys> {
   validUntil = 0;
   /** When the queue last showed a sign of life (for patience). */
   lastNews = 0;
+  /** Whether its wait has a timeout, so its draw waits for Redis within it. */
+  bounded = false;
+  /** On a Cluster, `host:port` of the master that granted the turn. */
+  master: string | undefined;
+  /** Why the last draw failed while Redis was away, until one succeeds. */
+  away: ConnectionError | undefined;
 
   constructor(
     resource: string,
@@ -71,10 +78,13 @@ export class RedisTicket extends Ticket<ResourceKeys> {
    * has had the chance to notice.
    */
   checkLease(now: number = Date.now()): void {
-    if (this.state === "held" && now > this.validUntil) {
-      this.lose(
-        `no heartbeat reached Redis within expire (${this.spec.expire} ms)`,
-      );
-    }
+    if (this.state === "held" && now > this.validUntil) this.loseUnheard();
+  }
+
+  /** Loses the lease: no heartbeat reached Redis within `expire`. */
+  loseUnheard(): void {
+    this.lose(
+      `no heartbeat reached Redis within expire (${this.spec.expire} ms)`,
+    );
   }
 }

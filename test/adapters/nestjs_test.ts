@@ -121,6 +121,7 @@ const FIXTURES = [
   "bullmq",
   "config",
   "contend",
+  "fence",
   "http",
   "shutdown",
 ]

@@ -101,14 +101,17 @@ Deno.test("turn follow and turn reset on the file backend print turn 1.0's lines
         ),
       "follow's inbox",
     );
+    let fence = 0n;
     {
       await using locker = new Locker({ url });
       await (await locker.lock("scanner", { label: "other" })).release();
-      await (await locker.lock("printer", { label: "test_label" })).release();
+      const lock = await locker.lock("printer", { label: "test_label" });
+      await lock.release();
+      fence = lock.fence;
     }
     const expected = `\
 printer: 1 assigned to "test_label"
-printer: 1 started
+printer: 1 started (fence ${fence})
 printer: 1 completed by "test_label"
 printer: 2 granted
 `;

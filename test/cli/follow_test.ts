@@ -4,15 +4,18 @@ import { EXTERNAL_PATTERN, resourceKeys } from "../../src/redis/keys.ts";
 import { startRedis } from "../../support/redis_server.ts";
 import { cliShellLine, spawnCli, subscribed } from "../support/cli.ts";
 
-/** turn 1.0's example: one lock/unlock cycle. */
-async function cycle(locker: Locker, resource: string) {
-  await (await locker.lock(resource, { label: "test_label" })).release();
+/** turn 1.0's example: one lock/unlock cycle. Returns the grant's token. */
+async function cycle(locker: Locker, resource: string): Promise<bigint> {
+  const lock = await locker.lock(resource, { label: "test_label" });
+  await lock.release();
+  return lock.fence;
 }
 
-function cycleLines(resource: string): string {
+/** turn 1.0's lines, but for the fencing token this module's `started` names. */
+function cycleLines(resource: string, fence: bigint): string {
   return `\
 ${resource}: 1 assigned to "test_label"
-${resource}: 1 started
+${resource}: 1 started (fence ${fence})
 ${resource}: 1 completed by "test_label"
 ${resource}: 2 granted
 `;
@@ -20,52 +23,45 @@ ${resource}: 2 granted
 
 /**
  * Starts `turn follow ARGS`, waits until it listens on `channel`, runs a
- * cycle on each of `resources`, then stops it with `signal` once `expected`
- * was printed, and returns how it ended.
+ * cycle on each of `resources`, then stops it with `signal` once the last
+ * resource's lines were printed; returns how it ended, and those lines.
  */
 async function followCycles(
   args: string[],
   channel: string,
   resources: string[],
-  expected: string,
   signal: Deno.Signal,
 ) {
   await using server = await startRedis();
   await using locker = new Locker({ url: server.url });
   await using follow = spawnCli(["follow", "--url", server.url, ...args]);
   await subscribed(server.url, channel);
-  for (const resource of resources) await cycle(locker, resource);
+  let fence = 0n;
+  for (const resource of resources) fence = await cycle(locker, resource);
+  const expected = cycleLines(resources.at(-1)!, fence);
   await follow.stdoutHas(expected);
   follow.kill(signal);
-  return await follow.result();
+  return { result: await follow.result(), expected };
 }
 
 Deno.test("turn follow NAME prints turn 1.0's lines until Ctrl-C", async () => {
-  const expected = cycleLines("test_resource");
-  deepStrictEqual(
-    await followCycles(
-      ["test_resource"],
-      resourceKeys("test_resource").external,
-      ["other_resource", "test_resource"],
-      expected,
-      "SIGINT",
-    ),
-    { code: 0, stderr: "", stdout: expected },
+  const { result, expected } = await followCycles(
+    ["test_resource"],
+    resourceKeys("test_resource").external,
+    ["other_resource", "test_resource"],
+    "SIGINT",
   );
+  deepStrictEqual(result, { code: 0, stderr: "", stdout: expected });
 });
 
 Deno.test("turn follow with no names picks up resources created after it started", async () => {
-  const expected = cycleLines("created_later");
-  deepStrictEqual(
-    await followCycles(
-      [],
-      EXTERNAL_PATTERN,
-      ["created_later"],
-      expected,
-      "SIGTERM",
-    ),
-    { code: 0, stderr: "", stdout: expected },
+  const { result, expected } = await followCycles(
+    [],
+    EXTERNAL_PATTERN,
+    ["created_later"],
+    "SIGTERM",
   );
+  deepStrictEqual(result, { code: 0, stderr: "", stdout: expected });
 });
 
 Deno.test("turn follow --json prints one object per event", async () => {
@@ -80,7 +76,7 @@ Deno.test("turn follow --json prints one object per event", async () => {
     "printer",
   ]);
   await subscribed(server.url, resourceKeys("printer").external);
-  await cycle(locker, "printer");
+  const fence = await cycle(locker, "printer");
   await follow.stdoutHas('"number":2,"kind":"granted"');
   follow.kill("SIGINT");
   const { code, stdout, stderr } = await follow.result();
@@ -97,17 +93,33 @@ Deno.test("turn follow --json prints one object per event", async () => {
         number: 1,
         kind: "assigned",
         label: "test_label",
+        fence: null,
         time: 0,
       },
-      { resource: "printer", number: 1, kind: "started", label: null, time: 0 },
+      {
+        resource: "printer",
+        number: 1,
+        kind: "started",
+        label: null,
+        fence: String(fence),
+        time: 0,
+      },
       {
         resource: "printer",
         number: 1,
         kind: "completed",
         label: "test_label",
+        fence: null,
         time: 0,
       },
-      { resource: "printer", number: 2, kind: "granted", label: null, time: 0 },
+      {
+        resource: "printer",
+        number: 2,
+        kind: "granted",
+        label: null,
+        fence: null,
+        time: 0,
+      },
     ],
   );
 });

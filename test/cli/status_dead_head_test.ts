@@ -69,11 +69,14 @@ for (const backend of BACKENDS) {
       stderr: "",
     });
     const json = await where.run(["status", "--json", "printer"]);
+    const [{ fence }] = await locker.status(["printer"]);
+    ok(fence > 0n, "the killed holder had taken its fencing token");
     deepStrictEqual(JSON.parse(json.stdout), [{
       resource: "printer",
       indicator: 1,
       dispenser: 1,
       size: 1,
+      fence: String(fence),
       deadHead: {
         number: 1,
         skipped: "at once, by the next user to draw or wait",

@@ -86,7 +86,7 @@ idle                                                       0
 Deno.test("turn status --json prints stable fields", async () => {
   await using server = await startRedis();
   await using locker = new Locker({ url: server.url });
-  await using _held = await locker.lock("printer", {
+  await using held = await locker.lock("printer", {
     label: "report 42",
     expire: 60_000,
   });
@@ -107,6 +107,7 @@ Deno.test("turn status --json prints stable fields", async () => {
     indicator: 1,
     dispenser: 1,
     size: 1,
+    fence: String(held.fence),
     deadHead: null,
     users: [{ number: 1, label: "report 42", ttl }],
   }]);

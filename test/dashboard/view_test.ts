@@ -57,6 +57,7 @@ function status(
     dispenser,
     size: Math.max(0, dispenser - indicator + 1),
     users: users.map(([number, label, ttl]) => ({ number, label, ttl })),
+    fence: 0n,
   };
 }
 

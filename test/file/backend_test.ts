@@ -150,8 +150,10 @@ Deno.test("a user whose number was drawn again under its label never takes that 
     assert.equal(await Deno.readTextFile(presencePath(paths, 2)), "same");
     assert.ok(twin!.presence.isMine());
     await release(paths, 1, "holder", "completed", holder!.presence);
+    // The third grant of r: first, holder, and now the twin.
     assert.deepEqual(await poll(paths, 2, twin!.presence), {
       verdict: "granted",
+      fence: 3n,
     });
     await release(paths, 2, "same", "completed", twin!.presence);
     assert.deepEqual(await filesUnder(root), []);
@@ -406,20 +408,21 @@ Deno.test("a handoff says granted, then started, to followers", () =>
     const { events } = await followUntil(
       c,
       ["r"],
-      (e) => e.message === "r: 2 started",
+      (e) => e.kind === "started" && e.number === 2,
     );
     const holder = await a.lock("r", { label: "holder" });
     const waiting = b.lock("r", { label: "waiter" });
     await untilQueued(a, "r", 2);
     await holder.release();
-    await (await within(waiting, 5000, "the waiter's turn")).release();
+    const next = await within(waiting, 5000, "the waiter's turn");
+    await next.release();
     const messages = (await within(events, 5000, "started")).map((e) =>
       e.message
     );
     assert.deepEqual(messages.slice(-3), [
       'r: 1 completed by "holder"',
       "r: 2 granted",
-      "r: 2 started",
+      `r: 2 started (fence ${next.fence})`,
     ]);
   }));
 

@@ -110,11 +110,14 @@ redisTest("turn 1.0 follow output shows users of this module", async (t) => {
     ["test_resource"],
     (e) => e.kind === "granted",
   );
-  await locker.withLock("test_resource", () => {}, { label: "test_label" });
-  // The raw payloads are exactly what turn 1.0's `turn follow` prints.
+  const fence = await locker.withLock("test_resource", (lock) => lock.fence, {
+    label: "test_label",
+  });
+  // The raw payloads are exactly what turn 1.0's `turn follow` prints, but
+  // for the fencing token the started line names.
   assert.deepEqual((await events).map((e) => e.message), [
     'test_resource: 1 assigned to "test_label"',
-    "test_resource: 1 started",
+    `test_resource: 1 started (fence ${fence})`,
     'test_resource: 1 completed by "test_label"',
     "test_resource: 2 granted",
   ]);

@@ -163,7 +163,7 @@ Deno.test({
               'printer: 2 assigned to "' + seen[0].label + '"',
               `printer: 1 completed by "${held.label}"`,
               "printer: 2 granted",
-              "printer: 2 started",
+              `printer: 2 started (fence ${next.fence})`,
             ],
           );
           await next.release();

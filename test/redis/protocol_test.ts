@@ -76,6 +76,7 @@ Deno.test("every message form parses", () => {
       label: 'a "quoted" label',
     }],
     ["r: 2 started", { kind: "started", number: 2 }],
+    ["r: 2 started (fence 17)", { kind: "started", number: 2, fence: 17n }],
     ['r: 3 completed by "x"', { kind: "completed", number: 3, label: "x" }],
     ["r: 4 granted", { kind: "granted", number: 4 }],
     ["r: 5 bumps", { kind: "bumps", number: 5 }],

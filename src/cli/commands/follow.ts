@@ -31,7 +31,7 @@ until Ctrl-C, SIGTERM or SIGHUP (exit code 0). With no names, follows every reso
     json: {
       type: "boolean",
       description:
-        'One JSON object per line: {"resource","number","kind","label","time"}, e.g. turn follow --json printer',
+        'One JSON object per line: {"resource","number","kind","label","fence","time"}, e.g. turn follow --json printer',
     },
   },
   examples: [
@@ -89,7 +89,7 @@ export function eventLine(event: TurnEvent): string {
  *   resource: "printer", kind: "started", number: 1, time: 0,
  *   message: "printer: 1 started",
  * }));
- * // {"resource":"printer","number":1,"kind":"started","label":null,"time":0}
+ * // {"resource":"printer","number":1,"kind":"started","label":null,"fence":null,"time":0}
  * ```
  */
 export function eventJson(event: TurnEvent): string {
@@ -98,6 +98,7 @@ export function eventJson(event: TurnEvent): string {
     number: event.number ?? null,
     kind: event.kind,
     label: event.label ?? null,
+    fence: event.fence === undefined ? null : String(event.fence),
     time: event.time,
   });
 }

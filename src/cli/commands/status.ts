@@ -41,7 +41,7 @@ they have waited. Redis keeps no timestamps, so users already there when the wat
     json: {
       type: "boolean",
       description:
-        'Print JSON: [{"resource","indicator","dispenser","size","deadHead","users":[{"number","label","ttl"}]}], e.g. turn status --json printer',
+        'Print JSON: [{"resource","indicator","dispenser","size","fence","deadHead","users":[{"number","label","ttl"}]}], e.g. turn status --json printer',
     },
     watch: {
       type: "boolean",
@@ -88,7 +88,8 @@ function deadHeadJson(
 
 /**
  * Resources as `--json` prints them, with fixed field names (`ttl` in
- * milliseconds).
+ * milliseconds; `fence` a decimal string, since tokens can outgrow a JSON
+ * number's exact range: compare them as integers).
  *
  * @param statuses The resources.
  * @returns The JSON text.
@@ -97,7 +98,7 @@ function deadHeadJson(
  * ```ts
  * import { statusJson } from "./status.ts";
  * console.log(statusJson([
- *   { resource: "printer", indicator: 1, dispenser: 1, size: 1, users: [] },
+ *   { resource: "printer", indicator: 1, dispenser: 1, size: 1, users: [], fence: 7n },
  * ]));
  * ```
  */
@@ -108,6 +109,7 @@ export function statusJson(statuses: readonly ResourceStatus[]): string {
       indicator: status.indicator,
       dispenser: status.dispenser,
       size: status.size,
+      fence: String(status.fence),
       deadHead: deadHeadJson(status),
       users: status.users.map(({ number, label, ttl }) => ({
         number,

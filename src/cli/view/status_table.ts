@@ -27,7 +27,7 @@ const SEPARATOR = "-".repeat(60);
  * import { formatResources } from "./status_table.ts";
  * const lines = formatResources(["printer", "scanner"], [{
  *   resource: "printer", indicator: 1, dispenser: 1, size: 1,
- *   users: [{ number: 1, label: "report 42", ttl: 60_000 }],
+ *   users: [{ number: 1, label: "report 42", ttl: 60_000 }], fence: 7n,
  * }]);
  * console.log(lines.join("\n"));
  * ```
@@ -80,6 +80,7 @@ export const DEAD_HEAD = "(gone: the next user skips it)";
  * import { deadHead } from "./status_table.ts";
  * console.log(deadHead({
  *   resource: "printer", indicator: 1, dispenser: 1, size: 1, users: [],
+ *   fence: 7n,
  * })); // 1
  * ```
  */
@@ -103,7 +104,7 @@ export function deadHead(status: ResourceStatus): number | undefined {
  * ```ts
  * import { formatQueueSizes } from "./status_table.ts";
  * const lines = formatQueueSizes([
- *   { resource: "printer", indicator: 3, dispenser: 4, size: 2, users: [] },
+ *   { resource: "printer", indicator: 3, dispenser: 4, size: 2, users: [], fence: 7n },
  * ]);
  * console.log(lines.join("\n"));
  * ```

@@ -9,6 +9,7 @@ Deno.test("formatResources() matches turn 1.0's status text", () => {
       dispenser: 1,
       size: 1,
       users: [{ number: 1, label: "test_label", ttl: 60_000 }],
+      fence: 0n,
     },
     {
       resource: "test_resource_other",
@@ -16,6 +17,7 @@ Deno.test("formatResources() matches turn 1.0's status text", () => {
       dispenser: 1,
       size: 0,
       users: [],
+      fence: 0n,
     },
   ]).join("\n") + "\n";
   deepStrictEqual(
@@ -42,6 +44,7 @@ Deno.test("formatResources() sorts users by number and pads by code points", () 
       { number: 7, label: "🖨".repeat(55), ttl: 1 },
       { number: 8, label: "second", ttl: 1 },
     ],
+    fence: 0n,
   }]);
   deepStrictEqual(lines, [
     "ü🖨" + " ".repeat(48) + "         7",
@@ -59,6 +62,7 @@ Deno.test("formatQueueSizes() lists the largest queue first, ties by name", () =
     dispenser: size,
     size,
     users: [],
+    fence: 0n,
   });
   deepStrictEqual(
     formatQueueSizes([

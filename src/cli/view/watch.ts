@@ -129,6 +129,7 @@ export const COLOURED: Style = {
  * const lines = renderWatch([{
  *   resource: "printer", indicator: 1, dispenser: 2, size: 2,
  *   users: [{ number: 1, label: "a", ttl: 60_000 }, { number: 2, label: "b", ttl: 60_000 }],
+ *   fence: 7n,
  * }], new WatchTimes(0), 65_000, PLAIN);
  * console.log(lines.join("\n"));
  * ```

@@ -13,6 +13,7 @@ const printer = {
     { number: 2, label: "report 42", ttl: 60_000 },
     { number: 3, label: "early", ttl: 60_000 },
   ],
+  fence: 0n,
 };
 
 function event(

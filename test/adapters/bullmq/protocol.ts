@@ -25,6 +25,8 @@ export interface Run {
   readonly name: string;
   /** The highest witness counter seen on entry: 1 unless exclusion failed. */
   readonly level: number;
+  /** The fencing tokens the processor was given, one per resource, as text. */
+  readonly fences: readonly string[];
   /** When the processor entered and left (ms since the epoch). */
   readonly start: number;
   readonly end: number;

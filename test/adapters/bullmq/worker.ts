@@ -58,7 +58,7 @@ const processor = withTurn(locker, {
   shutdown: shutdown.signal,
   onQueue: (job, resource, ahead) =>
     emit({ event: "queued", id: job.id!, resource, ahead }),
-}, async (job, _token, signal) => {
+}, async (job, _token, signal, locks) => {
   const data: JobData = job.data;
   const witnesses = [data.resource ?? []].flat().map((r) => `witness:${r}`);
   const levels = await Promise.all(witnesses.map((key) => redis.incr(key)));
@@ -71,7 +71,9 @@ const processor = withTurn(locker, {
         : sleep(data.work ?? 0, signal));}
   } finally {
     const level = Math.max(0, ...levels);
-    const run: Run = { id: job.id!, name, level, start, end: Date.now() };
+    const fences = locks.map((lock) => String(lock.fence));
+    const end = Date.now();
+    const run: Run = { id: job.id!, name, level, fences, start, end };
     await Promise.all(witnesses.map((key) => redis.decr(key)));
     await redis.rpush("runs", JSON.stringify(run));
   }
