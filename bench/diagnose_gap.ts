@@ -1,16 +1,17 @@
 /**
  * Where turn's handoff gap goes (scenario 2's shape, turn only). A third
- * process follows the resource's messages and notes when each arrives:
- * `<n> granted` is published by the holder's release script, `<n> started`
- * by the next user's confirming poll. So, for each handoff while someone
- * waited:
+ * process follows the resource's messages and notes when each arrives. The
+ * holder's release script publishes `<n> granted` and, when it grants a
+ * user of this module in its wake message, `<n> started` too (a grant by
+ * poll publishes `started` later, from the poll). So, for each handoff
+ * while someone waited:
  *
- * - release → `granted` seen: the holder's release reaching Redis (plus the
- *   follower's own wake-up);
- * - `granted` → `started` seen: the next user being woken by the
- *   announcement and sending its poll, the part that waits for a CPU;
- * - `started` seen → grant: the poll's reply reaching the next user, minus
- *   the follower's wake-up.
+ * - release → `granted` seen: the holder's release reaching Redis and
+ *   running (plus the follower's own wake-up);
+ * - `granted` → `started` seen: about 0 when the announcement was the grant;
+ *   a confirming round trip when a poll granted it;
+ * - `started` seen → grant: the next user being woken by its wake message,
+ *   minus the follower's wake-up.
  *
  * Usage: `deno run -A bench/diagnose_gap.ts [processes]` (default 4).
  *

@@ -31,9 +31,11 @@ export interface CyclesJob {
 }
 
 /**
- * turn only: queue `count` waiters at once; answers `queued` when every one
- * has drawn its number, then `done` with a {@linkcode WaitersResult} when
- * each has had its turn (taken and released at once).
+ * turn only: queue `count` waiters at once (no `onQueue`: a waiter that
+ * follows its place hears every hand-over, and the figures are of plain
+ * waiters); answers `asked` once every lock call is made, then `done` with a
+ * {@linkcode WaitersResult} when each has had its turn (taken and released
+ * at once). The bench sees in Redis when every waiter has drawn.
  */
 export interface WaitersJob {
   readonly kind: "waiters";
@@ -72,6 +74,14 @@ export interface EchoJob {
   readonly count: number;
 }
 
+/**
+ * Note this process's client CPU and pub/sub messages so far, as the start
+ * of a {@linkcode WaitersJob}'s figures; answers `done`.
+ */
+export interface MarkJob {
+  readonly kind: "mark";
+}
+
 /** Close the client and exit; answers `done`. */
 export interface CloseJob {
   readonly kind: "close";
@@ -85,6 +95,7 @@ export type Job =
   | HoldJob
   | ResourcesJob
   | EchoJob
+  | MarkJob
   | CloseJob;
 
 /**
@@ -110,7 +121,7 @@ export interface CyclesResult {
 
 /**
  * Answer of a {@linkcode WaitersJob}: client CPU, and pub/sub messages
- * received, from `queued` to done.
+ * received, from the {@linkcode MarkJob} to done.
  */
 export interface WaitersResult {
   /** µs */

@@ -60,33 +60,28 @@ async function cycles(id: number, job: CyclesJob): Promise<void> {
   answer(id, "done", { cycles: out });
 }
 
+/** Client CPU and messages at the last MarkJob. */
+let marked = { cpuUs: 0, messages: 0 };
+
 async function waiters(id: number, job: WaitersJob): Promise<void> {
   countMessages();
   // One Locker per process, as an application would have.
   locker ??= new Locker({ url: job.url });
-  let queued = 0;
-  let cpuAtQueued = 0;
-  let messagesAtQueued = 0;
   const all = Array.from({ length: job.count }, async (_, i) => {
-    let counted = false;
-    const lock = await locker!.lock(job.resource, {
-      label: `waiter ${i}`,
-      onQueue: () => {
-        if (counted) return;
-        counted = true;
-        if (++queued < job.count) return;
-        cpuAtQueued = clientCpuUs();
-        messagesAtQueued = messagesReceived();
-        answer(id, "queued");
-      },
-    });
+    const lock = await locker!.lock(job.resource, { label: `waiter ${i}` });
     await lock.release();
   });
+  answer(id, "asked");
   await Promise.all(all);
   answer(id, "done", {
-    cpuUs: clientCpuUs() - cpuAtQueued,
-    messages: messagesReceived() - messagesAtQueued,
+    cpuUs: clientCpuUs() - marked.cpuUs,
+    messages: messagesReceived() - marked.messages,
   });
+}
+
+function mark(id: number): void {
+  marked = { cpuUs: clientCpuUs(), messages: messagesReceived() };
+  answer(id, "done");
 }
 
 async function hold(id: number, job: HoldJob): Promise<void> {
@@ -157,6 +152,8 @@ async function run(id: number, job: Job): Promise<void> {
       return await resources(id, job);
     case "echo":
       return await echo(id, job);
+    case "mark":
+      return mark(id);
     case "close":
       await peer?.[Symbol.asyncDispose]();
       await locker?.close();

@@ -7,7 +7,7 @@
  */
 
 import type { WaitLimits } from "./engine.ts";
-import { TimeoutError } from "./errors.ts";
+import { type ConnectionError, TimeoutError } from "./errors.ts";
 import type { Lock } from "./lock.ts";
 import type { Ticket } from "./ticket.ts";
 import { TIMED_OUT, waitOrGiveUp } from "./wait.ts";
@@ -20,6 +20,8 @@ export interface WaitSteps<T extends Ticket> {
   leaveWaiting(ticket: T, entered: Promise<void>): Promise<number>;
   /** The Lock of a granted ticket. */
   lockOf(ticket: T): Lock;
+  /** Why the server could not be reached as a wait gave up, if it could not. */
+  unreachable(ticket: T): ConnectionError | undefined;
 }
 
 /**
@@ -38,7 +40,9 @@ export async function awaitTurn<T extends Ticket>(
   } catch (reason) {
     const ahead = await steps.leaveWaiting(ticket, entered);
     if (reason === TIMED_OUT) {
-      throw new TimeoutError(ticket.resource, ahead, limits.timeout!);
+      const { resource } = ticket;
+      const unreachable = steps.unreachable(ticket);
+      throw new TimeoutError(resource, ahead, limits.timeout!, unreachable);
     }
     throw reason;
   }

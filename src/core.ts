@@ -10,7 +10,7 @@
 
 import { awaitTurn, type WaitSteps } from "./await_turn.ts";
 import type { Engine, WaitLimits } from "./engine.ts";
-import { TurnError } from "./errors.ts";
+import { type ConnectionError, TurnError } from "./errors.ts";
 import type { Follow } from "./follow.ts";
 import type { Lock, ReleaseOutcome } from "./lock.ts";
 import type { Outcome } from "./messages.ts";
@@ -50,6 +50,7 @@ export abstract class TurnEngine<T extends Ticket> implements Engine {
     enter: (ticket) => this.enter(ticket),
     leaveWaiting: (ticket, entered) => this.leaveWaiting(ticket, entered),
     lockOf: (ticket) => this.lockOf(ticket),
+    unreachable: (ticket) => this.unreachable(ticket),
   };
 
   // -------------------------------------------------------------------------
@@ -101,6 +102,11 @@ export abstract class TurnEngine<T extends Ticket> implements Engine {
 
   /** Runs as closing begins, before users leave. */
   protected beginClose(): void {}
+
+  /** Why a timed-out wait could not reach its server; a server-less backend never says. */
+  protected unreachable(_ticket: T): ConnectionError | undefined {
+    return undefined;
+  }
 
   /** Waits until earlier looks at the queue for the ticket are done. */
   protected async looksDone(_ticket: T): Promise<void> {}

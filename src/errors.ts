@@ -25,7 +25,9 @@ export class TurnError extends Error {
 
 /**
  * The turn did not come within the `timeout` given to `lock`. The user has
- * left the queue by the time this is thrown.
+ * left the queue by the time this is thrown (or, if Redis is away, goes on
+ * leaving in the background). `why` says what stood in the way: the users
+ * still ahead, or a Redis that could not be reached (`unreachable`).
  *
  * @example Giving up after a while
  * ```ts
@@ -37,22 +39,52 @@ export class TurnError extends Error {
 export class TimeoutError extends TurnError {
   /** The resource waited for. */
   readonly resource: string;
-  /** Live users that were still ahead when the wait gave up. */
+  /**
+   * Live users that were still ahead when the wait gave up (as last seen,
+   * when Redis could not be asked).
+   */
   readonly ahead: number;
   /** The timeout that ran out, in milliseconds. */
   readonly timeout: number;
+  /**
+   * Set when Redis could not be reached (or did not answer) as the wait
+   * gave up: its address and the last reason given. Also the `cause`.
+   */
+  readonly unreachable?: ConnectionError;
+  /** What stood in the way, as the end of the message says it. */
+  readonly why: string;
 
   /** Creates the error for a wait on `resource` that gave up. */
-  constructor(resource: string, ahead: number, timeout: number) {
+  constructor(
+    resource: string,
+    ahead: number,
+    timeout: number,
+    unreachable?: ConnectionError,
+  ) {
+    const why = unreachable ? awayWhy(ahead, unreachable) : aheadWhy(ahead);
     super(
       `timed out after ${timeout} ms waiting for ${
         JSON.stringify(resource)
-      }: ${ahead} user(s) still ahead`,
+      }: ${why}`,
+      unreachable && { cause: unreachable },
     );
     this.resource = resource;
     this.ahead = ahead;
     this.timeout = timeout;
+    if (unreachable) this.unreachable = unreachable;
+    this.why = why;
   }
+}
+
+function aheadWhy(ahead: number): string {
+  return `${ahead} user(s) still ahead`;
+}
+
+function awayWhy(ahead: number, { address, reason }: ConnectionError): string {
+  const why =
+    `Redis at ${address} could not be reached during the wait (last error: ${reason})`;
+  // A count read before Redis went away is history, and said to be.
+  return ahead > 0 ? `${why}; ${ahead} user(s) were ahead when last seen` : why;
 }
 
 /**
@@ -97,11 +129,14 @@ export class LeaseLostError extends TurnError {
 export class ConnectionError extends TurnError {
   /** `host:port` (or socket path) that was tried. */
   readonly address: string;
+  /** The reason Redis or the OS gave. */
+  readonly reason: string;
 
   /** Creates the error for `address`, with the reason Redis or the OS gave. */
   constructor(address: string, reason: string, options?: ErrorOptions) {
     super(`cannot connect to Redis at ${address}: ${reason}`, options);
     this.address = address;
+    this.reason = reason;
   }
 }
 

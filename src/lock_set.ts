@@ -9,6 +9,7 @@
 import type { Lock, ReleaseOutcome } from "./lock.ts";
 import type { LockOptions } from "./types.ts";
 import { TimeoutError } from "./errors.ts";
+import { settleWithin } from "./wait.ts";
 
 /**
  * Options of `locker.lockAll()`: those of `lock()`, with `timeout` bounding
@@ -91,7 +92,8 @@ type TryOne = (resource: string, options: LockOptions) => Promise<Lock | null>;
 
 /**
  * Waits for the turn on every resource, in {@linkcode lockOrder}. If one wait
- * fails, the turns already held are released before the error is rethrown.
+ * fails, the turns already held are released (see {@linkcode giveBack}) and
+ * the error is rethrown.
  */
 export async function lockAll(
   lock: LockOne,
@@ -113,10 +115,11 @@ export async function lockAll(
       onLocked?.(held);
     }
   } catch (error) {
-    await releaseAll(locks);
+    await giveBack(locks);
     // Name the budget the caller gave, not what was left of it.
     if (error instanceof TimeoutError && timeout !== undefined) {
-      throw new TimeoutError(error.resource, error.ahead, timeout);
+      const { resource, ahead, unreachable } = error;
+      throw new TimeoutError(resource, ahead, timeout, unreachable);
     }
     throw error;
   }
@@ -147,6 +150,20 @@ export async function tryLockAll(
     throw error;
   }
   return new LockSet(locks);
+}
+
+/** How long a failed lockAll waits for the turns it held to be given back. */
+const GIVE_BACK_WAIT_MS = 250;
+
+/**
+ * Releases what a failed lockAll held. A timeout or an abort must not wait
+ * for a server that is paused or away: past a short wait the releases go
+ * on in the background (closing the Locker waits for them), and what went
+ * wrong with them never hides the error that ended the wait.
+ */
+async function giveBack(locks: readonly Lock[]): Promise<void> {
+  const released = releaseAll(locks).catch(() => {});
+  await settleWithin(released, GIVE_BACK_WAIT_MS, undefined);
 }
 
 function remaining(deadline: number | undefined): number | undefined {

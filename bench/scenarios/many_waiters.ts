@@ -58,6 +58,17 @@ async function untilQuiet(redis: Redis): Promise<Map<string, number>> {
   }
 }
 
+/** Waits until `users` have drawn a number for `resource` (holder included). */
+async function untilQueued(
+  locker: Locker,
+  resource: string,
+  users: number,
+): Promise<void> {
+  while ((await locker.status([resource]))[0]?.users.length !== users) {
+    await sleep(QUIET_MS);
+  }
+}
+
 /**
  * Holds the resource while `waiters` queue up, spread evenly over the
  * pool's processes, then lets them through one by one.
@@ -75,8 +86,10 @@ export async function manyWaiters(
   const jobs = pool.workers.map((w) =>
     w.send({ kind: "waiters", url, resource, count })
   );
-  await Promise.all(jobs.map((stage) => stage("queued")));
+  await Promise.all(jobs.map((stage) => stage("asked")));
+  await untilQueued(holder, resource, waiters + 1);
   const before = await untilQuiet(redis);
+  await Promise.all(pool.workers.map((w) => w.run({ kind: "mark" })));
   const start = now();
   await lock.release();
   const results = await Promise.all(

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { ConnectionError } from "../errors.ts";
 import { isAway } from "./errors.ts";
 import { retryWhileAway } from "./outage.ts";
 import { NEWEST_GRACE_MS } from "./scripts.ts";
@@ -75,10 +76,16 @@ export class Draws {
     const attempt = async () => {
       await this.#host.ready();
       await this.draw(ticket);
+      ticket.away = undefined;
     };
-    const waits = (error: unknown) =>
-      ticket.bounded && isAway(error) &&
-      ticket.state === "drawing" && !this.#host.closed();
+    const waits = (error: unknown) => {
+      const wait = ticket.bounded && isAway(error) &&
+        ticket.state === "drawing" && !this.#host.closed();
+      // Kept for the TimeoutError, should the wait run out meanwhile.
+      const owned = this.#session.own(error);
+      if (wait && owned instanceof ConnectionError) ticket.away = owned;
+      return wait;
+    };
     await retryWhileAway(attempt, waits).catch((error) => {
       throw this.#session.own(error);
     });
@@ -105,6 +112,7 @@ export class Draws {
     if (ticket.state === "leaving") return;
     if (drawn.granted) return this.#host.grant(ticket, drawn.fence, sentAt);
     ticket.state = "waiting";
+    ticket.foreign = drawn.foreign;
     ticket.seeIndicator(drawn.indicator);
     this.#host.schedule();
   }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { resourceKeys } from "./keys.ts";
+import { newWakeId, resourceKeys } from "./keys.ts";
 import type { Outcome } from "../messages.ts";
 import {
   type RedisReleaseResult,
@@ -25,6 +25,7 @@ import { Subscriber } from "./subscriber.ts";
 import type { WaitLimits } from "../engine.ts";
 import { Follow } from "../follow.ts";
 import { TurnEngine } from "../core.ts";
+import type { ConnectionError } from "../errors.ts";
 import { isSlotMoving } from "./slot_move.ts";
 import { settleWithin, waitOrGiveUp } from "../wait.ts";
 import { RedisTicket } from "./ticket.ts";
@@ -35,6 +36,7 @@ import { listenExternal, listResources } from "./queues.ts";
 import { sharedReset, sharedStatus } from "./shared_steps.ts";
 import { leaveWhileAway } from "./outage.ts";
 import { Draws } from "./draws.ts";
+import { loseAllHeld, loseServedBy } from "./lease_loss.ts";
 
 /** How long a user that gives up waits for Redis to confirm it has left. */
 const LEAVE_REPLY_WAIT_MS = 250;
@@ -43,6 +45,8 @@ const LEAVE_REPLY_WAIT_MS = 250;
 export class RedisEngine extends TurnEngine<RedisTicket> {
   readonly #session: Session;
   readonly #hashTag: boolean;
+  /** Names this Locker's wake channels and begins its draw tokens. */
+  readonly #wakeId = newWakeId();
   readonly #subscriber: Subscriber;
   readonly #waiters: Waiters;
   readonly #heartbeat: Heartbeat;
@@ -55,7 +59,14 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
     super();
     this.#hashTag = options.hashTag ?? connection.cluster;
     this.#session = new Session(connection, options.connectTimeout, {
-      lost: () => this.#onConnectionLost(),
+      // Held leases a lost connection (or Cluster master) may have taken along.
+      lost: () => loseAllHeld(this.tickets),
+      nodeLost: (node) =>
+        loseServedBy(
+          this.tickets,
+          node,
+          (keys) => this.#session.masterOf(keys),
+        ),
       back: () => this.#onReconnected(),
     });
     this.#subscriber = new Subscriber(
@@ -83,19 +94,6 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
       closed: () => this.closed,
       reopen: () => void this.#subscriber.reopen().catch(() => {}),
     });
-  }
-
-  /**
-   * A dropped connection may mean a restarted Redis that lost every key, and
-   * others may be granted as soon as it is back: no held lease can be
-   * trusted past this point, so each is given up before a reconnect.
-   */
-  #onConnectionLost(): void {
-    for (const ticket of this.tickets) {
-      if (ticket.state === "held") {
-        ticket.lose("the connection to Redis was lost (its keys may be gone)");
-      }
-    }
   }
 
   /**
@@ -136,6 +134,7 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
       resource,
       resourceKeys(resource, this.#hashTag),
       spec,
+      this.#wakeId,
     );
   }
 
@@ -181,6 +180,7 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
   protected granting(ticket: RedisTicket, sentAt: number): void {
     this.#waiters.unwatch(ticket);
     ticket.validUntil = sentAt + ticket.spec.expire;
+    ticket.master = this.#session.masterOf(ticket.keys);
   }
 
   protected unwatch(ticket: RedisTicket): void {
@@ -218,6 +218,18 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
       return Promise.resolve(lastSeen);
     }
     return settleWithin(leaving, LEAVE_REPLY_WAIT_MS, lastSeen);
+  }
+
+  /**
+   * A wait that drew nothing because Redis was away, or that gave up while
+   * the connection is down, could not reach Redis: the count of users
+   * ahead would say nothing true.
+   */
+  protected override unreachable(
+    ticket: RedisTicket,
+  ): ConnectionError | undefined {
+    if (ticket.number === 0 && ticket.away) return ticket.away;
+    return this.#session.unreachable();
   }
 
   protected async leave(

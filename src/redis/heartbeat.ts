@@ -70,7 +70,7 @@ export class Heartbeat {
 
   /**
    * When the next heartbeat is due: every `expire / 3`, or sooner for a
-   * waiter out of patience, a holder whose presence is about to run out, or a
+   * waiter out of patience, a presence ahead of a waiter about to run out, or a
    * follow-up. Deadlines a finished beat already handled lie before
    * `#lastBeat` and do not count, so a failing beat cannot spin.
    */
@@ -82,7 +82,7 @@ export class Heartbeat {
         due = Math.min(due, bumpAt);
       }
     }
-    due = Math.min(due, this.#host.waiters.holderDue());
+    due = Math.min(due, this.#host.waiters.aheadDue());
     if (this.#followUps.size > 0) due = Math.min(due, this.#followUpDue);
     return due;
   }

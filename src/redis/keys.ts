@@ -6,12 +6,16 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
+
 /** Prefix of every key and channel. */
 export const PREFIX = "turn";
 
 /** Every key and channel name of one resource. */
 export interface ResourceKeys {
   readonly resource: string;
+  /** `turn:<r>:` (or `turn:{<r>}:`): what every name below begins with. */
+  readonly base: string;
   /** `turn:<r>:dispenser`: last number handed out. */
   readonly dispenser: string;
   /** `turn:<r>:indicator`: number whose turn it is. */
@@ -31,6 +35,11 @@ export interface ResourceKeys {
   readonly internal: string;
   /** `turn:<r>:external`: human-readable messages. */
   readonly external: string;
+  /**
+   * `turn:<r>:wake:`: prefix of the wake channels, followed by a Locker's
+   * wake id. The scripts grant a waiter of this module on its Locker's one.
+   */
+  readonly wakePrefix: string;
 }
 
 /**
@@ -51,6 +60,7 @@ export function resourceKeys(resource: string, hashTag = false): ResourceKeys {
   const base = `${PREFIX}:${hashTag ? `{${resource}}` : resource}:`;
   return {
     resource,
+    base,
     dispenser: `${base}dispenser`,
     indicator: `${base}indicator`,
     presencePrefix: `${base}serial:`,
@@ -59,6 +69,7 @@ export function resourceKeys(resource: string, hashTag = false): ResourceKeys {
     fence: `${base}fence`,
     internal: `${base}internal`,
     external: `${base}external`,
+    wakePrefix: `${base}wake:`,
   };
 }
 
@@ -80,15 +91,87 @@ export function drawKey(keys: ResourceKeys, token: string): string {
   return `${keys.drawPrefix}${token}`;
 }
 
+/** `count` random bytes as lower-case hex digits. */
+function randomHex(count: number): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(count));
+  let hex = "";
+  for (const byte of bytes) hex += HEX[byte];
+  return hex;
+}
+
+const HEX = Array.from(
+  { length: 256 },
+  (_, byte) => byte.toString(16).padStart(2, "0"),
+);
+
 /**
- * A fresh draw token: 32 lower-case hex digits (128 random bits), unique to
- * one draw. It tells apart users who drew the same number with the same
- * label, and makes a script sent twice (a reply lost, the command resent)
- * do its work once.
+ * A Locker's wake id: 16 lower-case hex digits (64 random bits). It names
+ * the Locker's wake channel on each resource and begins each of its draw
+ * tokens, so a script finds the channel of a number's user in its token key.
  */
-export function newDrawToken(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+export function newWakeId(): string {
+  return randomHex(8);
+}
+
+/**
+ * A fresh draw token: the Locker's wake id followed by 16 random hex digits
+ * (32 in all), unique to one draw. It tells apart users who drew the same
+ * number with the same label, and makes a script sent twice (a reply lost,
+ * the command resent) do its work once.
+ */
+export function newDrawToken(wakeId: string = newWakeId()): string {
+  return wakeId + randomHex(8);
+}
+
+/** The wake channel of the Locker with `wakeId` on a resource. */
+export function wakeChannel(keys: ResourceKeys, wakeId: string): string {
+  return `${keys.wakePrefix}${wakeId}`;
+}
+
+/**
+ * What a wake message proves a grant with: the SHA-1 of the draw token, in
+ * hex. Only the token's owner (and Redis) can know it; the token itself never
+ * travels on a channel.
+ */
+export function grantProof(token: string): string {
+  return createHash("sha1").update(token).digest("hex");
+}
+
+/**
+ * A wake message, read: a grant; a hint that a turn 1.0 user holds ahead
+ * (listen on the internal channel); or a hint that the waiter was skipped
+ * (ask Redis).
+ */
+export type WakeMessage =
+  | {
+    readonly kind: "grant";
+    readonly n: number;
+    readonly proof: string;
+    readonly fence: bigint;
+  }
+  | { readonly kind: "watch"; readonly n: number }
+  | { readonly kind: "skipped"; readonly n: number };
+
+/**
+ * Reads a wake message: `<n> <proof> <fence>` grants user `n` with a fencing
+ * token; `<n> watch` tells waiter `n` that a turn 1.0 user holds, who hands
+ * over on the internal channel only; `<n> skipped` tells waiter `n` that a
+ * hand-over passed it, its presence gone. Anything else is `undefined`.
+ */
+export function parseWake(payload: string): WakeMessage | undefined {
+  const grant = /^([1-9][0-9]*) ([0-9a-f]{40}) ([1-9][0-9]*)$/.exec(payload);
+  if (grant) {
+    return {
+      kind: "grant",
+      n: Number(grant[1]),
+      proof: grant[2],
+      fence: BigInt(grant[3]),
+    };
+  }
+  const hint = /^([1-9][0-9]*) (watch|skipped)$/.exec(payload);
+  if (!hint) return undefined;
+  const n = Number(hint[1]);
+  return hint[2] === "watch" ? { kind: "watch", n } : { kind: "skipped", n };
 }
 
 /** The number a presence key names, or `undefined` if it names none. */

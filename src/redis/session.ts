@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { InternalPublish } from "./scripts.ts";
+import type { ScriptVariant } from "./scripts.ts";
 import type { ResourceKeys } from "./keys.ts";
 import { run, type Step, type Target } from "./steps.ts";
 import type { Ticket } from "../ticket.ts";
@@ -19,13 +19,18 @@ import {
 } from "./client.ts";
 import type { Connection } from "./options.ts";
 import { isRefused, ownError } from "./errors.ts";
+import { ConnectionError } from "../errors.ts";
+import { masterOf, nodeName } from "./cluster_nodes.ts";
+import type { Redis } from "ioredis";
 
 const DEFAULT_CONNECT_TIMEOUT = 5_000;
 
 /** What the engine hears of its command connection. */
 export interface SessionEvents {
-  /** The connection dropped (or, on a cluster, a master was lost). */
+  /** The connection dropped (on a Cluster: every node's). */
   lost(): void;
+  /** A Cluster dropped node `host:port` (a master or a replica). */
+  nodeLost(node: string): void;
   /** The connection is ready again. */
   back(): void;
 }
@@ -35,10 +40,15 @@ export class Session {
   readonly #connection: Connection;
   readonly #connectTimeout: number;
   #ready: Promise<void> | undefined;
-  /** How scripts announce grants; SPUBLISH once a cluster proves it has it. */
-  #publish: InternalPublish = "PUBLISH";
+  /**
+   * Which scripts run: a single server's, or a cluster's (sharded once the
+   * cluster proves it has SPUBLISH).
+   */
+  #variant: ScriptVariant = "single";
   /** On the command client; taken off at the end, as it may be borrowed. */
-  readonly #listeners: ReadonlyArray<[string, () => void]>;
+  readonly #listeners: ReadonlyArray<[string, (arg: unknown) => void]>;
+  /** The command client's last error event. */
+  #lastError: Error | undefined;
 
   /** Listens on `connection`'s client for `events` until `end()`. */
   constructor(
@@ -49,13 +59,17 @@ export class Session {
     this.#connection = connection;
     this.#connectTimeout = connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
     this.#listeners = [
-      // Without a listener, ioredis prints every connection error to the console.
-      ["error", () => {}],
+      // Without a listener, ioredis prints every connection error to the
+      // console; the last one says why Redis cannot be reached.
+      ["error", (error) => this.#lastError = error as Error],
       ["close", () => events.lost()],
-      // A Cluster emits "close" only once every node is gone; one master lost
-      // (and its keys with it, until a replica takes over) shows as "-node".
-      ["-node", () => events.lost()],
-      ["ready", () => events.back()],
+      // A Cluster emits "close" only once every node is gone; one node lost
+      // (a master and its keys, until a replica takes over) shows as "-node".
+      ["-node", (node) => events.nodeLost(nodeName(node as Redis))],
+      ["ready", () => {
+        this.#lastError = undefined;
+        events.back();
+      }],
     ];
     for (const [event, listener] of this.#listeners) {
       connection.client.on(event, listener);
@@ -67,14 +81,38 @@ export class Session {
     return this.#connection.client;
   }
 
+  /**
+   * Why Redis cannot be reached now, if the command client is not ready:
+   * its last error, or its state when it has given none.
+   */
+  unreachable(): ConnectionError | undefined {
+    const { status } = this.client;
+    if (status === "ready") return undefined;
+    const reason = this.#lastError?.message ?? `the connection is ${status}`;
+    return new ConnectionError(this.#connection.address, reason);
+  }
+
+  /**
+   * `host:port` of the Cluster master serving `keys` now, as the client
+   * knows it; `undefined` when not a Cluster.
+   */
+  masterOf(keys: ResourceKeys): string | undefined {
+    return masterOf(this.client, keys.indicator);
+  }
+
   /** Whether the server is a Redis Cluster. */
   get cluster(): boolean {
     return this.#connection.cluster;
   }
 
-  /** How scripts announce grants on this server. */
-  get publish(): InternalPublish {
-    return this.#publish;
+  /** Which variant of the scripts runs on this server. */
+  get variant(): ScriptVariant {
+    return this.#variant;
+  }
+
+  /** Whether grants go out with SPUBLISH, to be heard with SSUBSCRIBE. */
+  get sharded(): boolean {
+    return this.#variant === "sharded";
   }
 
   /** Connects the command client once; later calls share the attempt. */
@@ -93,7 +131,7 @@ export class Session {
     const [spublish] = await this.owned(
       this.client.call("COMMAND", "INFO", "SPUBLISH"),
     ) as unknown[];
-    this.#publish = spublish ? "SPUBLISH" : "PUBLISH";
+    this.#variant = spublish ? "sharded" : "cluster";
   }
 
   /** Waits until `client` (this one, or a duplicate) is ready. */
@@ -126,7 +164,7 @@ export class Session {
 
   /** Where the steps on `keys` run. */
   target(keys: ResourceKeys): Target {
-    return { keys, publish: this.#publish };
+    return { keys, variant: this.#variant };
   }
 
   /** Runs one step (see steps.ts, `run`). */

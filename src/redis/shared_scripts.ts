@@ -10,23 +10,23 @@
  * @module
  */
 
-import {
-  type InternalPublish,
-  LEASE_AND_FENCE,
-  type Script,
-  scriptsWith,
-} from "./scripts.ts";
+import { type Script, scriptsWith } from "./scripts.ts";
+import type { ScriptVariant } from "./lua.ts";
 import type { SharedKeys } from "./shared_keys.ts";
 
-const prelude = (publish: InternalPublish) => `
-local line = KEYS[1]
-local resource, prefix, wake, external = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local function say(text) redis.call('PUBLISH', external, resource .. ': ' .. text) end
--- As in the plain scripts: ticket 0 never exists, so this read is refused
--- (TRYAGAIN or ASK) exactly while a Redis Cluster moves the resource's slot.
+// As in the plain scripts: ticket 0 never exists, so this read is refused
+// (TRYAGAIN or ASK) exactly while a Redis Cluster moves the resource's slot.
+const slotProbe = `
 if type(redis.pcall('EXISTS', line, prefix .. 0)) == 'table' then
   return redis.error_reply('TRYAGAIN turn: the slot of "' .. resource .. '" is moving')
 end
+`;
+
+const prelude = (variant: ScriptVariant) => `
+local line = KEYS[1]
+local resource, prefix, wake, external = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local function say(text) redis.call('PUBLISH', external, resource .. ': ' .. text) end
+${variant === "single" ? "" : slotProbe}
 -- A ticket key holds '<token> <kind> <label>' and has a TTL: a user is live
 -- while its ticket key exists.
 local function ticket(m)
@@ -77,7 +77,9 @@ local function grant(s, quiet)
   for _, m in ipairs(holders(s)) do
     if m > s.granted then
       if m ~= quiet then
-        redis.call('${publish}', wake, prefix .. m)
+        redis.call('${
+  variant === "sharded" ? "SPUBLISH" : "PUBLISH"
+}', wake, prefix .. m)
         say(m .. ' granted')
       end
       s.granted = m
@@ -104,7 +106,21 @@ local function waiting(s, n)
   end
   return {n, 0, ahead, ttl}
 end
-${LEASE_AND_FENCE}
+-- Never shortens a TTL.
+local function refresh(key, expire)
+  if redis.call('PTTL', key) < tonumber(expire) then redis.call('PEXPIRE', key, expire) end
+end
+-- The fencing token of a grant, as in the plain scripts: one above the
+-- resource's last, never below the server clock in microseconds; a string,
+-- since a Lua number above 2^53 would lose digits.
+local function fence_of(key)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local f = math.max((tonumber(redis.call('GET', key)) or 0) + 1, now)
+  f = string.format('%.0f', f)
+  redis.call('SET', key, f)
+  return f
+end
 -- A grant taken: its fencing token, named in the 'started' message.
 local function start(n, fence)
   local f = fence_of(fence)
@@ -113,7 +129,7 @@ local function start(n, fence)
 end
 `;
 
-const script = scriptsWith(prelude);
+const script = scriptsWith((variant, body) => prelude(variant) + body);
 
 /**
  * draw: KEYS[2] the claim key of `token`. ARGV label, expire ms, try (1:

@@ -52,7 +52,7 @@ function callOf(
 ): ScriptCall {
   const shared = sharedKeysOf(target.keys);
   return {
-    script: scriptFor(script, target.publish),
+    script: scriptFor(script, target.variant),
     keys: [shared.line, ...keys],
     args: [...sharedArgs(shared), ...args],
   };
@@ -102,13 +102,20 @@ function drawnOf(
   if (first === -3) throw new TurnModeError(keys.resource, "shared", "plain");
   if (first === 0) return { stuck: 0 };
   if (Number(second) === 1) {
-    return { n: first, granted: true, indicator: first, fence: BigInt(third) };
+    return {
+      n: first,
+      granted: true,
+      indicator: first,
+      fence: BigInt(third),
+      foreign: false,
+    };
   }
   return {
     n: first,
     granted: false,
     indicator: first - Number(third),
     fence: 0n,
+    foreign: false,
   };
 }
 
@@ -136,7 +143,8 @@ export function sharedPoll(
       return {
         verdict: "waiting",
         indicator: n - Number(second),
-        holderTtl: Number(third),
+        aheadTtl: Number(third),
+        foreign: false,
       };
     },
   };

@@ -15,18 +15,17 @@ import {
   BUMP,
   commonArgs,
   DRAW,
-  type InternalPublish,
   POLL,
   RELEASE,
   RENEW,
   RESET,
   type Script,
   scriptFor,
+  type ScriptVariant,
   STATUS,
 } from "./scripts.ts";
 import type { Outcome } from "../messages.ts";
 import { TurnModeError } from "../errors.ts";
-import { sharedKeysOf } from "./shared_keys.ts";
 import type { Drawn, ReleaseResult } from "../steps.ts";
 import type { ResetResult, ResourceStatus, UserStatus } from "../types.ts";
 
@@ -41,10 +40,10 @@ export type Settled<R> =
   | { readonly ok: true; readonly value: R }
   | { readonly ok: false; readonly error: Error };
 
-/** Where a step runs: the resource's keys and how grants are announced. */
+/** Where a step runs: the resource's keys and the kind of server. */
 export interface Target {
   readonly keys: ResourceKeys;
-  readonly publish: InternalPublish;
+  readonly variant: ScriptVariant;
 }
 
 /** A user's own place: its number, label and the token of its draw. */
@@ -54,9 +53,14 @@ export interface Place {
   readonly token: string;
 }
 
-/** What a draw got, with the fencing token of a grant (0n while waiting). */
+/**
+ * What a draw got, with the fencing token of a grant (0n while waiting) and,
+ * while waiting, whether the holder is a user this module does not wake (a
+ * turn 1.0 client, which hands over on the internal channel only).
+ */
 export interface RedisDrawn extends Drawn {
   readonly fence: bigint;
+  readonly foreign: boolean;
 }
 
 /**
@@ -75,8 +79,13 @@ export type RedisPollResult =
   | {
     readonly verdict: "waiting";
     readonly indicator: number;
-    /** The holder's presence TTL in ms, or negative if it has none. */
-    readonly holderTtl: number;
+    /**
+     * The presence TTL in ms of the nearest live user ahead (the holder, for
+     * the first waiter), or negative if there is none or it has no TTL.
+     */
+    readonly aheadTtl: number;
+    /** The holder is not a client of this module (see RedisDrawn). */
+    readonly foreign: boolean;
   };
 
 /** What leaving did, and the newest number left without presence (or 0). */
@@ -102,9 +111,9 @@ function callOf(
   args: readonly Arg[],
   userKeys: readonly string[] = [],
 ): ScriptCall {
-  const { keys, publish } = target;
+  const { keys, variant } = target;
   return {
-    script: scriptFor(script, publish),
+    script: scriptFor(script, variant),
     keys: [keys.dispenser, keys.indicator, ...userKeys],
     args: [...commonArgs(keys), ...args],
   };
@@ -116,11 +125,10 @@ function userCallOf(
   target: Target,
   place: Place,
   extra: readonly Arg[],
-  after: readonly Arg[] = [],
 ): ScriptCall {
   const { keys } = target;
   const { n, label, token } = place;
-  return callOf(script, target, [n, label, ...extra, token, ...after], [
+  return callOf(script, target, [n, label, ...extra, token], [
     presenceKey(keys, n),
     tokenKey(keys, n),
     drawKey(keys, token),
@@ -163,23 +171,18 @@ function drawCall(
   args: DrawArgs,
   tryOnly: boolean,
 ): ScriptCall {
-  const { keys } = target;
   const { label, expire, token, skip } = args;
-  return callOf(DRAW, target, [
-    label,
-    expire,
-    tryOnly ? 1 : 0,
-    skip,
-    token,
-    keys.tokenPrefix,
-    keys.fence,
-    sharedKeysOf(keys).line,
-  ], [drawKey(keys, token)]);
+  return callOf(
+    DRAW,
+    target,
+    [label, expire, tryOnly ? 1 : 0, skip, token],
+    [drawKey(target.keys, token)],
+  );
 }
 
 function drawnOf(
   resource: string,
-  [n, granted, third]: Reply,
+  [n, granted, third, foreign]: Reply,
 ): RedisDrawn {
   if (Number(n) === -3) throw new TurnModeError(resource, "plain", "shared");
   if (Number(granted) === 1) {
@@ -188,9 +191,16 @@ function drawnOf(
       granted: true,
       indicator: Number(n),
       fence: BigInt(third),
+      foreign: false,
     };
   }
-  return { n: Number(n), granted: false, indicator: Number(third), fence: 0n };
+  return {
+    n: Number(n),
+    granted: false,
+    indicator: Number(third),
+    fence: 0n,
+    foreign: Number(foreign) === 1,
+  };
 }
 
 /** A waiter's heartbeat and check: granted, waiting, or lapsed. */
@@ -199,13 +209,11 @@ export function poll(
   place: Place,
   expire: number,
 ): Step<RedisPollResult> {
-  const call = userCallOf(POLL, target, place, [expire, 0], [
-    target.keys.fence,
-  ]);
+  const call = userCallOf(POLL, target, place, [expire, 0]);
   return {
     call,
     read: (value) => {
-      const [verdict, second, third] = replyOf(value);
+      const [verdict, second, third, foreign] = replyOf(value);
       if (Number(verdict) < 0) return { verdict: "lapsed" };
       if (Number(verdict) === 1) {
         return { verdict: "granted", fence: BigInt(second) };
@@ -213,7 +221,8 @@ export function poll(
       return {
         verdict: "waiting",
         indicator: Number(second),
-        holderTtl: Number(third),
+        aheadTtl: Number(third),
+        foreign: Number(foreign) === 1,
       };
     },
   };
@@ -266,7 +275,7 @@ export function bump(
 export function reset(target: Target, forget: boolean): Step<ResetResult> {
   const { keys } = target;
   return {
-    call: callOf(RESET, target, [forget ? 1 : 0, keys.fence]),
+    call: callOf(RESET, target, [forget ? 1 : 0]),
     read: (value) => {
       const [outcome, users] = replyOf(value);
       return {
@@ -280,9 +289,9 @@ export function reset(target: Target, forget: boolean): Step<ResetResult> {
 
 /** The queue with its live users, or `undefined` if it has none. */
 export function status(target: Target): Step<ResourceStatus | undefined> {
-  const { resource, fence } = target.keys;
+  const { resource } = target.keys;
   return {
-    call: callOf(STATUS, target, [fence]),
+    call: callOf(STATUS, target, []),
     read: (value) => {
       const reply = replyOf(value);
       return reply.length === 0 ? undefined : statusOf(resource, reply);

@@ -5,37 +5,67 @@
  * @module
  */
 
-import { Ticket } from "../ticket.ts";
-import {
-  newDrawToken,
-  numberOfPresenceKey,
-  type ResourceKeys,
-} from "./keys.ts";
+import type { ConnectionError } from "../errors.ts";
+import { Ticket, type TicketSpec } from "../ticket.ts";
+import { grantProof, newDrawToken, type ResourceKeys } from "./keys.ts";
 import { numberOfTicketKey, sharedKeysOf } from "./shared_keys.ts";
 import type { Place } from "./steps.ts";
 import { stepsFor, type TicketSteps } from "./ticket_steps.ts";
 
 /** A user's place in a queue on Redis. */
 export class RedisTicket extends Ticket<ResourceKeys> {
+  /** Its Locker's wake id, which begins its draw tokens. */
+  readonly wakeId: string;
   /**
    * The token of the current draw, unique to it. It stays the same until a
    * draw is answered, so a draw sent again draws nothing new; a ticket that
-   * lapsed and draws again takes a new one.
+   * lapsed and draws again takes a new one (`redraw`).
    */
-  token: string = newDrawToken();
+  token: string;
+  /**
+   * The last draw or poll found a holder this module does not wake (a turn
+   * 1.0 client), or a wake message said so: the ticket also listens on the
+   * internal channel, where such a holder hands over.
+   */
+  foreign = false;
+  #proof: [string, string] | undefined;
   /** Until when the presence is certainly alive (send time of the last refresh + expire). */
   validUntil = 0;
   /** When the queue last showed a sign of life (for patience). */
   lastNews = 0;
   /** Whether its wait has a timeout, so its draw waits for Redis within it. */
   bounded = false;
+  /** On a Cluster, `host:port` of the master that granted the turn. */
+  master: string | undefined;
+  /** Why the last draw failed while Redis was away, until one succeeds. */
+  away: ConnectionError | undefined;
+
+  constructor(
+    resource: string,
+    keys: ResourceKeys,
+    spec: TicketSpec,
+    wakeId: string,
+  ) {
+    super(resource, keys, spec);
+    this.wakeId = wakeId;
+    this.token = newDrawToken(wakeId);
+  }
+
+  /** Takes a new draw token, for drawing again after a lapse. */
+  redraw(): void {
+    this.token = newDrawToken(this.wakeId);
+  }
+
+  /** What a wake message granting the current draw carries (see keys.ts). */
+  get proof(): string {
+    if (this.#proof?.[0] !== this.token) {
+      this.#proof = [this.token, grantProof(this.token)];
+    }
+    return this.#proof[1];
+  }
 
   /** The steps of the ticket's kind of turn (plain or shared). */
   readonly steps: TicketSteps = stepsFor(this.spec.mode);
-  /** The channel its grants are announced on. */
-  readonly channel: string = this.spec.mode
-    ? sharedKeysOf(this.handle).wake
-    : this.handle.internal;
 
   /** The key and channel names of the ticket's resource. */
   get keys(): ResourceKeys {
@@ -47,11 +77,14 @@ export class RedisTicket extends Ticket<ResourceKeys> {
     return this.spec.mode !== undefined;
   }
 
-  /** The number an announcement on its channel names, if any. */
-  announced(payload: string): number | undefined {
-    return this.spec.mode
-      ? numberOfTicketKey(sharedKeysOf(this.handle), payload)
-      : numberOfPresenceKey(this.handle, payload);
+  /** A shared ticket's wake channel: every grant of its resource. */
+  get sharedWake(): string {
+    return sharedKeysOf(this.handle).wake;
+  }
+
+  /** The number a message on its shared wake channel grants, if any. */
+  sharedGrant(payload: string): number | undefined {
+    return numberOfTicketKey(sharedKeysOf(this.handle), payload);
   }
 
   /** Its own place, for the steps about it. */

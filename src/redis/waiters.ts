@@ -1,18 +1,22 @@
 /**
- * The waiters of one Redis engine and what they hear: which tickets wait on
- * which internal channel, the grant announcements that reach them, the
- * checks due soon after one (on the waiter right behind the new holder, and
- * when a holder's presence would run out), and the check itself: a poll,
- * which grants, notes the holder, or has a lapsed waiter draw again.
+ * The waiters of one Redis engine and what they hear. Each waits on its
+ * Locker's wake channel for the resource, where a hand-over grants it in the
+ * message itself; one whose holder is a turn 1.0 client (which hands over on
+ * the internal channel only), or whose user follows its place in the queue
+ * (`onQueue`), also listens on the internal channel, where every hand-over
+ * is announced. Also: the checks due soon after an announcement (on the
+ * waiter right behind the new holder, and when a holder's presence would run
+ * out), and the check itself: a poll, which grants, notes the holder, or has
+ * a lapsed waiter draw again.
  *
  * @module
  */
 
-import { newDrawToken } from "./keys.ts";
+import { numberOfPresenceKey, parseWake, wakeChannel } from "./keys.ts";
 import { NEWEST_GRACE_MS } from "./scripts.ts";
 import type { RedisPollResult, Step } from "./steps.ts";
 import type { Session } from "./session.ts";
-import type { Subscriber } from "./subscriber.ts";
+import type { Listener, Subscriber } from "./subscriber.ts";
 import type { RedisTicket } from "./ticket.ts";
 import type { TicketState } from "../ticket.ts";
 
@@ -26,64 +30,153 @@ export interface WaitersHost {
   draw(ticket: RedisTicket): Promise<void>;
 }
 
-/** Waiting tickets by internal channel, and the checks due on them. */
-export class Waiters {
+/** Tickets by the channel they listen on, subscribed while any is there. */
+class Channels {
+  readonly #tickets = new Map<string, Set<RedisTicket>>();
   readonly #subscriber: Subscriber;
   readonly #session: Session;
+  readonly #listener: Listener;
+
+  constructor(subscriber: Subscriber, session: Session, listener: Listener) {
+    this.#subscriber = subscriber;
+    this.#session = session;
+    this.#listener = listener;
+  }
+
+  /** The tickets on `channel`. */
+  on(channel: string): ReadonlySet<RedisTicket> | undefined {
+    return this.#tickets.get(channel);
+  }
+
+  has(channel: string, ticket: RedisTicket): boolean {
+    return this.#tickets.get(channel)?.has(ticket) ?? false;
+  }
+
+  /** Adds the ticket; resolves once the channel is subscribed. */
+  add(channel: string, ticket: RedisTicket): Promise<void> {
+    let tickets = this.#tickets.get(channel);
+    if (!tickets) this.#tickets.set(channel, tickets = new Set());
+    tickets.add(ticket);
+    return this.#session.sharded
+      ? this.#subscriber.listenShard(channel, this.#listener)
+      : this.#subscriber.listen(channel, this.#listener);
+  }
+
+  /** Takes the ticket off; true if it was the channel's last. */
+  delete(channel: string, ticket: RedisTicket): boolean {
+    const tickets = this.#tickets.get(channel);
+    if (!tickets?.delete(ticket) || tickets.size > 0) return false;
+    this.#tickets.delete(channel);
+    if (this.#session.sharded) {
+      this.#subscriber.unlistenShard(channel, this.#listener);
+    } else this.#subscriber.unlisten(channel, this.#listener);
+    return true;
+  }
+}
+
+/** Waiting tickets by the channels they hear, and the checks due on them. */
+export class Waiters {
+  readonly #session: Session;
   readonly #host: WaitersHost;
-  /** Waiting tickets by internal channel, for dispatching announcements. */
-  readonly #waiting = new Map<string, Set<RedisTicket>>();
-  /** When each resource's holder's presence would expire, by internal channel. */
-  readonly #holderDeadlines = new Map<string, number>();
+  /** Waiting tickets by wake channel, for grants. */
+  readonly #wake: Channels;
+  /** Tickets that also hear every announcement, by internal channel. */
+  readonly #internal: Channels;
+  /** Shared tickets, by their resource's shared wake channel. */
+  readonly #shared: Channels;
+  /**
+   * When the presence of the nearest live user ahead of each waiter would
+   * run out: then it asks again, so that a holder that died is noticed
+   * within its expire, however far back the waiter is and whatever lies
+   * between.
+   */
+  readonly #aheadDeadlines = new Map<RedisTicket, number>();
   /** Checks due on tickets right behind an announced number. */
   readonly #checks = new Map<RedisTicket, number>();
 
   constructor(subscriber: Subscriber, session: Session, host: WaitersHost) {
-    this.#subscriber = subscriber;
     this.#session = session;
     this.#host = host;
+    this.#wake = new Channels(subscriber, session, this.#onWake);
+    this.#internal = new Channels(subscriber, session, this.#onAnnouncement);
+    this.#shared = new Channels(subscriber, session, this.#onSharedGrant);
   }
 
-  /** Listens for the grants of the ticket's resource. */
+  /**
+   * Listens for the ticket's grant; on the internal channel too where it
+   * must (see the module's comment). Resolves once subscribed.
+   */
   async watch(ticket: RedisTicket): Promise<void> {
-    const channel = ticket.channel;
-    let tickets = this.#waiting.get(channel);
-    if (!tickets) this.#waiting.set(channel, tickets = new Set());
-    tickets.add(ticket);
-    await (this.#session.publish === "SPUBLISH"
-      ? this.#subscriber.listenShard(channel, this.#onAnnouncement)
-      : this.#subscriber.listen(channel, this.#onAnnouncement));
+    if (ticket.shared) return await this.#shared.add(ticket.sharedWake, ticket);
+    const wake = this.#wake.add(
+      wakeChannel(ticket.keys, ticket.wakeId),
+      ticket,
+    );
+    await Promise.all([wake, this.#hearIfNeeded(ticket)]);
+  }
+
+  /** Whether the ticket must hear every announcement, not just its grant. */
+  #needsInternal(ticket: RedisTicket): boolean {
+    return ticket.foreign || ticket.spec.onQueue !== undefined;
+  }
+
+  async #hearIfNeeded(ticket: RedisTicket): Promise<void> {
+    const channel = ticket.keys.internal;
+    if (this.#needsInternal(ticket)) {
+      await this.#internal.add(channel, ticket);
+    } else this.#unhear(ticket);
+  }
+
+  #unhear(ticket: RedisTicket): void {
+    this.#checks.delete(ticket);
+    this.#internal.delete(ticket.keys.internal, ticket);
   }
 
   /** Stops listening for the ticket; the last one on a channel leaves it. */
   unwatch(ticket: RedisTicket): void {
-    const channel = ticket.channel;
-    const tickets = this.#waiting.get(channel);
-    this.#checks.delete(ticket);
-    if (!tickets?.delete(ticket)) return;
-    if (tickets.size > 0) return;
-    this.#waiting.delete(channel);
-    this.#holderDeadlines.delete(channel);
-    if (this.#session.publish === "SPUBLISH") {
-      this.#subscriber.unlistenShard(channel, this.#onAnnouncement);
-    } else this.#subscriber.unlisten(channel, this.#onAnnouncement);
+    if (ticket.shared) {
+      this.#shared.delete(ticket.sharedWake, ticket);
+      this.#aheadDeadlines.delete(ticket);
+      return;
+    }
+    this.#wake.delete(wakeChannel(ticket.keys, ticket.wakeId), ticket);
+    this.#aheadDeadlines.delete(ticket);
+    this.#unhear(ticket);
   }
 
-  /** Notes when the holder ahead of `ticket` would lose its presence. */
-  noteHolder(ticket: RedisTicket, deadline: number): void {
-    this.#holderDeadlines.set(ticket.channel, deadline);
+  /**
+   * The holder ahead turned out to be one this module does not wake (or
+   * not to be): the ticket starts (or stops) hearing the internal channel.
+   * Once it hears, it asks again, as that holder may have handed over
+   * before.
+   */
+  async #seeHolder(ticket: RedisTicket, foreign: boolean): Promise<void> {
+    if (ticket.foreign === foreign) return;
+    ticket.foreign = foreign;
+    const heard = this.#internal.has(ticket.keys.internal, ticket);
+    await this.#hearIfNeeded(ticket).catch(() => {});
+    if (!heard && this.#needsInternal(ticket)) await this.poll(ticket);
+  }
+
+  /** Notes when the user right ahead of `ticket` would lose its presence. */
+  noteAhead(ticket: RedisTicket, deadline: number): void {
+    this.#aheadDeadlines.set(ticket, deadline);
     // The timer may be set for a heartbeat much later than this deadline.
     this.#host.schedule();
   }
 
-  /** The earliest time a holder's presence would run out, or Infinity. */
-  holderDue(): number {
-    return earliest(this.#holderDeadlines.values());
+  /** The earliest time a presence ahead would run out, or Infinity. */
+  aheadDue(): number {
+    let due = Infinity;
+    for (const deadline of this.#aheadDeadlines.values()) {
+      due = Math.min(due, deadline);
+    }
+    return due;
   }
 
   /** The earliest check due, or Infinity. */
   checkDue(): number {
-    return earliest(this.#checks.values());
+    return Math.min(Infinity, ...this.#checks.values());
   }
 
   /** Takes the waiters whose check is due by `now`. */
@@ -99,7 +192,7 @@ export class Waiters {
 
   /** A heartbeat asks every waiter anyway: what was due is forgotten. */
   forgetDue(): void {
-    this.#holderDeadlines.clear();
+    this.#aheadDeadlines.clear();
     this.#checks.clear();
   }
 
@@ -143,16 +236,24 @@ export class Waiters {
     result: RedisPollResult,
     sentAt: number,
   ): boolean {
+    // Its grant's message may have come first.
+    if (ticket.state !== "waiting") return false;
     if (result.verdict === "lapsed") return true;
     if (result.verdict === "granted") {
       this.#host.grant(ticket, result.fence, sentAt);
       return false;
     }
     ticket.validUntil = sentAt + ticket.spec.expire;
+    // The queue moved: news, as far as patience goes.
+    const ahead = ticket.ahead;
     ticket.seeIndicator(result.indicator);
-    if (result.holderTtl >= 0) {
-      this.noteHolder(ticket, sentAt + result.holderTtl + 1);
+    if (ticket.ahead !== ahead) {
+      ticket.lastNews = Math.max(ticket.lastNews, sentAt);
     }
+    if (result.aheadTtl >= 0) {
+      this.noteAhead(ticket, sentAt + result.aheadTtl + 1);
+    }
+    void this.#seeHolder(ticket, result.foreign);
     return false;
   }
 
@@ -163,7 +264,7 @@ export class Waiters {
     try {
       this.unwatch(ticket);
       ticket.state = "drawing" as TicketState;
-      ticket.token = newDrawToken();
+      ticket.redraw();
       await this.#host.draw(ticket);
       if (ticket.state === "waiting") {
         await this.watch(ticket).catch(() => {});
@@ -176,23 +277,60 @@ export class Waiters {
     if (ticket.state === "waiting") await this.poll(ticket);
   }
 
-  readonly #onAnnouncement = (channel: string, payload: string): void => {
-    const tickets = this.#waiting.get(channel);
-    if (!tickets || tickets.size === 0) return;
-    const first = tickets.values().next().value!;
-    const announced = first.announced(payload);
-    if (announced === undefined) return;
-    // A shared grant names each new holder: it asks, and nobody else need.
-    if (first.shared) {
-      for (const ticket of tickets) {
+  /**
+   * A message on a wake channel. A grant for a waiting ticket's current
+   * draw (its number and proof) makes it the holder at once, while its
+   * presence is certainly alive (see PROTOCOL.md, "The grant rule"); after
+   * that, it asks Redis first. A message for no ticket, an old draw or a
+   * ticket no longer waiting changes nothing.
+   */
+  readonly #onWake = (channel: string, payload: string): void => {
+    const message = parseWake(payload);
+    if (!message) return;
+    for (const ticket of this.#wake.on(channel) ?? []) {
+      if (ticket.number !== message.n || ticket.state !== "waiting") continue;
+      if (message.kind === "watch") {
         ticket.lastNews = Date.now();
-        if (ticket.number === announced) void this.poll(ticket);
+        void this.#seeHolder(ticket, true);
+        continue;
       }
-      return;
+      // Its own poll finds it lapsed, and it draws again.
+      if (message.kind === "skipped") {
+        void this.poll(ticket);
+        continue;
+      }
+      if (message.proof !== ticket.proof) continue;
+      ticket.lastNews = Date.now();
+      if (Date.now() > ticket.validUntil) void this.poll(ticket);
+      else {
+        // Its presence was last refreshed at validUntil - expire; the grant
+        // does not move that.
+        const refreshed = ticket.validUntil - ticket.spec.expire;
+        this.#host.grant(ticket, message.fence, refreshed);
+      }
     }
+  };
+
+  /**
+   * A grant on a shared wake channel names each new holder's ticket key:
+   * that ticket asks, and takes its turn (with its fencing token) then.
+   */
+  readonly #onSharedGrant = (channel: string, payload: string): void => {
+    for (const ticket of this.#shared.on(channel) ?? []) {
+      if (ticket.sharedGrant(payload) !== ticket.number) continue;
+      ticket.lastNews = Date.now();
+      void this.poll(ticket);
+    }
+  };
+
+  /** An announcement on the internal channel: for those that hear it. */
+  readonly #onAnnouncement = (channel: string, payload: string): void => {
+    const tickets = this.#internal.on(channel);
+    if (!tickets || tickets.size === 0) return;
+    const keys = tickets.values().next().value!.keys;
+    const announced = numberOfPresenceKey(keys, payload);
+    if (announced === undefined) return;
     const now = Date.now();
-    // The old holder's deadline says nothing about the new one.
-    this.#holderDeadlines.delete(channel);
     let front: RedisTicket | undefined;
     for (const ticket of tickets) {
       ticket.lastNews = now;
@@ -209,14 +347,4 @@ export class Waiters {
     if (front) this.#checks.set(front, now + NEWEST_GRACE_MS);
     this.#host.schedule();
   };
-}
-
-/**
- * The earliest of `times`, or Infinity. Asked at every rescheduling, so it
- * neither copies nor spreads (a spread of many values would overflow).
- */
-function earliest(times: Iterable<number>): number {
-  let due = Infinity;
-  for (const time of times) due = Math.min(due, time);
-  return due;
 }

@@ -1,6 +1,6 @@
 import { deepStrictEqual } from "node:assert/strict";
 import { Locker } from "../../mod.ts";
-import { startRedis } from "../../support/redis_server.ts";
+import { freePort, startRedis } from "../../support/redis_server.ts";
 import { dropPresence, spawnCli } from "../support/cli.ts";
 import { turn1Lock } from "../../support/turn1_client.ts";
 
@@ -135,6 +135,26 @@ Deno.test("turn lock --timeout gives up with exit code 75", async () => {
     stderr: lines(
       "printer: waiting, 1 ahead",
       'turn: timed out after 300ms waiting for "printer": 1 user(s) still ahead',
+    ),
+    stdout: lines("printer: acquiring", "printer: canceled"),
+  });
+});
+
+Deno.test("turn lock --timeout on an unreachable Redis says Redis could not be reached", async () => {
+  const port = freePort();
+  await using lock = spawnCli([
+    "lock",
+    "--timeout",
+    "500ms",
+    "--url",
+    `redis://127.0.0.1:${port}`,
+    "printer",
+  ]);
+  const address = `127.0.0.1:${port}`;
+  deepStrictEqual(await lock.result(), {
+    code: 75,
+    stderr: lines(
+      `turn: timed out after 500ms waiting for "printer": Redis at ${address} could not be reached during the wait (last error: connect ECONNREFUSED ${address})`,
     ),
     stdout: lines("printer: acquiring", "printer: canceled"),
   });

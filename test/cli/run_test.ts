@@ -3,7 +3,8 @@ import { Redis } from "ioredis";
 import { Locker } from "../../mod.ts";
 import { waitFor } from "../support/helpers.ts";
 import { startRedis } from "../../support/redis_server.ts";
-import { dropPresence, runCli, spawnCli } from "../support/cli.ts";
+import { dropPresence, runCli, spawnCli, subscribed } from "../support/cli.ts";
+import { resourceKeys } from "../../src/redis/keys.ts";
 
 async function labels(locker: Locker, resource: string): Promise<string[]> {
   const [status] = await locker.status([resource]);
@@ -167,6 +168,78 @@ Deno.test("turn run exits 127 / 126 when the command cannot start, and releases"
     },
   );
   deepStrictEqual(await labels(locker, "printer"), []);
+});
+
+Deno.test("turn run announces completed for a command that exits 0, crashed! for one that fails, is killed or cannot start", async () => {
+  await using server = await startRedis();
+  await using follow = spawnCli(["follow", "--url", server.url, "printer"]);
+  await subscribed(server.url, resourceKeys("printer").external);
+  const commands = [
+    ["sh", "-c", "exit 0"],
+    ["sh", "-c", "exit 3"],
+    ["sh", "-c", "kill -KILL $$"],
+    ["no-such-command-here"],
+  ];
+  const codes = [];
+  for (const command of commands) {
+    const args = ["run", "--url", server.url, "printer", "--", ...command];
+    codes.push((await runCli(args)).code);
+  }
+  deepStrictEqual(codes, [0, 3, 137, 127]);
+  // An idle queue is removed, so each run is number 1 of a new queue.
+  const cycle = (label: string, end: string) =>
+    [
+      `printer: 1 assigned to "${label}"`,
+      "printer: 1 started (fence F)",
+      `printer: 1 ${end}`,
+      "printer: 2 granted",
+    ].map((line) => `${line}\n`).join("");
+  const lines = [
+    cycle("sh -c 'exit 0'", `completed by "sh -c 'exit 0'"`),
+    cycle("sh -c 'exit 3'", "crashed!"),
+    cycle("sh -c 'kill -KILL $$'", "crashed!"),
+    cycle("no-such-command-here", "crashed!"),
+  ].join("");
+  await follow.stdoutHas("printer: 2 granted\n", commands.length);
+  follow.kill("SIGINT");
+  const { code, stderr, stdout } = await follow.result();
+  // Each run's fencing token is new; the lines around it are turn 1.0's.
+  const fences = stdout.replace(/\(fence \d+\)/g, "(fence F)");
+  deepStrictEqual({ code, stderr, stdout: fences }, {
+    code: 0,
+    stderr: "",
+    stdout: lines,
+  });
+});
+
+Deno.test("a crashed turn run hands the turn on at once", async () => {
+  await using server = await startRedis();
+  await using locker = new Locker({ url: server.url });
+  const go = `${server.dir}/go`;
+  await using run = spawnCli([
+    "run",
+    "--url",
+    server.url,
+    "printer",
+    "--",
+    "sh",
+    "-c",
+    'echo running; while [ ! -e "$1" ]; do sleep 0.05; done; exit 1',
+    "sh",
+    go,
+  ]);
+  await run.stdoutHas("running\n");
+  // Patience far beyond the test's bound: only a hand-over serves it.
+  const waiting = locker.lock("printer", { label: "next", patience: 600_000 });
+  await waitFor(
+    async () => (await labels(locker, "printer")).includes("next"),
+    "the next user queued",
+  );
+  await Deno.writeTextFile(go, "");
+  deepStrictEqual((await run.result()).code, 1);
+  const lock = await waiting;
+  deepStrictEqual(lock.number, 2);
+  await lock.release();
 });
 
 Deno.test("concurrent turn run commands never overlap (witness counter)", async () => {

@@ -114,7 +114,15 @@ redisTest(
     const locker = t.locker();
     const quiet = { label: LABEL, expire: 60_000, patience: 600_000 };
     const holder = await locker.lock(RESOURCE, { ...quiet, label: "holder" });
-    const waiter = t.locker().lock(RESOURCE, { ...quiet, timeout: 30_000 });
+    // A waiter is woken only by its own grant, so nothing tells it that its
+    // number went to someone else: its heartbeat (every expire / 3) finds
+    // out. (When Redis loses its keys by restarting, the reconnect makes
+    // every waiter ask at once; a FLUSHALL drops no connection.)
+    const waiter = t.locker().lock(RESOURCE, {
+      ...quiet,
+      expire: 3_000,
+      timeout: 30_000,
+    });
     waiter.catch(() => {});
     await untilQueued(locker, RESOURCE, 2);
     await t.redis.flushall();

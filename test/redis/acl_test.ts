@@ -493,7 +493,7 @@ Deno.test(
       const rules = await docRules("One Redis server");
       await using acl = await startAclServer(rules);
       const options = { url: acl.url };
-      for (const missing of ["subscribe", "evalsha", "msetnx", "publish"]) {
+      for (const missing of ["subscribe", "evalsha", "mget", "publish"]) {
         const error = await refusalWithout(
           [acl.admin],
           rules,

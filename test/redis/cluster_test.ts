@@ -144,13 +144,15 @@ Deno.test({
             "turn:{printer}:token:1",
             "turn:{printer}:token:2",
           ]);
-          assert.deepEqual(await owner.call("PUBSUB", "SHARDCHANNELS"), [
-            "turn:{printer}:internal",
-          ]);
-          assert.deepEqual(
-            await owner.call("PUBSUB", "CHANNELS", "*internal"),
-            [],
+          // The waiter listens for its grant on its Locker's wake channel,
+          // sharded; nothing listens unsharded.
+          const shards = await owner.call("PUBSUB", "SHARDCHANNELS");
+          assert.equal((shards as string[]).length, 1);
+          assert.match(
+            (shards as string[])[0],
+            /^turn:\{printer\}:wake:[0-9a-f]{16}$/,
           );
+          assert.deepEqual(await owner.call("PUBSUB", "CHANNELS", "*"), []);
           await held.release();
           const next = await within(waiting, 10_000, "waiter granted");
           assert.equal(next.number, 2);
@@ -242,7 +244,9 @@ Deno.test({
               ((await cluster.admins[to].call(
                 "PUBSUB",
                 "SHARDCHANNELS",
-              )) as string[]).includes(`turn:{${resource}}:internal`),
+              )) as string[]).some((channel) =>
+                channel.startsWith(`turn:{${resource}}:wake:`)
+              ),
             "shard channel subscribed on the new master",
           );
 

@@ -20,6 +20,7 @@ import {
 } from "../../src/redis/scripts.ts";
 import {
   drawKey,
+  grantProof,
   newDrawToken,
   presenceKey,
   resourceKeys,
@@ -58,9 +59,11 @@ redisTest(
     const before = await state();
     assert.deepEqual(before.counters, ["3", "1"]);
     assert.deepEqual(before.presences, ["A", "B", "C"]);
-    for (const token of before.tokens) {
-      assert.match(token ?? "", /^[0-9a-f]{32}$/);
-    }
+    // Each token key: the draw token, then the label its presence holds.
+    before.tokens.forEach((value, index) => {
+      assert.match(value ?? "", /^[0-9a-f]{32}/);
+      assert.equal(value?.slice(32), before.presences[index]);
+    });
 
     const events: TurnEvent[] = [];
     const follow = t.locker().follow(["r"]);
@@ -111,20 +114,39 @@ redisTest(
     }
     assert.deepEqual(await forge(RESET, []), ["in-use", 3]);
 
-    // Announcements are only hints: forged ones make waiters ask Redis,
-    // whose scripts see the holder alive.
+    // Announcements are only hints, and grants need the draw's proof: a
+    // forged grant on a waiter's wake channel changes nothing, forged hints
+    // make waiters ask Redis, whose scripts see the holder alive.
     const polls = async () => {
       const info = await t.redis.info("commandstats");
       return Number(/cmdstat_evalsha:calls=(\d+)/.exec(info)?.[1] ?? 0);
     };
     const asked = await polls();
-    for (const payload of [2, 3, 4].map((n) => presenceKey(KEYS, n))) {
-      await t.redis.publish(KEYS.internal, payload);
+    const wakes = await t.redis.pubsub(
+      "CHANNELS",
+      `${KEYS.wakePrefix}*`,
+    ) as string[];
+    assert.equal(wakes.length, 2, "one wake channel per waiting Locker");
+    const fence = String(BigInt(Date.now()) * 1000n + 10n ** 9n);
+    for (const n of [2, 3, 4]) {
+      await t.redis.publish(KEYS.internal, presenceKey(KEYS, n));
+      for (const wake of wakes) {
+        // A stranger's token, and the other users' (not n's own, which the
+        // stranger does not know): their proofs, and tokens in their place.
+        const others = before.tokens.filter((_, index) => index !== n - 1)
+          .map((value) => String(value).slice(0, 32));
+        for (const token of [stranger, ...others]) {
+          await t.redis.publish(wake, `${n} ${grantProof(token)} ${fence}`);
+          await t.redis.publish(wake, `${n} ${token} ${fence}`);
+        }
+        await t.redis.publish(wake, `${n} watch`);
+        await t.redis.publish(wake, `${n} skipped`);
+      }
     }
     await t.redis.publish(KEYS.internal, "garbage");
     await waitFor(
       async () => (await polls()) >= asked + 2,
-      "both waiters asked Redis after the forged announcements",
+      "both waiters asked Redis after the forged hints",
     );
 
     assert.deepEqual(await state(), before, "the queue changed");

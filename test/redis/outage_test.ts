@@ -190,3 +190,64 @@ redisTest(
     await untilCleared(locker, ["r"], () => allKeys(t.redis));
   },
 );
+
+redisTest(
+  "a wait that times out on a Redis it never reached says so, with the address and the last error",
+  async (t) => {
+    await t.server.stop("SIGKILL");
+    const locker = t.locker();
+    const error = await within(
+      rejection(locker.lock("r", { timeout: 700 })),
+      20_000,
+      "the wait",
+    );
+    assert.ok(error instanceof TimeoutError, String(error));
+    const address = `127.0.0.1:${t.server.port}`;
+    assert.equal(
+      error.message,
+      `timed out after 700 ms waiting for "r": Redis at ${address} could not be reached during the wait (last error: connect ECONNREFUSED ${address})`,
+    );
+    assert.ok(error.unreachable instanceof ConnectionError);
+    assert.equal(error.unreachable.address, address);
+    assert.equal(error.cause, error.unreachable);
+    assert.equal(error.ahead, 0);
+  },
+);
+
+redisTest(
+  "a lockAll that times out on a Redis it never reached says so too",
+  async (t) => {
+    await t.server.stop("SIGKILL");
+    const error = await within(
+      rejection(t.locker().lockAll(["a", "b"], { timeout: 700 })),
+      20_000,
+      "the wait",
+    );
+    assert.ok(error instanceof TimeoutError, String(error));
+    assert.equal(error.timeout, 700);
+    assert.match(error.message, /could not be reached during the wait/);
+    assert.ok(error.unreachable instanceof ConnectionError);
+  },
+);
+
+redisTest(
+  "a waiter whose Redis dies before its timeout says Redis could not be reached, and how many were ahead when last seen",
+  async (t) => {
+    await t.locker().lock("r", { label: "holder" });
+    const locker = t.locker();
+    const waiting = rejection(
+      locker.lock("r", { label: "waiter", timeout: 3000 }),
+    );
+    await untilQueued(locker, "r", 2);
+    await t.server.stop("SIGKILL");
+    const error = await within(waiting, 20_000, "the wait");
+    assert.ok(error instanceof TimeoutError, String(error));
+    assert.match(
+      error.message,
+      new RegExp(
+        `: Redis at 127\\.0\\.0\\.1:${t.server.port} could not be reached during the wait \\(last error: .+\\); 1 user\\(s\\) were ahead when last seen$`,
+      ),
+    );
+    assert.equal(error.ahead, 1);
+  },
+);

@@ -1,12 +1,16 @@
 import assert from "node:assert/strict";
 import {
   drawKey,
+  grantProof,
   newDrawToken,
+  newWakeId,
   numberOfPresenceKey,
+  parseWake,
   presenceKey,
   resourceKeys,
   resourceOf,
   tokenKey,
+  wakeChannel,
 } from "../../src/redis/keys.ts";
 import { parseMessage } from "../../src/messages.ts";
 import { scriptFor, SCRIPTS } from "../../src/redis/scripts.ts";
@@ -15,6 +19,7 @@ Deno.test("key and channel names are turn 1.0's", () => {
   const keys = resourceKeys("printer");
   assert.deepEqual(keys, {
     resource: "printer",
+    base: "turn:printer:",
     dispenser: "turn:printer:dispenser",
     indicator: "turn:printer:indicator",
     presencePrefix: "turn:printer:serial:",
@@ -23,6 +28,7 @@ Deno.test("key and channel names are turn 1.0's", () => {
     drawPrefix: "turn:printer:draw:",
     internal: "turn:printer:internal",
     external: "turn:printer:external",
+    wakePrefix: "turn:printer:wake:",
   });
   assert.equal(presenceKey(keys, 7), "turn:printer:serial:7");
   assert.equal(tokenKey(keys, 7), "turn:printer:token:7");
@@ -45,10 +51,13 @@ Deno.test("presence keys of another resource are not mistaken for numbers", () =
   assert.equal(numberOfPresenceKey(keys, drawKey(keys, "3")), undefined);
 });
 
-Deno.test("draw tokens are 128 random bits in hex, fresh each time", () => {
-  const tokens = new Set(Array.from({ length: 1000 }, () => newDrawToken()));
-  assert.equal(tokens.size, 1000);
-  for (const token of tokens) assert.match(token, /^[0-9a-f]{32}$/);
+Deno.test("draw tokens are 32 hex digits, fresh each time, also within one Locker", () => {
+  const wakeId = newWakeId();
+  for (const make of [() => newDrawToken(), () => newDrawToken(wakeId)]) {
+    const tokens = new Set(Array.from({ length: 1000 }, make));
+    assert.equal(tokens.size, 1000);
+    for (const token of tokens) assert.match(token, /^[0-9a-f]{32}$/);
+  }
 });
 
 Deno.test("resource names come back from key and channel names", () => {
@@ -99,6 +108,7 @@ Deno.test("with a hash tag every name of a resource hashes the same tag", () => 
     keys.dispenser,
     keys.indicator,
     keys.internal,
+    wakeChannel(keys, newWakeId()),
     presenceKey(keys, 1),
     tokenKey(keys, 1),
     drawKey(keys, newDrawToken()),
@@ -113,15 +123,58 @@ Deno.test("with a hash tag every name of a resource hashes the same tag", () => 
   assert.equal(resourceKeys("}x").dispenser, "turn:}x:dispenser");
 });
 
-Deno.test("sharded variants differ only in how grants are published", () => {
+Deno.test("script variants: a cluster's adds the slot probe, a sharded one publishes grants with SPUBLISH", () => {
   for (const script of SCRIPTS) {
-    assert.equal(scriptFor(script, "PUBLISH"), script);
-    const sharded = scriptFor(script, "SPUBLISH");
+    assert.equal(scriptFor(script, "single"), script);
+    const cluster = scriptFor(script, "cluster");
+    const sharded = scriptFor(script, "sharded");
+    assert.equal(cluster.name, `${script.name}Cluster`);
     assert.equal(sharded.name, `${script.name}Sharded`);
+    assert.ok(!script.lua.includes("is moving"), script.name);
+    assert.ok(cluster.lua.includes("is moving"), script.name);
+    assert.ok(!cluster.lua.includes("SPUBLISH"));
     assert.equal(
-      sharded.lua.replace("'SPUBLISH', internal", "'PUBLISH', internal"),
-      script.lua,
+      sharded.lua.replaceAll("'SPUBLISH'", "'PUBLISH'"),
+      cluster.lua,
     );
-    assert.ok(!script.lua.includes("SPUBLISH"));
+    // Only grants go out sharded: the external channel keeps PUBLISH.
+    if (sharded.lua.includes("local function say")) {
+      assert.match(sharded.lua, /'PUBLISH', base \.\. 'external'/);
+    }
+  }
+});
+
+Deno.test("draw tokens begin with their Locker's wake id; wake messages parse", () => {
+  const wakeId = newWakeId();
+  assert.match(wakeId, /^[0-9a-f]{16}$/);
+  const token = newDrawToken(wakeId);
+  assert.match(token, /^[0-9a-f]{32}$/);
+  assert.ok(token.startsWith(wakeId));
+  assert.notEqual(newDrawToken(wakeId), token);
+  const keys = resourceKeys("printer");
+  assert.equal(wakeChannel(keys, wakeId), `turn:printer:wake:${wakeId}`);
+  const proof = grantProof(token);
+  assert.match(proof, /^[0-9a-f]{40}$/);
+  assert.deepEqual(parseWake(`7 ${proof} 1796303566195450`), {
+    kind: "grant",
+    n: 7,
+    proof,
+    fence: 1796303566195450n,
+  });
+  assert.deepEqual(parseWake("7 watch"), { kind: "watch", n: 7 });
+  assert.deepEqual(parseWake("7 skipped"), { kind: "skipped", n: 7 });
+  for (
+    const payload of [
+      "",
+      "7",
+      `0 ${proof} 1`,
+      `7 ${proof}`,
+      `7 ${proof.toUpperCase()} 1`,
+      `7 ${proof} 1 2`,
+      "07 watch",
+      "turn:printer:serial:7",
+    ]
+  ) {
+    assert.equal(parseWake(payload), undefined, payload);
   }
 });

@@ -465,9 +465,11 @@ export function untilQueued(
 }
 
 /**
- * Waits until `subscribers` connections listen for `resource`'s turns, then
- * for the round trip a waiter makes right after subscribing: the test must
- * move the turn on only once the waiter has seen where the queue stands.
+ * Waits until `subscribers` connections listen for `resource`'s turns (turn
+ * 1.0 clients on its internal channel, Lockers on their wake channels; a
+ * Locker that also listens on internal counts twice), then for the round
+ * trip a waiter makes right after subscribing: the test must move the turn
+ * on only once the waiter has seen where the queue stands.
  */
 export async function untilListening(
   url: string,
@@ -477,14 +479,16 @@ export async function untilListening(
   if (url.startsWith("file:")) return;
   const redis = new Redis(url);
   try {
-    const channel = resourceKeys(resource).internal;
+    const keys = resourceKeys(resource);
+    const wakes = keys.wakePrefix.replace(/[*?[\]\\]/g, "\\$&") + "*";
     await waitFor(async () => {
-      const [, count] = await redis.pubsub("NUMSUB", channel) as [
+      const [, internal] = await redis.pubsub("NUMSUB", keys.internal) as [
         string,
         number,
       ];
-      return count === subscribers;
-    }, `${subscribers} subscribers on ${channel}`);
+      const lockers = await redis.pubsub("CHANNELS", wakes) as string[];
+      return Number(internal) + lockers.length >= subscribers;
+    }, `${subscribers} listening for the turns of ${resource}`);
   } finally {
     redis.disconnect();
   }

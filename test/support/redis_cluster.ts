@@ -37,7 +37,20 @@ export interface RedisCluster extends AsyncDisposable {
    * in batches of up to 100 keys, then SETSLOT NODE everywhere.
    */
   moveSlot(slot: number, to: number, split?: SplitMove): Promise<void>;
+  /** Starts a replica of master `master`; resolves once masters list it. */
+  addReplica(master: number): Promise<ClusterReplica>;
+  /**
+   * Takes `replica` out of the cluster: shuts it down, then every master
+   * forgets it; resolves once no master lists it.
+   */
+  removeReplica(replica: ClusterReplica): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** A replica added by {@linkcode RedisCluster.addReplica}. */
+export interface ClusterReplica {
+  readonly server: RedisServer;
+  readonly id: string;
 }
 
 /**
@@ -91,10 +104,11 @@ export async function startCluster(
   // A master a test kills would print every reconnect failure.
   for (const admin of admins) admin.on("error", () => {});
   const clients: Cluster[] = [];
+  const replicas: RedisServer[] = [];
   const stop = async () => {
     for (const client of clients) client.disconnect();
     for (const admin of admins) admin.disconnect();
-    await Promise.all(servers.map((s) => s.stop()));
+    await Promise.all([...servers, ...replicas].map((s) => s.stop()));
   };
   try {
     // With TLS the cluster bus listens beside the TLS port.
@@ -162,6 +176,40 @@ export async function startCluster(
       }
       await waitUntilAgreed(admins, slot, ids[to]);
     },
+    async addReplica(master) {
+      const server = await startRedis({
+        args: ["--cluster-enabled", "yes", "--cluster-node-timeout", "5000"],
+      });
+      replicas.push(server);
+      const admin = new Redis(server.port, "127.0.0.1");
+      try {
+        await admin.cluster("MEET", "127.0.0.1", servers[master].port);
+        await waitFor(
+          async () =>
+            String(await admin.cluster("NODES")).includes(ids[master]),
+          "the replica knows its master",
+          60_000,
+        );
+        await admin.cluster("REPLICATE", ids[master]);
+        await waitFor(
+          () => listsNode(admins, server.port),
+          "every master lists the replica",
+          // Gossip is slow on a loaded machine.
+          60_000,
+        );
+        return { server, id: String(await admin.cluster("MYID")) };
+      } finally {
+        admin.disconnect();
+      }
+    },
+    async removeReplica({ server, id }) {
+      await server.stop();
+      await Promise.all(admins.map((admin) => admin.cluster("FORGET", id)));
+      await waitFor(
+        async () => !await listsNode(admins, server.port, true),
+        "no master lists the replica",
+      );
+    },
     stop,
     [Symbol.asyncDispose]: stop,
   };
@@ -193,6 +241,19 @@ async function join(admins: Redis[], ports: number[]): Promise<void> {
       ),
     "cluster state ok on every master",
   );
+}
+
+/** Whether every master (or, with `any`, some master) lists node `port`. */
+async function listsNode(
+  admins: readonly Redis[],
+  port: number,
+  any = false,
+): Promise<boolean> {
+  const lists = await Promise.all(admins.map(async (admin) => {
+    const ranges = await admin.cluster("SLOTS") as SlotRanges;
+    return ranges.some(([, , ...nodes]) => nodes.some(([, p]) => p === port));
+  }));
+  return any ? lists.some(Boolean) : lists.every(Boolean);
 }
 
 async function waitUntilAgreed(

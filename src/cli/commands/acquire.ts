@@ -6,7 +6,12 @@
  * @module
  */
 
-import { type Locker, type LockSet, TimeoutError } from "../../../mod.ts";
+import {
+  type Locker,
+  type LockSet,
+  type ReleaseOutcome,
+  TimeoutError,
+} from "../../../mod.ts";
 import { CliError } from "../errors.ts";
 import type { TurnOptions } from "../flags/turn.ts";
 
@@ -91,6 +96,8 @@ export async function acquireSorted(
  *
  * @param set The turns taken by {@linkcode acquireSorted}.
  * @param report Where `released` goes.
+ * @param outcome How the turns end, asked as they are given back:
+ * `"completed"` unless it says `"crashed"`.
  * @returns What releases them, for `await using`.
  *
  * @example Usage
@@ -103,11 +110,12 @@ export async function acquireSorted(
 export function releasing(
   set: LockSet,
   report: AcquireReport = {},
+  outcome: () => ReleaseOutcome = () => "completed",
 ): AsyncDisposable {
   return {
     async [Symbol.asyncDispose]() {
       try {
-        await set.release();
+        await set.release(outcome());
       } catch (error) {
         if (!set.signal.aborted) throw error;
       }
@@ -186,7 +194,7 @@ async function lockAll(
       throw new CliError(
         `timed out after ${options.timeoutText} waiting for ${
           JSON.stringify(error.resource)
-        }: ${error.ahead} user(s) still ahead`,
+        }: ${error.why}`,
         options.conflictExitCode,
       );
     }

@@ -18,6 +18,7 @@ import { startTied } from "./tether.ts";
 import { TURN_FLAGS, turnOptions } from "../flags/turn.ts";
 import { DEFAULT_EXPIRE } from "../../locker.ts";
 import { replaceControls } from "../../validate.ts";
+import type { ReleaseOutcome } from "../../lock.ts";
 
 const DEFAULT_KILL_AFTER = "5s";
 
@@ -52,7 +53,8 @@ export const runCommand: Command = {
     "run [--label LABEL] [--timeout DURATION] [-n] [--expire DURATION] [--kill-after DURATION] [--foreground] RESOURCE... -- COMMAND [ARG...]",
   description:
     `Waits for the turn on each resource (in sorted order), runs COMMAND with stdin, stdout and stderr passed through,
-and releases the resources when it ends. Exits with COMMAND's exit code (128 + N if signal N ended it).
+and releases the resources when it ends: as completed if it exited 0, otherwise as crashed (turn 1.0's "crashed!",
+which turn follow shows); the turn is handed on at once either way. Exits with COMMAND's exit code (128 + N if signal N ended it).
 COMMAND runs in a session and process group of its own (unless --foreground); SIGINT, SIGTERM and SIGHUP are
 forwarded to that group; before COMMAND starts they cancel the wait (exit code 130). COMMAND's environment has TURN_RESOURCE, TURN_NUMBER,
 TURN_FENCE (fencing tokens: decimal integers, compare them as numbers) and TURN_LABEL (one line per resource when there are several).
@@ -98,7 +100,11 @@ The label defaults to the command line, quoted as a shell would need it (cut at 
         ...options,
         signal: waiting.signal,
       }, { waiting: showWaiting });
-      await using _release = releasing(set);
+      // turn 1.0's outcomes: `completed` only for a command that exited 0
+      // with the turn held throughout; one that failed, was killed or never
+      // started `crashed`.
+      let outcome: ReleaseOutcome = "crashed";
+      await using _release = releasing(set, {}, () => outcome);
       // A lease lost while waiting for a later resource: never start.
       set.signal.throwIfAborted();
       await using tied = await startTied(
@@ -113,6 +119,7 @@ The label defaults to the command line, quoted as a shell would need it (cut at 
       using stopper = stopOnLoss(child, set, { killAfter, expire });
       const code = await child.exitCode;
       if (stopper.reason !== undefined) throw stopper.reason;
+      if (code === 0) outcome = "completed";
       return code;
     };
   },
