@@ -27,7 +27,7 @@ export interface Numbered {
 
 /**
  * Calls `check(ticket, patient)` for the tickets a change can matter to;
- * `patient` is false for a change in a directory (see FileEngine's look).
+ * `patient` is false for a change in a directory (see Checks).
  */
 export class Watchers<T extends Numbered> implements Disposable {
   readonly #check: (ticket: T, patient: boolean) => void;
