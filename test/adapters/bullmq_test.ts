@@ -5,7 +5,7 @@
  * @module
  */
 
-import { deepEqual, match, ok } from "node:assert/strict";
+import { deepEqual, match, ok, throws } from "node:assert/strict";
 import { Queue as Queue6 } from "bullmq";
 import { Queue as Queue5 } from "bullmq-v5";
 import { Redis } from "ioredis";
@@ -138,6 +138,58 @@ async function ticketOf(queue: TestQueue, id: string): Promise<number> {
   return Number(granted[1]);
 }
 
+/** One grant of a turn: its fencing token and the ticket number it went to. */
+interface Grant {
+  readonly fence: bigint;
+  readonly number: number;
+}
+
+/**
+ * Checks that one resource's grants, listed in the order their runs were
+ * recorded (inside the turn), went first come, first served. Fencing tokens
+ * are issued at each grant and always grow, so they give the order of the
+ * grants, and the runs must be recorded in that order. The numbers are drawn
+ * on arrival: in grant order each must be the one after the last, or 1 where
+ * the queue went idle and its numbers started again (an idle queue leaves no
+ * keys). Nobody here leaves the queue or lapses, so no number is skipped.
+ */
+function checkFirstComeFirstServed(
+  resource: string,
+  grants: readonly Grant[],
+): void {
+  const seen = grants.map((g) => `#${g.number} (fence ${g.fence})`).join(", ");
+  grants.forEach((grant, k) => {
+    const last = grants[k - 1];
+    ok(
+      !last || last.fence < grant.fence,
+      `${resource}: runs recorded in grant order: ${seen}`,
+    );
+    ok(
+      grant.number === 1 || grant.number === (last?.number ?? 0) + 1,
+      `${resource}: granted in the order drawn: ${seen}`,
+    );
+  });
+}
+
+Deno.test("the first-come-first-served check allows a fresh queue and refuses a later number granted first", () => {
+  const grants = (...pairs: [number, number][]): Grant[] =>
+    pairs.map(([fence, number]) => ({ fence: BigInt(fence), number }));
+  // The queue went idle after #2: numbers start again at 1.
+  checkFirstComeFirstServed("r", grants([10, 1], [11, 2], [12, 1], [13, 2]));
+  throws(
+    () => checkFirstComeFirstServed("r", grants([10, 1], [11, 3], [12, 2])),
+    /r: granted in the order drawn: #1 \(fence 10\), #3/,
+  );
+  throws(
+    () => checkFirstComeFirstServed("r", grants([10, 2], [11, 1])),
+    /granted in the order drawn/,
+  );
+  throws(
+    () => checkFirstComeFirstServed("r", grants([11, 1], [10, 2])),
+    /runs recorded in grant order/,
+  );
+});
+
 for (const version of VERSIONS) {
   Deno.test(`bullmq ${version}: 60 jobs over 3 accounts on 3 workers take turns per account`, async () => {
     await using setup = await Setup.start(version);
@@ -171,17 +223,16 @@ for (const version of VERSIONS) {
       "more than one worker took part",
     );
 
-    // `runs` is appended to inside the turn, so per account it is in turn order.
     for (const account of new Set(jobs.values())) {
       const order = runs.filter((r) => jobs.get(r.id) === account);
       const tickets = await Promise.all(
         order.map((r) => ticketOf(setup.queue, r.id)),
       );
-      deepEqual(
-        tickets,
-        [...tickets].sort((a, b) => a - b),
-        `${account} granted in ticket order`,
-      );
+      const grants = order.map((run, k) => ({
+        fence: BigInt(run.fences[0]),
+        number: tickets[k],
+      }));
+      checkFirstComeFirstServed(account, grants);
     }
 
     const accounts = [...new Set(jobs.values())];
