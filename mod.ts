@@ -20,11 +20,13 @@ export { type LockAllOptions, LockSet } from "./src/lock_set.ts";
 export { Follow } from "./src/follow.ts";
 export { environmentUrl } from "./src/redis/url.ts";
 export {
+  CapacityError,
   CommandError,
   ConnectionError,
   LeaseLostError,
   TimeoutError,
   TurnError,
+  TurnModeError,
 } from "./src/errors.ts";
 export type {
   ConnectionOptions,
@@ -33,10 +35,12 @@ export type {
   IoredisClient,
   LockerOptions,
   LockOptions,
+  PlacesStatus,
   ResetOptions,
   ResetResult,
   ResourceStatus,
   ServerAddress,
   TurnEvent,
+  TurnKind,
   UserStatus,
 } from "./src/types.ts";

@@ -188,11 +188,14 @@ async function tryLockSet<J extends TurnJob>(
   options: WithTurnOptions<J>,
   { job, token, resources, label }: Attempt<J>,
 ): Promise<LockSet> {
-  const { expire, patience, delay = DEFAULT_DELAY_MS } = options;
+  const { expire, patience, capacity, shared, delay = DEFAULT_DELAY_MS } =
+    options;
   const turns = await locker.tryLockAll(resources, {
     label,
     expire,
     patience,
+    capacity,
+    shared,
   });
   if (turns) return turns;
   const busy = `turn on ${resources.join(", ")}: busy, retrying in ${delay} ms`;
@@ -206,13 +209,15 @@ async function waitLockSet<J extends TurnJob>(
   options: WithTurnOptions<J>,
   { job, cancel, resources, label }: Attempt<J>,
 ): Promise<LockSet> {
-  const { expire, patience, timeout, shutdown } = options;
+  const { expire, patience, capacity, shared, timeout, shutdown } = options;
   const signal = shutdown ? AbortSignal.any([cancel, shutdown]) : cancel;
   try {
     return await locker.lockAll(resources, {
       label,
       expire,
       patience,
+      capacity,
+      shared,
       timeout,
       signal,
       onQueue: (resource, ahead) => reportQueue(options, job, resource, ahead),

@@ -14,6 +14,8 @@ export interface OpenJob {
   readonly peer: PeerName;
   readonly url: string;
   readonly expire: number;
+  /** Places per resource (scenario 7); unset: a mutex. */
+  readonly capacity?: number;
 }
 
 /**

@@ -31,6 +31,11 @@ import { contended, type ContendedShape } from "./scenarios/contended.ts";
 import { manyWaiters } from "./scenarios/many_waiters.ts";
 import { manyResources } from "./scenarios/many_resources.ts";
 import { crash } from "./scenarios/crash.ts";
+import {
+  places,
+  PLACES_PEERS,
+  type PlacesShape,
+} from "./scenarios/capacity.ts";
 
 const COUNTS = [
   "failures",
@@ -54,6 +59,13 @@ const EMPTY: Omit<ContendedShape, "cycles"> = {
 const WAITER_PROCESSES = 10;
 const RESOURCE_TASKS = 100;
 const CRASH_WAITERS = 2;
+/** Scenario 7: 8 processes on a resource with 3 places. */
+const PLACES: Omit<PlacesShape, "cycles"> = {
+  capacity: 3,
+  processes: 8,
+  holdMs: 2,
+  workMs: 1,
+};
 
 function log(message: string): void {
   console.error(`bench: ${message}`);
@@ -72,7 +84,7 @@ async function machine(redis: Redis): Promise<Machine> {
 }
 
 /** The scenarios, by number; the yardsticks always run. */
-const SCENARIOS: readonly number[] = [1, 2, 3, 4, 5, 6];
+const SCENARIOS: readonly number[] = [1, 2, 3, 4, 5, 6, 7];
 
 /** How to run: sizes, scenarios, and extra `deno run` flags for the workers. */
 interface RunOptions {
@@ -189,6 +201,20 @@ async function run(
         ["failures"],
       );
     }
+    let placesRun;
+    if (want(7)) {
+      log("scenario 7 (capacity N)");
+      const shape = { ...PLACES, cycles: config.workCycles };
+      placesRun = {
+        shape,
+        peers: await acrossRounds(
+          rounds,
+          PLACES_PEERS,
+          (peer) => places(pool, peer as PeerName, url, shape, tolerance),
+          ["failures", "fifoViolations"],
+        ),
+      };
+    }
     return {
       command: commandLine(config, scenarios),
       date: new Date().toISOString(),
@@ -203,6 +229,7 @@ async function run(
       waiters,
       resources,
       crash: crashes,
+      places: placesRun,
     };
   } finally {
     clearTimeout(deadline);
@@ -228,7 +255,7 @@ function parseScenarios(list: string | undefined): number[] {
   const numbers = list.split(",").map((item) => Number(item.trim()));
   if (numbers.some((n) => !SCENARIOS.includes(n))) {
     throw new RangeError(
-      `--scenarios must list scenario numbers from 1 to 6, comma-separated: got ${
+      `--scenarios must list scenario numbers from 1 to 7, comma-separated: got ${
         JSON.stringify(list)
       }`,
     );

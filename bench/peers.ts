@@ -9,7 +9,10 @@
 
 import { Redis } from "ioredis";
 import Redlock from "redlock";
-import { Mutex as RedisMutex } from "redis-semaphore";
+import {
+  Mutex as RedisMutex,
+  Semaphore as RedisSemaphore,
+} from "redis-semaphore";
 import { Mutex as MemoryMutex } from "async-mutex";
 import lockfile from "proper-lockfile";
 import { Locker } from "../mod.ts";
@@ -65,6 +68,11 @@ export interface PeerOptions {
   readonly url: string;
   /** Lease: turn's `expire`, redlock's duration, redis-semaphore's `lockTimeout`. */
   readonly expire: number;
+  /**
+   * Places per resource (scenario 7): turn's `capacity`, redis-semaphore's
+   * `Semaphore` limit. Unset: a mutex.
+   */
+  readonly capacity?: number;
 }
 
 /** Opens a connected client of `name`. */
@@ -91,12 +99,14 @@ export async function openPeer(
   }
 }
 
-async function openTurn({ url, expire }: PeerOptions): Promise<Peer> {
+async function openTurn(
+  { url, expire, capacity }: PeerOptions,
+): Promise<Peer> {
   const locker = new Locker({ url });
   await locker.status(["bench:warmup"]); // connect before the clock starts
   return {
     async acquire(resource) {
-      const lock = await locker.lock(resource, { expire });
+      const lock = await locker.lock(resource, { expire, capacity });
       return { ticket: lock.number, release: () => lock.release() };
     },
     [Symbol.asyncDispose]: () => locker.close(),
@@ -159,13 +169,18 @@ async function openRedlock(
   };
 }
 
-async function openSemaphore({ url, expire }: PeerOptions): Promise<Peer> {
+async function openSemaphore(
+  { url, expire, capacity }: PeerOptions,
+): Promise<Peer> {
   const redis = await connected(url);
   return {
     async acquire(resource) {
-      const mutex = new RedisMutex(redis, resource, { lockTimeout: expire });
-      await mutex.acquire();
-      return { release: () => mutex.release() };
+      const options = { lockTimeout: expire };
+      const lock = capacity === undefined
+        ? new RedisMutex(redis, resource, options)
+        : new RedisSemaphore(redis, resource, capacity, options);
+      await lock.acquire();
+      return { release: () => lock.release() };
     },
     [Symbol.asyncDispose]: async () => void await redis.quit(),
   };

@@ -8,6 +8,7 @@
 import type { BenchResults, ContendedRun } from "./results.ts";
 import type { LoopFigures } from "./loop.ts";
 import type { Crash } from "./scenarios/crash.ts";
+import type { PlacesRun } from "./results.ts";
 import type { Contended } from "./scenarios/contended.ts";
 import type { ManyWaiters } from "./scenarios/many_waiters.ts";
 import { CRASH_EXPIRE_MS } from "./scenarios/crash.ts";
@@ -277,6 +278,40 @@ function crashSection(crash: Record<string, Crash>): string {
   ].join("\n\n");
 }
 
+function placesSection(run: PlacesRun): string {
+  const { shape, peers } = run;
+  const turn = peers.turn;
+  return [
+    `### 7. Capacity ${shape.capacity}: ${shape.processes} processes, ${shape.cycles} cycles each, hold ${shape.holdMs} ms, work ${shape.workMs} ms`,
+    table(
+      [
+        "lock",
+        "utilisation of the places",
+        "gap p50 ms",
+        "gap p99 ms",
+        "worst wait ms",
+        "FIFO violations",
+        "most holders",
+        "failed",
+        "turn/peer utilisation",
+        "turn/peer worst wait",
+      ],
+      Object.entries(peers).map(([peer, p]) => [
+        peer,
+        f(p.utilisation),
+        f(p.gapP50Ms, 3),
+        f(p.gapP99Ms, 3),
+        f(p.waitMaxMs, 1),
+        String(p.fifoViolations),
+        String(p.maxHolders),
+        String(p.failures),
+        f(turn.utilisation / p.utilisation),
+        f(turn.waitMaxMs / p.waitMaxMs),
+      ]),
+    ),
+  ].join("\n\n");
+}
+
 function yardsticks(r: BenchResults): string {
   const { limit, floor } = r;
   return [
@@ -330,5 +365,6 @@ export function renderMarkdown(r: BenchResults): string {
   if (r.waiters) sections.push(waitersSection(r.waiters));
   if (r.resources) sections.push(resourcesSection(r.resources));
   if (r.crash) sections.push(crashSection(r.crash));
+  if (r.places) sections.push(placesSection(r.places));
   return sections.join("\n\n");
 }

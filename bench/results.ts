@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { PlacesFigures, PlacesShape } from "./scenarios/capacity.ts";
 import type { Floor } from "./scenarios/floor.ts";
 import type { LoopFigures } from "./loop.ts";
 import type { Contended, ContendedShape } from "./scenarios/contended.ts";
@@ -48,4 +49,12 @@ export interface BenchResults {
   readonly waiters?: Record<string, ManyWaiters>;
   readonly resources?: ManyResources & { concurrency: number; count: number };
   readonly crash?: Record<string, Crash>;
+  /** Scenario 7: a resource with N places, by peer. */
+  readonly places?: PlacesRun;
+}
+
+/** Scenario 7's shape and its figures by peer. */
+export interface PlacesRun {
+  readonly shape: PlacesShape;
+  readonly peers: Record<string, PlacesFigures>;
 }

@@ -17,6 +17,7 @@ import {
   stoppedWithin,
   type User,
 } from "./model.ts";
+import { NO_LIMIT } from "../src/grant_rule.ts";
 
 /**
  * The slack each timed guarantee is checked with, in ms.
@@ -58,6 +59,7 @@ const EXPECTED_ERRORS = new Set([
  */
 export type Property =
   | "mutual-exclusion"
+  | "capacity"
   | "lost-lease-unsignalled"
   | "fifo"
   | "liveness"
@@ -151,7 +153,7 @@ export function check(events: readonly ChaosEvent[]): CheckResult {
     ...leftAndHung(events),
   ];
   const { violations: late, worstFreeWait } = liveness(model);
-  violations.push(...late);
+  violations.push(...late, ...places(model));
   violations.sort((a, b) => a.at - b.at);
   return { violations, recoveries: recoveries(model), worstFreeWait };
 }
@@ -176,21 +178,28 @@ function witnessed(events: readonly ChaosEvent[]): Violation[] {
 
 /**
  * Mutual exclusion, by the history: once B is granted a resource, no
- * earlier holder A of it may read its signal as not aborted. A holder
- * counts as holding from its grant to its last look at the signal that
- * found it not aborted. If A's only such look is the one just before
- * releasing, A's lease was lost without being signalled.
+ * earlier holder A of it may read its signal as not aborted, unless both
+ * hold shared turns. A holder counts as holding from its grant to its last
+ * look at the signal that found it not aborted. If A's only such look is
+ * the one just before releasing, A's lease was lost without being
+ * signalled. Shared turns: at B's grant, B and the shared holders beside it
+ * must not be more than the capacity.
  */
 function exclusion(model: Model): Violation[] {
   const found: Violation[] = [];
   for (const [resource, grants] of byResource(model.grants)) {
-    for (const a of grants) {
-      for (const b of grants) {
+    for (const b of grants) {
+      const beside: Grant[] = [];
+      for (const a of grants) {
         if (a === b || a.op.who === b.op.who || a.t > b.t) continue;
         const after = a.op.checks.filter((c) =>
           c.ok && c.t > b.t + BOUNDS.clockSkew
         );
         if (after.length === 0) continue;
+        if (bothShared(a, b)) {
+          beside.push(a);
+          continue;
+        }
         const unsignalled = after.every((c) => c.leave) &&
           a.op.call !== "turn1";
         found.push({
@@ -208,9 +217,27 @@ function exclusion(model: Model): Violation[] {
           }${unsignalled ? " just before releasing" : ""}`,
         });
       }
+      const capacity = b.op.mode?.capacity ?? 1;
+      if (capacity === NO_LIMIT || beside.length < capacity) continue;
+      found.push({
+        property: "capacity",
+        at: b.t,
+        from: Math.min(...beside.map((a) => a.t)),
+        who: [b.op.who, ...beside.map((a) => a.op.who)],
+        resource,
+        message: `${opName(b.op)} was granted ${resource} as ${b.number} at ${
+          fmt(b.t)
+        } while ${beside.length} shared holder(s) still read their signal as held (${
+          beside.map((a) => `${opName(a.op)} as ${a.number}`).join(", ")
+        }): more than its capacity ${capacity}`,
+      });
     }
   }
   return found;
+}
+
+function bothShared(a: Grant, b: Grant): boolean {
+  return a.op.mode?.kind === "shared" && b.op.mode?.kind === "shared";
 }
 
 /**
@@ -230,9 +257,12 @@ function fifo(model: Model): Violation[] {
       // Frozen past its expire, it may have been skipped and drawn again.
       const user = model.users.get(a.op.who)!;
       if (frozenPast(user, since, a.op.expire).some((t) => t < a.t)) continue;
+      // Shared turns are granted several at once; each holder learns of its
+      // grant on its own, so a later number may learn first, within the slack.
+      const slack = a.op.mode ? BOUNDS.livenessSlack : 0;
       const jumped = grants.find((b) =>
-        b.op.who !== a.op.who && b.t > drawn + BOUNDS.clockSkew && b.t < a.t &&
-        b.number >= a.number
+        b.op.who !== a.op.who && b.t > drawn + BOUNDS.clockSkew &&
+        b.t < a.t - slack && b.number >= a.number
       );
       if (!jumped) continue;
       found.push({
@@ -491,28 +521,136 @@ function liveness(
     ]);
     for (const user of model.users.values()) {
       for (const op of user.ops) {
-        for (const span of liveWaits(model, user, op, resource)) {
-          for (const free of minus(span, busy)) {
-            const waited = free.to - free.from;
-            worstFreeWait = Math.max(worstFreeWait, waited);
-            if (waited <= BOUNDS.livenessSlack) continue;
-            violations.push({
-              property: "liveness",
-              at: free.from,
-              who: [op.who],
-              resource,
-              message: `${opName(op)} waited for ${resource} for ${
-                Math.round(waited)
-              } ms from ${
-                fmt(free.from)
-              } while nobody held it and no dead or frozen user could block it (bound ${BOUNDS.livenessSlack} ms)`,
-            });
-          }
+        const free = freeWaits(model, user, op, resource, busy);
+        for (const span of free) {
+          worstFreeWait = Math.max(worstFreeWait, span.to - span.from);
         }
+        violations.push(
+          ...late(
+            op,
+            resource,
+            free,
+            "while nobody held it and no dead or frozen user could block it",
+          ),
+        );
       }
     }
   }
   return { violations, worstFreeWait };
+}
+
+/**
+ * Recovery within expire, for shared turns: a shared waiter is granted
+ * within the slack once it has a free place. It has none while an exclusive
+ * turn holds, while the capacity is taken (a dead or frozen holder keeps
+ * its place until its expire, as `holdEnd` says), while another user that
+ * may be ahead of it waits, and while a dead or frozen waiter or an outage
+ * may block the resource.
+ */
+function places(model: Model): Violation[] {
+  const violations: Violation[] = [];
+  const grantsOf = byResource(model.grants);
+  for (const user of model.users.values()) {
+    for (const op of user.ops) {
+      if (op.mode?.kind !== "shared") continue;
+      for (const resource of op.acquiring.keys()) {
+        const holds = (grantsOf.get(resource) ?? []).filter((g) => g.op !== op)
+          .map((g) => ({
+            from: g.t,
+            to: holdEnd(model, g),
+            exclusive: g.op.mode?.kind !== "shared",
+          }));
+        const full = op.mode.capacity === NO_LIMIT
+          ? []
+          : atLeast(holds, op.mode.capacity);
+        const blocked = merge([
+          ...holds.filter((h) => h.exclusive),
+          ...full,
+          ...mayBeAhead(model, op, resource),
+          ...blocks(model, resource),
+          ...outageSpans(model, resource),
+        ]);
+        const free = freeWaits(model, user, op, resource, blocked);
+        violations.push(
+          ...late(
+            op,
+            resource,
+            free,
+            `with a free place of ${op.mode.capacity} and nobody ahead`,
+          ),
+        );
+      }
+    }
+  }
+  return violations;
+}
+
+/** The spans in which `op` waited for `resource`, running, outside `busy`. */
+function freeWaits(
+  model: Model,
+  user: User,
+  op: Op,
+  resource: string,
+  busy: readonly Span[],
+): Span[] {
+  return liveWaits(model, user, op, resource).flatMap((span) =>
+    minus(span, busy)
+  );
+}
+
+/** A liveness violation for each of `free` longer than the slack. */
+function late(
+  op: Op,
+  resource: string,
+  free: readonly Span[],
+  why: string,
+): Violation[] {
+  return free.filter((span) => span.to - span.from > BOUNDS.livenessSlack)
+    .map((span) => ({
+      property: "liveness" as const,
+      at: span.from,
+      who: [op.who],
+      resource,
+      message: `${opName(op)} waited for ${resource} for ${
+        Math.round(span.to - span.from)
+      } ms from ${fmt(span.from)} ${why} (bound ${BOUNDS.livenessSlack} ms)`,
+    }));
+}
+
+/** Spans in which another user waits for `resource` that may have drawn before `op`. */
+function mayBeAhead(model: Model, op: Op, resource: string): Span[] {
+  const drawn = op.queued.get(resource) ?? model.end;
+  const spans: Span[] = [];
+  for (const user of model.users.values()) {
+    for (const other of user.ops) {
+      const from = other.acquiring.get(resource);
+      if (other === op || from === undefined || from >= drawn) continue;
+      const grant = other.grants.find((g) => g.resource === resource);
+      const to = grant?.t ?? other.end?.t ?? user.gone ?? model.end;
+      spans.push({ from, to });
+    }
+  }
+  return spans;
+}
+
+/** The spans in which at least `n` of `spans` overlap. */
+function atLeast(spans: readonly Span[], n: number): Span[] {
+  const edges = spans.flatMap((s) => [
+    { t: s.from, step: 1 },
+    { t: s.to, step: -1 },
+  ]).sort((a, b) => a.t - b.t || a.step - b.step);
+  const out: Span[] = [];
+  let count = 0;
+  let from = 0;
+  for (const edge of edges) {
+    const before = count;
+    count += edge.step;
+    if (before < n && count >= n) from = edge.t;
+    if (before >= n && count < n && edge.t > from) {
+      out.push({ from, to: edge.t });
+    }
+  }
+  return out;
 }
 
 /** The spans in which `op` waited for `resource` with its process running. */

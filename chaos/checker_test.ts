@@ -248,3 +248,110 @@ Deno.test("keys left behind, a hung worker, a crashed one and an unhandled rejec
   ]);
   assert.deepEqual(properties(events), ["exit", "exit", "exit", "leftover"]);
 });
+
+const shared = (
+  t: number,
+  who: string,
+  fields: Record<string, unknown> = {},
+) => lock(t, who, { capacity: 3, ...fields });
+
+/** Holders `who` granted at `t` as `number`, reading their signal at `readAt`. */
+const holds = (
+  t: number,
+  who: string,
+  number: number,
+  readAt: number,
+): [number, string, string, Record<string, unknown>][] => [
+  [t, who, "queued", { resource: "r0" }],
+  [t + 1, who, "granted", { resource: "r0", number }],
+  [readAt, who, "step", { ok: true }],
+];
+
+Deno.test("shared: up to the capacity hold together, and one more breaks it", () => {
+  const rows = (users: number) =>
+    history(
+      ["a", "b", "c", "d"].slice(0, users).flatMap((who, i) => [
+        ...shared(i * 10, who),
+        ...holds(i * 10 + 1, who, i + 1, 500),
+      ]),
+    );
+  assert.deepEqual(properties(rows(3)), []);
+  assert.deepEqual(properties(rows(4)), ["capacity"]);
+});
+
+Deno.test("shared: readers with no limit overlap, a writer beside them breaks exclusion", () => {
+  const readers = [
+    ...lock(0, "a", { shared: true }),
+    ...holds(1, "a", 1, 500),
+    ...lock(10, "b", { shared: true }),
+    ...holds(11, "b", 2, 500),
+  ];
+  assert.deepEqual(properties(history(readers)), []);
+  const writer = [
+    ...lock(20, "w", { shared: false }),
+    ...holds(21, "w", 3, 600),
+  ];
+  assert.deepEqual(properties(history([...readers, ...writer])), [
+    "mutual-exclusion",
+    "mutual-exclusion",
+  ]);
+  // A plain turn beside a shared one breaks it too.
+  const plain = [...lock(20, "p"), ...holds(21, "p", 3, 600)];
+  assert.deepEqual(properties(history([...readers, ...plain])), [
+    "mutual-exclusion",
+    "mutual-exclusion",
+  ]);
+});
+
+Deno.test("shared: a later number may learn of its grant first, within the slack", () => {
+  const rows = (aGrantedAt: number) =>
+    history([
+      ...shared(0, "a", { capacity: 2 }),
+      [1, "a", "queued", { resource: "r0" }],
+      ...shared(2, "b", { capacity: 2 }),
+      [3, "b", "queued", { resource: "r0" }],
+      [50, "b", "granted", { resource: "r0", number: 2 }],
+      [aGrantedAt, "a", "granted", { resource: "r0", number: 1 }],
+    ]);
+  assert.deepEqual(properties(rows(60)), []);
+  // It also waited with a free place, beyond the slack.
+  assert.deepEqual(properties(rows(3000)), ["liveness", "fifo"]);
+});
+
+Deno.test("shared: a dead holder's place goes to a waiter within its expire", () => {
+  const rows = (grantedAt: number) =>
+    history([
+      ...shared(0, "a", { capacity: 2, expire: 1000 }),
+      ...holds(1, "a", 1, 90),
+      ...shared(5, "b", { capacity: 2 }),
+      ...holds(6, "b", 2, 5000),
+      ...shared(50, "c", { capacity: 2 }),
+      [51, "c", "queued", { resource: "r0" }],
+      [100, "chaos", "fault", { fault: "sigkill", target: "a" }],
+      [grantedAt, "c", "granted", { resource: "r0", number: 3 }],
+    ]);
+  assert.deepEqual(properties(rows(1500)), []);
+  // b still holds, so the resource is never free: only the free place tells.
+  assert.deepEqual(properties(rows(4000)), ["liveness"]);
+});
+
+Deno.test("shared: a waiter with every place taken, or behind a writer, waits as long as it takes", () => {
+  const full = history([
+    ...shared(0, "a", { capacity: 2 }),
+    ...holds(1, "a", 1, 9000),
+    ...shared(5, "b", { capacity: 2 }),
+    ...holds(6, "b", 2, 9000),
+    ...shared(50, "c", { capacity: 2 }),
+    [51, "c", "queued", { resource: "r0" }],
+  ]);
+  assert.deepEqual(properties(full), []);
+  const behindWriter = history([
+    ...lock(0, "r", { shared: true }),
+    ...holds(1, "r", 1, 9000),
+    ...lock(5, "w", { shared: false }),
+    [6, "w", "queued", { resource: "r0" }],
+    ...lock(50, "s", { shared: true }),
+    [51, "s", "queued", { resource: "r0" }],
+  ]);
+  assert.deepEqual(properties(behindWriter), []);
+});

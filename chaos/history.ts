@@ -93,6 +93,10 @@ export type ChaosEvent =
     readonly timeout?: number;
     /** The operation's AbortSignal aborts this long after it starts. */
     readonly abortAfter?: number;
+    /** Shared turns: the capacity asked for (absent: a plain turn). */
+    readonly capacity?: number;
+    /** Shared turns: `true` for a shared ticket, `false` for an exclusive one. */
+    readonly shared?: boolean;
   }
   /** A user starts waiting for one resource (one of a lockAll's). */
   | OfOp & { readonly kind: "acquiring"; readonly resource: string }

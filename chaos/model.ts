@@ -6,6 +6,7 @@
  */
 
 import type { Call, ChaosEvent } from "./history.ts";
+import { type SharedMode, sharedMode } from "../src/turn_mode.ts";
 
 /** A grant of one resource to one operation. */
 export interface Grant {
@@ -24,6 +25,8 @@ export interface Op {
   readonly expire: number;
   readonly timeout?: number;
   readonly abortAfter?: number;
+  /** A shared turn's kind and capacity; `undefined` for a plain turn. */
+  readonly mode?: SharedMode;
   readonly start: number;
   readonly acquiring: Map<string, number>;
   readonly queued: Map<string, number>;
@@ -100,6 +103,7 @@ export function gather(events: readonly ChaosEvent[]): Model {
           expire: event.expire,
           timeout: event.timeout,
           abortAfter: event.abortAfter,
+          mode: sharedMode(event),
           start: event.t,
           acquiring: new Map(),
           queued: new Map(),

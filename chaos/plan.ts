@@ -35,7 +35,36 @@ export interface OpPlan {
   readonly pauseAfter: number;
   /** The onQueue callback throws (a user's bug must not break the Locker). */
   readonly throwingOnQueue: boolean;
+  /** A shared turn on SHARED_RESOURCE: its capacity. */
+  readonly capacity?: number;
+  /** A shared turn: `true` beside others, `false` alone. */
+  readonly shared?: boolean;
 }
+
+/**
+ * The resource of shared turns (capacity {@linkcode SHARED_CAPACITY}): plain
+ * turns never share a resource with them, so it is one of its own.
+ *
+ * @example
+ * ```ts
+ * import { SHARED_RESOURCE } from "./plan.ts";
+ * console.log(SHARED_RESOURCE);
+ * ```
+ */
+export const SHARED_RESOURCE = "shared0";
+
+/**
+ * How many shared holders {@linkcode SHARED_RESOURCE} admits.
+ *
+ * @example
+ * ```ts
+ * import { SHARED_CAPACITY } from "./plan.ts";
+ * console.log(SHARED_CAPACITY);
+ * ```
+ */
+export const SHARED_CAPACITY = 2;
+
+const SHARED_CALLS = { lock: 4, tryLock: 2, withLock: 3 } as const;
 
 // Short expires make dead holders cost little; a long one makes a waiter's
 // heartbeat (expire / 3) slower than the liveness slack, which is where a
@@ -71,12 +100,21 @@ export function drawOp(
   resources: readonly string[],
   name: string,
 ): OpPlan {
-  const call = random.weighted(CALLS);
+  // A quarter of the operations take shared turns, a fifth of those alone.
+  const sharedOp = random.chance(0.25);
+  const call = sharedOp
+    ? random.weighted(SHARED_CALLS)
+    : random.weighted(CALLS);
   const count = call === "lockAll" ? random.int(2, resources.length) : 1;
   const waits = call !== "tryLock";
   return {
     call,
-    resources: pickDistinct(random, resources, count),
+    resources: sharedOp
+      ? [SHARED_RESOURCE]
+      : pickDistinct(random, resources, count),
+    ...(sharedOp
+      ? { capacity: SHARED_CAPACITY, shared: !random.chance(0.2) }
+      : {}),
     // Mostly one shared label, as the CLI's defaults make them: a user that
     // was skipped must never take over another's presence with that label.
     label: random.chance(0.7) ? "job" : name,

@@ -11,7 +11,7 @@ import { PREFIX, resourceOf } from "../src/redis/keys.ts";
 import { filesUnder } from "../support/files.ts";
 import { type RedisServer, startRedis } from "../support/redis_server.ts";
 import { drawFaults, type FaultPlan } from "./faults.ts";
-import { LONGEST_EXPIRE } from "./plan.ts";
+import { LONGEST_EXPIRE, SHARED_CAPACITY, SHARED_RESOURCE } from "./plan.ts";
 import { type ChaosEvent, now, type RunSettings } from "./history.ts";
 import { restartablePort } from "./port.ts";
 import { clientKill, clientPause, turnKeys } from "./redis_faults.ts";
@@ -151,7 +151,11 @@ export async function runChaos(settings: RunSettings): Promise<ChaosEvent[]> {
     );
     await runFaults(settings, backend, workers, witness, record);
     await workers.end(CLOSE_BOUND_MS, EXIT_BOUND_MS);
-    await lastUser(backend.url, settings.resources, record);
+    await lastUser(
+      backend.url,
+      [...settings.resources, SHARED_RESOURCE],
+      record,
+    );
     const items = await backend.leftover();
     record({ t: now(), who: "chaos", kind: "leftover", items });
   } finally {
@@ -232,12 +236,17 @@ async function lastUser(
   for (const resource of resources) {
     op++;
     const timeout = LONGEST_EXPIRE + LAST_USER_SLACK_MS;
+    // On the shared resource, a turn alone: granted once everyone is gone.
+    const mode = resource === SHARED_RESOURCE
+      ? { capacity: SHARED_CAPACITY, shared: false }
+      : {};
     emit({
       kind: "op",
       call: "lock",
       resources: [resource],
       expire: 1000,
       timeout,
+      ...mode,
     });
     emit({ kind: "acquiring", resource });
     try {
@@ -245,6 +254,7 @@ async function lastUser(
         label: who,
         expire: 1000,
         timeout,
+        ...mode,
       });
       emit({ kind: "granted", resource, number: lock.number });
       emit({ kind: "leave", ok: !lock.signal.aborted });

@@ -107,8 +107,10 @@ class Operation {
 
   async #enter(lock: Lock): Promise<void> {
     const t = now();
-    const displaced = await this.#witness.enter(lock.resource);
-    this.#entered.push(lock.resource);
+    // The witness is one at a time; shared turns are judged by the history.
+    const shared = this.#plan.shared !== undefined;
+    const displaced = shared ? [] : await this.#witness.enter(lock.resource);
+    if (!shared) this.#entered.push(lock.resource);
     this.#emit({
       kind: "granted",
       t,
@@ -179,7 +181,7 @@ async function runOp(
   emit: Emit,
   finishing: AbortSignal,
 ): Promise<void> {
-  const { label, expire, patience, timeout } = plan;
+  const { label, expire, patience, timeout, capacity, shared } = plan;
   const aborter = new AbortController();
   const timer = plan.abortAfter === undefined ? undefined : setTimeout(
     () => aborter.abort(new ChaosAbort("the schedule aborts this wait")),
@@ -203,6 +205,8 @@ async function runOp(
     timeout,
     signal,
     onQueue: () => onQueue(plan.resources[0]),
+    capacity,
+    shared,
   };
   const [resource] = plan.resources;
   try {
@@ -212,6 +216,8 @@ async function runOp(
           label,
           expire,
           patience,
+          capacity,
+          shared,
         });
         if (lock === null) return emit({ kind: "busy" });
         await operation.granted(lock);

@@ -163,3 +163,71 @@ export class CommandError extends TurnError {
     this.address = address;
   }
 }
+
+/**
+ * A lock asked a resource for another capacity than the one its users hold
+ * or wait with. Nothing changed; an idle resource takes any capacity.
+ *
+ * @example
+ * ```ts
+ * import { CapacityError } from "./errors.ts";
+ * const error = new CapacityError("gpu", "3", "2");
+ * console.log(error.message);
+ * ```
+ */
+export class CapacityError extends TurnError {
+  /** The resource asked for. */
+  readonly resource: string;
+  /** The capacity its users hold or wait with (`no limit` or a number). */
+  readonly capacity: string;
+  /** The capacity this lock asked for. */
+  readonly asked: string;
+
+  /** Creates the error for a lock on `resource` that asked for `asked`. */
+  constructor(resource: string, capacity: string, asked: string) {
+    super(
+      `every user of a resource must ask for the same capacity: ${
+        JSON.stringify(resource)
+      } has capacity ${capacity} while its users hold or wait, and this lock asked for ${asked}`,
+    );
+    this.resource = resource;
+    this.capacity = capacity;
+    this.asked = asked;
+  }
+}
+
+/**
+ * A lock asked for a shared turn (`capacity` or `shared`) on a resource
+ * whose users take plain turns, or the other way round. The two kinds never
+ * share a resource, since plain turns are turn 1.0's protocol, which does
+ * not know shared ones. Nothing changed.
+ *
+ * @example
+ * ```ts
+ * import { TurnModeError } from "./errors.ts";
+ * const error = new TurnModeError("db", "shared", "plain");
+ * console.log(error.message);
+ * ```
+ */
+export class TurnModeError extends TurnError {
+  /** The resource asked for. */
+  readonly resource: string;
+
+  /** Creates the error: this lock asked for `asked`, its users hold `held`. */
+  constructor(
+    resource: string,
+    asked: "plain" | "shared",
+    held: "plain" | "shared",
+  ) {
+    super(
+      `plain and shared turns cannot mix on one resource: ${
+        JSON.stringify(resource)
+      } has users with ${held} turns, and this lock asked for a ${asked} turn${
+        asked === "plain"
+          ? " (ask with shared: false for a turn alone among shared users)"
+          : ""
+      }`,
+    );
+    this.resource = resource;
+  }
+}

@@ -34,6 +34,7 @@ import type {
 } from "./types.ts";
 import type { TicketSpec } from "./ticket.ts";
 import { guardCallback } from "./callbacks.ts";
+import { sharedMode } from "./turn_mode.ts";
 
 /** Presence TTL when none is given: turn 1.0's 60 s. */
 export const DEFAULT_EXPIRE = 60_000;
@@ -80,6 +81,7 @@ function checkLockOptions(options: LockOptions): CheckedLockOptions {
         ? DEFAULT_PATIENCE
         : checkDuration("patience", patience),
       onQueue: onQueue && guardCallback("onQueue", onQueue),
+      mode: sharedMode(options),
     },
     limits: {
       timeout: timeout === undefined

@@ -8,6 +8,7 @@
  */
 
 import { deferred } from "./deferred.ts";
+import type { SharedMode } from "./turn_mode.ts";
 import { LeaseLostError } from "./errors.ts";
 import { type LeaseInfo, Lock, type ReleaseOutcome } from "./lock.ts";
 
@@ -20,6 +21,8 @@ export interface TicketSpec {
   readonly expire: number;
   readonly patience: number;
   readonly onQueue?: (ahead: number) => void;
+  /** A shared turn's kind and capacity; absent for a plain turn. */
+  readonly mode?: SharedMode;
 }
 
 /** A user's place in a queue. Owned and driven by the engine. */

@@ -5,8 +5,9 @@
  */
 
 import type { EventKind } from "./messages.ts";
+import type { TurnKind } from "./grant_rule.ts";
 
-export type { EventKind };
+export type { EventKind, TurnKind };
 
 /**
  * An ioredis `Redis` or `Cluster` client, described by the little this
@@ -157,6 +158,20 @@ export interface LockOptions {
    * the error is written to the console and the wait goes on.
    */
   readonly onQueue?: (ahead: number) => void;
+  /**
+   * Shared turns: at most this many holders at once (a whole number, at
+   * least 1), granted in ticket order. Every user of the resource must ask
+   * for the same capacity while it has users. `capacity: 1` alone is a plain
+   * turn. See `shared`.
+   */
+  readonly capacity?: number;
+  /**
+   * Shared turns: `true` holds beside other shared users (a reader; up to
+   * `capacity`, if set); `false` holds alone among them (a writer). Either
+   * way the turn is a shared turn, which plain turns (and turn 1.0) never
+   * share a resource with.
+   */
+  readonly shared?: boolean;
 }
 
 /**
@@ -178,6 +193,31 @@ export interface UserStatus {
    * on the file backend).
    */
   readonly ttl: number;
+  /** Shared turns: how the user holds or waits to hold. */
+  readonly kind?: TurnKind;
+  /** Whether the user holds the resource now. */
+  readonly holding?: boolean;
+}
+
+/**
+ * What a shared resource's status adds: its capacity and places.
+ *
+ * @example
+ * ```ts
+ * import type { PlacesStatus } from "./types.ts";
+ * const places: PlacesStatus = { capacity: 3, holders: 2, placesLeft: 1 };
+ * ```
+ */
+export interface PlacesStatus {
+  /** Most shared holders at once; `null` for no limit. */
+  readonly capacity: number | null;
+  /** Users holding now. */
+  readonly holders: number;
+  /**
+   * Shared holders that could join now: `capacity - holders` (`null`: no
+   * limit), 0 while an exclusive user holds.
+   */
+  readonly placesLeft: number | null;
 }
 
 /**
@@ -207,6 +247,8 @@ export interface ResourceStatus {
   readonly size: number;
   /** Live users, holder first, in number order. */
   readonly users: readonly UserStatus[];
+  /** Shared turns only: the capacity and the places left. */
+  readonly places?: PlacesStatus;
   /**
    * The last fencing token issued on the resource (`0n` if none ever was):
    * the holder's `lock.fence` once it has taken its turn. Between a release

@@ -9,6 +9,7 @@
 import type { Lock } from "../../src/lock.ts";
 import { MIN_EXPIRE } from "../../src/locker.ts";
 import { checkDuration, show } from "../../src/validate.ts";
+import { sharedMode } from "../../src/turn_mode.ts";
 import { type Caller, labelFrom, resourcesFrom } from "../shared/names.ts";
 
 /**
@@ -88,6 +89,13 @@ export interface WithTurnOptions<J extends TurnJob> {
   readonly expire?: number;
   /** How long a waiter trusts a silent holder, in ms (see `Locker.lock`). */
   readonly patience?: number;
+  /**
+   * At most this many jobs hold a resource at once, across every worker,
+   * in the order they asked: per-key concurrency N (see `Locker.lock`).
+   */
+  readonly capacity?: number;
+  /** `true`: hold beside other shared jobs; `false`: alone (see `Locker.lock`). */
+  readonly shared?: boolean;
   /**
    * Longest wait for the turn, in ms (for all resources together); then the
    * job fails with `TimeoutError` and BullMQ's retry settings apply.
@@ -178,6 +186,7 @@ export function checkOptions<J extends TurnJob>(
   if (expire !== undefined) checkDuration("expire", expire, MIN_EXPIRE);
   if (patience !== undefined) checkDuration("patience", patience);
   if (timeout !== undefined) checkDuration("timeout", timeout);
+  sharedMode(options);
   if (shutdown !== undefined && !(shutdown instanceof AbortSignal)) {
     throw new TypeError(
       `shutdown must be an AbortSignal: got ${show(shutdown)}`,

@@ -130,6 +130,8 @@ async function takeTurns(
       label: plan.label(call.self, call.args),
       expire: plan.expire,
       patience: plan.patience,
+      capacity: plan.capacity,
+      shared: plan.shared,
       timeout: plan.timeout,
       signal: runtime.signal,
     });

@@ -19,6 +19,7 @@ import {
   resourcesFrom,
 } from "../shared/names.ts";
 import { TurnDecoratorError } from "./errors.ts";
+import { sharedMode } from "../../src/turn_mode.ts";
 
 /**
  * Where the turn is taken: a name, or a function of the method's arguments.
@@ -55,6 +56,10 @@ export interface TurnOptions<A extends unknown[] = unknown[]> {
   readonly expire?: number;
   /** Bump the queue after this long without news. */
   readonly patience?: number;
+  /** At most this many calls hold a resource at once, in order (see `Locker.lock`). */
+  readonly capacity?: number;
+  /** `true`: hold beside other shared calls; `false`: alone (see `Locker.lock`). */
+  readonly shared?: boolean;
   /**
    * What a call does when `timeout` runs out: `"throw"` (default) rejects
    * with a {@linkcode TimeoutError}; `"skip"` resolves to `undefined`
@@ -71,6 +76,8 @@ export interface TurnPlan {
   readonly timeout?: number;
   readonly expire?: number;
   readonly patience?: number;
+  readonly capacity?: number;
+  readonly shared?: boolean;
   readonly skip: boolean;
 }
 
@@ -88,6 +95,7 @@ export function makePlan<A extends unknown[], L extends unknown[]>(
       timeout: optionalDuration("timeout", options.timeout),
       expire: optionalDuration("expire", options.expire, MIN_EXPIRE),
       patience: optionalDuration("patience", options.patience),
+      ...sharedOptions(options),
       skip: onTimeoutOf(options.onTimeout) === "skip",
     };
   } catch (error) {
@@ -98,6 +106,18 @@ export function makePlan<A extends unknown[], L extends unknown[]>(
       { cause: error },
     );
   }
+}
+
+/** `capacity` and `shared`, checked as `Locker.lock` checks them. */
+function sharedOptions(
+  options: TurnOptions<never>,
+): { capacity?: number; shared?: boolean } {
+  sharedMode(options);
+  const { capacity, shared } = options;
+  return {
+    ...(capacity === undefined ? {} : { capacity }),
+    ...(shared === undefined ? {} : { shared }),
+  };
 }
 
 function resourcesOf<A extends unknown[]>(

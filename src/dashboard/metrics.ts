@@ -146,9 +146,9 @@ export function renderMetrics(
     ),
     ...perResource(
       "turn_holders",
-      "Live users holding the turn (0 or 1)",
+      "Live users holding the turn (0 or 1; up to the capacity on a shared resource)",
       sorted,
-      (view) => view.holder ? 1 : 0,
+      (view) => (view.holder ? 1 : 0) + view.alsoHolding.length,
     ),
     ...perResource(
       "turn_waiters",

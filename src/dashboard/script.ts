@@ -52,7 +52,7 @@ export const PAGE_SCRIPT: string = String.raw`"use strict";
   function matches(view, query) {
     if (!query) return true;
     if (view.resource.toLowerCase().indexOf(query) >= 0) return true;
-    var users = view.holder ? [view.holder].concat(view.waiters) : view.waiters;
+    var users = (view.holder ? [view.holder] : []).concat(view.alsoHolding, view.waiters);
     return users.some(function (u) { return u.label.toLowerCase().indexOf(query) >= 0; });
   }
 
@@ -78,6 +78,12 @@ export const PAGE_SCRIPT: string = String.raw`"use strict";
     return what + when + ".";
   }
 
+  function placesText(places) {
+    return (places.capacity === null ? "shared, no limit" : "capacity " + places.capacity) +
+      ": " + places.holders + " holding" +
+      (places.placesLeft === null ? "" : ", " + places.placesLeft + " left");
+  }
+
   function card(view) {
     var card = el("article", "res " + view.health);
     card.setAttribute("data-resource", view.resource);
@@ -86,13 +92,16 @@ export const PAGE_SCRIPT: string = String.raw`"use strict";
     head.appendChild(el("span", "badge " + view.health, view.health));
     head.appendChild(el("h3", "res-name", view.resource));
     head.appendChild(el("span", "counters",
-      "turn #" + view.indicator + " · last #" + view.dispenser + " · " + view.size + " ticket" + (view.size === 1 ? "" : "s")));
+      "turn #" + view.indicator + " · last #" + view.dispenser + " · " + view.size + " ticket" + (view.size === 1 ? "" : "s") +
+      (view.places ? " · " + placesText(view.places) : "")));
     card.appendChild(head);
     card.appendChild(el("p", "reason", view.reason));
     if (view.holder) {
-      var lease = ttlLeft(view, view.holder.ttl);
-      card.appendChild(userRow("div", "holder", view.holder, "holding",
-        "held " + since(view.holder) + (lease === null ? "" : " · lease " + duration(lease))));
+      [view.holder].concat(view.alsoHolding).forEach(function (user) {
+        var lease = ttlLeft(view, user.ttl);
+        card.appendChild(userRow("div", "holder", user, "holding",
+          "held " + since(user) + (lease === null ? "" : " · lease " + duration(lease))));
+      });
     } else {
       card.appendChild(el("p", "muted", view.size > 0 ? "Nobody alive holds the turn." : "Idle."));
     }

@@ -10,7 +10,12 @@
  * @module
  */
 
-import type { ResourceStatus, TurnEvent, UserStatus } from "../types.ts";
+import type {
+  PlacesStatus,
+  ResourceStatus,
+  TurnEvent,
+  UserStatus,
+} from "../types.ts";
 import { type Health, type HealthRule, judge } from "./health.ts";
 import type { History } from "./history.ts";
 
@@ -65,8 +70,8 @@ export interface DeadHead {
  * import type { ResourceView } from "./track.ts";
  * const idle: ResourceView = {
  *   resource: "printer", indicator: 3, dispenser: 2, size: 0, at: 0,
- *   holder: null, waiters: [], deadHead: null, movedAt: 0, movedAtLeast: true,
- *   health: "ok", reason: "nobody waits",
+ *   holder: null, alsoHolding: [], places: null, waiters: [], deadHead: null,
+ *   movedAt: 0, movedAtLeast: true, health: "ok", reason: "nobody waits",
  * };
  * ```
  */
@@ -81,8 +86,12 @@ export interface ResourceView {
   readonly size: number;
   /** When the status was read, ms since the epoch (TTLs count from here). */
   readonly at: number;
-  /** The live user whose turn it is, if any. */
+  /** The live user whose turn it is (shared: the first holder), if any. */
   readonly holder: UserView | null;
+  /** A shared resource's other holders, in ticket order. */
+  readonly alsoHolding: readonly UserView[];
+  /** A shared resource's capacity and places left. */
+  readonly places: PlacesStatus | null;
   /** Live waiters in ticket order. */
   readonly waiters: readonly UserView[];
   /** The number whose turn it is, if its user looks dead. */
@@ -232,9 +241,12 @@ export class Track {
     const status = this.status;
     if (status === undefined) return undefined;
     const { indicator, users } = status;
-    const holderStatus = users.find((user) => user.number === indicator);
+    const holds = (user: UserStatus) =>
+      user.holding ?? user.number === indicator;
+    const [holderStatus, ...others] = users.filter(holds);
     const holder = holderStatus && this.#user(holderStatus, this.#began);
-    const waiters = users.filter((user) => user.number > indicator)
+    const alsoHolding = others.map((user) => this.#user(user, this.#began));
+    const waiters = users.filter((user) => !holds(user))
       .map((user) => this.#user(user, this.#joined));
     const moved = holder
       ? { time: holder.since, atLeast: holder.atLeast }
@@ -254,6 +266,8 @@ export class Track {
       size: status.size,
       at: this.lastSeen,
       holder: holder ?? null,
+      alsoHolding,
+      places: status.places ?? null,
       waiters,
       deadHead,
       movedAt: moved.time,
@@ -279,7 +293,8 @@ export class Track {
     holder: UserStatus | undefined,
     waiting: number,
   ): DeadHead | null {
-    if (status.size <= 0) return null;
+    // A shared queue's first live user stands for its indicator: not dead.
+    if (status.size <= 0 || status.places) return null;
     const number = status.indicator;
     if (holder === undefined) {
       return { number, cause: "gone", skipIn: waiting > 0 ? 0 : null };

@@ -19,6 +19,8 @@ import { recoverCounters } from "./queue.ts";
 import { isLive, liveAhead, type Presence } from "./presence.ts";
 import { resourcesUnder } from "./queues.ts";
 import { draw, type FileDrawn, poll, release, reset, status } from "./steps.ts";
+import { sharedDraw, sharedPoll, sharedRelease } from "./shared_steps.ts";
+import type { PollResult } from "../steps.ts";
 import { Watchers } from "./watchers.ts";
 import { hasFollowers, inboxEvents } from "./events.ts";
 import type { Outcome } from "../messages.ts";
@@ -33,7 +35,8 @@ const BUSY_LOOK_AGAIN_MS = 20;
 
 /** Whether `state` says it is the turn of number `n`. */
 function granted(state: StateRead, n: number): boolean {
-  return state.kind === "ok" && state.indicator === n;
+  if (state.kind !== "ok") return false;
+  return state.places ? n <= state.places.granted : state.indicator === n;
 }
 
 /** A place in a queue kept in files: its handle is the resource's paths. */
@@ -90,8 +93,11 @@ export class FileEngine extends TurnEngine<FileTicket> {
   ): Promise<FileDrawn | undefined> {
     const { resource } = ticket;
     const previous = this.#draws.get(resource) ?? Promise.resolve();
+    const { label, mode } = ticket.spec;
     const drawing = previous.catch(() => {}).then(() =>
-      draw(ticket.handle, ticket.spec.label, tryOnly)
+      mode
+        ? sharedDraw(ticket.handle, label, mode, tryOnly)
+        : draw(ticket.handle, label, tryOnly)
     );
     this.#draws.set(resource, drawing);
     const settled = () => {
@@ -157,7 +163,9 @@ export class FileEngine extends TurnEngine<FileTicket> {
    */
   #watch(ticket: FileTicket): void {
     this.#watchers.aim(ticket, "own", this.#presences.get(ticket)!.path);
-    if (ticket.spec.onQueue) {
+    // A shared waiter's turn may come when any holder ahead leaves, which
+    // rewrites the state file.
+    if (ticket.spec.onQueue || ticket.spec.mode) {
       this.#watchers.aim(ticket, "queue", ticket.handle.dir);
     }
   }
@@ -218,6 +226,7 @@ export class FileEngine extends TurnEngine<FileTicket> {
       // has no audience.
       return this.#grant(ticket);
     }
+    if (ticket.spec.mode) return await this.#checkShared(ticket, patient);
     let act = state.kind !== "ok" || state.indicator >= ticket.number ||
       !mine;
     let wait = true;
@@ -232,7 +241,37 @@ export class FileEngine extends TurnEngine<FileTicket> {
       wait = patient;
     }
     if (!act) return;
-    const result = await poll(paths, ticket.number, presence, wait);
+    await this.#look(ticket, await poll(paths, ticket.number, presence, wait));
+  }
+
+  /**
+   * A shared waiter not granted by the state file looks under the lock
+   * when a user ahead may have died (an event on the file it watches, or
+   * the fallback poll); a rewritten state file alone only updates its place.
+   */
+  async #checkShared(ticket: FileTicket, patient: boolean): Promise<void> {
+    const paths = ticket.handle;
+    const state = readState(paths);
+    const presence = this.#presences.get(ticket)!;
+    if (state.kind === "ok" && state.places) {
+      const ahead = liveAhead(paths, state.indicator, ticket.number);
+      if (ahead !== undefined) {
+        this.#watchers.aim(ticket, "ahead", presencePath(paths, ahead));
+      }
+      const waits = !granted(state, ticket.number) && presence.isMine();
+      if (!patient && waits) return;
+    }
+    await this.#look(
+      ticket,
+      await sharedPoll(paths, ticket.number, presence, true),
+    );
+  }
+
+  /** Acts on a look under the lock: grants, notes the place, or redraws. */
+  async #look(
+    ticket: FileTicket,
+    result: PollResult | undefined,
+  ): Promise<void> {
     if (result === undefined) {
       // The step holding the lock ends with an event if the head is dead,
       // except a status read: look again soon, waiting for the lock then.
@@ -279,7 +318,8 @@ export class FileEngine extends TurnEngine<FileTicket> {
       ? state.indicator
       : recoverCounters(paths)?.indicator;
     const mine = this.#presences.get(ticket)!.isMine();
-    if (mine && indicator === ticket.number) return;
+    if (mine && ticket.spec.mode && granted(state, ticket.number)) return;
+    if (mine && !ticket.spec.mode && indicator === ticket.number) return;
     ticket.lose("its presence file was removed or the indicator moved on");
   }
 
@@ -301,7 +341,8 @@ export class FileEngine extends TurnEngine<FileTicket> {
     const presence = this.#presences.get(ticket)!;
     this.#presences.delete(ticket);
     const { handle, number, spec } = ticket;
-    return release(handle, number, spec.label, outcome, presence);
+    const leave = spec.mode ? sharedRelease : release;
+    return leave(handle, number, spec.label, outcome, presence);
   }
 
   protected lockOf(ticket: FileTicket): Lock {

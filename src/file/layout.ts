@@ -96,13 +96,29 @@ export function numberOfPresenceName(name: string): number | undefined {
   return /^[1-9][0-9]*$/.test(name) ? Number(name) : undefined;
 }
 
+/**
+ * What a shared queue's state adds: its capacity (0: no limit), the highest
+ * number granted, and the numbers of its shared tickets (any other is
+ * exclusive, so a number missing from the list never holds beside anyone).
+ */
+export interface PlacesRecord {
+  readonly capacity: number;
+  readonly granted: number;
+  readonly shared: readonly number[];
+}
+
 /** What a state file holds: a queue's counters and its resource name. */
 export interface StateRecord {
   readonly resource: string;
-  /** The number whose turn it is. */
+  /**
+   * The number whose turn it is; in a shared queue, a number with no live
+   * user below it.
+   */
   readonly indicator: number;
   /** The last number handed out. */
   readonly dispenser: number;
+  /** Shared queues only. */
+  readonly places?: PlacesRecord;
 }
 
 function isCount(value: unknown): value is number {
@@ -121,9 +137,9 @@ function parseJson(text: string): unknown {
 
 /** The text of a state file: one JSON object and a newline. */
 export function formatState(
-  { resource, dispenser, indicator }: StateRecord,
+  { resource, dispenser, indicator, places }: StateRecord,
 ): string {
-  return `${JSON.stringify({ resource, dispenser, indicator })}\n`;
+  return `${JSON.stringify({ resource, dispenser, indicator, ...places })}\n`;
 }
 
 /**
@@ -133,11 +149,22 @@ export function formatState(
 export function parseState(text: string): StateRecord | undefined {
   const parsed = parseJson(text);
   if (typeof parsed !== "object" || parsed === null) return undefined;
-  const { resource, indicator, dispenser } = parsed as Record<string, unknown>;
+  const { resource, indicator, dispenser, capacity, granted, shared } =
+    parsed as Record<string, unknown>;
   if (
     typeof resource !== "string" || !isCount(indicator) || !isCount(dispenser)
   ) return undefined;
-  return { resource, indicator, dispenser };
+  if (capacity === undefined) return { resource, indicator, dispenser };
+  if (
+    !isCount(capacity) || !isCount(granted) || !Array.isArray(shared) ||
+    !shared.every(isCount)
+  ) return undefined;
+  return {
+    resource,
+    indicator,
+    dispenser,
+    places: { capacity, granted, shared },
+  };
 }
 
 /** A fresh temporary name for writing `name` before renaming it into place. */

@@ -5,15 +5,22 @@
  * @module
  */
 
-import { formatState, parseState, type ResourcePaths } from "./layout.ts";
+import {
+  formatState,
+  parseState,
+  type PlacesRecord,
+  type ResourcePaths,
+} from "./layout.ts";
 import { isNotFound, writeWhole } from "./io.ts";
 
-/** The indicator and dispenser of a queue. */
+/** The indicator and dispenser of a queue, and a shared queue's places. */
 export interface Counters {
-  /** The number whose turn it is. */
+  /** The number whose turn it is (shared: no live user below it). */
   readonly indicator: number;
   /** The last number handed out. */
   readonly dispenser: number;
+  /** Shared queues only. */
+  readonly places?: PlacesRecord;
 }
 
 /** What the state file holds. */
@@ -39,8 +46,9 @@ export function readState(paths: ResourcePaths): StateRead {
 /** Replaces the state file of a resource. */
 export function writeState(
   paths: ResourcePaths,
-  { indicator, dispenser }: Counters,
+  { indicator, dispenser, places }: Counters,
 ): void {
-  const text = formatState({ resource: paths.resource, dispenser, indicator });
+  const resource = paths.resource;
+  const text = formatState({ resource, dispenser, indicator, places });
   return writeWhole(paths.state, text);
 }

@@ -14,6 +14,12 @@ import { removeQuietly } from "./io.ts";
 import type { Outcome } from "../messages.ts";
 import type { ResetResult, ResourceStatus, UserStatus } from "../types.ts";
 import type { Drawn, PollResult, ReleaseResult } from "../steps.ts";
+import { commitDraw, commitLeave, look, sayLeaving } from "./look.ts";
+import {
+  refuseOtherKind,
+  sharedResetOf,
+  sharedStatusOf,
+} from "./shared_steps.ts";
 
 /** What a draw got, with the presence file that holds its place. */
 export interface FileDrawn extends Drawn {
@@ -32,6 +38,7 @@ export async function draw(
   tryOnly: boolean,
 ): Promise<FileDrawn | undefined> {
   using step = await QueueStep.open(paths, true);
+  refuseOtherKind(step, "plain");
   step.settle();
   const { indicator, dispenser } = step.counters ??
     { indicator: 1, dispenser: 0 };
@@ -46,12 +53,7 @@ export async function draw(
   step.say("assigned", n, label);
   const fence = head === n ? nextFence(paths) : undefined;
   if (fence !== undefined) step.say("started", n, undefined, fence);
-  try {
-    step.commit();
-  } catch (error) {
-    presence.remove();
-    throw error;
-  }
+  commitDraw(step, presence);
   return { n, granted: head === n, indicator: head, presence, fence };
 }
 
@@ -59,36 +61,19 @@ export async function draw(
  * A waiter's check: skips a dead head, and grants or finds it lapsed.
  * Without `wait`, gives `undefined` at once if another step is running.
  */
-export async function poll(
+export function poll(
   paths: ResourcePaths,
   n: number,
   presence: Presence,
   wait = true,
 ): Promise<PollResult | undefined> {
-  using step = wait
-    ? await QueueStep.open(paths, false)
-    : await QueueStep.tryOpen(paths);
-  if (step === undefined) return undefined;
-  let result: PollResult;
-  if (!step.owns(presence)) {
-    step.say("lapsed", n);
-    presence.close();
-    result = { verdict: "lapsed" };
-  } else {
+  return look(paths, n, presence, wait, (step) => {
     step.settle();
     const indicator = step.counters?.indicator;
-    if (indicator === undefined || indicator > n) {
-      presence.remove();
-      step.say("lapsed", n);
-      result = { verdict: "lapsed" };
-    } else if (indicator === n) {
-      const fence = nextFence(paths);
-      step.say("started", n, undefined, fence);
-      result = { verdict: "granted", fence };
-    } else result = { verdict: "waiting", indicator };
-  }
-  step.commit();
-  return result;
+    if (indicator === undefined || indicator > n) return { verdict: "lapsed" };
+    if (indicator === n) return { verdict: "granted" };
+    return { verdict: "waiting", indicator };
+  });
 }
 
 /** The user leaves, as holder (completed, crashed) or waiter (left). */
@@ -107,9 +92,7 @@ export async function release(
   const ahead = counters && counters.indicator < n
     ? step.liveBetween(counters.indicator, n - 1)
     : 0;
-  if (holder && outcome === "crashed") step.say("crashed", n);
-  if (holder && outcome === "completed") step.say("completed", n, label);
-  if (ours && outcome === "left") step.say("left", n);
+  sayLeaving(step, n, label, outcome, holder, ours);
   if (holder) step.handOver(n + 1);
   else {
     // The newest waiter leaving un-draws its number, so no gap is left behind.
@@ -120,16 +103,7 @@ export async function release(
     }
     step.settle();
   }
-  const leave = () => ours ? presence.remove() : presence.close();
-  // An idle queue's directory goes at the commit, so its last user first.
-  if (step.counters === undefined) leave();
-  try {
-    step.commit();
-  } finally {
-    // Else only now: the user behind, woken when this file goes, finds the
-    // turn already passed on, and can take it without the lock.
-    leave();
-  }
+  commitLeave(step, presence, ours);
   return { holder, ahead };
 }
 
@@ -140,6 +114,7 @@ export async function status(
   using step = await QueueStep.open(paths, false);
   const counters = step.counters;
   if (!step.exists || counters === undefined) return undefined;
+  if (counters.places) return sharedStatusOf(step);
   const { indicator, dispenser } = counters;
   const users: UserStatus[] = [];
   for (let m = indicator; m <= dispenser; m++) {
@@ -167,6 +142,8 @@ export async function reset(
   const counters = step.counters;
   if (counters === undefined) {
     result = { resource, outcome: "missing", users: 0 };
+  } else if (counters.places) {
+    result = sharedResetOf(step);
   } else if (counters.dispenser >= counters.indicator) {
     step.say("reset");
     step.handOver(counters.indicator);

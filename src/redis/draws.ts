@@ -12,11 +12,7 @@ import { isAway } from "./errors.ts";
 import { retryWhileAway } from "./outage.ts";
 import { NEWEST_GRACE_MS } from "./scripts.ts";
 import type { Session } from "./session.ts";
-import {
-  draw as drawStep,
-  type DrawArgs,
-  tryDraw as tryDrawStep,
-} from "./steps.ts";
+import type { DrawArgs } from "./steps.ts";
 import type { RedisTicket } from "./ticket.ts";
 import { delay } from "../wait.ts";
 
@@ -46,7 +42,7 @@ export class Draws {
     let skip = 0;
     for (;;) {
       const sentAt = Date.now();
-      const step = tryDrawStep(
+      const step = ticket.steps.tryDraw(
         this.#session.target(ticket.keys),
         this.#drawArgs(ticket, skip),
       );
@@ -105,7 +101,10 @@ export class Draws {
   async #drawOnce(ticket: RedisTicket): Promise<void> {
     const sentAt = Date.now();
     const drawn = await this.#session.run(
-      drawStep(this.#session.target(ticket.keys), this.#drawArgs(ticket, 0)),
+      ticket.steps.draw(
+        this.#session.target(ticket.keys),
+        this.#drawArgs(ticket, 0),
+      ),
     );
     ticket.number = drawn.n;
     ticket.validUntil = sentAt + ticket.spec.expire;

@@ -11,7 +11,6 @@ import { newWakeId, resourceKeys } from "./keys.ts";
 import type { Outcome } from "../messages.ts";
 import {
   type RedisReleaseResult,
-  release,
   reset,
   runGroups,
   status,
@@ -34,6 +33,7 @@ import { Session } from "./session.ts";
 import { Waiters } from "./waiters.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import { listenExternal, listResources } from "./queues.ts";
+import { sharedReset, sharedStatus } from "./shared_steps.ts";
 import { leaveWhileAway } from "./outage.ts";
 import { Draws } from "./draws.ts";
 import { loseAllHeld, loseServedBy } from "./lease_loss.ts";
@@ -237,7 +237,7 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
     outcome: Outcome,
   ): Promise<RedisReleaseResult> {
     ticket.state = "gone";
-    const step = release(
+    const step = ticket.steps.release(
       this.#session.target(ticket.keys),
       ticket.place,
       outcome,
@@ -314,7 +314,10 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
   protected async readQueues(
     resources: readonly string[],
   ): Promise<ResourceStatus[]> {
-    const queues = resources.map((r) => status(this.#targetOf(r)));
+    const queues = resources.flatMap((r) => {
+      const target = this.#targetOf(r);
+      return [status(target), sharedStatus(target)];
+    });
     const results = await runGroups(this.#session.client, { queues });
     return results.queues.flatMap((result) => {
       if (!result.ok) throw result.error;
@@ -322,11 +325,15 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
     });
   }
 
-  protected resetQueue(
+  /** Resets the shared queue first, so that `forget` sees both gone. */
+  protected async resetQueue(
     resource: string,
     forget: boolean,
   ): Promise<ResetResult> {
-    return this.#session.run(reset(this.#targetOf(resource), forget));
+    const target = this.#targetOf(resource);
+    const shared = await this.#session.run(sharedReset(target, forget));
+    if (shared.outcome !== "missing") return shared;
+    return await this.#session.run(reset(target, forget));
   }
 
   /** Events of `resources` from their external channels; all when undefined. */

@@ -10,7 +10,7 @@
 
 import type { ResourceKeys } from "./keys.ts";
 import { NEWEST_GRACE_MS } from "./scripts.ts";
-import { bump, renew, runGroups, type Step } from "./steps.ts";
+import { bump, runGroups, type Step } from "./steps.ts";
 import type { Session } from "./session.ts";
 import type { RedisTicket } from "./ticket.ts";
 import type { Waiters } from "./waiters.ts";
@@ -159,12 +159,14 @@ export class Heartbeat {
     const held = [...host.tickets].filter((t) =>
       t.state === "held" && !t.leaseSignal.aborted
     );
-    const bumpers = polled.filter((t) => now - t.lastNews >= t.spec.patience);
+    const bumpers = polled.filter((t) =>
+      t.steps.bumps && now - t.lastNews >= t.spec.patience
+    );
     for (const ticket of polled) ticket.busy = true;
     const groups = {
       polls: polled.map((t) => waiters.pollStep(t)),
       renewals: held.map((t) =>
-        renew(host.session.target(t.keys), t.place, t.spec.expire)
+        t.steps.renew(host.session.target(t.keys), t.place, t.spec.expire)
       ),
       bumps: [
         ...bumpers.map((t) => bump(host.session.target(t.keys), 0, t.number)),

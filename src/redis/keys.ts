@@ -179,8 +179,13 @@ export function numberOfPresenceKey(
   keys: ResourceKeys,
   key: string,
 ): number | undefined {
-  if (!key.startsWith(keys.presencePrefix)) return undefined;
-  const digits = key.slice(keys.presencePrefix.length);
+  return numberAfter(keys.presencePrefix, key);
+}
+
+/** The number `key` names after `prefix`, or `undefined` if it names none. */
+export function numberAfter(prefix: string, key: string): number | undefined {
+  if (!key.startsWith(prefix)) return undefined;
+  const digits = key.slice(prefix.length);
   return /^[1-9][0-9]*$/.test(digits) ? Number(digits) : undefined;
 }
 
@@ -196,7 +201,7 @@ export const EXTERNAL_PATTERN = `${PREFIX}:*:external`;
 /** The resource named by a dispenser key or an external channel, if any. */
 export function resourceOf(
   name: string,
-  suffix: "dispenser" | "external" | "fence",
+  suffix: "dispenser" | "external" | "fence" | "line",
   hashTag = false,
 ): string | undefined {
   const head = `${PREFIX}:`;

@@ -14,6 +14,7 @@ import {
   resourceOf,
 } from "./keys.ts";
 import type { Subscriber } from "./subscriber.ts";
+import { LINE_PATTERN } from "./shared_keys.ts";
 
 /**
  * Names of every resource with a queue in the database, sorted. On a
@@ -29,23 +30,27 @@ export async function listResources(
     ? (client as Cluster).nodes("master")
     : [client as Redis];
   for (const server of servers) {
-    for (const name of await scanDispensers(server)) {
+    for (const name of await scan(server, DISPENSER_PATTERN)) {
       const resource = resourceOf(name, "dispenser", hashTag);
+      if (resource !== undefined) found.add(resource);
+    }
+    for (const name of await scan(server, LINE_PATTERN)) {
+      const resource = resourceOf(name, "line", hashTag);
       if (resource !== undefined) found.add(resource);
     }
   }
   return [...found].sort();
 }
 
-/** Every dispenser key on one server. */
-async function scanDispensers(server: Redis): Promise<string[]> {
+/** Every key matching `pattern` on one server. */
+async function scan(server: Redis, pattern: string): Promise<string[]> {
   const found: string[] = [];
   let cursor = "0";
   do {
     const [next, names] = await server.scan(
       cursor,
       "MATCH",
-      DISPENSER_PATTERN,
+      pattern,
       "COUNT",
       1000,
     );

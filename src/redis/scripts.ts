@@ -38,18 +38,29 @@ export interface Script {
   readonly sharded?: Script;
 }
 
-function script(name: string, keys: number, body: string): Script {
-  const variant = (suffix: string, kind: ScriptVariant): Script => ({
-    name: `${name}${suffix}`,
-    keys,
-    lua: source(kind, body),
-  });
-  return {
-    ...variant("", "single"),
-    cluster: variant("Cluster", "cluster"),
-    sharded: variant("Sharded", "sharded"),
+/**
+ * Makes scripts whose source for each kind of server `sourceOf` builds from
+ * their body: one for a single server, one for a Cluster, one for a Cluster
+ * with sharded pub/sub.
+ */
+export function scriptsWith(
+  sourceOf: (variant: ScriptVariant, body: string) => string,
+): (name: string, keys: number, body: string) => Script {
+  return (name, keys, body) => {
+    const variant = (suffix: string, kind: ScriptVariant): Script => ({
+      name: `${name}${suffix}`,
+      keys,
+      lua: sourceOf(kind, body),
+    });
+    return {
+      ...variant("", "single"),
+      cluster: variant("Cluster", "cluster"),
+      sharded: variant("Sharded", "sharded"),
+    };
   };
 }
+
+const script = scriptsWith(source);
 
 /** The variant of `script` for a kind of server. */
 export function scriptFor(script: Script, variant: ScriptVariant): Script {
@@ -98,6 +109,9 @@ local label, expire, try, skip, token = ARGV[3], ARGV[4], ARGV[5] == '1', tonumb
 local draw_key = KEYS[3]
 local v = redis.call('MGET', draw_key, indicator, dispenser, base .. 'fence')
 local drawn, i, d, last = tonumber(v[1]), tonumber(v[2]), tonumber(v[3]), v[4]
+-- Shared turns live in keys turn 1.0 never reads (turn:<r>:line and on); a
+-- plain user beside them would not see them, so the two never share a resource.
+if redis.call('EXISTS', base .. 'line') == 1 then return {-3, 0, 0} end
 -- The same draw again (its reply was lost and the client resent it): report
 -- the number it drew rather than leave that one behind as a ghost.
 if drawn and redis.call('GET', tokens .. drawn) == token .. label then

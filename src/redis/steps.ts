@@ -25,6 +25,7 @@ import {
   STATUS,
 } from "./scripts.ts";
 import type { Outcome } from "../messages.ts";
+import { TurnModeError } from "../errors.ts";
 import type { Drawn, ReleaseResult } from "../steps.ts";
 import type { ResetResult, ResourceStatus, UserStatus } from "../types.ts";
 
@@ -141,7 +142,10 @@ function replyOf(reply: unknown): Reply {
 /** Takes a number: granted at once, or waiting behind the indicator. */
 export function draw(target: Target, args: DrawArgs): Step<RedisDrawn> {
   const call = drawCall(target, args, false);
-  return { call, read: (value) => drawnOf(replyOf(value)) };
+  return {
+    call,
+    read: (value) => drawnOf(target.keys.resource, replyOf(value)),
+  };
 }
 
 /** Takes a number only if nobody holds or waits; else finds it busy. */
@@ -157,7 +161,7 @@ export function tryDraw(
       // A try that got a number got the turn with it.
       return Number(reply[0]) === 0
         ? { stuck: Number(reply[2]) }
-        : drawnOf(reply);
+        : drawnOf(target.keys.resource, reply);
     },
   };
 }
@@ -176,7 +180,11 @@ function drawCall(
   );
 }
 
-function drawnOf([n, granted, third, foreign]: Reply): RedisDrawn {
+function drawnOf(
+  resource: string,
+  [n, granted, third, foreign]: Reply,
+): RedisDrawn {
+  if (Number(n) === -3) throw new TurnModeError(resource, "plain", "shared");
   if (Number(granted) === 1) {
     return {
       n: Number(n),

@@ -8,7 +8,9 @@
 import type { ConnectionError } from "../errors.ts";
 import { Ticket, type TicketSpec } from "../ticket.ts";
 import { grantProof, newDrawToken, type ResourceKeys } from "./keys.ts";
+import { numberOfTicketKey, sharedKeysOf } from "./shared_keys.ts";
 import type { Place } from "./steps.ts";
+import { stepsFor, type TicketSteps } from "./ticket_steps.ts";
 
 /** A user's place in a queue on Redis. */
 export class RedisTicket extends Ticket<ResourceKeys> {
@@ -62,9 +64,27 @@ export class RedisTicket extends Ticket<ResourceKeys> {
     return this.#proof[1];
   }
 
+  /** The steps of the ticket's kind of turn (plain or shared). */
+  readonly steps: TicketSteps = stepsFor(this.spec.mode);
+
   /** The key and channel names of the ticket's resource. */
   get keys(): ResourceKeys {
     return this.handle;
+  }
+
+  /** Whether the ticket is for a shared turn. */
+  get shared(): boolean {
+    return this.spec.mode !== undefined;
+  }
+
+  /** A shared ticket's wake channel: every grant of its resource. */
+  get sharedWake(): string {
+    return sharedKeysOf(this.handle).wake;
+  }
+
+  /** The number a message on its shared wake channel grants, if any. */
+  sharedGrant(payload: string): number | undefined {
+    return numberOfTicketKey(sharedKeysOf(this.handle), payload);
   }
 
   /** Its own place, for the steps about it. */

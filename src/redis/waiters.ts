@@ -14,7 +14,7 @@
 
 import { numberOfPresenceKey, parseWake, wakeChannel } from "./keys.ts";
 import { NEWEST_GRACE_MS } from "./scripts.ts";
-import { poll, type RedisPollResult, type Step } from "./steps.ts";
+import type { RedisPollResult, Step } from "./steps.ts";
 import type { Session } from "./session.ts";
 import type { Listener, Subscriber } from "./subscriber.ts";
 import type { RedisTicket } from "./ticket.ts";
@@ -82,6 +82,8 @@ export class Waiters {
   readonly #wake: Channels;
   /** Tickets that also hear every announcement, by internal channel. */
   readonly #internal: Channels;
+  /** Shared tickets, by their resource's shared wake channel. */
+  readonly #shared: Channels;
   /**
    * When the presence of the nearest live user ahead of each waiter would
    * run out: then it asks again, so that a holder that died is noticed
@@ -97,6 +99,7 @@ export class Waiters {
     this.#host = host;
     this.#wake = new Channels(subscriber, session, this.#onWake);
     this.#internal = new Channels(subscriber, session, this.#onAnnouncement);
+    this.#shared = new Channels(subscriber, session, this.#onSharedGrant);
   }
 
   /**
@@ -104,6 +107,7 @@ export class Waiters {
    * must (see the module's comment). Resolves once subscribed.
    */
   async watch(ticket: RedisTicket): Promise<void> {
+    if (ticket.shared) return await this.#shared.add(ticket.sharedWake, ticket);
     const wake = this.#wake.add(
       wakeChannel(ticket.keys, ticket.wakeId),
       ticket,
@@ -130,6 +134,11 @@ export class Waiters {
 
   /** Stops listening for the ticket; the last one on a channel leaves it. */
   unwatch(ticket: RedisTicket): void {
+    if (ticket.shared) {
+      this.#shared.delete(ticket.sharedWake, ticket);
+      this.#aheadDeadlines.delete(ticket);
+      return;
+    }
     this.#wake.delete(wakeChannel(ticket.keys, ticket.wakeId), ticket);
     this.#aheadDeadlines.delete(ticket);
     this.#unhear(ticket);
@@ -214,7 +223,7 @@ export class Waiters {
 
   /** The poll step of a waiting ticket. */
   pollStep(ticket: RedisTicket): Step<RedisPollResult> {
-    return poll(
+    return ticket.steps.poll(
       this.#session.target(ticket.keys),
       ticket.place,
       ticket.spec.expire,
@@ -299,6 +308,18 @@ export class Waiters {
         const refreshed = ticket.validUntil - ticket.spec.expire;
         this.#host.grant(ticket, message.fence, refreshed);
       }
+    }
+  };
+
+  /**
+   * A grant on a shared wake channel names each new holder's ticket key:
+   * that ticket asks, and takes its turn (with its fencing token) then.
+   */
+  readonly #onSharedGrant = (channel: string, payload: string): void => {
+    for (const ticket of this.#shared.on(channel) ?? []) {
+      if (ticket.sharedGrant(payload) !== ticket.number) continue;
+      ticket.lastNews = Date.now();
+      void this.poll(ticket);
     }
   };
 

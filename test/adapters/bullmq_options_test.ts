@@ -39,6 +39,16 @@ Deno.test("withTurn rejects bad options with the rule and the value", () => {
       "timeout must be a positive number of milliseconds: got 0",
     ],
     [
+      { resource: () => "r", capacity: 2.5 },
+      RangeError,
+      "capacity must be a whole number of places, at least 1: got 2.5",
+    ],
+    [
+      { resource: () => "r", shared: "yes" },
+      TypeError,
+      'shared must be true or false: got "yes"',
+    ],
+    [
       { resource: () => "r", label: "x" },
       TypeError,
       'label must be a function: got "x"',

@@ -203,6 +203,29 @@ for (const version of VERSIONS) {
     console.log(`bullmq ${version}: ${serial} ms of work done in ${span} ms`);
   });
 
+  Deno.test(`bullmq ${version}: capacity 2 runs at most 2 jobs of one key at once across every worker, and 2 do`, async () => {
+    await using setup = await Setup.start(version);
+    const workers = await Promise.all(
+      ["w1", "w2"].map((name) =>
+        setup.worker(name, { concurrency: 3, capacity: 2 })
+      ),
+    );
+    for (let i = 0; i < 8; i++) {
+      await setup.add({ resource: "partner-api", work: 200 });
+    }
+    await until(
+      () => count(workers, is("completed")) === 8,
+      "8 completed jobs",
+    );
+    deepEqual(count(workers, is("failed")), 0);
+    const runs = await setup.runs();
+    deepEqual(
+      Math.max(...runs.map((r) => r.level)),
+      2,
+      "2 jobs of the key ran at once, never more",
+    );
+  });
+
   Deno.test(`bullmq ${version}: cancelling a job leaves the queue and the next one proceeds`, async () => {
     await using setup = await Setup.start(version);
     const worker = await setup.worker("w1", { concurrency: 3 });

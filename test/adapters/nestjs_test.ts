@@ -304,6 +304,7 @@ nestRedisTest(
       Record<string, Outcome> & {
         timeouts: Record<string, Outcome>;
         isolation: string[];
+        capacity: unknown;
         identity: Record<string, unknown>;
       }
     >("RESULT");
@@ -321,6 +322,15 @@ nestRedisTest(
       seen.badOption.message,
       "@Turn on Bad.post: timeout must be a positive number of milliseconds: got -5",
     );
+    assert.equal(
+      seen.badCapacity.message,
+      "@Turn on Bad.post: capacity must be a whole number of places, at least 1: got 0",
+    );
+    // @Turn("partner-api", { capacity: 2 }): two inside, the third after.
+    assert.deepEqual(seen.capacity, {
+      beforeLeave: [0, 1],
+      numbers: [1, 2, 3],
+    });
     assert.match(
       seen.outside.message!,
       /currentTurn\(\) must be called while/,

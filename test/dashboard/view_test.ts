@@ -349,3 +349,26 @@ Deno.test("track: a queue that empties starts again at 1, and the new turns coun
   );
   strictEqual(view.times.gap.count, 0, "nobody waited: no handoff");
 });
+
+Deno.test("track: a shared resource's view shows every holder and its places, and no dead head", () => {
+  const track = new Track("gpu", T0, new History(T0));
+  track.update({
+    resource: "gpu",
+    indicator: 1,
+    dispenser: 3,
+    size: 3,
+    users: [
+      { number: 1, label: "a", ttl: 60_000, kind: "shared", holding: true },
+      { number: 2, label: "b", ttl: 60_000, kind: "shared", holding: true },
+      { number: 3, label: "c", ttl: 60_000, kind: "shared", holding: false },
+    ],
+    places: { capacity: 2, holders: 2, placesLeft: 0 },
+    fence: 0n,
+  }, T0);
+  const view = track.view(DEFAULT_HEALTH_RULE, T0 + 1_000)!;
+  strictEqual(view.holder?.label, "a");
+  deepStrictEqual(view.alsoHolding.map((u) => u.label), ["b"]);
+  deepStrictEqual(view.waiters.map((u) => u.label), ["c"]);
+  deepStrictEqual(view.places, { capacity: 2, holders: 2, placesLeft: 0 });
+  strictEqual(view.deadHead, null);
+});

@@ -23,8 +23,10 @@ const LAYERS: readonly (readonly RegExp[])[] = [
   [/^(locker|lock_set|callbacks)\.ts$/],
   [/^(backend|telemetry)\.ts$/],
   [/^redis\//, /^file\//],
-  [/^(core|await_turn|ticket|steps|engine|wait|deferred)\.ts$/],
-  [/^(lock|follow|errors|types|messages|validate)\.ts$/],
+  [/^(core|await_turn|ticket|steps|engine|wait|deferred|places)\.ts$/],
+  [
+    /^(lock|follow|errors|types|messages|validate|grant_rule|turn_mode)\.ts$/,
+  ],
 ];
 
 function layerOf(path: string): number {

@@ -11,3 +11,9 @@ Deno.test("examples/bullmq: two worker processes charge every invoice, in turns 
     match(output, /granted #\d+/);
   });
 });
+
+Deno.test("examples/bullmq/partner_api: at most 3 calls per account at once, across two workers", async () => {
+  await runExampleTwice("bullmq/partner_api.ts", (output) => {
+    match(output, /20 calls, at most 3 at once \(capacity 3\)/);
+  });
+});

@@ -200,6 +200,27 @@ async function apiRound(
     await next.release();
     await using both = await a.lockAll(["scanner", "printer"]);
     await both.release();
+    // Shared turns: their own scripts, under the same rules.
+    const most = { value: 0 };
+    await Promise.all(
+      [a, b, c, a, b, c].map((locker) =>
+        locker.withLock("gpu", () => critical(witness, most), {
+          capacity: 2,
+          expire: 1000,
+        })
+      ),
+    );
+    assert.ok(most.value >= 1 && most.value <= 2, `${most.value} inside`);
+    await using reader = await a.lock("gpu", { shared: true });
+    const writer = b.lock("gpu", { shared: false });
+    await untilQueued(a, "gpu", 2);
+    assert.deepEqual((await a.status(["gpu"]))[0].places, {
+      capacity: null,
+      holders: 1,
+      placesLeft: null,
+    });
+    await reader.release();
+    await (await within(writer, 10_000, "the writer's turn")).release();
     assert.deepEqual(await a.reset(), []);
   } finally {
     await quit(witness);

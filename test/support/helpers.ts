@@ -12,7 +12,7 @@ import { filesUnder } from "../../support/files.ts";
 
 export { filesUnder };
 import { Locker } from "../../mod.ts";
-import type { Lock, LockerOptions, TurnEvent } from "../../mod.ts";
+import type { Lock, LockerOptions, LockOptions, TurnEvent } from "../../mod.ts";
 import {
   FENCE_PATTERN,
   presenceKey,
@@ -612,9 +612,10 @@ export function spawnHolder(
   resource: string,
   expire: number,
   label?: string,
+  options?: LockOptions,
 ): HolderProcess {
   const args = [fixture("holder.ts"), url, resource, String(expire)];
-  if (label !== undefined) args.push(label);
+  args.push(label ?? "doomed holder", JSON.stringify(options ?? {}));
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", ...args],
     stdout: "piped",

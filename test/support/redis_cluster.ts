@@ -188,11 +188,14 @@ export async function startCluster(
           async () =>
             String(await admin.cluster("NODES")).includes(ids[master]),
           "the replica knows its master",
+          60_000,
         );
         await admin.cluster("REPLICATE", ids[master]);
         await waitFor(
           () => listsNode(admins, server.port),
           "every master lists the replica",
+          // Gossip is slow on a loaded machine.
+          60_000,
         );
         return { server, id: String(await admin.cluster("MYID")) };
       } finally {

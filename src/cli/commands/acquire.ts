@@ -127,9 +127,14 @@ export function releasing(
 }
 
 function turnSettings(
-  { label, expire }: AcquireOptions,
-): { label: string; expire?: number } {
-  return expire === undefined ? { label } : { label, expire };
+  { label, expire, capacity, shared }: AcquireOptions,
+): { label: string; expire?: number; capacity?: number; shared?: boolean } {
+  return {
+    label,
+    ...(expire === undefined ? {} : { expire }),
+    ...(capacity === undefined ? {} : { capacity }),
+    ...(shared === undefined ? {} : { shared }),
+  };
 }
 
 async function tryAll(

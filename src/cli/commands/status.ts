@@ -41,7 +41,7 @@ they have waited. Redis keeps no timestamps, so users already there when the wat
     json: {
       type: "boolean",
       description:
-        'Print JSON: [{"resource","indicator","dispenser","size","fence","deadHead","users":[{"number","label","ttl"}]}], e.g. turn status --json printer',
+        'Print JSON: [{"resource","indicator","dispenser","size","fence","deadHead","users":[{"number","label","ttl"}]}]; shared resources add "places":{"capacity","holders","placesLeft"} and each user "kind" and "holding", e.g. turn status --json printer',
     },
     watch: {
       type: "boolean",
@@ -111,10 +111,12 @@ export function statusJson(statuses: readonly ResourceStatus[]): string {
       size: status.size,
       fence: String(status.fence),
       deadHead: deadHeadJson(status),
-      users: status.users.map(({ number, label, ttl }) => ({
+      ...(status.places ? { places: status.places } : {}),
+      users: status.users.map(({ number, label, ttl, kind, holding }) => ({
         number,
         label,
         ttl,
+        ...(kind === undefined ? {} : { kind, holding }),
       })),
     })),
     null,

@@ -13,8 +13,8 @@ import { checkDuration, checkLabel, numberFromDigits } from "../../validate.ts";
 const MAX_EXIT_CODE = 255;
 
 /**
- * `--label`, `--timeout`, `--expire`, `--nonblock`, `--conflict-exit-code`
- * and `--quiet`.
+ * `--label`, `--timeout`, `--expire`, `--nonblock`, `--conflict-exit-code`,
+ * `--quiet`, `--capacity`, `--shared` and `--exclusive`.
  *
  * @example Usage
  * ```ts
@@ -59,6 +59,22 @@ export const TURN_FLAGS: FlagSpecs = {
     short: "q",
     description: 'No "waiting, N ahead" lines on stderr, e.g. for cron',
   },
+  capacity: {
+    type: "string",
+    value: "N",
+    description:
+      "Let up to N users hold each resource at once, served in order; every user of it must give the same N, e.g. --capacity 3",
+  },
+  shared: {
+    type: "boolean",
+    description:
+      "Hold beside other --shared users (a reader), as flock -s does, e.g. turn run --shared db -- backup.sh",
+  },
+  exclusive: {
+    type: "boolean",
+    description:
+      "Hold alone among --shared or --capacity users (a writer), as flock -x does, e.g. turn run --exclusive db -- migrate.sh",
+  },
 };
 
 /** The label, timeout and expiry to take turns with, and how to report. */
@@ -77,6 +93,10 @@ export interface TurnOptions {
   readonly conflictExitCode: number;
   /** No progress lines. */
   readonly quiet: boolean;
+  /** `--capacity`, if given. */
+  readonly capacity?: number;
+  /** `--shared` (true) or `--exclusive` (false), if given. */
+  readonly shared?: boolean;
 }
 
 /**
@@ -85,7 +105,9 @@ export interface TurnOptions {
  * @param args The parsed command line.
  * @param label The label to use without `--label`.
  * @returns The options.
- * @throws {UsageError} If `--timeout` or `--expire` is not a duration.
+ * @throws {UsageError} If `--timeout` or `--expire` is not a duration,
+ *   `--capacity` not a whole number of places, or `--shared` and
+ *   `--exclusive` both given.
  * @throws {RangeError} If the label or a duration breaks the Locker's rules
  *   (turned into a usage error by the caller).
  *
@@ -112,6 +134,33 @@ export function turnOptions(args: ParsedArgs, label: string): TurnOptions {
       ExitCode.Timeout,
     ),
     quiet: args.switches.has("quiet"),
+    ...sharedFlags(args),
+  };
+}
+
+function sharedFlags(
+  args: ParsedArgs,
+): { capacity?: number; shared?: boolean } {
+  const shared = args.switches.has("shared");
+  const exclusive = args.switches.has("exclusive");
+  if (shared && exclusive) {
+    throw new UsageError(
+      "--shared and --exclusive cannot be combined: got --shared --exclusive",
+    );
+  }
+  const text = args.strings.capacity;
+  let capacity: number | undefined;
+  if (text !== undefined) {
+    capacity = /^[0-9]{1,9}$/.test(text) ? Number(text) : NaN;
+    if (!(capacity >= 1)) {
+      throw new UsageError(
+        `--capacity must be a whole number of places, at least 1: got "${text}"`,
+      );
+    }
+  }
+  return {
+    ...(capacity === undefined ? {} : { capacity }),
+    ...(shared || exclusive ? { shared } : {}),
   };
 }
 

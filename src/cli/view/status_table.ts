@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ResourceStatus } from "../../../mod.ts";
+import type { PlacesStatus, ResourceStatus, UserStatus } from "../../../mod.ts";
 
 const SEPARATOR = "-".repeat(60);
 
@@ -48,11 +48,45 @@ function table(status: ResourceStatus): string[] {
   return [
     row(status.resource, status.indicator),
     SEPARATOR,
+    ...(status.places ? [placesLine(status.places)] : []),
     ...(gone === undefined ? [] : [row(DEAD_HEAD, gone)]),
     ...[...status.users]
       .sort((a, b) => a.number - b.number)
-      .map((user) => row(user.label, user.number)),
+      .map((user) => row(userLabel(user), user.number)),
   ];
+}
+
+// A plain user's line stays turn 1.0's; a shared one says how it holds.
+function userLabel(user: UserStatus): string {
+  const notes = [
+    ...(user.holding ? ["holding"] : []),
+    ...(user.kind === "exclusive" ? ["alone"] : []),
+  ];
+  return user.kind === undefined || notes.length === 0
+    ? user.label
+    : `${user.label} (${notes.join(", ")})`;
+}
+
+/**
+ * A shared resource's capacity and places, in words.
+ *
+ * @param places The places of a shared resource's status.
+ * @returns E.g. `capacity 3: 2 holding, 1 place left`.
+ *
+ * @example Usage
+ * ```ts
+ * import { placesLine } from "./status_table.ts";
+ * console.log(placesLine({ capacity: 3, holders: 2, placesLeft: 1 }));
+ * ```
+ */
+export function placesLine(places: PlacesStatus): string {
+  const { capacity, holders, placesLeft } = places;
+  const left = placesLeft === null
+    ? ""
+    : `, ${placesLeft} place${placesLeft === 1 ? "" : "s"} left`;
+  return `${
+    capacity === null ? "shared, no limit" : `capacity ${capacity}`
+  }: ${holders} holding${left}`;
 }
 
 /**
@@ -86,7 +120,8 @@ export const DEAD_HEAD = "(gone: the next user skips it)";
  */
 export function deadHead(status: ResourceStatus): number | undefined {
   const { indicator, dispenser, users } = status;
-  if (indicator > dispenser) return undefined;
+  // A shared queue's head is its first live user: dead ones are not shown.
+  if (indicator > dispenser || status.places) return undefined;
   return users.some((user) => user.number === indicator)
     ? undefined
     : indicator;

@@ -10,9 +10,9 @@
  */
 
 import { formatDuration } from "../flags/duration.ts";
-import type { ResourceStatus, TurnEvent } from "../../../mod.ts";
+import type { ResourceStatus, TurnEvent, UserStatus } from "../../../mod.ts";
 import { printable } from "../output.ts";
-import { DEAD_HEAD, deadHead } from "./status_table.ts";
+import { DEAD_HEAD, deadHead, placesLine } from "./status_table.ts";
 
 /**
  * Remembers when each user was seen to join a queue and to get its turn.
@@ -162,12 +162,32 @@ function resourceLines(
 ): string[] {
   const { resource, indicator, users } = status;
   const sorted = [...users].sort((a, b) => a.number - b.number);
-  const holder = sorted.find((user) => user.number === indicator);
-  const lines = sorted.filter((user) => user !== holder).map((user) =>
+  const holds = (user: UserStatus) => user.holding ?? user.number === indicator;
+  const waiters = sorted.filter((user) => !holds(user)).map((user) =>
     style.waiter(
       userLine("waiting", user, times.waitingSince(resource, user.number), now),
     )
   );
+  const lines = status.places
+    ? [`  ${placesLine(status.places)}`, ...waiters]
+    : waiters;
+  const holders = sorted.filter(holds);
+  if (status.places && holders.length > 0) {
+    return [
+      ...holders.map((user) =>
+        style.holder(
+          userLine(
+            "holding",
+            user,
+            times.heldSince(resource, user.number),
+            now,
+          ),
+        )
+      ),
+      ...lines,
+    ];
+  }
+  const holder = holders[0];
   if (holder === undefined) {
     const gone = deadHead(status);
     return [

@@ -87,3 +87,27 @@ Deno.test("COLOURED styles names, holders and waiters; PLAIN adds nothing", () =
   const plain = renderWatch([printer], times, START, PLAIN).join("\n");
   deepStrictEqual(plain.includes("\x1b"), false);
 });
+
+Deno.test("renderWatch() shows every holder of a shared resource and its places", () => {
+  const times = new WatchTimes(START);
+  const gpu = {
+    resource: "gpu",
+    indicator: 1,
+    dispenser: 3,
+    size: 3,
+    users: [
+      { number: 1, label: "a", ttl: 60_000, kind: "shared", holding: true },
+      { number: 2, label: "b", ttl: 60_000, kind: "shared", holding: true },
+      { number: 3, label: "c", ttl: 60_000, kind: "shared", holding: false },
+    ] as const,
+    places: { capacity: 2, holders: 2, placesLeft: 0 },
+    fence: 0n,
+  };
+  deepStrictEqual(renderWatch([gpu], times, START + 5_000, PLAIN).slice(2), [
+    "gpu",
+    "  holding      1       >=5s  a",
+    "  holding      2       >=5s  b",
+    "  capacity 2: 2 holding, 0 places left",
+    "  waiting      3       >=5s  c",
+  ]);
+});

@@ -33,6 +33,8 @@ export interface WorkerSpec {
   readonly delay?: number;
   readonly expire?: number;
   readonly timeout?: number;
+  /** withTurn's `capacity`: per-key concurrency across every worker. */
+  readonly capacity?: number;
 }
 
 let v5ImportMap: Promise<string> | undefined;
@@ -81,6 +83,7 @@ async function argsFor(spec: WorkerSpec): Promise<string[]> {
     `--delay=${spec.delay ?? 1000}`,
     `--expire=${spec.expire ?? 60_000}`,
     ...(spec.timeout ? [`--timeout=${spec.timeout}`] : []),
+    ...(spec.capacity ? [`--capacity=${spec.capacity}`] : []),
   ];
 }
 

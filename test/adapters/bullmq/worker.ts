@@ -30,6 +30,7 @@ const { values } = parseArgs({
     delay: { type: "string", default: "1000" },
     expire: { type: "string", default: "60000" },
     timeout: { type: "string" },
+    capacity: { type: "string" },
   },
 });
 const url = values.redis!;
@@ -55,6 +56,7 @@ const processor = withTurn(locker, {
   delay: Number(values.delay),
   expire: Number(values.expire),
   timeout: values.timeout === undefined ? undefined : Number(values.timeout),
+  capacity: values.capacity === undefined ? undefined : Number(values.capacity),
   shutdown: shutdown.signal,
   onQueue: (job, resource, ahead) =>
     emit({ event: "queued", id: job.id!, resource, ahead }),

@@ -40,6 +40,13 @@ class Ledger {
     return currentTurn().locks[0].resource === name ? "own" : "foreign";
   }
 
+  @Turn("partner-api", { capacity: 2 })
+  async partner(entered: () => void, leave: Promise<void>): Promise<number> {
+    entered();
+    await leave;
+    return currentTurn().locks[0].number;
+  }
+
   @Turn("busy")
   async hold(entered: () => void, leave: Promise<void>): Promise<void> {
     entered();
@@ -141,6 +148,45 @@ async function timeouts(ledger: Ledger): Promise<unknown> {
   return { skipped, thrown };
 }
 
+/**
+ * Three calls on a capacity of 2: two are inside at once, the third enters
+ * only once one of them has left, and it is the third ticket.
+ */
+async function capacity(ledger: Ledger): Promise<unknown> {
+  const entered = [0, 1, 2].map(() => Promise.withResolvers<void>());
+  const leave = [0, 1, 2].map(() => Promise.withResolvers<void>());
+  const inside: number[] = [];
+  const calls = [0, 1, 2].map((i) =>
+    ledger.partner(() => {
+      inside.push(i);
+      entered[i].resolve();
+    }, leave[i].promise)
+  );
+  await Promise.all([entered[0].promise, entered[1].promise]);
+  // The third is not let in while two hold: it is still waiting after a
+  // round of status reads.
+  await new Promise((r) => setTimeout(r, 200));
+  const beforeLeave = [...inside];
+  leave[0].resolve();
+  await entered[2].promise;
+  leave[1].resolve();
+  leave[2].resolve();
+  return { beforeLeave, numbers: await Promise.all(calls) };
+}
+
+function badCapacity(): unknown {
+  try {
+    class Bad {
+      post(): void {}
+    }
+    const descriptor = Object.getOwnPropertyDescriptor(Bad.prototype, "post")!;
+    Turn("x", { capacity: 0 })(Bad.prototype, "post", descriptor);
+    return { value: "accepted" };
+  } catch (error) {
+    return { name: (error as Error).name, message: (error as Error).message };
+  }
+}
+
 async function isolation(ledger: Ledger): Promise<unknown> {
   // Both calls are inside their turns before either reads its context.
   const a = Promise.withResolvers<void>();
@@ -173,6 +219,8 @@ const result = {
   leaseLost: await outcome(Promise.resolve(ledger.blocked())),
   timeouts: await timeouts(ledger),
   isolation: await isolation(ledger),
+  capacity: await capacity(ledger),
+  badCapacity: badCapacity(),
   sync: await outcome(Promise.resolve(ledger.sync(1, 2, 3))),
   identity: {
     name: proto.sync.name,
