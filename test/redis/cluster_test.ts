@@ -152,7 +152,12 @@ Deno.test({
             (shards as string[])[0],
             /^turn:\{printer\}:wake:[0-9a-f]{16}$/,
           );
-          assert.deepEqual(await owner.call("PUBSUB", "CHANNELS", "*"), []);
+          for (const pattern of ["*internal", "*wake*"]) {
+            assert.deepEqual(
+              await owner.call("PUBSUB", "CHANNELS", pattern),
+              [],
+            );
+          }
           await held.release();
           const next = await within(waiting, 10_000, "waiter granted");
           assert.equal(next.number, 2);

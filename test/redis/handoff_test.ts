@@ -274,3 +274,52 @@ redisTest(
     assert.deepEqual(witness.order, ["python", "B", "C"]);
   },
 );
+
+redisTest(
+  "waiters hear the internal channel only behind a turn 1.0 holder, or to follow their place",
+  async (t) => {
+    const quiet = { patience: 600_000 };
+    const listeners = async () => {
+      const [, count] = await t.redis.pubsub("NUMSUB", "turn:r:internal") as [
+        string,
+        number,
+      ];
+      return Number(count);
+    };
+    const witness = new Witness();
+    const a = await witness.granted("A", t.locker().lock("r", quiet));
+    const waitingB = witness.granted("B", t.locker().lock("r", quiet));
+    await untilQueued(t.locker(), "r", 2);
+    await untilSubscribed(t.redis, 1);
+    // B waits for its grant on its Locker's wake channel alone.
+    assert.equal(await listeners(), 0);
+    const places: number[] = [];
+    const waitingC = witness.granted(
+      "C",
+      t.locker().lock("r", {
+        ...quiet,
+        onQueue: (ahead) => places.push(ahead),
+      }),
+    );
+    await waitFor(async () => await listeners() === 1, "C hears internal");
+    await witness.release("A", a);
+    await witness.release("B", await within(waitingB, 5_000, "B granted"));
+    await witness.release("C", await within(waitingC, 5_000, "C granted"));
+    // C was told its place after drawing and after the first hand-over.
+    assert.deepEqual(places.slice(0, 2), [2, 1]);
+    // Behind a turn 1.0 holder, a waiter listens where it hands over.
+    const python = await turn1Lock(t.server.port, "r", "python");
+    try {
+      await within(python.started, 5_000, "turn 1.0 started");
+      witness.enter("python");
+      const waitingD = witness.granted("D", t.locker().lock("r", quiet));
+      await waitFor(async () => await listeners() === 2, "D hears internal");
+      witness.leave("python");
+      await python.complete();
+      await witness.release("D", await within(waitingD, 5_000, "D granted"));
+    } finally {
+      python.close();
+    }
+    assert.deepEqual(witness.order, ["A", "B", "C", "python", "D"]);
+  },
+);
