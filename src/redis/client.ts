@@ -110,17 +110,17 @@ export function disconnect(client: Client): void {
 const RECONNECT_AFTER_END_MS = 250;
 
 /**
- * Connects `client` again whenever ioredis ends it by itself rather than
- * because this module closed it. ioredis gives a Sentinel client up for good
- * when a sentinel announces a failover (`+switch-master`) while the client
- * is asking a sentinel where the master is: its failover detector closes the
- * connector under that attempt, which fails with "Connection is closed." and
- * ends the client. Every later command would fail so, and a waiter whose
- * Locker it serves would never be served. A Cluster is left to its own
- * reconnects.
+ * Connects a Sentinel client again whenever ioredis ends it by itself
+ * rather than because this module closed it. ioredis gives such a client up
+ * for good when a sentinel announces a failover (`+switch-master`) while the
+ * client is asking a sentinel where the master is: its failover detector
+ * closes the connector under that attempt, which fails with "Connection is
+ * closed." and ends the client. Every later command would fail so, and a
+ * waiter whose Locker it serves would never be served. Other clients are
+ * left as they are.
  */
 export function keepConnected(client: Client): void {
-  if (client.isCluster) return;
+  if (client.isCluster || !(client as Redis).options.sentinels) return;
   client.on("end", () => {
     if (closed.has(client)) return;
     reconnects.set(
