@@ -47,6 +47,7 @@ export function duplicateClient(connection: Connection): Client {
     ? (connection.client as Cluster).duplicate([], { shardedSubscribers: true })
     : (connection.client as Redis).duplicate();
   adopt(client);
+  keepConnected(client);
   return client;
 }
 
@@ -90,7 +91,44 @@ function isSelectError(error: unknown): boolean {
 /** Closes the connection of a client whose SELECT failed (see above). */
 export function refuseWrongDatabase(client: Redis): void {
   client.on("error", (error: Error) => {
-    if (isSelectError(error)) client.disconnect();
+    if (isSelectError(error)) disconnect(client);
+  });
+}
+
+/** Clients this module closed on purpose, and their pending reconnects. */
+const closed = new WeakSet<Client>();
+const reconnects = new WeakMap<Client, ReturnType<typeof setTimeout>>();
+
+/** Closes `client` at once and for good: it is not connected again. */
+export function disconnect(client: Client): void {
+  closed.add(client);
+  clearTimeout(reconnects.get(client));
+  client.disconnect();
+}
+
+/** The pause before a client that ioredis ended by itself connects again. */
+const RECONNECT_AFTER_END_MS = 250;
+
+/**
+ * Connects a Sentinel client again whenever ioredis ends it by itself
+ * rather than because this module closed it. ioredis gives such a client up
+ * for good when a sentinel announces a failover (`+switch-master`) while the
+ * client is asking a sentinel where the master is: its failover detector
+ * closes the connector under that attempt, which fails with "Connection is
+ * closed." and ends the client. Every later command would fail so, and a
+ * waiter whose Locker it serves would never be served. Other clients are
+ * left as they are.
+ */
+export function keepConnected(client: Client): void {
+  if (client.isCluster || !(client as Redis).options.sentinels) return;
+  client.on("end", () => {
+    if (closed.has(client)) return;
+    reconnects.set(
+      client,
+      setTimeout(() => {
+        if (client.status === "end") client.connect().catch(() => {});
+      }, RECONNECT_AFTER_END_MS),
+    );
   });
 }
 
@@ -265,6 +303,8 @@ const END_WAIT_MS = 1_000;
  * it opened keeps the process alive.
  */
 export async function quit(client: Client): Promise<void> {
+  closed.add(client);
+  clearTimeout(reconnects.get(client));
   const ended = untilEnded(client);
   if (client.isCluster) await quitCluster(client as Cluster);
   else await quitServer(client as Redis);

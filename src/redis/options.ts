@@ -14,6 +14,7 @@ import {
   adopt,
   type Client,
   type Ioredis,
+  keepConnected,
   refuseWrongDatabase,
 } from "./client.ts";
 import { parseRedisUrl, urlFromEnvironment } from "./url.ts";
@@ -227,6 +228,7 @@ export function planConnection(options: ConnectionOptions): ConnectionPlan {
         retryStrategy: reconnectDelay,
       });
       adopt(client);
+      keepConnected(client);
       refuseWrongDatabase(client);
       return { client, owned: true, address, cluster: false };
     },

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Client, quit } from "./client.ts";
+import { type Client, disconnect, quit } from "./client.ts";
 import { TurnError } from "../errors.ts";
 
 /** Receives a message: the channel it came on and its payload. */
@@ -55,7 +55,8 @@ export class Subscriber {
   /**
    * `create` makes the client (not connected); `connect` waits for it.
    * `onReconnect` runs once every name is subscribed again after the
-   * connection dropped: messages sent meanwhile were lost.
+   * connection dropped, and once `reopen()` has made again a subscription
+   * that had failed: messages sent meanwhile were lost.
    */
   constructor(
     create: () => Client,
@@ -97,7 +98,7 @@ export class Subscriber {
       try {
         await this.#connect(client);
       } catch (error) {
-        client.disconnect();
+        disconnect(client);
         this.#client = undefined;
         throw error;
       }
@@ -191,18 +192,27 @@ export class Subscriber {
 
   /**
    * Subscribes again every name whose subscription failed (Redis was away);
-   * resolves once they are live. Names already live stay so: ioredis
-   * resubscribes them after a reconnect by itself.
+   * resolves once they are live. Names already live stay so (#reconnected
+   * subscribes them again after a reconnect). Once a failed one is made
+   * again, `onReconnect` runs: a message sent to it before, such as a grant
+   * published just after the waiter's last poll, was lost, and nothing else
+   * would ask before the next heartbeat.
    */
   async reopen(): Promise<void> {
     if (this.#closing.signal.aborted) return;
     const pending: Promise<void>[] = [];
+    let remade = false;
     for (const table of [this.#channels, this.#shardChannels, this.#patterns]) {
       for (const [name, entry] of table.entries) {
+        remade ||= entry.subscribed === undefined;
         pending.push(this.#subscribe(table, name, entry));
       }
     }
-    await Promise.all(pending);
+    const settled = await Promise.allSettled(pending);
+    if (remade && !this.#closing.signal.aborted) this.#onReconnect();
+    for (const result of settled) {
+      if (result.status === "rejected") throw result.reason;
+    }
   }
 
   /** Aborts when the connection is closed for good. */

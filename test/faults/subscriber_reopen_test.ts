@@ -39,3 +39,38 @@ Deno.test({
     }
   },
 });
+
+// A grant published while the waiter's subscription was not live is lost,
+// and its last poll came before: the waiter must be told once the
+// subscription is made again, or it waits for its next heartbeat (expire / 3)
+// for every hand-over it misses so.
+Deno.test({
+  name: "reopen says when a failed subscription is live again, once",
+  async fn() {
+    const port = freePort();
+    let told = 0;
+    const live = Promise.withResolvers<void>();
+    const subscriber = new Subscriber(
+      () => new Redis({ port, host: "127.0.0.1", lazyConnect: true }),
+      (client) => waitUntilReady(client, `127.0.0.1:${port}`, 500),
+      () => {
+        told++;
+        live.resolve();
+      },
+    );
+    await assert.rejects(
+      subscriber.listen("turn:r:wake:a", () => {}),
+      { name: "ConnectionError" },
+    );
+    await using _server = await startRedis({ port });
+    try {
+      await subscriber.reopen();
+      await within(live.promise, 5_000, "told the subscription is live");
+      // Already live: nothing was missed, nobody needs to ask.
+      await subscriber.reopen();
+      assert.equal(told, 1);
+    } finally {
+      await subscriber.close();
+    }
+  },
+});

@@ -39,6 +39,14 @@ export interface SentinelGroup extends AsyncDisposable {
    * down, have promoted the replica (`+switch-master`).
    */
   crash(): Promise<void>;
+  /**
+   * Kills the master with SIGKILL while the first sentinel, the one clients
+   * ask first, is paused (SIGSTOP): a client reconnecting meanwhile waits for
+   * its answer. Resolves once the other two have promoted the replica and
+   * announced it (`+switch-master`, which ioredis's failover detector hears
+   * too), and a second later the first sentinel is resumed and answers.
+   */
+  crashWhileFirstSentinelPaused(): Promise<void>;
   /** Starts the stopped server again, as a synced replica of the master. */
   restoreReplica(): Promise<void>;
   stop(): Promise<void>;
@@ -170,6 +178,25 @@ export async function startSentinelGroup(
     async crash() {
       const port = await masterPort();
       await switchMaster(() => serverAt(port).stop("SIGKILL"));
+    },
+    async crashWhileFirstSentinelPaused() {
+      const port = await masterPort();
+      const [first, ...others] = sentinels;
+      const listeners = others.map((s) => client(s.port));
+      const announced = listeners.map((listener) =>
+        new Promise<void>((resolve) => listener.on("message", () => resolve()))
+      );
+      await Promise.all(listeners.map((l) => l.subscribe("+switch-master")));
+      first.process.kill("SIGSTOP");
+      try {
+        await serverAt(port).stop("SIGKILL");
+        await within(Promise.all(announced), 30_000, "+switch-master");
+        // The clients' failover detectors hear the same announcement.
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      } finally {
+        first.process.kill("SIGCONT");
+        for (const listener of listeners) listener.disconnect();
+      }
     },
     async restoreReplica() {
       const now = await masterPort();
