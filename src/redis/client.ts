@@ -95,40 +95,36 @@ export function refuseWrongDatabase(client: Redis): void {
   });
 }
 
-/** Clients this module closed on purpose, and their pending reconnects. */
+/** Clients this module closed on purpose, and those it connects again. */
 const closed = new WeakSet<Client>();
-const reconnects = new WeakMap<Client, ReturnType<typeof setTimeout>>();
+const kept = new WeakSet<Client>();
 
 /** Closes `client` at once and for good: it is not connected again. */
 export function disconnect(client: Client): void {
   closed.add(client);
-  clearTimeout(reconnects.get(client));
   client.disconnect();
 }
 
-/** The pause before a client that ioredis ended by itself connects again. */
-const RECONNECT_AFTER_END_MS = 250;
+/** Whether `client` has ended for good (see keepConnected). */
+export function endedForGood(client: Client): boolean {
+  return client.status === "end" && (closed.has(client) || !kept.has(client));
+}
 
 /**
- * Connects a Sentinel client again whenever ioredis ends it by itself
- * rather than because this module closed it. ioredis gives such a client up
- * for good when a sentinel announces a failover (`+switch-master`) while the
- * client is asking a sentinel where the master is: its failover detector
- * closes the connector under that attempt, which fails with "Connection is
- * closed." and ends the client. Every later command would fail so, and a
- * waiter whose Locker it serves would never be served. Other clients are
- * left as they are.
+ * Connects a Sentinel client again, at once, whenever ioredis ends it by
+ * itself rather than because this module closed it. ioredis gives such a
+ * client up for good when a sentinel announces a failover (`+switch-master`)
+ * while the client is asking a sentinel where the master is: its failover
+ * detector closes the connector under that attempt, which fails with
+ * "Connection is closed." and ends the client. Every later command would fail
+ * so, and a waiter whose Locker it serves would never be served. Other
+ * clients are left as they are.
  */
 export function keepConnected(client: Client): void {
   if (client.isCluster || !(client as Redis).options.sentinels) return;
+  kept.add(client);
   client.on("end", () => {
-    if (closed.has(client)) return;
-    reconnects.set(
-      client,
-      setTimeout(() => {
-        if (client.status === "end") client.connect().catch(() => {});
-      }, RECONNECT_AFTER_END_MS),
-    );
+    if (!closed.has(client)) client.connect().catch(() => {});
   });
 }
 
@@ -304,7 +300,6 @@ const END_WAIT_MS = 1_000;
  */
 export async function quit(client: Client): Promise<void> {
   closed.add(client);
-  clearTimeout(reconnects.get(client));
   const ended = untilEnded(client);
   if (client.isCluster) await quitCluster(client as Cluster);
   else await quitServer(client as Redis);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Client } from "./client.ts";
+import { type Client, endedForGood } from "./client.ts";
 import { isAway } from "./errors.ts";
 import type { Session } from "./session.ts";
 import { delay } from "../wait.ts";
@@ -46,9 +46,8 @@ export async function leaveWhileAway(
       return;
     } catch (error) {
       // Only a reconnect can help: none is under way when the client is
-      // ready (or has ended), and after `until` the presence is gone.
-      const { status } = client;
-      const hopeless = status === "ready" || status === "end";
+      // ready (or has ended for good), and after `until` the presence is gone.
+      const hopeless = client.status === "ready" || endedForGood(client);
       if (!isAway(error) || hopeless || Date.now() >= until) throw error;
     }
     await session.reconnected(until - Date.now(), closing);
