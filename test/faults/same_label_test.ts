@@ -17,6 +17,24 @@ import { presenceKey, resourceKeys } from "../../src/redis/keys.ts";
 import { startRedis } from "../../support/redis_server.ts";
 import { enterWitness, leaveWitness, mostInside, User } from "./_users.ts";
 
+/** The old waiter's heartbeat period in the lost-queue test. */
+const HEARTBEAT_MS = 5_000;
+
+/** Resolves just after the presence at `key` is renewed (its TTL jumps up). */
+async function afterRenewal(redis: Redis, key: string): Promise<void> {
+  let last = await redis.pttl(key);
+  await waitFor(
+    async () => {
+      const ttl = await redis.pttl(key);
+      const renewed = ttl > last;
+      last = ttl;
+      return renewed;
+    },
+    `a renewal of ${key}`,
+    HEARTBEAT_MS * 3,
+  );
+}
+
 const RESOURCE = "ledger";
 const LABEL = "lock tool";
 const EXPIRE = 1_000;
@@ -120,27 +138,31 @@ redisTest(
     // every waiter ask at once; a FLUSHALL drops no connection.)
     const waiter = t.locker().lock(RESOURCE, {
       ...quiet,
-      expire: 3_000,
-      timeout: 30_000,
+      expire: HEARTBEAT_MS * 3,
+      timeout: 120_000,
     });
     waiter.catch(() => {});
     await untilQueued(locker, RESOURCE, 2);
+    const keys = resourceKeys(RESOURCE);
+    // Were the old waiter's heartbeat to look before the twin draws, it would
+    // draw number 2 itself: the loss happens just after one of its beats.
+    await afterRenewal(t.redis, presenceKey(keys, 2));
     await t.redis.flushall();
     const first = await locker.lock(RESOURCE, quiet);
     assert.equal(first.number, 1);
-    const twin = locker.lock(RESOURCE, { ...quiet, timeout: 30_000 });
+    const twin = locker.lock(RESOURCE, { ...quiet, timeout: 60_000 });
     twin.catch(() => {});
     await untilQueued(locker, RESOURCE, 2);
-    const keys = resourceKeys(RESOURCE);
     assert.equal(await t.redis.get(presenceKey(keys, 2)), LABEL);
 
     await first.release();
     const lock = await within(twin, 10_000, "the twin's turn");
     assert.equal(lock.number, 2);
-    // The old waiter found number 2 is not its own, and drew 3.
+    // At its next beat the old waiter found number 2 is not its own, and drew 3.
     await waitFor(
       async () => await t.redis.get(keys.dispenser) === "3",
       "the old waiter drew again",
+      HEARTBEAT_MS * 3,
     );
     const [status] = await locker.status([RESOURCE]);
     assert.deepEqual(status.users.map((u) => u.number), [2, 3]);
