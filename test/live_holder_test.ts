@@ -7,9 +7,10 @@ import assert from "node:assert/strict";
 import { lockerTest, untilQueued, within } from "./support/helpers.ts";
 import type { Lock, Locker } from "../mod.ts";
 
-const EXPIRE = 300;
+/** Short, but long enough that a loaded machine's stalls do not lapse it. */
+const EXPIRE = 1000;
 /** Several times EXPIRE: the holder's presence is renewed many times. */
-const HOLD_MS = 6 * EXPIRE;
+const HOLD_MS = 4 * EXPIRE;
 const SAMPLE_MS = 50;
 
 /** A wait that records whether it was granted, without a dangling rejection. */
