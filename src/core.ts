@@ -133,6 +133,9 @@ export abstract class TurnEngine<T extends Ticket> implements Engine {
     const ticket = this.ticketFor(resource, spec);
     await this.prepareWait(ticket, limits);
     limits.signal?.throwIfAborted();
+    // close() may have begun while the wait was readied: it fails only the
+    // tickets it finds, so one added after it must not start.
+    this.assertOpen();
     this.tickets.add(ticket);
     return await this.inFlight.track(
       awaitTurn(ticket, limits, this.#waitSteps),

@@ -62,13 +62,30 @@ interface Instruments {
 type Api = typeof import("@opentelemetry/api");
 
 let loading: Promise<Api | undefined> | undefined;
+// The API once loaded, so a turn after the first takes no extra tick for it.
+let loaded: Api | undefined;
 
 /** The OpenTelemetry API, loaded once; `undefined` where it cannot be. */
 function loadApi(): Promise<Api | undefined> {
   return loading ??= import("@opentelemetry/api").then(
-    (api) => api,
+    (api) => loaded = api,
     () => undefined,
   );
+}
+
+/**
+ * Whether anything would receive a span or a metric: a tracer provider
+ * behind the API's proxy, or a meter provider that is not the no-op one.
+ * Asked at each turn, as an SDK may be registered at any time. Without
+ * either, a turn goes straight to the engine: no spans, instruments or
+ * wrapped Lock that nothing would read.
+ */
+function sdkRegistered(api: Api): boolean {
+  const tracers = api.trace.getTracerProvider();
+  if (!(tracers instanceof api.ProxyTracerProvider)) return true;
+  if (tracers.getDelegateTracer(SCOPE) !== undefined) return true;
+  const meter = api.metrics.getMeterProvider().getMeter(SCOPE);
+  return meter !== api.createNoopMeter();
 }
 
 // One set of instruments per meter provider: an application may register
@@ -175,8 +192,8 @@ class InstrumentedEngine implements Engine {
     tryOnly: boolean,
     take: (spec: TicketSpec) => Promise<Lock | null>,
   ): Promise<Lock | null> {
-    const api = await loadApi();
-    if (api === undefined) return await take(spec);
+    const api = loaded ?? await loadApi();
+    if (api === undefined || !sdkRegistered(api)) return await take(spec);
     const tools = instruments(api);
     const tracer = api.trace.getTracer(SCOPE);
     const attributes = this.#attributes(resource);

@@ -39,6 +39,8 @@ export class Heartbeat {
   readonly #followUps = new Map<string, FollowUp>();
   #followUpDue = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the timer fires, on the monotonic clock (`performance.now()`). */
+  #timerAt = Infinity;
   #lastBeat = 0;
   /** No ticket and no follow-up: the heartbeat clock is stopped. */
   #idle = true;
@@ -107,27 +109,36 @@ export class Heartbeat {
 
   /** Sets the timer for what is due next, or stops it when nothing is. */
   schedule(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (this.#host.closed()) return;
+    if (this.#host.closed()) return this.stop();
     if (this.#host.tickets.size === 0 && this.#followUps.size === 0) {
       this.#idle = true;
-      return;
+      return this.stop();
     }
     // A draw has just refreshed the presence: the first beat is due one
     // interval from now, not at once.
     if (this.#idle) this.#lastBeat = Date.now();
     this.#idle = false;
-    const wait = Math.max(0, this.#nextDue() - Date.now());
-    this.#timer = setTimeout(() => this.#tick(), Math.min(wait, 2 ** 31 - 1));
+    const wait = Math.min(
+      Math.max(0, this.#nextDue() - Date.now()),
+      2 ** 31 - 1,
+    );
+    const at = performance.now() + wait;
+    // A timer set for no later stays: its tick schedules again, so firing
+    // early costs one look, and each lock and release sets no new timer.
+    if (this.#timer !== undefined && this.#timerAt <= at) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => this.#tick(), wait);
   }
 
   /** Stops the timer. */
   stop(): void {
     clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   #tick(): void {
+    this.#timer = undefined;
     const now = Date.now();
     for (const ticket of this.#host.tickets) ticket.checkLease(now);
     // A beat under way reschedules everything when it ends.
