@@ -9,14 +9,7 @@
 
 import { newWakeId, resourceKeys } from "./keys.ts";
 import type { Outcome } from "../messages.ts";
-import {
-  type RedisReleaseResult,
-  reset,
-  runGroups,
-  status,
-  type Step,
-  type Target,
-} from "./steps.ts";
+import { type RedisReleaseResult, type Step, type Target } from "./steps.ts";
 import type { Connection } from "./options.ts";
 import type { TicketSpec } from "../ticket.ts";
 import type { Lock, ReleaseOutcome } from "../lock.ts";
@@ -32,8 +25,12 @@ import { RedisTicket } from "./ticket.ts";
 import { Session } from "./session.ts";
 import { Waiters } from "./waiters.ts";
 import { Heartbeat } from "./heartbeat.ts";
-import { listenExternal, listResources } from "./queues.ts";
-import { sharedReset, sharedStatus } from "./shared_steps.ts";
+import {
+  listenExternal,
+  listResources,
+  readQueues,
+  resetQueue,
+} from "./queues.ts";
 import { leaveWhileAway } from "./outage.ts";
 import { Draws } from "./draws.ts";
 import { loseAllHeld, loseServedBy } from "./lease_loss.ts";
@@ -311,29 +308,17 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
     return listResources(client, cluster, this.#hashTag);
   }
 
-  protected async readQueues(
+  protected readQueues(
     resources: readonly string[],
   ): Promise<ResourceStatus[]> {
-    const queues = resources.flatMap((r) => {
-      const target = this.#targetOf(r);
-      return [status(target), sharedStatus(target)];
-    });
-    const results = await runGroups(this.#session.client, { queues });
-    return results.queues.flatMap((result) => {
-      if (!result.ok) throw result.error;
-      return result.value === undefined ? [] : [result.value];
-    });
+    return readQueues(this.#session, resources.map((r) => this.#targetOf(r)));
   }
 
-  /** Resets the shared queue first, so that `forget` sees both gone. */
-  protected async resetQueue(
+  protected resetQueue(
     resource: string,
     forget: boolean,
   ): Promise<ResetResult> {
-    const target = this.#targetOf(resource);
-    const shared = await this.#session.run(sharedReset(target, forget));
-    if (shared.outcome !== "missing") return shared;
-    return await this.#session.run(reset(target, forget));
+    return resetQueue(this.#session, this.#targetOf(resource), forget);
   }
 
   /** Events of `resources` from their external channels; all when undefined. */

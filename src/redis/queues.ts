@@ -1,6 +1,7 @@
 /**
- * Reading Redis beyond one resource's keys: the resources that have a queue
- * (a SCAN of every master) and the external channels a Follow listens to.
+ * Reading and resetting queues: the resources that have one (a SCAN of
+ * every master), their status and reset (plain and shared), and the
+ * external channels a Follow listens to.
  *
  * @module
  */
@@ -15,6 +16,40 @@ import {
 } from "./keys.ts";
 import type { Subscriber } from "./subscriber.ts";
 import { LINE_PATTERN } from "./shared_keys.ts";
+import type { Session } from "./session.ts";
+import { reset, runGroups, status, type Target } from "./steps.ts";
+import { sharedReset, sharedStatus } from "./shared_steps.ts";
+import type { ResetResult, ResourceStatus } from "../types.ts";
+
+/**
+ * The queues at `targets` that exist, in the order given: plain and shared
+ * status of every resource in one round trip.
+ */
+export async function readQueues(
+  session: Session,
+  targets: readonly Target[],
+): Promise<ResourceStatus[]> {
+  const queues = targets.flatMap((target) => [
+    status(target),
+    sharedStatus(target),
+  ]);
+  const results = await runGroups(session.client, { queues });
+  return results.queues.flatMap((result) => {
+    if (!result.ok) throw result.error;
+    return result.value === undefined ? [] : [result.value];
+  });
+}
+
+/** Resets the shared queue first, so that `forget` sees both gone. */
+export async function resetQueue(
+  session: Session,
+  target: Target,
+  forget: boolean,
+): Promise<ResetResult> {
+  const shared = await session.run(sharedReset(target, forget));
+  if (shared.outcome !== "missing") return shared;
+  return await session.run(reset(target, forget));
+}
 
 /**
  * Names of every resource with a queue in the database, sorted. On a
