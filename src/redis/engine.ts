@@ -9,7 +9,7 @@
 
 import { newWakeId, resourceKeys } from "./keys.ts";
 import type { Outcome } from "../messages.ts";
-import { type RedisReleaseResult, type Step, type Target } from "./steps.ts";
+import type { RedisReleaseResult, Step, Target } from "./steps.ts";
 import type { Connection } from "./options.ts";
 import type { TicketSpec } from "../ticket.ts";
 import type { Lock, ReleaseOutcome } from "../lock.ts";
