@@ -1,7 +1,7 @@
 /**
  * The parts every file step of a user shares, plain or shared: a look at
- * its place (poll), the commit of a draw, and the words and commit of a
- * leave. Each step supplies only its rule.
+ * its place (poll), the commit of a draw, and a leave. Each step supplies
+ * only its rule.
  *
  * @module
  */
@@ -10,7 +10,7 @@ import type { ResourcePaths } from "./layout.ts";
 import type { Presence } from "./presence.ts";
 import { QueueStep } from "./queue.ts";
 import type { Outcome } from "../messages.ts";
-import type { PollResult } from "../steps.ts";
+import type { PollResult, ReleaseResult } from "../steps.ts";
 import { nextFence } from "./fence.ts";
 
 /** What a rule finds at a user's place; a grant's token is the look's. */
@@ -66,7 +66,7 @@ export function commitDraw(step: QueueStep, presence: Presence): void {
 }
 
 /** What a leaving user says, as holder or (if it owned its place) waiter. */
-export function sayLeaving(
+function sayLeaving(
   step: QueueStep,
   n: number,
   label: string,
@@ -85,7 +85,7 @@ export function sayLeaving(
  * user behind, woken when this file goes, finds the turn already passed on
  * and can take it without the lock.
  */
-export function commitLeave(
+function commitLeave(
   step: QueueStep,
   presence: Presence,
   ours: boolean,
@@ -97,4 +97,38 @@ export function commitLeave(
   } finally {
     leave();
   }
+}
+
+/** What a kind of turn decides as its user leaves, under the lock. */
+export interface LeaveRule {
+  /** Whether the user of `n` leaving holds the turn. */
+  holds(step: QueueStep, n: number, ours: boolean): boolean;
+  /** Moves the queue on, after the leaving is announced. */
+  moveOn(step: QueueStep, n: number, ours: boolean, holder: boolean): void;
+}
+
+/**
+ * The owner of `presence` leaves its place `n`, as holder (completed,
+ * crashed) or waiter (left): announced, the queue moved on by `rule`, and
+ * committed.
+ */
+export async function leave(
+  paths: ResourcePaths,
+  n: number,
+  label: string,
+  outcome: Outcome,
+  presence: Presence,
+  rule: LeaveRule,
+): Promise<ReleaseResult> {
+  using step = await QueueStep.open(paths, false);
+  const ours = step.owns(presence);
+  const holder = rule.holds(step, n, ours);
+  const indicator = step.counters?.indicator;
+  const ahead = indicator !== undefined && indicator < n
+    ? step.liveBetween(indicator, n - 1)
+    : 0;
+  sayLeaving(step, n, label, outcome, holder, ours);
+  rule.moveOn(step, n, ours, holder);
+  commitLeave(step, presence, ours);
+  return { holder, ahead };
 }

@@ -18,7 +18,7 @@ import type { ResetResult, ResourceStatus, UserStatus } from "../types.ts";
 import { admitsNow, holderCount, type QueuedTurn } from "../grant_rule.ts";
 import { type SharedMode, showCapacity } from "../turn_mode.ts";
 import { CapacityError, TurnModeError } from "../errors.ts";
-import { commitDraw, commitLeave, look, sayLeaving } from "./look.ts";
+import { commitDraw, leave, type LeaveRule, look } from "./look.ts";
 import { lastFence, nextFence } from "./fence.ts";
 import { placesStatus } from "../places.ts";
 
@@ -151,30 +151,31 @@ export function sharedPoll(
 }
 
 /** A shared user leaves, as holder (completed, crashed) or waiter (left). */
-export async function sharedRelease(
+export function sharedRelease(
   paths: ResourcePaths,
   n: number,
   label: string,
   outcome: Outcome,
   presence: Presence,
 ): Promise<ReleaseResult> {
-  using step = await QueueStep.open(paths, false);
-  const ours = step.owns(presence);
-  const counters = step.counters;
-  const places = counters?.places;
-  const holder = ours && places !== undefined && n <= places.granted;
-  const ahead = counters && counters.indicator < n
-    ? step.liveBetween(counters.indicator, n - 1)
-    : 0;
-  sayLeaving(step, n, label, outcome, holder, ours);
-  if (ours && counters && places && !holder && n === counters.dispenser) {
-    // The newest waiter leaving un-draws its number.
-    step.set({ ...counters, dispenser: n - 1 });
-  }
-  grantShared(step, 0, ours ? n : 0);
-  commitLeave(step, presence, ours);
-  return { holder, ahead };
+  return leave(paths, n, label, outcome, presence, SHARED_LEAVE);
 }
+
+/** A shared turn is held by a granted number; its place goes to the next. */
+const SHARED_LEAVE: LeaveRule = {
+  holds: (step, n, ours) => {
+    const places = step.counters?.places;
+    return ours && places !== undefined && n <= places.granted;
+  },
+  moveOn(step, n, ours, holder) {
+    const counters = step.counters;
+    if (ours && counters?.places && !holder && n === counters.dispenser) {
+      // The newest waiter leaving un-draws its number.
+      step.set({ ...counters, dispenser: n - 1 });
+    }
+    grantShared(step, 0, ours ? n : 0);
+  },
+};
 
 /** A shared queue's status, read under the step's lock. */
 export function sharedStatusOf(step: QueueStep): ResourceStatus {

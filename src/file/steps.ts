@@ -14,7 +14,7 @@ import { removeQuietly } from "./io.ts";
 import type { Outcome } from "../messages.ts";
 import type { ResetResult, ResourceStatus, UserStatus } from "../types.ts";
 import type { Drawn, PollResult, ReleaseResult } from "../steps.ts";
-import { commitDraw, commitLeave, look, sayLeaving } from "./look.ts";
+import { commitDraw, leave, type LeaveRule, look } from "./look.ts";
 import {
   refuseOtherKind,
   sharedResetOf,
@@ -77,24 +77,26 @@ export function poll(
 }
 
 /** The user leaves, as holder (completed, crashed) or waiter (left). */
-export async function release(
+export function release(
   paths: ResourcePaths,
   n: number,
   label: string,
   outcome: Outcome,
   presence: Presence,
 ): Promise<ReleaseResult> {
-  using step = await QueueStep.open(paths, false);
-  const ours = step.owns(presence);
-  const counters = step.counters;
-  const holder = counters?.indicator === n &&
-    (ours || step.absent(n));
-  const ahead = counters && counters.indicator < n
-    ? step.liveBetween(counters.indicator, n - 1)
-    : 0;
-  sayLeaving(step, n, label, outcome, holder, ours);
-  if (holder) step.handOver(n + 1);
-  else {
+  return leave(paths, n, label, outcome, presence, PLAIN_LEAVE);
+}
+
+/** A plain turn is held by the indicator's number, and handed to the next. */
+const PLAIN_LEAVE: LeaveRule = {
+  holds: (step, n, ours) =>
+    step.counters?.indicator === n && (ours || step.absent(n)),
+  moveOn(step, n, ours, holder) {
+    if (holder) {
+      step.handOver(n + 1);
+      return;
+    }
+    const counters = step.counters;
     // The newest waiter leaving un-draws its number, so no gap is left behind.
     if (
       ours && counters && counters.indicator < n && n === counters.dispenser
@@ -102,10 +104,8 @@ export async function release(
       step.set({ indicator: counters.indicator, dispenser: n - 1 });
     }
     step.settle();
-  }
-  commitLeave(step, presence, ours);
-  return { holder, ahead };
-}
+  },
+};
 
 /** The queue of `resource` with its live users, or `undefined` if it has none. */
 export async function status(
