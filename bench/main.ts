@@ -125,12 +125,19 @@ async function run(
     // Started only now, so that their start-up does not disturb scenario 1.
     await using pool = new Pool(WAITER_PROCESSES, workerFlags);
     await pool.ready();
-    log("cross-process handoff floor");
-    const floor = (await acrossRounds(
+    log("cross-process handoff floor, back to back and after an idle hold");
+    const { floor, idleFloor } = await acrossRounds(
       rounds,
-      ["floor"],
-      () => measureFloor(redis, pool.workers[0], url, config.floorMessages),
-    )).floor;
+      ["floor", "idleFloor"],
+      (name) =>
+        measureFloor(
+          redis,
+          pool.workers[0],
+          url,
+          config.floorMessages,
+          name === "floor" ? 0 : WORK.holdMs,
+        ),
+    );
     // The file locks (turn's file backend, proper-lockfile) share a directory.
     const lockDir = await Deno.makeTempDir({ prefix: "turn-bench-" });
     const fileUrl = `file://${lockDir}`;
@@ -223,6 +230,7 @@ async function run(
       config,
       limit,
       floor,
+      idleFloor,
       uncontended: want(1) ? uncontendedPeers : undefined,
       work,
       empty,

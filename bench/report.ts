@@ -50,6 +50,7 @@ function uncontendedSection(
   ]);
   const ofLimit = turn / r.limit.perSec;
   const ofLimitP50 = r.limit.p50Ms / uncontended.turn.p50Ms;
+  const ofRedlock = turn / uncontended.redlock.perSec;
   return [
     "### 1. Uncontended: lock + release in a loop, one process",
     table(
@@ -70,35 +71,54 @@ function uncontendedSection(
       f(ofLimit, 3)
     }, by p50 latency ${f(ofLimitP50, 3)}, ${
       verdict(ofLimit >= 0.45 && ofLimitP50 >= 0.45)
+    }; cycles/s turn/redlock at least 1.0: ${f(ofRedlock)}, ${
+      verdict(ofRedlock >= 1)
     }.`,
   ].join("\n\n");
 }
 
 function contendedRows(r: BenchResults, peers: Record<string, Contended>) {
-  const [rtt, floor] = [r.limit.p50Ms, r.floor.handoffP50Ms];
+  const yardsticks = {
+    rtt: r.limit.p50Ms,
+    floor: r.floor.handoffP50Ms,
+    idleFloor: r.idleFloor?.handoffP50Ms,
+  };
   return Object.entries(peers).map(([peer, c]) => {
     // File locks are compared with turn's file backend, Redis locks with turn.
     const turn = FILE_PEERS.includes(peer as PeerName)
       ? peers["turn-file"]
       : peers.turn;
-    return contendedRow(peer, c, turn, rtt, floor);
+    return contendedRow(peer, c, turn, yardsticks);
   });
+}
+
+/** The yardsticks a gap is also given in, in ms (see yardsticks()). */
+interface GapUnits {
+  readonly rtt: number;
+  readonly floor: number;
+  readonly idleFloor: number | undefined;
+}
+
+function gapIn(gapMs: number, { rtt, floor, idleFloor }: GapUnits): string {
+  const idle = idleFloor === undefined
+    ? ""
+    : `, ${f(gapMs / idleFloor, 1)} idle floor`;
+  return `${f(gapMs, 3)} (${f(gapMs / rtt, 1)} RTT, ${
+    f(gapMs / floor, 1)
+  } floor${idle})`;
 }
 
 function contendedRow(
   peer: string,
   c: Contended,
   turn: Contended,
-  rtt: number,
-  floor: number,
+  units: GapUnits,
 ): string[] {
   return [
     peer,
     f(c.utilisation * 100, 1) + " %",
     f(c.holdP50Ms, 2),
-    `${f(c.gapP50Ms, 3)} (${f(c.gapP50Ms / rtt, 1)} RTT, ${
-      f(c.gapP50Ms / floor, 1)
-    } floor)`,
+    gapIn(c.gapP50Ms, units),
     f(c.gapP99Ms, 3),
     f(c.waitP50Ms, 1),
     f(c.waitMaxMs, 1),
@@ -152,12 +172,19 @@ function contendedSection(
 function workTargets(r: BenchResults, work: ContendedRun): string {
   const turn = work.peers.turn;
   const gapRtts = turn.gapP50Ms / r.limit.p50Ms;
+  const gapFloors = turn.gapP50Ms / r.floor.handoffP50Ms;
+  const idle = r.idleFloor
+    ? ` (${f(turn.gapP50Ms / r.idleFloor.handoffP50Ms, 1)} idle floors)`
+    : "";
   return [
     `Targets for turn: utilisation at least 90 %: ${
       f(turn.utilisation * 100, 1)
     } %, ${verdict(turn.utilisation >= 0.9)};`,
     `gap p50 at most 3 round trips: ${f(gapRtts, 1)}, ${
       verdict(gapRtts <= 3)
+    };`,
+    `gap p50 at most 2 floors: ${f(gapFloors, 1)}${idle}, ${
+      verdict(gapFloors <= 2)
     };`,
     `0 FIFO violations, by ticket order (exact): ${turn.ticketOrderViolations}, ${
       verdict(turn.ticketOrderViolations === 0)
@@ -313,10 +340,13 @@ function placesSection(run: PlacesRun): string {
 }
 
 function yardsticks(r: BenchResults): string {
-  const { limit, floor } = r;
+  const { limit, floor, idleFloor } = r;
+  const idle = idleFloor
+    ? [f(idleFloor.wakeP50Ms, 3), f(idleFloor.handoffP50Ms, 3)]
+    : ["—", "—"];
   return [
     "### Yardsticks",
-    "`limit`: sequential trivial EVALSHA round trips, one ioredis client. `floor`: a PUBLISH wakes another process, which makes one such round trip.",
+    "`limit`: sequential trivial EVALSHA round trips, one ioredis client. `floor`: a PUBLISH wakes another process, which makes one such round trip, back to back. `idle floor`: the same after both processes were idle for scenario 2's hold.",
     table([
       "limit ops/s",
       "RTT p50 ms",
@@ -326,6 +356,8 @@ function yardsticks(r: BenchResults): string {
       "floor: woken p50 ms",
       "floor: + round trip p50 ms",
       "p99 ms",
+      "idle floor: woken p50 ms",
+      "idle floor: + round trip p50 ms",
     ], [[
       f(limit.perSec, 0),
       f(limit.p50Ms, 3),
@@ -335,6 +367,7 @@ function yardsticks(r: BenchResults): string {
       f(floor.wakeP50Ms, 3),
       f(floor.handoffP50Ms, 3),
       f(floor.handoffP99Ms, 3),
+      ...idle,
     ]]),
   ].join("\n\n");
 }

@@ -42,6 +42,8 @@ export interface BenchResults {
   /** Trivial EVALSHA round trips. */
   readonly limit: LoopFigures;
   readonly floor: Floor;
+  /** The floor with both processes idle for scenario 2's hold first. */
+  readonly idleFloor?: Floor;
   /** Lock + release cycles, by peer. */
   readonly uncontended?: Record<string, LoopFigures>;
   readonly work?: ContendedRun;

@@ -6,11 +6,18 @@
  * is many times `limit`'s round trip, because two processes must be
  * scheduled.
  *
+ * Measured twice: back to back, and with both processes idle for scenario
+ * 2's hold before each message (the `idle floor`). A holder whose critical
+ * section waits on a timer or on I/O releases after such a pause, and on a
+ * machine whose cores sleep when idle the first message after it costs more
+ * than one sent back to back; the idle floor is the least a pub/sub handoff
+ * after such a hold can take here.
+ *
  * @module
  */
 
 import type { Redis } from "ioredis";
-import { now } from "../clock.ts";
+import { now, sleep } from "../clock.ts";
 import type { EchoResult } from "../jobs.ts";
 import type { WorkerProcess } from "../pool.ts";
 import { quantile } from "../stats.ts";
@@ -24,12 +31,16 @@ export interface Floor extends Record<string, number> {
   readonly handoffP99Ms: number;
 }
 
-/** Sends `count` messages to `worker`, one at a time. */
+/**
+ * Sends `count` messages to `worker`, one at a time, each after a pause of
+ * `pauseMs` (0: back to back).
+ */
 export async function measureFloor(
   redis: Redis,
   worker: WorkerProcess,
   url: string,
   count: number,
+  pauseMs = 0,
 ): Promise<Floor> {
   const channel = `bench:floor:${crypto.randomUUID()}`;
   const reply = `${channel}:reply`;
@@ -42,6 +53,7 @@ export async function measureFloor(
   const sent: number[] = [];
   for (let i = 0; i < count; i++) {
     answered = Promise.withResolvers();
+    if (pauseMs > 0) await sleep(pauseMs);
     sent.push(now());
     await redis.publish(channel, "");
     await answered.promise;
