@@ -1,6 +1,6 @@
 /**
- * Shared test helpers: a server per test, a raw client for inspection, and
- * bounded waits.
+ * Shared test helpers: a server per test, a raw client for inspection,
+ * bounded waits, and faults of pub/sub.
  *
  * @module
  */
@@ -493,6 +493,28 @@ export async function untilListening(
     redis.disconnect();
   }
   await new Promise((resolve) => setTimeout(resolve, 300));
+}
+
+/**
+ * Cuts every pub/sub connection and keeps them from coming back (Redis
+ * refuses new connections), so whatever is published meanwhile is lost for
+ * them. Returns a function that lets them back.
+ */
+export async function deafen(redis: Redis): Promise<() => Promise<void>> {
+  const [, before] = await redis.config("GET", "maxclients") as string[];
+  const info = await redis.info("clients");
+  const connected = Number(/connected_clients:(\d+)/.exec(info)![1]);
+  const pubsub = String(await redis.call("CLIENT", "LIST", "TYPE", "pubsub"))
+    .split("\n").filter((line) => line.trim() !== "").length;
+  assert.ok(pubsub > 0, "no pub/sub connection to cut");
+  await redis.config("SET", "maxclients", String(connected - pubsub));
+  await redis.call("CLIENT", "KILL", "TYPE", "pubsub");
+  assert.equal(
+    String(await redis.call("CLIENT", "LIST", "TYPE", "pubsub")).trim(),
+    "",
+    "a pub/sub connection is still there",
+  );
+  return async () => void await redis.config("SET", "maxclients", before);
 }
 
 /** Collects events from `locker.follow(resources)` until one matches. */
