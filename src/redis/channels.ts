@@ -59,11 +59,13 @@ export class Channels {
   readonly #idle = new Map<string, number>();
   /** Sweeps idle channels while any lingers. */
   #sweeper: ReturnType<typeof setInterval> | undefined;
+  /** After close, nothing lingers (nor starts the sweeper again). */
+  #closed = false;
 
   /**
-   * Shard channels (SSUBSCRIBE) where the session's scripts publish so;
-   * `linger`, if given, keeps channels subscribed after their last ticket
-   * left.
+   * Channels are shard channels (SSUBSCRIBE) when the session's scripts
+   * publish with SPUBLISH; `linger`, if given, keeps them subscribed after
+   * their last ticket left.
    */
   constructor(
     subscriber: Subscriber,
@@ -124,12 +126,14 @@ export class Channels {
     const tickets = this.#tickets.get(channel);
     if (!tickets?.delete(ticket) || tickets.size > 0) return;
     this.#tickets.delete(channel);
-    if (!this.#linger) return this.#drop(channel);
+    if (!this.#linger || this.#closed) return this.#drop(channel);
     this.#idle.set(channel, Date.now());
     if (this.#idle.size > this.#linger.max) {
       this.#drop(this.#idle.keys().next().value!);
     }
-    // One timer while any lingers, not one per channel or per turn.
+    // One timer while any lingers, not one per channel or per turn. It
+    // needs no unref: the subscriber's connection, open meanwhile, keeps
+    // the process alive anyway, and close() stops it.
     this.#sweeper ??= setInterval(
       () => this.#sweep(),
       this.#linger.idleMs / 2,
@@ -160,6 +164,7 @@ export class Channels {
 
   /** Forgets every lingering channel; the subscriber's close drops them. */
   close(): void {
+    this.#closed = true;
     this.#stop();
     this.#idle.clear();
   }
