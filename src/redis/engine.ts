@@ -24,6 +24,7 @@ import { settleWithin, waitOrGiveUp } from "../wait.ts";
 import { RedisTicket } from "./ticket.ts";
 import { Session } from "./session.ts";
 import { Waiters } from "./waiters.ts";
+import { LINGER_DEFAULTS, type LingerLimits, WAKE_LINGER } from "./channels.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import {
   listenExternal,
@@ -34,6 +35,11 @@ import {
 import { leaveWhileAway } from "./outage.ts";
 import { Draws } from "./draws.ts";
 import { loseAllHeld, loseServedBy } from "./lease_loss.ts";
+
+/** Options only tests give (see WAKE_LINGER). */
+interface LingerSeam {
+  readonly [WAKE_LINGER]?: LingerLimits;
+}
 
 /** How long a user that gives up waits for Redis to confirm it has left. */
 const LEAVE_REPLY_WAIT_MS = 250;
@@ -83,7 +89,7 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
       schedule: () => this.#heartbeat.schedule(),
       grant,
       draw: (ticket) => this.#draws.draw(ticket),
-    });
+    }, (options as LingerSeam)[WAKE_LINGER] ?? LINGER_DEFAULTS);
     this.#heartbeat = new Heartbeat({
       tickets: this.tickets,
       waiters: this.#waiters,
@@ -161,16 +167,10 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
 
   /** Draws a number, then watches the queue until the turn comes. */
   protected async enter(ticket: RedisTicket): Promise<void> {
+    const live = this.#waiters.join(ticket);
     await this.#draws.drawWhileAway(ticket);
     if (ticket.state !== "waiting") return;
-    // Once drawn, a failed subscription (Redis away for a moment) must not
-    // end the wait: heartbeats poll meanwhile, and the next beat reconnects.
-    // A refused one (no ACL permission) never comes right, so it does.
-    await this.#waiters.watch(ticket).catch((error) =>
-      this.#session.refuse(ticket, error)
-    );
-    // The turn may have been announced before the subscription was active.
-    await this.#waiters.poll(ticket);
+    await this.#waiters.listen(ticket, live);
   }
 
   /** A granted ticket stops listening; its presence is alive from `sentAt`. */
@@ -352,6 +352,7 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
   protected async shutDown(): Promise<void> {
     this.#heartbeat.stop();
     await this.#heartbeat.flushFollowUps();
+    this.#waiters.close();
     await this.#subscriber.close();
     await this.#session.end();
   }

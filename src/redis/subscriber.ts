@@ -23,6 +23,8 @@ interface Subscription {
   readonly listeners: Set<Listener>;
   /** The subscription under way or done; unset after it failed. */
   subscribed?: Promise<void>;
+  /** The connection (see Subscriber.live) on which Redis confirmed it. */
+  confirmedOn?: number;
 }
 
 function kind(
@@ -51,6 +53,8 @@ export class Subscriber {
   readonly #closing = new AbortController();
   readonly #onReconnect: () => void;
   #client: Promise<Client> | undefined;
+  /** Counts the connections: one more each time the last one was lost. */
+  #connection = 0;
 
   /**
    * `create` makes the client (not connected); `connect` waits for it.
@@ -102,6 +106,10 @@ export class Subscriber {
         this.#client = undefined;
         throw error;
       }
+      // A Cluster loses one node's subscriptions without a "close".
+      for (const lost of ["close", "-node", "-subscriber"]) {
+        client.on(lost, () => this.#connection++);
+      }
       client.on("ready", () => this.#reconnected(client));
       return client;
     })();
@@ -117,12 +125,31 @@ export class Subscriber {
   async #reconnected(client: Client): Promise<void> {
     const pending: Promise<unknown>[] = [];
     for (const table of [this.#channels, this.#shardChannels, this.#patterns]) {
-      for (const name of table.entries.keys()) {
-        pending.push(table.subscribe(client, name));
+      for (const [name, entry] of table.entries) {
+        pending.push(this.#confirm(table.subscribe(client, name), entry));
       }
     }
     await Promise.allSettled(pending);
     if (!this.#closing.signal.aborted) this.#onReconnect();
+  }
+
+  /** Notes the connection `subscribing` was confirmed on. */
+  #confirm(subscribing: Promise<unknown>, entry: Subscription): Promise<void> {
+    return subscribing.then(() => {
+      entry.confirmedOn = this.#connection;
+    });
+  }
+
+  /**
+   * The connection on which `channel` (a shard channel if `shard`) is
+   * subscribed now, or undefined while it is not: every message published
+   * on it from now on reaches its listeners, for as long as this stays the
+   * same number.
+   */
+  live(channel: string, shard: boolean): number | undefined {
+    const table = shard ? this.#shardChannels : this.#channels;
+    const confirmed = table.entries.get(channel)?.confirmedOn;
+    return confirmed === this.#connection ? confirmed : undefined;
   }
 
   #deliver(table: Kind, name: string, channel: string, payload: string): void {
@@ -174,7 +201,7 @@ export class Subscriber {
    */
   #subscribe(table: Kind, name: string, entry: Subscription): Promise<void> {
     entry.subscribed ??= this.#open()
-      .then((client) => table.subscribe(client, name))
+      .then((client) => this.#confirm(table.subscribe(client, name), entry))
       .then(() => {}, (error) => {
         entry.subscribed = undefined; // reopen() or the next listener retries
         throw error;

@@ -4,21 +4,38 @@
  * message itself; one whose holder is a turn 1.0 client (which hands over on
  * the internal channel only), or whose user follows its place in the queue
  * (`onQueue`), also listens on the internal channel, where every hand-over
- * is announced. Also: the checks due soon after an announcement (on the
- * waiter right behind the new holder, and when a holder's presence would run
- * out), and the check itself: a poll, which grants, notes the holder, or has
- * a lapsed waiter draw again.
+ * is announced. A wake channel lingers once its last waiter has left (see
+ * channels.ts): a waiter that finds it live before drawing joins it then,
+ * keeps what it hears until its draw's reply, and needs no poll after it.
+ * Also: the checks due soon after an announcement (on the waiter right
+ * behind the new holder, and when a holder's presence would run out), and
+ * the check itself: a poll, which grants, notes the holder, or has a lapsed
+ * waiter draw again.
  *
  * @module
  */
 
-import { numberOfPresenceKey, parseWake, wakeChannel } from "./keys.ts";
+import {
+  numberOfPresenceKey,
+  parseWake,
+  wakeChannel,
+  type WakeMessage,
+} from "./keys.ts";
 import { NEWEST_GRACE_MS } from "./scripts.ts";
 import type { RedisPollResult, Step } from "./steps.ts";
 import type { Session } from "./session.ts";
-import type { Listener, Subscriber } from "./subscriber.ts";
+import type { Subscriber } from "./subscriber.ts";
+import { Channels, type LingerLimits } from "./channels.ts";
 import type { RedisTicket } from "./ticket.ts";
 import type { TicketState } from "../ticket.ts";
+
+/**
+ * When a waiter that needed no poll after its draw asks anyway (see
+ * `#checkSoon`): a holder whose presence ran out is noticed at most this
+ * much later than a poll right after the draw would (the shortest expire
+ * a user may give), while a wait shorter than this asks nothing.
+ */
+const FIRST_CHECK_MS = 100;
 
 /** What the waiters ask of their engine. */
 export interface WaitersHost {
@@ -28,50 +45,6 @@ export interface WaitersHost {
   grant(ticket: RedisTicket, fence: bigint, sentAt: number): void;
   /** Draws a number for the ticket. */
   draw(ticket: RedisTicket): Promise<void>;
-}
-
-/** Tickets by the channel they listen on, subscribed while any is there. */
-class Channels {
-  readonly #tickets = new Map<string, Set<RedisTicket>>();
-  readonly #subscriber: Subscriber;
-  readonly #session: Session;
-  readonly #listener: Listener;
-
-  constructor(subscriber: Subscriber, session: Session, listener: Listener) {
-    this.#subscriber = subscriber;
-    this.#session = session;
-    this.#listener = listener;
-  }
-
-  /** The tickets on `channel`. */
-  on(channel: string): ReadonlySet<RedisTicket> | undefined {
-    return this.#tickets.get(channel);
-  }
-
-  has(channel: string, ticket: RedisTicket): boolean {
-    return this.#tickets.get(channel)?.has(ticket) ?? false;
-  }
-
-  /** Adds the ticket; resolves once the channel is subscribed. */
-  add(channel: string, ticket: RedisTicket): Promise<void> {
-    let tickets = this.#tickets.get(channel);
-    if (!tickets) this.#tickets.set(channel, tickets = new Set());
-    tickets.add(ticket);
-    return this.#session.sharded
-      ? this.#subscriber.listenShard(channel, this.#listener)
-      : this.#subscriber.listen(channel, this.#listener);
-  }
-
-  /** Takes the ticket off; true if it was the channel's last. */
-  delete(channel: string, ticket: RedisTicket): boolean {
-    const tickets = this.#tickets.get(channel);
-    if (!tickets?.delete(ticket) || tickets.size > 0) return false;
-    this.#tickets.delete(channel);
-    if (this.#session.sharded) {
-      this.#subscriber.unlistenShard(channel, this.#listener);
-    } else this.#subscriber.unlisten(channel, this.#listener);
-    return true;
-  }
 }
 
 /** Waiting tickets by the channels they hear, and the checks due on them. */
@@ -91,13 +64,27 @@ export class Waiters {
    * between.
    */
   readonly #aheadDeadlines = new Map<RedisTicket, number>();
-  /** Checks due on tickets right behind an announced number. */
+  /**
+   * Checks due on waiters: right behind an announced number, or the first
+   * of one that drew on a live channel.
+   */
   readonly #checks = new Map<RedisTicket, number>();
+  /**
+   * Tickets that joined their live wake channel before drawing, and what
+   * they heard there while their number was unknown.
+   */
+  readonly #early = new Map<RedisTicket, WakeMessage[]>();
 
-  constructor(subscriber: Subscriber, session: Session, host: WaitersHost) {
+  /** Wake channels linger within `linger` (see channels.ts). */
+  constructor(
+    subscriber: Subscriber,
+    session: Session,
+    host: WaitersHost,
+    linger: LingerLimits,
+  ) {
     this.#session = session;
     this.#host = host;
-    this.#wake = new Channels(subscriber, session, this.#onWake);
+    this.#wake = new Channels(subscriber, session, this.#onWake, linger);
     this.#internal = new Channels(subscriber, session, this.#onAnnouncement);
     this.#shared = new Channels(subscriber, session, this.#onSharedGrant);
   }
@@ -113,6 +100,59 @@ export class Waiters {
       ticket,
     );
     await Promise.all([wake, this.#hearIfNeeded(ticket)]);
+  }
+
+  /**
+   * Before a plain ticket draws: if its wake channel is subscribed already
+   * (for another waiter, or lingering), the ticket joins it now and keeps
+   * what it hears there until its number is known. Returns the connection
+   * on which the channel is live, if it is (see Subscriber.live).
+   */
+  join(ticket: RedisTicket): number | undefined {
+    if (ticket.shared) return undefined;
+    const channel = wakeChannel(ticket.keys, ticket.wakeId);
+    const live = this.#wake.join(channel, ticket);
+    if (this.#wake.has(channel, ticket)) this.#early.set(ticket, []);
+    return live;
+  }
+
+  /**
+   * After the ticket's draw left it waiting, `live` what `join` returned.
+   * A wake channel live before the draw was sent, and still on the same
+   * connection, has carried every message published since the draw ran:
+   * what came before the draw's reply was kept, and is heard now. Otherwise
+   * the ticket subscribes and then polls once, as its grant may have been
+   * published before the subscription was live; so does a ticket that must
+   * also hear the internal channel, where a turn 1.0 holder may have handed
+   * over meanwhile.
+   */
+  async listen(ticket: RedisTicket, live: number | undefined): Promise<void> {
+    const heard = this.#early.get(ticket) ?? [];
+    this.#early.delete(ticket);
+    const channel = wakeChannel(ticket.keys, ticket.wakeId);
+    const warm = live !== undefined && this.#wake.live(channel) === live;
+    for (const message of heard) this.#heard(ticket, message);
+    if (ticket.state !== "waiting") return;
+    if (warm && !this.#needsInternal(ticket)) return this.#checkSoon(ticket);
+    // Once drawn, a failed subscription (Redis away for a moment) must not
+    // end the wait: heartbeats poll meanwhile, and the next beat reconnects.
+    // A refused one (no ACL permission) never comes right, so it does.
+    await (warm ? this.#hearIfNeeded(ticket) : this.watch(ticket)).catch(
+      (error) => this.#session.refuse(ticket, error),
+    );
+    await this.poll(ticket);
+  }
+
+  /**
+   * A waiter that drew on a live channel still asks once, a little later:
+   * the poll tells when the presence ahead runs out (a holder that died
+   * must be noticed within its expire, which may be far shorter than the
+   * heartbeat), or skips a holder dead already. A wait that ends before
+   * then asks nothing.
+   */
+  #checkSoon(ticket: RedisTicket): void {
+    this.#checks.set(ticket, Date.now() + FIRST_CHECK_MS);
+    this.#host.schedule();
   }
 
   /** Whether the ticket must hear every announcement, not just its grant. */
@@ -140,8 +180,14 @@ export class Waiters {
       return;
     }
     this.#wake.delete(wakeChannel(ticket.keys, ticket.wakeId), ticket);
+    this.#early.delete(ticket);
     this.#aheadDeadlines.delete(ticket);
     this.#unhear(ticket);
+  }
+
+  /** Forgets the lingering wake channels (closing the subscriber drops them). */
+  close(): void {
+    this.#wake.close();
   }
 
   /**
@@ -278,38 +324,48 @@ export class Waiters {
   }
 
   /**
-   * A message on a wake channel. A grant for a waiting ticket's current
-   * draw (its number and proof) makes it the holder at once, while its
-   * presence is certainly alive (see PROTOCOL.md, "The grant rule"); after
-   * that, it asks Redis first. A message for no ticket, an old draw or a
-   * ticket no longer waiting changes nothing.
+   * A message on a wake channel, for each ticket there; one that has not
+   * learned its number yet keeps it (see listen).
    */
   readonly #onWake = (channel: string, payload: string): void => {
     const message = parseWake(payload);
     if (!message) return;
     for (const ticket of this.#wake.on(channel) ?? []) {
-      if (ticket.number !== message.n || ticket.state !== "waiting") continue;
-      if (message.kind === "watch") {
-        ticket.lastNews = Date.now();
-        void this.#seeHolder(ticket, true);
-        continue;
-      }
-      // Its own poll finds it lapsed, and it draws again.
-      if (message.kind === "skipped") {
-        void this.poll(ticket);
-        continue;
-      }
-      if (message.proof !== ticket.proof) continue;
-      ticket.lastNews = Date.now();
-      if (Date.now() > ticket.validUntil) void this.poll(ticket);
-      else {
-        // Its presence was last refreshed at validUntil - expire; the grant
-        // does not move that.
-        const refreshed = ticket.validUntil - ticket.spec.expire;
-        this.#host.grant(ticket, message.fence, refreshed);
-      }
+      const early = this.#early.get(ticket);
+      if (early) early.push(message);
+      else this.#heard(ticket, message);
     }
   };
+
+  /**
+   * A grant for a waiting ticket's current draw (its number and proof)
+   * makes it the holder at once, while its presence is certainly alive (see
+   * PROTOCOL.md, "The grant rule"); after that, it asks Redis first. A
+   * message for another number, an old draw or a ticket no longer waiting
+   * changes nothing.
+   */
+  #heard(ticket: RedisTicket, message: WakeMessage): void {
+    if (ticket.number !== message.n || ticket.state !== "waiting") return;
+    if (message.kind === "watch") {
+      ticket.lastNews = Date.now();
+      void this.#seeHolder(ticket, true);
+      return;
+    }
+    // Its own poll finds it lapsed, and it draws again.
+    if (message.kind === "skipped") {
+      void this.poll(ticket);
+      return;
+    }
+    if (message.proof !== ticket.proof) return;
+    ticket.lastNews = Date.now();
+    if (Date.now() > ticket.validUntil) void this.poll(ticket);
+    else {
+      // Its presence was last refreshed at validUntil - expire; the grant
+      // does not move that.
+      const refreshed = ticket.validUntil - ticket.spec.expire;
+      this.#host.grant(ticket, message.fence, refreshed);
+    }
+  }
 
   /**
    * A grant on a shared wake channel names each new holder's ticket key:

@@ -5,41 +5,18 @@
 // label and number, and a draw sent again must not leave a ghost number that
 // its own user then waits behind (issue 12).
 import assert from "node:assert/strict";
-import { Locker } from "../../mod.ts";
 import {
   allKeys,
   redisTest,
-  type RedisTestContext,
   untilQueued,
   waitFor,
   within,
 } from "../support/helpers.ts";
 import { presenceKey, resourceKeys, tokenKey } from "../../src/redis/keys.ts";
-import { SCRIPTS } from "../../src/redis/scripts.ts";
-import { ReplyDroppingProxy } from "../support/reply_dropping_proxy.ts";
+import { behindProxy } from "../support/reply_dropping_proxy.ts";
 
 const LABEL = "app";
 const keys = resourceKeys("r");
-
-/**
- * A Locker whose connections go through a reply-dropping proxy. The scripts
- * are loaded first: a dropped NOSCRIPT reply would prove nothing ran.
- */
-async function behindProxy(t: RedisTestContext) {
-  for (const script of SCRIPTS) await t.redis.script("LOAD", script.lua);
-  const proxy = new ReplyDroppingProxy(t.server.port);
-  const locker = new Locker({ url: proxy.url });
-  return {
-    proxy,
-    locker,
-    async [Symbol.asyncDispose]() {
-      // Connections held since a drop must pass for the Locker to close.
-      proxy.resume();
-      await within(locker.close(), 10_000, "the proxied Locker closes");
-      await proxy[Symbol.asyncDispose]();
-    },
-  };
-}
 
 redisTest(
   "a release sent again after the queue restarted leaves the new holder with the same label and number alone",

@@ -14,6 +14,7 @@ import type { Lock } from "../../mod.ts";
 import { turn1Lock } from "../../support/turn1_client.ts";
 import {
   allKeys,
+  deafen,
   redisTest,
   untilQueued,
   waitFor,
@@ -67,28 +68,6 @@ async function untilSubscribed(redis: Redis, count: number): Promise<void> {
     return subscribed.length >= count;
   }, `${count} subscribed connection(s)`);
   await new Promise((resolve) => setTimeout(resolve, 300));
-}
-
-/**
- * Cuts every pub/sub connection and keeps them from coming back (Redis
- * refuses new connections), so whatever is published meanwhile is lost for
- * them. Returns a function that lets them back.
- */
-async function deafen(redis: Redis): Promise<() => Promise<void>> {
-  const [, before] = await redis.config("GET", "maxclients") as string[];
-  const info = await redis.info("clients");
-  const connected = Number(/connected_clients:(\d+)/.exec(info)![1]);
-  const pubsub = String(await redis.call("CLIENT", "LIST", "TYPE", "pubsub"))
-    .split("\n").filter((line) => line.trim() !== "").length;
-  assert.ok(pubsub > 0, "no pub/sub connection to cut");
-  await redis.config("SET", "maxclients", String(connected - pubsub));
-  await redis.call("CLIENT", "KILL", "TYPE", "pubsub");
-  assert.equal(
-    String(await redis.call("CLIENT", "LIST", "TYPE", "pubsub")).trim(),
-    "",
-    "a pub/sub connection is still there",
-  );
-  return async () => void await redis.config("SET", "maxclients", before);
 }
 
 for (

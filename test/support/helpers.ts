@@ -1,6 +1,6 @@
 /**
- * Shared test helpers: a server per test, a raw client for inspection, and
- * bounded waits.
+ * Shared test helpers: a server per test, a raw client for inspection,
+ * bounded waits, and faults of pub/sub.
  *
  * @module
  */
@@ -61,6 +61,8 @@ interface LockDomain {
   setQueue(resource: string, counters: Counters): Promise<void>;
   /** The resources that keep a fencing token, sorted. */
   fences(): Promise<string[]>;
+  /** Channels and patterns someone listens on (none for the file backend). */
+  listening(): Promise<string[]>;
 }
 
 /** Context handed to a test body by {@linkcode lockerTest}: any backend. */
@@ -139,6 +141,11 @@ function redisDomain(server: RedisServer, redis: Redis): LockDomain {
     async removePresence(resource, n) {
       await redis.del(presenceKey(resourceKeys(resource), n));
     },
+    async listening() {
+      const channels = await redis.pubsub("CHANNELS") as string[];
+      const patterns = Number(await redis.pubsub("NUMPAT"));
+      return [...channels, ...(patterns > 0 ? [`${patterns} pattern(s)`] : [])];
+    },
     async setQueue(resource, { indicator, dispenser }) {
       const keys = resourceKeys(resource);
       await redis.mset(keys.dispenser, dispenser, keys.indicator, indicator);
@@ -167,6 +174,7 @@ function fileDomain(root: string): LockDomain {
     async removePresence(resource, n) {
       await Deno.remove(presencePath(resourcePaths(root, resource), n));
     },
+    listening: () => Promise.resolve([]),
     async setQueue(resource, counters) {
       const paths = resourcePaths(root, resource);
       await Deno.mkdir(paths.dir, { recursive: true });
@@ -246,13 +254,21 @@ class WarmWorld {
     }
   }
 
-  /** Closes the Lockers, checks nothing is left, stops the domain. */
+  /**
+   * Closes the Lockers, checks nothing is left (no key, file or
+   * subscription), stops the domain.
+   */
   async close(): Promise<void> {
     if (!this.#started) return;
     const { domain, stop } = await this.#started;
     try {
       await this.#lockers?.close();
       assert.deepEqual(await domain.leftovers(), []);
+      // Redis drops a closed connection's subscriptions as it closes it.
+      await waitFor(
+        async () => (await domain.listening()).length === 0,
+        "no subscription left",
+      );
     } finally {
       await stop();
     }
@@ -493,6 +509,28 @@ export async function untilListening(
     redis.disconnect();
   }
   await new Promise((resolve) => setTimeout(resolve, 300));
+}
+
+/**
+ * Cuts every pub/sub connection and keeps them from coming back (Redis
+ * refuses new connections), so whatever is published meanwhile is lost for
+ * them. Returns a function that lets them back.
+ */
+export async function deafen(redis: Redis): Promise<() => Promise<void>> {
+  const [, before] = await redis.config("GET", "maxclients") as string[];
+  const info = await redis.info("clients");
+  const connected = Number(/connected_clients:(\d+)/.exec(info)![1]);
+  const pubsub = String(await redis.call("CLIENT", "LIST", "TYPE", "pubsub"))
+    .split("\n").filter((line) => line.trim() !== "").length;
+  assert.ok(pubsub > 0, "no pub/sub connection to cut");
+  await redis.config("SET", "maxclients", String(connected - pubsub));
+  await redis.call("CLIENT", "KILL", "TYPE", "pubsub");
+  assert.equal(
+    String(await redis.call("CLIENT", "LIST", "TYPE", "pubsub")).trim(),
+    "",
+    "a pub/sub connection is still there",
+  );
+  return async () => void await redis.config("SET", "maxclients", before);
 }
 
 /** Collects events from `locker.follow(resources)` until one matches. */

@@ -1,7 +1,8 @@
 /**
  * A TCP proxy in front of a redis-server that can lose one reply: it lets
  * Redis run a chosen command, then drops its reply and the client's
- * connection, as a network fault between the two would. It counts commands
+ * connection, as a network fault between the two would. It can also hold
+ * that reply back for a while instead, as a slow network would. It counts commands
  * and replies (RESP) on each connection, so the reply dropped is exactly the
  * marked command's, whatever else is in flight; connections in pub/sub mode
  * get pushed messages and must not carry the marker. A client that
@@ -12,6 +13,9 @@
  */
 
 import { deferred } from "../../src/deferred.ts";
+import { Locker, type LockerOptions } from "../../mod.ts";
+import { SCRIPTS } from "../../src/redis/scripts.ts";
+import { type RedisTestContext, within } from "./helpers.ts";
 
 /**
  * Splits a RESP byte stream into whole values (a command, or a reply), so
@@ -77,6 +81,11 @@ export class ReplyDroppingProxy implements AsyncDisposable {
   readonly #accepting: Promise<void>;
   #marker: string | undefined;
   #dropped = deferred<void>();
+  /** The marked command's reply is held back, not dropped. */
+  #holding = false;
+  #released = deferred<void>();
+  /** Resolved once Redis sent a value containing its text to a client. */
+  #awaited: { text: string; seen: () => void }[] = [];
   /** Connections refused since `cut()`; none while not cut. */
   #refused = 0;
   #cut = false;
@@ -108,9 +117,34 @@ export class ReplyDroppingProxy implements AsyncDisposable {
    * once the reply was dropped, which proves Redis ran the command.
    */
   dropReplyTo(marker: string): Promise<void> {
+    return this.#mark(marker, false);
+  }
+
+  #mark(marker: string, holding: boolean): Promise<void> {
+    this.#holding = holding;
     this.#marker = marker;
     this.#dropped = deferred<void>();
     return this.#dropped.promise;
+  }
+
+  /**
+   * The next command whose bytes contain `marker` is passed to Redis, and
+   * its reply (with any later one on that connection) is held back until
+   * `resume()`. Resolves once Redis has answered it, which proves it ran.
+   */
+  holdReplyTo(marker: string): Promise<void> {
+    this.#released = deferred<void>();
+    return this.#mark(marker, true);
+  }
+
+  /**
+   * Resolves once Redis sends a client a value (a reply, or a pub/sub
+   * message) containing `text`, and the proxy has passed it on.
+   */
+  passed(text: string): Promise<void> {
+    const seen = deferred<void>();
+    this.#awaited.push({ text, seen: () => seen.resolve() });
+    return seen.promise;
   }
 
   /**
@@ -133,6 +167,7 @@ export class ReplyDroppingProxy implements AsyncDisposable {
   resume(): void {
     this.#cut = false;
     this.#resume();
+    this.#released.resolve();
   }
 
   async #accept(): Promise<void> {
@@ -159,7 +194,10 @@ export class ReplyDroppingProxy implements AsyncDisposable {
     }
     const pair: Pair = { client, server, sent: 0, answered: 0, victim: 0 };
     this.#pairs.add(pair);
-    await Promise.allSettled([this.#up(pair), this.#down(pair)]);
+    // Either side closing closes both: Redis refusing a connection it
+    // accepted (too many clients) must reach the client.
+    const settled = (work: Promise<void>) => work.catch(() => {});
+    await Promise.race([settled(this.#up(pair)), settled(this.#down(pair))]);
     this.#close(pair);
   }
 
@@ -191,10 +229,25 @@ export class ReplyDroppingProxy implements AsyncDisposable {
     for await (const chunk of pair.server.readable) {
       for (const reply of replies.push(chunk)) {
         pair.answered++;
-        if (pair.answered === pair.victim) return this.#drop(pair);
+        if (pair.answered === pair.victim) {
+          if (!this.#holding) return this.#drop(pair);
+          this.#dropped.resolve();
+          await this.#released.promise;
+        }
         await writer.write(reply);
+        this.#noticePassed(reply);
       }
     }
+  }
+
+  #noticePassed(value: Uint8Array): void {
+    if (this.#awaited.length === 0) return;
+    const text = new TextDecoder("latin1").decode(value);
+    this.#awaited = this.#awaited.filter((awaited) => {
+      if (!text.includes(awaited.text)) return true;
+      awaited.seen();
+      return false;
+    });
   }
 
   #drop(pair: Pair): void {
@@ -221,4 +274,29 @@ export class ReplyDroppingProxy implements AsyncDisposable {
     for (const pair of [...this.#pairs]) this.#close(pair);
     await this.#accepting.catch(() => {});
   }
+}
+
+/**
+ * A Locker whose connections go through a reply-dropping proxy. The scripts
+ * are loaded first: a dropped NOSCRIPT reply would prove nothing ran.
+ */
+export async function behindProxy(
+  t: RedisTestContext,
+  options: LockerOptions = {},
+): Promise<
+  { proxy: ReplyDroppingProxy; locker: Locker } & AsyncDisposable
+> {
+  for (const script of SCRIPTS) await t.redis.script("LOAD", script.lua);
+  const proxy = new ReplyDroppingProxy(t.server.port);
+  const locker = new Locker({ ...options, url: proxy.url });
+  return {
+    proxy,
+    locker,
+    async [Symbol.asyncDispose]() {
+      // Connections held since a drop must pass for the Locker to close.
+      proxy.resume();
+      await within(locker.close(), 10_000, "the proxied Locker closes");
+      await proxy[Symbol.asyncDispose]();
+    },
+  };
 }
