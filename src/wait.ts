@@ -14,8 +14,21 @@ export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Waits for `promise`; rejects with TIMED_OUT or the signal's reason. */
-export async function waitOrGiveUp(
+/**
+ * Waits for `promise`; rejects with TIMED_OUT or the signal's reason. With
+ * neither a timeout nor a signal, that is `promise` itself.
+ */
+export function waitOrGiveUp(
+  promise: Promise<void>,
+  limits: WaitLimits,
+): Promise<void> {
+  if (limits.timeout === undefined && limits.signal === undefined) {
+    return promise;
+  }
+  return raceLimits(promise, limits);
+}
+
+async function raceLimits(
   promise: Promise<void>,
   { timeout, signal }: WaitLimits,
 ): Promise<void> {
