@@ -15,20 +15,11 @@ export function delay(ms: number): Promise<void> {
 }
 
 /**
- * Waits for `promise`; rejects with TIMED_OUT or the signal's reason. With
- * neither a timeout nor a signal, that is `promise` itself.
+ * Waits for `promise`; rejects with TIMED_OUT or the signal's reason. It
+ * takes the same steps with or without limits, so that waits begun in turn
+ * go on in turn.
  */
-export function waitOrGiveUp(
-  promise: Promise<void>,
-  limits: WaitLimits,
-): Promise<void> {
-  if (limits.timeout === undefined && limits.signal === undefined) {
-    return promise;
-  }
-  return raceLimits(promise, limits);
-}
-
-async function raceLimits(
+export async function waitOrGiveUp(
   promise: Promise<void>,
   { timeout, signal }: WaitLimits,
 ): Promise<void> {
