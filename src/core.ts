@@ -22,7 +22,10 @@ import type { ResetResult, ResourceStatus } from "./types.ts";
 export class InFlight {
   readonly #pending = new Set<Promise<unknown>>();
 
-  /** Tracks `work` until it settles; returns it, so its caller waits no longer. */
+  /**
+   * Tracks `work` until it settles. Returns `work` itself, so that its
+   * caller hears of it as soon as it settles.
+   */
   track<T>(work: Promise<T>): Promise<T> {
     this.#pending.add(work);
     const done = () => void this.#pending.delete(work);
@@ -196,9 +199,9 @@ export abstract class TurnEngine<T extends Ticket> implements Engine {
   }
 
   /**
-   * Makes the turn the ticket's, unless it has left meanwhile. `fenceOf`
-   * is the fencing token, or gives it when asked (only then); `sentAt` is when the step
-   * that found the turn was sent.
+   * Makes the turn the ticket's, unless it has left meanwhile. `fenceOf` is
+   * the fencing token, or gives it when asked (only then); `sentAt` is when
+   * the step that found the turn was sent.
    */
   protected grant(
     ticket: T,
