@@ -35,8 +35,10 @@ export async function awaitTurn<T extends Ticket>(
 ): Promise<Lock> {
   const entered = steps.enter(ticket);
   entered.catch((error) => ticket.fail(error));
+  // With nothing to give up for, the grant itself is waited for.
+  const limited = limits.timeout !== undefined || limits.signal !== undefined;
   try {
-    await waitOrGiveUp(ticket.granted, limits);
+    await (limited ? waitOrGiveUp(ticket.granted, limits) : ticket.granted);
   } catch (reason) {
     const ahead = await steps.leaveWaiting(ticket, entered);
     if (reason === TIMED_OUT) {

@@ -22,10 +22,15 @@ import type { ResetResult, ResourceStatus } from "./types.ts";
 export class InFlight {
   readonly #pending = new Set<Promise<unknown>>();
 
-  /** Tracks `work` until it settles; returns it. */
+  /**
+   * Tracks `work` until it settles. Returns `work` itself, so that its
+   * caller hears of it as soon as it settles.
+   */
   track<T>(work: Promise<T>): Promise<T> {
     this.#pending.add(work);
-    return work.finally(() => this.#pending.delete(work));
+    const done = () => void this.#pending.delete(work);
+    work.then(done, done);
+    return work;
   }
 
   /** Settles once all work tracked so far has settled. */
@@ -58,10 +63,19 @@ export abstract class TurnEngine<T extends Ticket> implements Engine {
 
   /** A new ticket on `resource`, carrying the backend's handle on it. */
   protected abstract ticketFor(resource: string, spec: TicketSpec): T;
-  /** Readies a wait (by connecting, say); rejects to refuse it. */
-  protected abstract prepareWait(ticket: T, limits: WaitLimits): Promise<void>;
-  /** Readies a try (by connecting, say); rejects to refuse it. */
-  protected abstract prepareTry(ticket: T, limits: WaitLimits): Promise<void>;
+  /**
+   * Readies a wait (by connecting, say); rejects to refuse it. Nothing
+   * (`undefined`) when it is ready already.
+   */
+  protected abstract prepareWait(
+    ticket: T,
+    limits: WaitLimits,
+  ): Promise<void> | undefined;
+  /** Readies a try, as `prepareWait` readies a wait. */
+  protected abstract prepareTry(
+    ticket: T,
+    limits: WaitLimits,
+  ): Promise<void> | undefined;
   /** Draws only if nobody holds or waits; true once the ticket is granted. */
   protected abstract tryDraw(ticket: T): Promise<boolean>;
   /** Draws a number and watches the queue until the ticket is granted. */
@@ -123,36 +137,55 @@ export abstract class TurnEngine<T extends Ticket> implements Engine {
     if (this.#closed) throw new TurnError("the Locker is closed");
   }
 
-  /** Waits for the turn on `resource`. */
-  async acquire(
+  /**
+   * Waits for the turn on `resource`. A wait that is ready at once draws at
+   * once, in the caller's tick; errors reject, never throw.
+   */
+  acquire(
     resource: string,
     spec: TicketSpec,
     limits: WaitLimits,
   ): Promise<Lock> {
-    this.assertOpen();
-    const ticket = this.ticketFor(resource, spec);
-    await this.prepareWait(ticket, limits);
-    limits.signal?.throwIfAborted();
-    // close() may have begun while the wait was readied: it fails only the
-    // tickets it finds, so one added after it must not start.
-    this.assertOpen();
-    this.tickets.add(ticket);
-    return await this.inFlight.track(
-      awaitTurn(ticket, limits, this.#waitSteps),
-    );
+    const wait = (ticket: T) => {
+      limits.signal?.throwIfAborted();
+      // close() may have begun while the wait was readied: it fails only the
+      // tickets it finds, so one added after it must not start.
+      this.assertOpen();
+      this.tickets.add(ticket);
+      return this.inFlight.track(awaitTurn(ticket, limits, this.#waitSteps));
+    };
+    return this.#readied(resource, spec, limits, "prepareWait", wait);
   }
 
   /** Takes the turn only if nobody holds or waits; `null` when busy. */
-  async tryAcquire(
+  tryAcquire(
     resource: string,
     spec: TicketSpec,
     limits: WaitLimits,
   ): Promise<Lock | null> {
-    this.assertOpen();
-    const ticket = this.ticketFor(resource, spec);
-    await this.prepareTry(ticket, limits);
-    limits.signal?.throwIfAborted();
-    return await this.inFlight.track(this.#try(ticket));
+    const tryNow = (ticket: T) => {
+      limits.signal?.throwIfAborted();
+      return this.inFlight.track(this.#try(ticket));
+    };
+    return this.#readied(resource, spec, limits, "prepareTry", tryNow);
+  }
+
+  /** A new ticket, readied by `prepare`, then given to `go`. */
+  #readied<R>(
+    resource: string,
+    spec: TicketSpec,
+    limits: WaitLimits,
+    prepare: "prepareWait" | "prepareTry",
+    go: (ticket: T) => Promise<R>,
+  ): Promise<R> {
+    try {
+      this.assertOpen();
+      const ticket = this.ticketFor(resource, spec);
+      const preparing = this[prepare](ticket, limits);
+      return preparing ? preparing.then(() => go(ticket)) : go(ticket);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   async #try(ticket: T): Promise<Lock | null> {
@@ -166,17 +199,17 @@ export abstract class TurnEngine<T extends Ticket> implements Engine {
   }
 
   /**
-   * Makes the turn the ticket's, unless it has left meanwhile. `fenceOf`
-   * gives the fencing token, asked for only then; `sentAt` is when the step
-   * that found the turn was sent.
+   * Makes the turn the ticket's, unless it has left meanwhile. `fenceOf` is
+   * the fencing token, or gives it when asked (only then); `sentAt` is when
+   * the step that found the turn was sent.
    */
   protected grant(
     ticket: T,
-    fenceOf: () => bigint,
+    fenceOf: bigint | (() => bigint),
     sentAt: number = Date.now(),
   ): void {
     if (ticket.state !== "waiting" && ticket.state !== "drawing") return;
-    ticket.fence = fenceOf();
+    ticket.fence = typeof fenceOf === "bigint" ? fenceOf : fenceOf();
     this.granting(ticket, sentAt);
     ticket.grant();
   }
@@ -204,24 +237,25 @@ export abstract class TurnEngine<T extends Ticket> implements Engine {
     }
   }
 
-  /** The holder of a granted ticket leaves: its Lock's release. */
-  protected async leaveHeld(
-    ticket: T,
-    outcome: ReleaseOutcome,
-  ): Promise<void> {
+  /**
+   * The holder of a granted ticket leaves: its Lock's release. The leave
+   * step goes out in the caller's tick; errors reject, never throw.
+   */
+  protected leaveHeld(ticket: T, outcome: ReleaseOutcome): Promise<void> {
     // close() may have released it already.
-    if (ticket.state === "gone") return;
-    this.tickets.delete(ticket);
-    this.unwatch(ticket);
-    await this.leaveAsHolder(ticket, outcome);
+    if (ticket.state === "gone") return Promise.resolve();
+    try {
+      this.tickets.delete(ticket);
+      this.unwatch(ticket);
+      return this.leaveAsHolder(ticket, outcome);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Runs the leave step of a holder; closing waits for it. */
-  protected async leaveAsHolder(
-    ticket: T,
-    outcome: ReleaseOutcome,
-  ): Promise<void> {
-    await this.inFlight.track(this.leave(ticket, outcome));
+  protected leaveAsHolder(ticket: T, outcome: ReleaseOutcome): Promise<void> {
+    return this.inFlight.track(this.leave(ticket, outcome).then(() => {}));
   }
 
   // -------------------------------------------------------------------------

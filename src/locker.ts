@@ -136,25 +136,30 @@ export class Locker implements AsyncDisposable {
    * TimeoutError after `timeout`, or with the signal's reason when
    * `signal` aborts; either way the user has left the queue.
    */
-  async lock(resource: string, options: LockOptions = {}): Promise<Lock> {
-    const { spec, limits } = checkLockOptions(options);
-    return await this.#engine.acquire(checkResource(resource), spec, limits);
+  lock(resource: string, options: LockOptions = {}): Promise<Lock> {
+    try {
+      const { spec, limits } = checkLockOptions(options);
+      return this.#engine.acquire(checkResource(resource), spec, limits);
+    } catch (error) {
+      // Bad input rejects, as every failure of a lock does.
+      return Promise.reject(error);
+    }
   }
 
   /**
    * Takes the turn only if nobody holds or waits for `resource`; otherwise
    * returns `null` without taking a number.
    */
-  async tryLock(
+  tryLock(
     resource: string,
     options: Omit<LockOptions, "timeout" | "signal" | "onQueue"> = {},
   ): Promise<Lock | null> {
-    const { spec, limits } = checkLockOptions(options);
-    return await this.#engine.tryAcquire(
-      checkResource(resource),
-      spec,
-      limits,
-    );
+    try {
+      const { spec, limits } = checkLockOptions(options);
+      return this.#engine.tryAcquire(checkResource(resource), spec, limits);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**

@@ -88,6 +88,14 @@ function sdkRegistered(api: Api): boolean {
   return meter !== api.createNoopMeter();
 }
 
+/**
+ * Whether a turn goes straight to the engine, known without waiting: the
+ * API is loaded and nothing would receive what a turn reports.
+ */
+function untraced(): boolean {
+  return loaded !== undefined && !sdkRegistered(loaded);
+}
+
 // One set of instruments per meter provider: an application may register
 // its SDK after a Locker was made, and metrics.getMeter() has no proxy.
 const instrumentsByProvider = new WeakMap<MeterProvider, Instruments>();
@@ -164,24 +172,26 @@ class InstrumentedEngine implements Engine {
     this.#metricResource = metricResource;
   }
 
-  async acquire(
+  acquire(
     resource: string,
     spec: TicketSpec,
     limits: WaitLimits,
   ): Promise<Lock> {
+    if (untraced()) return this.#engine.acquire(resource, spec, limits);
     const take = (spec: TicketSpec) =>
       this.#engine.acquire(resource, spec, limits);
-    return (await this.#measure(resource, spec, limits, false, take))!;
+    return this.#measure(resource, spec, limits, false, take) as Promise<Lock>;
   }
 
-  async tryAcquire(
+  tryAcquire(
     resource: string,
     spec: TicketSpec,
     limits: WaitLimits,
   ): Promise<Lock | null> {
+    if (untraced()) return this.#engine.tryAcquire(resource, spec, limits);
     const take = (spec: TicketSpec) =>
       this.#engine.tryAcquire(resource, spec, limits);
-    return await this.#measure(resource, spec, limits, true, take);
+    return this.#measure(resource, spec, limits, true, take);
   }
 
   /** Takes a turn with `take`, recording the wait and holding the span. */

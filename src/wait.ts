@@ -14,7 +14,11 @@ export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Waits for `promise`; rejects with TIMED_OUT or the signal's reason. */
+/**
+ * Waits for `promise`; rejects with TIMED_OUT or the signal's reason. It
+ * takes the same steps with or without limits, so that waits begun in turn
+ * go on in turn.
+ */
 export async function waitOrGiveUp(
   promise: Promise<void>,
   { timeout, signal }: WaitLimits,

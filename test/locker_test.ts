@@ -104,6 +104,29 @@ lockerTest("waiters are granted first come, first served", async (t) => {
   assert.deepEqual(await t.leftovers(), []);
 });
 
+lockerTest(
+  "locks asked in turn draw in turn, with a signal or without, connected or not yet",
+  async (t) => {
+    const locker = t.locker();
+    for (const round of [1, 2]) {
+      const signal = new AbortController().signal;
+      const asked = [
+        locker.lock("in turn", { label: "signal", signal }),
+        locker.lock("in turn", { label: "plain" }),
+        locker.lock("in turn", { label: "signal again", signal }),
+      ];
+      const numbers: number[] = [];
+      for (const lock of asked) {
+        const held = await within(lock, 5000, `round ${round}`);
+        numbers.push(held.number);
+        await held.release();
+      }
+      assert.deepEqual(numbers, [...numbers].sort((a, b) => a - b));
+    }
+    assert.deepEqual(await t.leftovers(), []);
+  },
+);
+
 lockerTest("status lists holder and waiters in order", async (t) => {
   const locker = t.locker();
   const holder = await locker.lock("s", { label: "first" });

@@ -12,7 +12,7 @@ import { isAway } from "./errors.ts";
 import { retryWhileAway } from "./outage.ts";
 import { NEWEST_GRACE_MS } from "./scripts.ts";
 import type { Session } from "./session.ts";
-import type { DrawArgs } from "./steps.ts";
+import type { DrawArgs, RedisDrawn } from "./steps.ts";
 import type { RedisTicket } from "./ticket.ts";
 import { delay } from "../wait.ts";
 
@@ -20,6 +20,8 @@ import { delay } from "../wait.ts";
 export interface DrawsHost {
   /** Connects, or refuses once the engine is closed. */
   ready(): Promise<void>;
+  /** Whether `ready()` would resolve at once: connected, and not closed. */
+  connected(): boolean;
   /** Grants the ticket (see TurnEngine.grant). */
   grant(ticket: RedisTicket, fence: bigint, sentAt: number): void;
   /** A due time has changed: the heartbeat's timer is set again. */
@@ -72,12 +74,11 @@ export class Draws {
    * with a ConnectionError. A refusal (a wrong password, a missing
    * permission) fails at once either way.
    */
-  async drawWhileAway(ticket: RedisTicket): Promise<void> {
-    const attempt = async () => {
-      await this.#host.ready();
-      await this.draw(ticket);
-      ticket.away = undefined;
-    };
+  drawWhileAway(ticket: RedisTicket): Promise<void> {
+    const attempt = () =>
+      this.#host.connected()
+        ? this.draw(ticket)
+        : this.#host.ready().then(() => this.draw(ticket));
     const waits = (error: unknown) => {
       const wait = ticket.bounded && isAway(error) &&
         ticket.state === "drawing" && !this.#host.closed();
@@ -86,33 +87,37 @@ export class Draws {
       if (wait && owned instanceof ConnectionError) ticket.away = owned;
       return wait;
     };
-    await retryWhileAway(attempt, waits).catch((error) => {
+    return retryWhileAway(attempt, waits).catch((error) => {
       throw this.#session.own(error);
     });
   }
 
   /** Draws a number; the ticket remembers the draw so leaving can await it. */
   draw(ticket: RedisTicket): Promise<void> {
-    const drawing = this.#drawOnce(ticket);
+    const sentAt = Date.now();
+    const step = ticket.steps.draw(
+      this.#session.target(ticket.keys),
+      this.#drawArgs(ticket, 0),
+    );
+    const drawing = this.#session.run(step).then((drawn) =>
+      this.#drawn(ticket, drawn, sentAt)
+    );
     ticket.drawing = drawing.catch(() => {});
     return drawing;
   }
 
-  async #drawOnce(ticket: RedisTicket): Promise<void> {
-    const sentAt = Date.now();
-    const drawn = await this.#session.run(
-      ticket.steps.draw(
-        this.#session.target(ticket.keys),
-        this.#drawArgs(ticket, 0),
-      ),
-    );
+  #drawn(ticket: RedisTicket, drawn: RedisDrawn, sentAt: number): void {
     ticket.number = drawn.n;
+    ticket.away = undefined;
     ticket.validUntil = sentAt + ticket.spec.expire;
     ticket.lastNews = Date.now();
     if (ticket.state === "leaving") return;
     if (drawn.granted) return this.#host.grant(ticket, drawn.fence, sentAt);
     ticket.state = "waiting";
     ticket.foreign = drawn.foreign;
+    // Its grant may come as a message carrying this proof: worked out now,
+    // not as the message comes.
+    void ticket.proof;
     ticket.seeIndicator(drawn.indicator);
     this.#host.schedule();
   }

@@ -78,9 +78,10 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
       () => this.#onSubscriberReconnected(),
     );
     const grant = (ticket: RedisTicket, fence: bigint, sentAt: number) =>
-      this.grant(ticket, () => fence, sentAt);
+      this.grant(ticket, fence, sentAt);
     this.#draws = new Draws(this.#session, {
       ready: () => this.#ready(),
+      connected: () => this.#session.connected && !this.closed,
       grant,
       schedule: () => this.#heartbeat.schedule(),
       closed: () => this.closed,
@@ -145,18 +146,22 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
   protected prepareWait(
     ticket: RedisTicket,
     limits: WaitLimits,
-  ): Promise<void> {
+  ): Promise<void> | undefined {
     if (limits.timeout === undefined) return this.prepareTry(ticket, limits);
     ticket.bounded = true;
-    return Promise.resolve();
   }
 
-  protected async prepareTry(
+  /** Connects first, unless connected already. */
+  protected prepareTry(
     _ticket: RedisTicket,
     limits: WaitLimits,
-  ): Promise<void> {
+  ): Promise<void> | undefined {
+    if (!this.#session.connected) return this.#connect(limits.signal);
+  }
+
+  async #connect(signal: AbortSignal | undefined): Promise<void> {
     // An abort ends the wait for the connection too.
-    await waitOrGiveUp(this.#ready(), { signal: limits.signal });
+    await waitOrGiveUp(this.#ready(), { signal });
     // close() may have run while this call waited for the connection.
     this.assertOpen();
   }
@@ -229,7 +234,7 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
     return this.#session.unreachable();
   }
 
-  protected async leave(
+  protected leave(
     ticket: RedisTicket,
     outcome: Outcome,
   ): Promise<RedisReleaseResult> {
@@ -239,12 +244,13 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
       ticket.place,
       outcome,
     );
-    try {
-      return this.#left(ticket, await this.#session.run(step));
-    } catch (error) {
-      if (isSlotMoving(error)) this.#leaveLater(ticket, step);
-      throw error;
-    }
+    return this.#session.run(step).then(
+      (result) => this.#left(ticket, result),
+      (error) => {
+        if (isSlotMoving(error)) this.#leaveLater(ticket, step);
+        throw error;
+      },
+    );
   }
 
   #left(ticket: RedisTicket, result: RedisReleaseResult): RedisReleaseResult {
@@ -266,13 +272,14 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
     );
   }
 
-  protected override async leaveAsHolder(
+  protected override leaveAsHolder(
     ticket: RedisTicket,
     outcome: ReleaseOutcome,
   ): Promise<void> {
     ticket.checkLease();
     if (!ticket.leaseSignal.aborted) {
-      return await this.#session.owned(super.leaveAsHolder(ticket, outcome));
+      const leaving = this.leave(ticket, outcome).then(() => {}, this.#own);
+      return this.inFlight.track(leaving);
     }
     // A lost lease may still be a turn nobody else was given (its connection
     // dropped, Redis kept its keys): the leave checks the draw token, and
@@ -282,7 +289,13 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
     void this.inFlight.track(this.#handOver(ticket, outcome)).catch(
       () => {},
     );
+    return Promise.resolve();
   }
+
+  /** Rethrows `error` as this module's error. */
+  readonly #own = (error: unknown): never => {
+    throw this.#session.own(error);
+  };
 
   /**
    * Leaves for a ticket whose lease was lost, again after each reconnect

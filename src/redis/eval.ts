@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import type { Client } from "./client.ts";
 import type { Script } from "./scripts.ts";
 import { nameRefusal } from "./refusal.ts";
-import { forMs, whileSlotMoves } from "./slot_move.ts";
+import { forMs, SLOT_MOVE_WAIT_MS, whileSlotMoves } from "./slot_move.ts";
 
 /** One script invocation. */
 export interface ScriptCall {
@@ -45,17 +45,69 @@ function evalArgs(call: ScriptCall): [number, ...(string | number)[]] {
 }
 
 /**
- * Runs one script and returns its reply. While its slot is being moved, it
- * tries again as long as `keepTrying()` says so (by default for
- * `SLOT_MOVE_WAIT_MS`).
+ * Runs one script and returns its reply. EVALSHA goes out at once; only a
+ * failure takes the longer road (see `afterFailure`). While its slot is
+ * being moved, it tries again as long as `keepTrying()` says so (by default
+ * for `SLOT_MOVE_WAIT_MS` from now).
  */
-export async function runScript(
+export function runScript(
   client: Client,
   call: ScriptCall,
-  keepTrying: () => boolean = forMs(),
+  keepTrying?: () => boolean,
 ): Promise<unknown> {
+  return runAndRead(client, call, (reply) => reply, keepTrying);
+}
+
+/**
+ * Runs one script, as `runScript`, and gives its reply read by `read`, in
+ * the same step as the reply comes.
+ */
+export function runAndRead<R>(
+  client: Client,
+  call: ScriptCall,
+  read: (reply: unknown) => R,
+  keepTrying?: () => boolean,
+): Promise<R> {
+  const sentAt = keepTrying ? 0 : Date.now();
+  const onFailure = (error: unknown) =>
+    afterFailure(
+      client,
+      call,
+      error,
+      keepTrying ?? forMs(SLOT_MOVE_WAIT_MS, sentAt),
+    ).then(read);
+  return evalSha(client, call).then(read, onFailure);
+}
+
+/** EVALSHA of the call; what the client throws, it rejects with. */
+function evalSha(client: Client, call: ScriptCall): Promise<unknown> {
   try {
-    return await whileSlotMoves(() => evalOnce(client, call), keepTrying);
+    return client.evalsha(shaOf(call.script), ...evalArgs(call));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * The rest of a call whose EVALSHA failed with `error`: EVAL when the server
+ * does not have the script cached (NOSCRIPT), the whole call again while its
+ * slot is being moved, and a refused command named.
+ */
+async function afterFailure(
+  client: Client,
+  call: ScriptCall,
+  error: unknown,
+  keepTrying: () => boolean,
+): Promise<unknown> {
+  let first = true;
+  // The first attempt is the failed one, finished.
+  const attempt = () => {
+    if (!first) return evalOnce(client, call);
+    first = false;
+    return isNoScript(error) ? evalSource(client, call) : Promise.reject(error);
+  };
+  try {
+    return await whileSlotMoves(attempt, keepTrying);
   } catch (error) {
     throw await nameRefusal(client, call.script, call.keys, error);
   }
@@ -63,11 +115,15 @@ export async function runScript(
 
 async function evalOnce(client: Client, call: ScriptCall): Promise<unknown> {
   try {
-    return await client.evalsha(shaOf(call.script), ...evalArgs(call));
+    return await evalSha(client, call);
   } catch (error) {
     if (!isNoScript(error)) throw error;
-    return await client.eval(call.script.lua, ...evalArgs(call));
+    return await evalSource(client, call);
   }
+}
+
+function evalSource(client: Client, call: ScriptCall): Promise<unknown> {
+  return client.eval(call.script.lua, ...evalArgs(call));
 }
 
 async function settle(

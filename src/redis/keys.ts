@@ -43,11 +43,32 @@ export interface ResourceKeys {
 }
 
 /**
- * Builds the key and channel names of a resource. With `hashTag`, the
- * resource is wrapped in `{}` so that all its keys share one Redis Cluster
- * slot (not readable by turn 1.0 clients, whose names have no hash tag).
+ * The key and channel names of a resource, built once and kept for the
+ * resources used lately. With `hashTag`, the resource is wrapped in `{}` so
+ * that all its keys share one Redis Cluster slot (not readable by turn 1.0
+ * clients, whose names have no hash tag).
  */
 export function resourceKeys(resource: string, hashTag = false): ResourceKeys {
+  const cache = hashTag ? taggedKeys : plainKeys;
+  let keys = cache.get(resource);
+  if (keys === undefined) {
+    keys = namesOf(resource, hashTag);
+    // Past the bound, the names kept longest go; rebuilding costs little.
+    if (cache.size >= KEYS_CACHED) cache.delete(cache.keys().next().value!);
+    cache.set(resource, keys);
+  }
+  return keys;
+}
+
+/**
+ * How many resources' names are kept, with and without a hash tag each, so
+ * that a lock on a resource used lately builds no strings for them.
+ */
+const KEYS_CACHED = 1024;
+const plainKeys = new Map<string, ResourceKeys>();
+const taggedKeys = new Map<string, ResourceKeys>();
+
+function namesOf(resource: string, hashTag: boolean): ResourceKeys {
   // Redis hashes the text between the first `{` and the next `}`; an empty
   // tag hashes the whole key, which would scatter the resource over slots.
   if (hashTag && resource.startsWith("}")) {
@@ -58,7 +79,8 @@ export function resourceKeys(resource: string, hashTag = false): ResourceKeys {
     );
   }
   const base = `${PREFIX}:${hashTag ? `{${resource}}` : resource}:`;
-  return {
+  // Shared by every ticket on the resource: nobody may change them.
+  return Object.freeze({
     resource,
     base,
     dispenser: `${base}dispenser`,
@@ -70,7 +92,7 @@ export function resourceKeys(resource: string, hashTag = false): ResourceKeys {
     internal: `${base}internal`,
     external: `${base}external`,
     wakePrefix: `${base}wake:`,
-  };
+  });
 }
 
 /** The presence key of number `n`. */
@@ -91,11 +113,26 @@ export function drawKey(keys: ResourceKeys, token: string): string {
   return `${keys.drawPrefix}${token}`;
 }
 
-/** `count` random bytes as lower-case hex digits. */
+/**
+ * Random bytes are drawn this many at a time, each used once: a lock takes
+ * its token from the batch rather than asking the system for 8 bytes.
+ */
+const RANDOM_BATCH = 4096;
+let randomBytes = new Uint8Array(0);
+let randomUsed = 0;
+
+/** `count` fresh random bytes as lower-case hex digits. */
 function randomHex(count: number): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(count));
+  if (randomUsed + count > randomBytes.length) {
+    randomBytes = crypto.getRandomValues(new Uint8Array(RANDOM_BATCH));
+    randomUsed = 0;
+  }
   let hex = "";
-  for (const byte of bytes) hex += HEX[byte];
+  const end = randomUsed + count;
+  for (let index = randomUsed; index < end; index++) {
+    hex += HEX[randomBytes[index]];
+  }
+  randomUsed = end;
   return hex;
 }
 

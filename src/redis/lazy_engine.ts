@@ -26,44 +26,45 @@ export class LazyEngine implements Engine {
     this.#building.catch(() => {});
   }
 
-  async #built(): Promise<Engine> {
-    return this.#engine ?? await this.#building;
+  /** `call` on the engine, at once if it is built. */
+  #on<R>(call: (engine: Engine) => Promise<R>): Promise<R> {
+    return this.#engine ? call(this.#engine) : this.#building.then(call);
   }
 
   /** See {@linkcode Engine.acquire}. */
-  async acquire(
+  acquire(
     resource: string,
     spec: TicketSpec,
     limits: WaitLimits,
   ): Promise<Lock> {
-    return (await this.#built()).acquire(resource, spec, limits);
+    return this.#on((engine) => engine.acquire(resource, spec, limits));
   }
 
   /** See {@linkcode Engine.tryAcquire}. */
-  async tryAcquire(
+  tryAcquire(
     resource: string,
     spec: TicketSpec,
     limits: WaitLimits,
   ): Promise<Lock | null> {
-    return (await this.#built()).tryAcquire(resource, spec, limits);
+    return this.#on((engine) => engine.tryAcquire(resource, spec, limits));
   }
 
   /** See {@linkcode Engine.resources}. */
-  async resources(): Promise<string[]> {
-    return (await this.#built()).resources();
+  resources(): Promise<string[]> {
+    return this.#on((engine) => engine.resources());
   }
 
   /** See {@linkcode Engine.status}. */
-  async status(resources: readonly string[]): Promise<ResourceStatus[]> {
-    return (await this.#built()).status(resources);
+  status(resources: readonly string[]): Promise<ResourceStatus[]> {
+    return this.#on((engine) => engine.status(resources));
   }
 
   /** See {@linkcode Engine.reset}. */
-  async reset(
+  reset(
     resources: readonly string[],
     forget: boolean,
   ): Promise<ResetResult[]> {
-    return (await this.#built()).reset(resources, forget);
+    return this.#on((engine) => engine.reset(resources, forget));
   }
 
   /** See {@linkcode Engine.follow}. */

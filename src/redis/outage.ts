@@ -14,18 +14,24 @@ import { delay } from "../wait.ts";
 /** Pause between draws that failed because Redis is away. */
 const REDRAW_WHILE_AWAY_MS = 100;
 
-/** Runs `attempt` until it succeeds, or fails where `waits` says not to wait. */
-export async function retryWhileAway(
+/**
+ * Runs `attempt` until it succeeds, or fails where `waits` says not to wait.
+ * The first attempt starts in the caller's tick.
+ */
+export function retryWhileAway(
   attempt: () => Promise<void>,
   waits: (error: unknown) => boolean,
 ): Promise<void> {
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (!waits(error)) throw error;
-    }
-    await delay(REDRAW_WHILE_AWAY_MS);
+  const again = (error: unknown): Promise<void> => {
+    if (!waits(error)) throw error;
+    return delay(REDRAW_WHILE_AWAY_MS).then(() =>
+      retryWhileAway(attempt, waits)
+    );
+  };
+  try {
+    return attempt().catch(again);
+  } catch (error) {
+    return Promise.reject(error).catch(again);
   }
 }
 

@@ -40,6 +40,8 @@ export class Session {
   readonly #connection: Connection;
   readonly #connectTimeout: number;
   #ready: Promise<void> | undefined;
+  /** `#ready` has resolved: `ready()` has nothing left to wait for. */
+  #connected = false;
   /**
    * Which scripts run: a single server's, or a cluster's (sharded once the
    * cluster proves it has SPUBLISH).
@@ -117,11 +119,22 @@ export class Session {
 
   /** Connects the command client once; later calls share the attempt. */
   ready(): Promise<void> {
-    this.#ready ??= this.#connectCommands().catch((error) => {
-      this.#ready = undefined;
-      throw error;
-    });
+    this.#ready ??= this.#connectCommands().then(
+      () => void (this.#connected = true),
+      (error) => {
+        this.#ready = undefined;
+        throw error;
+      },
+    );
     return this.#ready;
+  }
+
+  /**
+   * Whether the command client was connected once, so `ready()` has nothing
+   * left to wait for (a later drop is ioredis's to ride out).
+   */
+  get connected(): boolean {
+    return this.#connected;
   }
 
   async #connectCommands(): Promise<void> {

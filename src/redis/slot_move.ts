@@ -30,9 +30,15 @@ export function isSlotMoving(error: unknown): boolean {
     /^TRYAGAIN|^Too many Cluster redirections/.test(error.message);
 }
 
-/** A `keepTrying` for {@linkcode whileSlotMoves}: true for `ms` from now. */
-export function forMs(ms: number = SLOT_MOVE_WAIT_MS): () => boolean {
-  const until = Date.now() + ms;
+/**
+ * A `keepTrying` for {@linkcode whileSlotMoves}: true for `ms` from `since`
+ * (by default, now).
+ */
+export function forMs(
+  ms: number = SLOT_MOVE_WAIT_MS,
+  since: number = Date.now(),
+): () => boolean {
+  const until = since + ms;
   return () => Date.now() < until;
 }
 

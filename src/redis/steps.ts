@@ -9,7 +9,7 @@
  */
 
 import type { Client } from "./client.ts";
-import { runScript, runScripts, type ScriptCall } from "./eval.ts";
+import { runAndRead, runScripts, type ScriptCall } from "./eval.ts";
 import { drawKey, presenceKey, type ResourceKeys, tokenKey } from "./keys.ts";
 import {
   BUMP,
@@ -318,12 +318,12 @@ function statusOf(resource: string, reply: Reply): ResourceStatus {
  * Runs one step and reads its reply. While its slot is being moved, it
  * tries again as long as `keepTrying()` says so (see eval.ts).
  */
-export async function run<R>(
+export function run<R>(
   client: Client,
   step: Step<R>,
   keepTrying?: () => boolean,
 ): Promise<R> {
-  return step.read(await runScript(client, step.call, keepTrying));
+  return runAndRead(client, step.call, step.read, keepTrying);
 }
 
 /** Named groups of steps, run together. */

@@ -60,6 +60,17 @@ Deno.test("draw tokens are 32 hex digits, fresh each time, also within one Locke
   }
 });
 
+Deno.test("a resource's names are the same kept or built again, with and without a hash tag", () => {
+  const first = resourceKeys("kept");
+  assert.equal(resourceKeys("kept"), first);
+  assert.equal(resourceKeys("kept", true).dispenser, "turn:{kept}:dispenser");
+  // Far more resources than are kept: the first is built again, alike.
+  for (let index = 0; index < 5000; index++) resourceKeys(`other ${index}`);
+  assert.deepEqual(resourceKeys("kept"), first);
+  assert.equal(resourceKeys("kept").dispenser, "turn:kept:dispenser");
+  assert.throws(() => (first as { base: string }).base = "x", TypeError);
+});
+
 Deno.test("resource names come back from key and channel names", () => {
   assert.equal(resourceOf("turn:a:b:dispenser", "dispenser"), "a:b");
   assert.equal(resourceOf("turn:x:external", "external"), "x");
