@@ -65,6 +65,7 @@ end
 -- number above 2^53 would lose digits on the way out.
 local function fence_of(last)
   local key = base .. 'fence'
+  -- false: the caller read it, and it was missing.
   if last == nil then last = redis.call('GET', key) end
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -89,8 +90,11 @@ end
 -- hands over on the internal channel only, so the first client of this
 -- module behind it is told to listen there. A client of this module whose
 -- number is skipped, or held by another's presence, is told so: it draws
--- again. Returns the number, and the fencing token if it was granted so.
-local function hand_over(from, d, skip)
+-- again. 'last' is the fence key's value if the caller has read it (see
+-- fence_of). The keys after it are the leaving holder's, deleted here so
+-- that a queue that empties goes in one DEL. Returns the number, the
+-- fencing token if it was granted so, and whether the number is live.
+local function hand_over(from, d, skip, last, ...)
   local m, presence, t, stale = from, false, false, false
   while m <= d do
     presence, t, stale = user_of(m)
@@ -102,25 +106,26 @@ local function hand_over(from, d, skip)
   -- followers still read that the turn went on, but nobody is woken.
   if m > d then
     say(m .. ' granted')
-    redis.call('DEL', dispenser, indicator)
+    redis.call('DEL', dispenser, indicator, ...)
     return m
   end
+  if select('#', ...) > 0 then redis.call('DEL', ...) end
   announce(m)
   say(m .. ' granted')
   redis.call('SET', indicator, m)
   if not presence then return m end
   if t then
-    local f = fence_of()
+    local f = fence_of(last)
     say(m .. ' started (fence ' .. f .. ')')
     wake(t, m .. ' ' .. redis.sha1hex(t) .. ' ' .. f)
-    return m, f
+    return m, f, true
   end
   if stale then wake(stale, m .. ' skipped') end
   for k = m + 1, d do
     local _, u = user_of(k)
     if u then wake(u, k .. ' watch'); break end
   end
-  return m
+  return m, nil, true
 end
 -- Skips a head of the queue whose presence is gone; returns indicator, dispenser.
 local function settle(i, d, skip)
