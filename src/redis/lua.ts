@@ -46,6 +46,12 @@ local function announce(m) redis.call('${publish}', base .. 'internal', prefix .
 -- by the first 16 digits of its draw tokens.
 local function wake(t, text) redis.call('${publish}', base .. 'wake:' .. string.sub(t, 1, 16), text) end
 local function alive(m) return redis.call('EXISTS', prefix .. m) == 1 end
+-- Whether m has a presence; 'known' is its value if the caller has read it
+-- (false: missing), so that it is not read twice.
+local function present(m, known)
+  if known == nil then return alive(m) end
+  return known ~= false
+end
 local function counters()
   local v = redis.call('MGET', indicator, dispenser)
   return tonumber(v[1]), tonumber(v[2])
@@ -53,8 +59,8 @@ end
 -- The newest number may belong to a turn 1.0 client that has drawn but not yet
 -- set its presence, so it is skipped only when the caller has seen it missing
 -- for a grace period and names it in 'skip'.
-local function skippable(m, d, skip)
-  return (m < d or m == skip) and not alive(m)
+local function skippable(m, d, skip, known)
+  return (m < d or m == skip) and not present(m, known)
 end
 -- Issues the fencing token of a grant: one above the last ('last', if the
 -- caller has read it already), and never below the server's clock in
@@ -128,22 +134,24 @@ local function hand_over(from, d, skip, last, ...)
   return m, nil, true
 end
 -- Skips a head of the queue whose presence is gone; returns indicator, dispenser.
-local function settle(i, d, skip)
-  if i and d and i <= d and skippable(i, d, skip) then
+-- 'known' is the head's presence if the caller has read it (see present).
+local function settle(i, d, skip, known)
+  if i and d and i <= d and skippable(i, d, skip, known) then
     hand_over(i, d, skip)
     return counters()
   end
   return i, d
 end
 -- The head's number if it is the newest and has no presence: a follow-up must skip it.
-local function stuck(i, d)
-  if i and d and i == d and not alive(i) then return i end
+local function stuck(i, d, known)
+  if i and d and i == d and not present(i, known) then return i end
   return 0
 end
 -- 1 when the holder is not known as a client of this module (a turn 1.0 user
--- hands over on the internal channel only).
-local function foreign(i)
-  local _, t = user_of(i)
+-- hands over on the internal channel only). 'known' and 't' are what user_of
+-- gave for i, if the caller has asked it already.
+local function foreign(i, known, t)
+  if known == nil then known, t = user_of(i) end
   if t then return 0 end
   return 1
 end

@@ -132,11 +132,14 @@ if drawn and redis.call('GET', tokens .. drawn) == token .. label then
   if i and i < drawn then return {drawn, 0, i, foreign(i)} end
 end
 local head = i
-i, d = settle(i, d, skip)
--- A settle that moved the indicator handed over, and may have issued a
--- fencing token since 'last' was read.
-if i ~= head then last = nil end
-if try and i and d and i <= d then return {0, i, stuck(i, d)} end
+-- The head's user, read once for the settle, the try and 'foreign'.
+local known, t
+if i and d and i <= d then known, t = user_of(i) end
+i, d = settle(i, d, skip, known)
+-- A settle that moved the indicator handed over: the new head is another
+-- user, and a fencing token may have been issued since 'last' was read.
+if i ~= head then last, known = nil, nil end
+if try and i and d and i <= d then return {0, i, stuck(i, d, known)} end
 -- turn 1.0's MSETNX dispenser 0 indicator 1, then INCR dispenser.
 local n = redis.call('INCR', dispenser)
 if not i or i > n then i = n; redis.call('SET', indicator, n) end
@@ -149,7 +152,7 @@ if i == n then
   say(n .. ' started (fence ' .. f .. ')')
   return {n, 1, f}
 end
-return {n, 0, i, foreign(i)}
+return {n, 0, i, foreign(i, known, t)}
 `,
 );
 
@@ -173,15 +176,19 @@ if not (had and labelled) then
 end
 refresh(mine, expire)
 refresh(token_key, expire)
-if i and d and i <= d and skippable(i, d, skip) then
+-- The head's user, read once for the settle and 'foreign', when it is not the caller.
+local known, t
+if i and d and i < n and i <= d then known, t = user_of(i) end
+if i and d and i <= d and skippable(i, d, skip, known) then
   local m, f = hand_over(i, d, skip)
   -- Granted to the caller just now: its wake message says the same.
   if m == n and f then return {1, f} end
   i, d = counters()
+  known = nil
 end
 if not i or i > n then forget(true, true); say(n .. ' lapsed'); return {-1} end
 if i == n then local f = fence_of(); say(n .. ' started (fence ' .. f .. ')'); return {1, f} end
-return {0, i, ttl_ahead(n - 1, i), foreign(i)}
+return {0, i, ttl_ahead(n - 1, i), foreign(i, known, t)}
 `,
 );
 
