@@ -46,21 +46,16 @@ local function announce(m) redis.call('${publish}', base .. 'internal', prefix .
 -- by the first 16 digits of its draw tokens.
 local function wake(t, text) redis.call('${publish}', base .. 'wake:' .. string.sub(t, 1, 16), text) end
 local function alive(m) return redis.call('EXISTS', prefix .. m) == 1 end
--- Whether m has a presence; 'known' is its value if the caller has read it
--- (false: missing), so that it is not read twice.
-local function present(m, known)
-  if known == nil then return alive(m) end
-  return known ~= false
-end
 local function counters()
   local v = redis.call('MGET', indicator, dispenser)
   return tonumber(v[1]), tonumber(v[2])
 end
 -- The newest number may belong to a turn 1.0 client that has drawn but not yet
 -- set its presence, so it is skipped only when the caller has seen it missing
--- for a grace period and names it in 'skip'.
+-- for a grace period and names it in 'skip'. 'known' is m's presence if the
+-- caller has read it (false: missing), so that it is not read twice.
 local function skippable(m, d, skip, known)
-  return (m < d or m == skip) and not present(m, known)
+  return (m < d or m == skip) and not (known or (known == nil and alive(m)))
 end
 -- Issues the fencing token of a grant: one above the last ('last', if the
 -- caller has read it already), and never below the server's clock in
@@ -134,7 +129,7 @@ local function hand_over(from, d, skip, last, ...)
   return m, nil, true
 end
 -- Skips a head of the queue whose presence is gone; returns indicator, dispenser.
--- 'known' is the head's presence if the caller has read it (see present).
+-- 'known' is the head's presence if the caller has read it (see skippable).
 local function settle(i, d, skip, known)
   if i and d and i <= d and skippable(i, d, skip, known) then
     hand_over(i, d, skip)
@@ -144,7 +139,7 @@ local function settle(i, d, skip, known)
 end
 -- The head's number if it is the newest and has no presence: a follow-up must skip it.
 local function stuck(i, d, known)
-  if i and d and i == d and not present(i, known) then return i end
+  if i and d and i == d and not (known or (known == nil and alive(i))) then return i end
   return 0
 end
 -- 1 when the holder is not known as a client of this module (a turn 1.0 user
