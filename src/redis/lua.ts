@@ -52,9 +52,10 @@ local function counters()
 end
 -- The newest number may belong to a turn 1.0 client that has drawn but not yet
 -- set its presence, so it is skipped only when the caller has seen it missing
--- for a grace period and names it in 'skip'.
-local function skippable(m, d, skip)
-  return (m < d or m == skip) and not alive(m)
+-- for a grace period and names it in 'skip'. 'known' is m's presence if the
+-- caller has read it (false: missing), so that it is not read twice.
+local function skippable(m, d, skip, known)
+  return (m < d or m == skip) and not (known or (known == nil and alive(m)))
 end
 -- Issues the fencing token of a grant: one above the last ('last', if the
 -- caller has read it already), and never below the server's clock in
@@ -65,6 +66,7 @@ end
 -- number above 2^53 would lose digits on the way out.
 local function fence_of(last)
   local key = base .. 'fence'
+  -- false: the caller read it, and it was missing.
   if last == nil then last = redis.call('GET', key) end
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -89,8 +91,11 @@ end
 -- hands over on the internal channel only, so the first client of this
 -- module behind it is told to listen there. A client of this module whose
 -- number is skipped, or held by another's presence, is told so: it draws
--- again. Returns the number, and the fencing token if it was granted so.
-local function hand_over(from, d, skip)
+-- again. 'last' is the fence key's value if the caller has read it (see
+-- fence_of). The keys after it are the leaving holder's, deleted here so
+-- that a queue that empties goes in one DEL. Returns the number, the
+-- fencing token if it was granted so, and whether the number is live.
+local function hand_over(from, d, skip, last, ...)
   local m, presence, t, stale = from, false, false, false
   while m <= d do
     presence, t, stale = user_of(m)
@@ -102,43 +107,46 @@ local function hand_over(from, d, skip)
   -- followers still read that the turn went on, but nobody is woken.
   if m > d then
     say(m .. ' granted')
-    redis.call('DEL', dispenser, indicator)
+    redis.call('DEL', dispenser, indicator, ...)
     return m
   end
+  if select('#', ...) > 0 then redis.call('DEL', ...) end
   announce(m)
   say(m .. ' granted')
   redis.call('SET', indicator, m)
   if not presence then return m end
   if t then
-    local f = fence_of()
+    local f = fence_of(last)
     say(m .. ' started (fence ' .. f .. ')')
     wake(t, m .. ' ' .. redis.sha1hex(t) .. ' ' .. f)
-    return m, f
+    return m, f, true
   end
   if stale then wake(stale, m .. ' skipped') end
   for k = m + 1, d do
     local _, u = user_of(k)
     if u then wake(u, k .. ' watch'); break end
   end
-  return m
+  return m, nil, true
 end
 -- Skips a head of the queue whose presence is gone; returns indicator, dispenser.
-local function settle(i, d, skip)
-  if i and d and i <= d and skippable(i, d, skip) then
+-- 'known' is the head's presence if the caller has read it (see skippable).
+local function settle(i, d, skip, known)
+  if i and d and i <= d and skippable(i, d, skip, known) then
     hand_over(i, d, skip)
     return counters()
   end
   return i, d
 end
 -- The head's number if it is the newest and has no presence: a follow-up must skip it.
-local function stuck(i, d)
-  if i and d and i == d and not alive(i) then return i end
+local function stuck(i, d, known)
+  if i and d and i == d and not (known or (known == nil and alive(i))) then return i end
   return 0
 end
 -- 1 when the holder is not known as a client of this module (a turn 1.0 user
--- hands over on the internal channel only).
-local function foreign(i)
-  local _, t = user_of(i)
+-- hands over on the internal channel only). 'known' and 't' are what user_of
+-- gave for i, if the caller has asked it already.
+local function foreign(i, known, t)
+  if known == nil then known, t = user_of(i) end
   if t then return 0 end
   return 1
 end

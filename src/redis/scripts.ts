@@ -77,18 +77,30 @@ local mine, token_key, draw_key = KEYS[3], KEYS[4], KEYS[5]
 -- The caller is the user of its number while the presence holds its label and
 -- the token key its draw token (followed by that label). A user who drew the
 -- same number and label after the queue restarted wrote its own token there,
--- so a caller whose number was skipped never takes that user's place.
-local function place(label, token)
-  local v = redis.call('MGET', token_key, mine, indicator, dispenser)
-  return v[1] == token .. label, v[2] == label, tonumber(v[3]), tonumber(v[4])
+-- so a caller whose number was skipped never takes that user's place. The
+-- keys given are read with the rest, and their values returned after it.
+local function place(label, token, ...)
+  local v = redis.call('MGET', token_key, mine, indicator, dispenser, ...)
+  return v[1] == token .. label, v[2] == label, tonumber(v[3]), tonumber(v[4]), v[5]
 end
--- Deletes what is left of the caller's draw, given whether its token key held
--- its token and its presence its label; true if the token key was still there
--- (the first time only, so a script sent twice says nothing twice).
+`;
+
+/**
+ * What the scripts by which a user leaves add to `user`: what is left of a
+ * draw, and deleting it.
+ */
+const leaving = `
+-- What is left of the caller's draw, given whether its token key held its
+-- token and its presence its label: the keys to delete.
+local function leftovers(had, labelled)
+  if had and labelled then return mine, token_key, draw_key end
+  if had then return token_key, draw_key end
+  return draw_key
+end
+-- Deletes what is left of the caller's draw; true if the token key was still
+-- there (the first time only, so a script sent twice says nothing twice).
 local function forget(had, labelled)
-  if had and labelled then redis.call('DEL', mine, token_key, draw_key)
-  elseif had then redis.call('DEL', token_key, draw_key)
-  else redis.call('DEL', draw_key) end
+  redis.call('DEL', leftovers(had, labelled))
   return had
 end
 `;
@@ -107,11 +119,12 @@ export const DRAW: Script = script(
   `
 local label, expire, try, skip, token = ARGV[3], ARGV[4], ARGV[5] == '1', tonumber(ARGV[6]), ARGV[7]
 local draw_key = KEYS[3]
-local v = redis.call('MGET', draw_key, indicator, dispenser, base .. 'fence')
-local drawn, i, d, last = tonumber(v[1]), tonumber(v[2]), tonumber(v[3]), v[4]
+local v = redis.call('MGET', draw_key, indicator, dispenser, base .. 'fence', base .. 'line')
 -- Shared turns live in keys turn 1.0 never reads (turn:<r>:line and on); a
 -- plain user beside them would not see them, so the two never share a resource.
-if redis.call('EXISTS', base .. 'line') == 1 then return {-3, 0, 0} end
+-- The line is always a string (shared_scripts.ts), so MGET sees it.
+if v[5] then return {-3, 0, 0} end
+local drawn, i, d, last = tonumber(v[1]), tonumber(v[2]), tonumber(v[3]), v[4]
 -- The same draw again (its reply was lost and the client resent it): report
 -- the number it drew rather than leave that one behind as a ghost.
 if drawn and redis.call('GET', tokens .. drawn) == token .. label then
@@ -119,8 +132,14 @@ if drawn and redis.call('GET', tokens .. drawn) == token .. label then
   if i and i < drawn then return {drawn, 0, i, foreign(i)} end
 end
 local head = i
-i, d = settle(i, d, skip)
-if try and i and d and i <= d then return {0, i, stuck(i, d)} end
+-- The head's user, read once for the settle, the try and 'foreign'.
+local known, t
+if i and d and i <= d then known, t = user_of(i) end
+i, d = settle(i, d, skip, known)
+-- A settle that moved the indicator handed over: the new head is another
+-- user, and a fencing token may have been issued since 'last' was read.
+if i ~= head then last, known = nil, nil end
+if try and i and d and i <= d then return {0, i, stuck(i, d, known)} end
 -- turn 1.0's MSETNX dispenser 0 indicator 1, then INCR dispenser.
 local n = redis.call('INCR', dispenser)
 if not i or i > n then i = n; redis.call('SET', indicator, n) end
@@ -129,13 +148,11 @@ redis.call('SET', tokens .. n, token .. label, 'PX', expire)
 redis.call('SET', draw_key, n, 'PX', expire)
 say(n .. ' assigned to "' .. label .. '"')
 if i == n then
-  -- A hand-over above issued a token since 'last' was read.
-  if head ~= i then last = nil end
   local f = fence_of(last)
   say(n .. ' started (fence ' .. f .. ')')
   return {n, 1, f}
 end
-return {n, 0, i, foreign(i)}
+return {n, 0, i, foreign(i, known, t)}
 `,
 );
 
@@ -150,7 +167,7 @@ return {n, 0, i, foreign(i)}
 export const POLL: Script = script(
   "turnPoll",
   5,
-  user + `
+  user + leaving + `
 local n, label, expire, skip, token = tonumber(ARGV[3]), ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
 local had, labelled, i, d = place(label, token)
 if not (had and labelled) then
@@ -159,15 +176,19 @@ if not (had and labelled) then
 end
 refresh(mine, expire)
 refresh(token_key, expire)
-if i and d and i <= d and skippable(i, d, skip) then
+-- The head's user, read once for the settle and 'foreign', when it is not the caller.
+local known, t
+if i and d and i < n and i <= d then known, t = user_of(i) end
+if i and d and i <= d and skippable(i, d, skip, known) then
   local m, f = hand_over(i, d, skip)
   -- Granted to the caller just now: its wake message says the same.
   if m == n and f then return {1, f} end
   i, d = counters()
+  known = nil
 end
 if not i or i > n then forget(true, true); say(n .. ' lapsed'); return {-1} end
 if i == n then local f = fence_of(); say(n .. ' started (fence ' .. f .. ')'); return {1, f} end
-return {0, i, ttl_ahead(n - 1, i), foreign(i)}
+return {0, i, ttl_ahead(n - 1, i), foreign(i, known, t)}
 `,
 );
 
@@ -199,9 +220,10 @@ return 1
 export const RELEASE: Script = script(
   "turnRelease",
   5,
-  user + `
+  user + leaving + `
 local n, label, outcome, skip, token = tonumber(ARGV[3]), ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
-local had, labelled, i, d = place(label, token)
+-- The fence key too: a holder's hand-over issues the next token from it.
+local had, labelled, i, d, last = place(label, token, base .. 'fence')
 local ours = had and labelled
 -- A gone presence counts as the caller's only where anyone could skip it, so a
 -- stranger naming the newest number cannot pass a turn 1.0 user mid-draw.
@@ -209,13 +231,16 @@ local holder = i == n and (ours or (d ~= nil and skippable(n, d, skip)))
 local ahead = 0
 if i and i < n then ahead = live_between(i, n - 1) end
 if holder and outcome == 'crashed' then say(n .. ' crashed!') end
-forget(had, labelled)
 if holder and outcome == 'completed' then say(n .. ' completed by "' .. label .. '"') end
 if ours and outcome == 'left' then say(n .. ' left') end
 if holder then
-  local m = hand_over(n + 1, d, skip)
-  return {1, ahead, stuck(m, d)}
+  -- The hand-over deletes what is left of the draw: with the queue's
+  -- counters, in one DEL, when nobody is left.
+  local m, _, live = hand_over(n + 1, d, skip, last, leftovers(had, labelled))
+  if m == d and not live then return {1, ahead, m} end
+  return {1, ahead, 0}
 end
+forget(had, labelled)
 -- The newest waiter leaving un-draws its number, so no gap is left behind.
 if ours and i and i < n and n == d then d = redis.call('DECR', dispenser) end
 i, d = settle(i, d, skip)
