@@ -80,7 +80,9 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
     const grant = (ticket: RedisTicket, fence: bigint, sentAt: number) =>
       this.grant(ticket, fence, sentAt);
     this.#draws = new Draws(this.#session, {
-      ready: () => this.#ready(),
+      // The same wait for the connection as a lock without a timeout takes,
+      // so that locks asked in turn while connecting draw in turn.
+      ready: () => this.#connect(undefined),
       connected: () => this.#session.connected && !this.closed,
       grant,
       schedule: () => this.#heartbeat.schedule(),
