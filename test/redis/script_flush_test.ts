@@ -26,7 +26,10 @@ redisTest(
     await untilQueued(holder, "flushed", 2);
     await t.redis.script("FLUSH");
     const renewedFrom = first.validUntil;
-    await waitFor(async () => first.validUntil > renewedFrom, "a renewal");
+    await waitFor(
+      () => Promise.resolve(first.validUntil > renewedFrom),
+      "a renewal",
+    );
     assert.equal(first.signal.aborted, false);
     // Unheard, the grant reaches the waiter only by its poll.
     const hear = await deafen(t.redis);
