@@ -114,6 +114,9 @@ export abstract class TurnEngine<T extends Ticket> implements Engine {
     return work();
   }
 
+  /** Throws if a backend cannot name a queue `resources` gives. */
+  protected checkNames(_resources: readonly string[]): void {}
+
   /** Runs as closing begins, before users leave. */
   protected beginClose(): void {}
 
@@ -270,6 +273,7 @@ export abstract class TurnEngine<T extends Ticket> implements Engine {
   /** The queues of `resources` that exist, in the order given. */
   async status(resources: readonly string[]): Promise<ResourceStatus[]> {
     this.assertOpen();
+    this.checkNames(resources);
     return await this.onQueues(() => this.readQueues(resources));
   }
 
@@ -279,6 +283,7 @@ export abstract class TurnEngine<T extends Ticket> implements Engine {
     forget: boolean,
   ): Promise<ResetResult[]> {
     this.assertOpen();
+    this.checkNames(resources);
     return await this.onQueues(async () => {
       const results: ResetResult[] = [];
       for (const resource of resources) {

@@ -313,6 +313,14 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
   // -------------------------------------------------------------------------
   // Reading and resetting queues
 
+  /**
+   * A name Redis keys cannot carry is bad input, refused as `lock` refuses
+   * it, before connecting: not an error of the connection.
+   */
+  protected override checkNames(resources: readonly string[]): void {
+    for (const resource of resources) resourceKeys(resource, this.#hashTag);
+  }
+
   /** Connects first; rejects with this module's errors only. */
   protected override onQueues<R>(work: () => Promise<R>): Promise<R> {
     return this.#session.owned(this.#ready().then(work));
