@@ -317,7 +317,7 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
    * A name Redis keys cannot carry is bad input, refused as `lock` refuses
    * it, before connecting: not an error of the connection.
    */
-  protected override checkNames(resources: readonly string[]): void {
+  protected override assertNames(resources: readonly string[]): void {
     for (const resource of resources) resourceKeys(resource, this.#hashTag);
   }
 
