@@ -114,6 +114,9 @@ export abstract class TurnEngine<T extends Ticket> implements Engine {
     return work();
   }
 
+  /** Throws if a backend cannot name a queue `resources` gives. */
+  protected assertNames(_resources: readonly string[]): void {}
+
   /** Runs as closing begins, before users leave. */
   protected beginClose(): void {}
 
@@ -267,9 +270,20 @@ export abstract class TurnEngine<T extends Ticket> implements Engine {
     return await this.onQueues(() => this.listResources());
   }
 
+  /** See {@linkcode Engine.checkNames}. */
+  checkNames(resources: readonly string[]): Promise<void> {
+    try {
+      this.assertNames(resources);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   /** The queues of `resources` that exist, in the order given. */
   async status(resources: readonly string[]): Promise<ResourceStatus[]> {
     this.assertOpen();
+    this.assertNames(resources);
     return await this.onQueues(() => this.readQueues(resources));
   }
 
@@ -279,6 +293,7 @@ export abstract class TurnEngine<T extends Ticket> implements Engine {
     forget: boolean,
   ): Promise<ResetResult[]> {
     this.assertOpen();
+    this.assertNames(resources);
     return await this.onQueues(async () => {
       const results: ResetResult[] = [];
       for (const resource of resources) {

@@ -36,6 +36,11 @@ export interface Engine {
   ): Promise<Lock | null>;
   /** Names of every resource with a queue, sorted. */
   resources(): Promise<string[]>;
+  /**
+   * Rejects, sending nothing, if a name in `resources` cannot name a queue
+   * on this backend (as a resource with an empty hash tag cannot).
+   */
+  checkNames(resources: readonly string[]): Promise<void>;
   /** The queues of `resources` that exist, in the order given. */
   status(resources: readonly string[]): Promise<ResourceStatus[]>;
   /** turn 1.0's reset, per resource; `forget` also drops idle fences. */

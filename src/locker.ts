@@ -192,6 +192,8 @@ export class Locker implements AsyncDisposable {
   ): Promise<LockSet> {
     const names = checkResources(resources);
     checkLockOptions({ ...options, onQueue: undefined });
+    // A bad name fails the set before any of its turns is taken.
+    await this.#engine.checkNames(names);
     return await lockAll((r, o) => this.lock(r, o), names, options);
   }
 
@@ -205,6 +207,7 @@ export class Locker implements AsyncDisposable {
   ): Promise<LockSet | null> {
     const names = checkResources(resources);
     checkLockOptions(options);
+    await this.#engine.checkNames(names);
     return await tryLockAll((r, o) => this.tryLock(r, o), names, options);
   }
 

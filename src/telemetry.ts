@@ -316,6 +316,10 @@ class InstrumentedEngine implements Engine {
     return this.#engine.resources();
   }
 
+  checkNames(resources: readonly string[]): Promise<void> {
+    return this.#engine.checkNames(resources);
+  }
+
   status(resources: readonly string[]): Promise<ResourceStatus[]> {
     return this.#engine.status(resources);
   }

@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import {
   ConnectionError,
   LeaseLostError,
+  type Lock,
   Locker,
   TimeoutError,
   TurnError,
@@ -122,6 +123,41 @@ lockerTest(
         await held.release();
       }
       assert.deepEqual(numbers, [...numbers].sort((a, b) => a - b));
+    }
+    assert.deepEqual(await t.leftovers(), []);
+  },
+);
+
+lockerTest(
+  "locks asked in turn are granted in turn, with a timeout or without, connected or not yet",
+  async (t) => {
+    const locker = t.locker();
+    for (const round of [1, 2]) {
+      const signal = new AbortController().signal;
+      const labels = ["try", "plain", "timeout", "signal", "both", "again"];
+      const granted: string[] = [];
+      // Each is released as soon as it is granted, so the next may come.
+      const take = async (lock: Promise<Lock | null>) => {
+        const held = await lock;
+        if (held === null) return;
+        granted.push(held.label);
+        await held.release();
+      };
+      const asked = [
+        take(locker.tryLock("in turn", { label: "try" })),
+        take(locker.lock("in turn", { label: "plain" })),
+        take(locker.lock("in turn", { label: "timeout", timeout: 60_000 })),
+        take(locker.lock("in turn", { label: "signal", signal })),
+        take(
+          locker.lock("in turn", { label: "both", signal, timeout: 60_000 }),
+        ),
+        take(locker.lock("in turn", { label: "again" })),
+      ];
+      // Asked behind the others, it finds the turn taken.
+      const late = await within(locker.tryLock("in turn"), 5000, "late try");
+      assert.equal(late, null, `round ${round}: a late try took the turn`);
+      await within(Promise.all(asked), 5000, `round ${round}`);
+      assert.deepEqual(granted, labels, `round ${round}`);
     }
     assert.deepEqual(await t.leftovers(), []);
   },

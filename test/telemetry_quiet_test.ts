@@ -27,6 +27,7 @@ function noting(root: string, wantsPlace: boolean[]): Engine {
       return engine.tryAcquire(resource, spec, limits);
     },
     resources: () => engine.resources(),
+    checkNames: (resources) => engine.checkNames(resources),
     status: (resources) => engine.status(resources),
     reset: (resources, forget) => engine.reset(resources, forget),
     follow: (resources, signal) => engine.follow(resources, signal),

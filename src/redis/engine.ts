@@ -80,7 +80,9 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
     const grant = (ticket: RedisTicket, fence: bigint, sentAt: number) =>
       this.grant(ticket, fence, sentAt);
     this.#draws = new Draws(this.#session, {
-      ready: () => this.#ready(),
+      // The same wait for the connection as a lock without a timeout takes,
+      // so that locks asked in turn while connecting draw in turn.
+      ready: () => this.#connect(undefined),
       connected: () => this.#session.connected && !this.closed,
       grant,
       schedule: () => this.#heartbeat.schedule(),
@@ -310,6 +312,14 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
 
   // -------------------------------------------------------------------------
   // Reading and resetting queues
+
+  /**
+   * A name Redis keys cannot carry is bad input, refused as `lock` refuses
+   * it, before connecting: not an error of the connection.
+   */
+  protected override assertNames(resources: readonly string[]): void {
+    for (const resource of resources) resourceKeys(resource, this.#hashTag);
+  }
 
   /** Connects first; rejects with this module's errors only. */
   protected override onQueues<R>(work: () => Promise<R>): Promise<R> {

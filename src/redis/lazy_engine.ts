@@ -54,6 +54,11 @@ export class LazyEngine implements Engine {
     return this.#on((engine) => engine.resources());
   }
 
+  /** See {@linkcode Engine.checkNames}. */
+  checkNames(resources: readonly string[]): Promise<void> {
+    return this.#on((engine) => engine.checkNames(resources));
+  }
+
   /** See {@linkcode Engine.status}. */
   status(resources: readonly string[]): Promise<ResourceStatus[]> {
     return this.#on((engine) => engine.status(resources));

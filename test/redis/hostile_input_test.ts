@@ -173,6 +173,22 @@ redisTest(
 );
 
 redisTest(
+  "with hash tags, a name starting with } is refused as bad input by every API call, with nothing sent",
+  async (t) => {
+    const locker = t.locker({ hashTag: true });
+    // Connected first, so a call that went on to Redis would be counted.
+    await (await locker.lock("ok")).release();
+    const before = await commandsSent(t.redis);
+    for (const [call, run] of API_CALLS) {
+      const error = await thrown(() => run(locker, "}x" as never));
+      assert.ok(error instanceof RangeError, `${call}: ${error}`);
+      assert.match(error.message, /must not start with "}".*: got "}x"/, call);
+    }
+    assert.equal(await commandsSent(t.redis), before, "commands were sent");
+  },
+);
+
+redisTest(
   "hostile labels come back unchanged from status and follow",
   async (t) => {
     const others = await bystander(t.redis, t.locker(), t.locker());
