@@ -118,17 +118,23 @@ redisTest(
 );
 
 /**
- * A waiter behind a proxy whose wake channel lingers, and its next draw,
- * which Redis has run while its reply is held back (until
- * `proxy.resume()`) behind the turn `held` of another Locker.
+ * A waiter behind a proxy whose wake channel on "r" lingers (within
+ * `limits`, if given), and its next draw, which Redis has run while its
+ * reply is held back (until `proxy.resume()`) behind the turn `held` of
+ * another Locker. `before` runs just before that turn is taken.
  */
-async function drawHeldBack(t: RedisTestContext) {
-  const behind = await behindProxy(t);
+async function drawHeldBack(
+  t: RedisTestContext,
+  limits?: LingerLimits,
+  before: (waiter: Locker, holder: Locker) => Promise<void> = async () => {},
+) {
+  const behind = await behindProxy(t, limits ? lingering(limits) : {});
   const { proxy, locker: waiter } = behind;
   const holder = t.locker();
   const witness = new Witness();
   // Its wake channel lingers, live before the next draw.
   await waitBehind(witness, holder, waiter, "r");
+  await before(waiter, holder);
   const held = await witness.granted("holder", holder.lock("r"));
   // Only the waiter's draw carries its label.
   const label = "waiter-draws-now";
@@ -137,6 +143,7 @@ async function drawHeldBack(t: RedisTestContext) {
   await within(drawn, 10_000, "the waiter's draw ran");
   return {
     proxy,
+    waiter,
     witness,
     held,
     waiting,
@@ -260,5 +267,78 @@ redisTest(
       "the channel subscribed again",
     );
     await waitBehind(witness, holder, waiter, "r");
+  },
+);
+
+/**
+ * Resolves once every command `locker`'s subscriber sent before this call
+ * has been run by Redis: a new subscription on that one connection answers
+ * after them. Aborting the returned controller ends it.
+ */
+async function subscriberCaughtUp(locker: Locker): Promise<AbortController> {
+  const stop = new AbortController();
+  const follow = locker.follow(["barrier"], { signal: stop.signal });
+  await within(follow.ready, 10_000, "the barrier subscribed");
+  return stop;
+}
+
+/** The drawing waiter's channel is still subscribed; its grant reaches it. */
+async function grantReachesJoined(
+  t: RedisTestContext,
+  drawing: Awaited<ReturnType<typeof drawHeldBack>>,
+  unsubscribes: number,
+): Promise<void> {
+  const { proxy, waiter, witness, held, waiting } = drawing;
+  const barrier = await subscriberCaughtUp(waiter);
+  assert.equal(
+    await calls(t.redis, "unsubscribe"),
+    unsubscribes,
+    "no channel dropped",
+  );
+  assert.equal((await wakeChannels(t.redis, "r")).length, 1, "still live");
+  barrier.abort();
+  await witness.release("holder", held);
+  proxy.resume();
+  await witness.release("waiter", await witness.granted("waiter", waiting));
+}
+
+redisTest(
+  "a lingering channel that a drawing waiter has joined is not the one evicted when another starts to linger",
+  async (t) => {
+    const other = new Witness();
+    let heldB: Lock | undefined;
+    let waitingB: Promise<Lock> | undefined;
+    // At most one lingers: "b" starts to, while the waiter draws on "r".
+    await using drawing = await drawHeldBack(
+      t,
+      { idleMs: 600_000, max: 1 },
+      async (waiter, holder) => {
+        heldB = await other.granted("holder", holder.lock("b"));
+        waitingB = waiter.lock("b", QUIET);
+        await untilQueued(holder, "b", 2);
+        await waitFor(
+          async () => (await wakeChannels(t.redis, "b")).length === 1,
+          "the waiter listens on b",
+        );
+      },
+    );
+    const unsubscribes = await calls(t.redis, "unsubscribe");
+    await other.release("holder", heldB!);
+    // Its grant comes as a message: the held-back connection is not needed.
+    const lockB = await other.granted("waiter", waitingB!);
+    await grantReachesJoined(t, drawing, unsubscribes);
+    await other.release("waiter", lockB);
+  },
+);
+
+redisTest(
+  "a lingering channel that a drawing waiter has joined is not swept as idle",
+  async (t) => {
+    const idleMs = 1_000;
+    await using drawing = await drawHeldBack(t, { idleMs, max: 100 });
+    const unsubscribes = await calls(t.redis, "unsubscribe");
+    // Past the time an idle channel is swept (idleMs, up to half as late).
+    await new Promise((resolve) => setTimeout(resolve, 2 * idleMs));
+    await grantReachesJoined(t, drawing, unsubscribes);
   },
 );
