@@ -10,6 +10,7 @@
 
 import { awaitTurn, type WaitSteps } from "./await_turn.ts";
 import type { Engine, WaitLimits } from "./engine.ts";
+import { rejecting } from "./wait.ts";
 import { type ConnectionError, TurnError } from "./errors.ts";
 import type { Follow } from "./follow.ts";
 import type { Lock, ReleaseOutcome } from "./lock.ts";
@@ -181,14 +182,12 @@ export abstract class TurnEngine<T extends Ticket> implements Engine {
     prepare: "prepareWait" | "prepareTry",
     go: (ticket: T) => Promise<R>,
   ): Promise<R> {
-    try {
+    return rejecting(() => {
       this.assertOpen();
       const ticket = this.ticketFor(resource, spec);
       const preparing = this[prepare](ticket, limits);
       return preparing ? preparing.then(() => go(ticket)) : go(ticket);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    });
   }
 
   async #try(ticket: T): Promise<Lock | null> {
@@ -247,13 +246,11 @@ export abstract class TurnEngine<T extends Ticket> implements Engine {
   protected leaveHeld(ticket: T, outcome: ReleaseOutcome): Promise<void> {
     // close() may have released it already.
     if (ticket.state === "gone") return Promise.resolve();
-    try {
+    return rejecting(() => {
       this.tickets.delete(ticket);
       this.unwatch(ticket);
       return this.leaveAsHolder(ticket, outcome);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    });
   }
 
   /** Runs the leave step of a holder; closing waits for it. */
@@ -272,12 +269,7 @@ export abstract class TurnEngine<T extends Ticket> implements Engine {
 
   /** See {@linkcode Engine.checkNames}. */
   checkNames(resources: readonly string[]): Promise<void> {
-    try {
-      this.assertNames(resources);
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return rejecting(() => Promise.resolve(this.assertNames(resources)));
   }
 
   /** The queues of `resources` that exist, in the order given. */

@@ -18,6 +18,7 @@ import {
   whileHeld,
 } from "./lock_set.ts";
 import type { Engine, WaitLimits } from "./engine.ts";
+import { rejecting } from "./wait.ts";
 import {
   checkDuration,
   checkLabel,
@@ -137,13 +138,11 @@ export class Locker implements AsyncDisposable {
    * `signal` aborts; either way the user has left the queue.
    */
   lock(resource: string, options: LockOptions = {}): Promise<Lock> {
-    try {
+    // Bad input rejects, as every failure of a lock does.
+    return rejecting(() => {
       const { spec, limits } = checkLockOptions(options);
       return this.#engine.acquire(checkResource(resource), spec, limits);
-    } catch (error) {
-      // Bad input rejects, as every failure of a lock does.
-      return Promise.reject(error);
-    }
+    });
   }
 
   /**
@@ -154,12 +153,10 @@ export class Locker implements AsyncDisposable {
     resource: string,
     options: Omit<LockOptions, "timeout" | "signal" | "onQueue"> = {},
   ): Promise<Lock | null> {
-    try {
+    return rejecting(() => {
       const { spec, limits } = checkLockOptions(options);
       return this.#engine.tryAcquire(checkResource(resource), spec, limits);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    });
   }
 
   /**

@@ -1,5 +1,6 @@
 /**
- * Bounded waiting shared by the engines.
+ * Bounded waiting shared by the engines, and how a call that starts its work
+ * at once still fails only by rejecting.
  *
  * @module
  */
@@ -8,6 +9,19 @@ import type { WaitLimits } from "./engine.ts";
 
 /** What a wait rejects with when its timeout ran out. */
 export const TIMED_OUT: unique symbol = Symbol("timed out");
+
+/**
+ * Runs `work` now and gives its promise; what `work` throws rejects it
+ * instead, so a caller that starts its work in its own tick still fails
+ * only by rejecting.
+ */
+export function rejecting<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return work();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
 
 /** Resolves after `ms` milliseconds. */
 export function delay(ms: number): Promise<void> {

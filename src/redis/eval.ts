@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import type { Client } from "./client.ts";
 import type { Script } from "./scripts.ts";
 import { nameRefusal } from "./refusal.ts";
+import { rejecting } from "../wait.ts";
 import { forMs, SLOT_MOVE_WAIT_MS, whileSlotMoves } from "./slot_move.ts";
 
 /** One script invocation. */
@@ -81,11 +82,7 @@ export function runAndRead<R>(
 
 /** EVALSHA of the call; what the client throws, it rejects with. */
 function evalSha(client: Client, call: ScriptCall): Promise<unknown> {
-  try {
-    return client.evalsha(shaOf(call.script), ...evalArgs(call));
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  return rejecting(() => client.evalsha(shaOf(call.script), ...evalArgs(call)));
 }
 
 /**

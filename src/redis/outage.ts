@@ -9,7 +9,7 @@
 import { type Client, endedForGood } from "./client.ts";
 import { isAway } from "./errors.ts";
 import type { Session } from "./session.ts";
-import { delay } from "../wait.ts";
+import { delay, rejecting } from "../wait.ts";
 
 /** Pause between draws that failed because Redis is away. */
 const REDRAW_WHILE_AWAY_MS = 100;
@@ -28,11 +28,7 @@ export function retryWhileAway(
       retryWhileAway(attempt, waits)
     );
   };
-  try {
-    return attempt().catch(again);
-  } catch (error) {
-    return Promise.reject(error).catch(again);
-  }
+  return rejecting(attempt).catch(again);
 }
 
 /**
