@@ -7,7 +7,12 @@
 
 import type { ConnectionError } from "../errors.ts";
 import { Ticket, type TicketSpec } from "../ticket.ts";
-import { grantProof, newDrawToken, type ResourceKeys } from "./keys.ts";
+import {
+  grantProof,
+  newDrawToken,
+  type ResourceKeys,
+  wakeChannel,
+} from "./keys.ts";
 import { numberOfTicketKey, sharedKeysOf } from "./shared_keys.ts";
 import type { Place } from "./steps.ts";
 import { stepsFor, type TicketSteps } from "./ticket_steps.ts";
@@ -70,6 +75,13 @@ export class RedisTicket extends Ticket<ResourceKeys> {
   /** The key and channel names of the ticket's resource. */
   get keys(): ResourceKeys {
     return this.handle;
+  }
+
+  #wakeChannel: string | undefined;
+
+  /** Its Locker's wake channel on the ticket's resource. */
+  get wakeChannel(): string {
+    return this.#wakeChannel ??= wakeChannel(this.keys, this.wakeId);
   }
 
   /** Whether the ticket is for a shared turn. */

@@ -15,12 +15,7 @@
  * @module
  */
 
-import {
-  numberOfPresenceKey,
-  parseWake,
-  wakeChannel,
-  type WakeMessage,
-} from "./keys.ts";
+import { numberOfPresenceKey, parseWake, type WakeMessage } from "./keys.ts";
 import { NEWEST_GRACE_MS } from "./scripts.ts";
 import type { RedisPollResult, Step } from "./steps.ts";
 import type { Session } from "./session.ts";
@@ -96,7 +91,7 @@ export class Waiters {
   async watch(ticket: RedisTicket): Promise<void> {
     if (ticket.shared) return await this.#shared.add(ticket.sharedWake, ticket);
     const wake = this.#wake.add(
-      wakeChannel(ticket.keys, ticket.wakeId),
+      ticket.wakeChannel,
       ticket,
     );
     await Promise.all([wake, this.#hearIfNeeded(ticket)]);
@@ -110,7 +105,7 @@ export class Waiters {
    */
   join(ticket: RedisTicket): number | undefined {
     if (ticket.shared) return undefined;
-    const channel = wakeChannel(ticket.keys, ticket.wakeId);
+    const channel = ticket.wakeChannel;
     const live = this.#wake.join(channel, ticket);
     if (this.#wake.has(channel, ticket)) this.#early.set(ticket, []);
     return live;
@@ -129,7 +124,7 @@ export class Waiters {
   async listen(ticket: RedisTicket, live: number | undefined): Promise<void> {
     const heard = this.#early.get(ticket) ?? [];
     this.#early.delete(ticket);
-    const channel = wakeChannel(ticket.keys, ticket.wakeId);
+    const channel = ticket.wakeChannel;
     const warm = live !== undefined && this.#wake.live(channel) === live;
     for (const message of heard) this.#heard(ticket, message);
     if (ticket.state !== "waiting") return;
@@ -179,7 +174,7 @@ export class Waiters {
       this.#aheadDeadlines.delete(ticket);
       return;
     }
-    this.#wake.delete(wakeChannel(ticket.keys, ticket.wakeId), ticket);
+    this.#wake.delete(ticket.wakeChannel, ticket);
     this.#early.delete(ticket);
     this.#aheadDeadlines.delete(ticket);
     this.#unhear(ticket);
