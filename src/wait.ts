@@ -37,6 +37,12 @@ export async function waitOrGiveUp(
   promise: Promise<void>,
   { timeout, signal }: WaitLimits,
 ): Promise<void> {
+  // An abort event already fired never fires again. Nobody waits for
+  // `promise` now, as nobody would once a race with it was lost.
+  if (signal?.aborted) {
+    promise.catch(() => {});
+    throw signal.reason;
+  }
   let timer: ReturnType<typeof setTimeout> | undefined;
   let onAbort: (() => void) | undefined;
   const giveUp = new Promise<never>((_, reject) => {

@@ -3,6 +3,7 @@ import { parseRedisUrl, redact } from "../../src/redis/url.ts";
 import { Redis } from "ioredis";
 import { ConnectionError, Locker } from "../../mod.ts";
 import { freePort } from "../../support/redis_server.ts";
+import { within } from "../support/helpers.ts";
 
 Deno.test("redis URLs carry turn 1.0's connection words", () => {
   assert.deepEqual(parseRedisUrl("redis://localhost:6379/0"), {
@@ -138,5 +139,18 @@ Deno.test("cluster options are checked, and name the nodes in messages", async (
     new RegExp(`Redis Cluster 127\\.0\\.0\\.1:${port}`),
   );
   assert.ok(!error.message.includes("secret"));
+  await locker.close();
+});
+
+Deno.test("a signal aborted before lock() ends it while the Locker is still connecting", async () => {
+  // Nothing listens on a port from freePort(): the connection never comes.
+  const locker = new Locker({ url: `redis://127.0.0.1:${freePort()}` });
+  const reason = new Error("stop");
+  const locking = locker.lock("r", { signal: AbortSignal.abort(reason) });
+  await within(
+    assert.rejects(locking, (e) => e === reason),
+    5000,
+    "the aborted lock rejects",
+  );
   await locker.close();
 });
