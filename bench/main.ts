@@ -18,6 +18,7 @@ import {
   openPeer,
   type PeerName,
   REDIS_PEERS,
+  SCRIPT_PEERS,
   TURN1_PEERS,
 } from "./peers.ts";
 import { Pool } from "./pool.ts";
@@ -112,7 +113,10 @@ async function run(
     log(want(1) ? "limit and scenario 1 (uncontended), interleaved" : "limit");
     const { limit, ...uncontendedPeers } = await acrossRounds(
       rounds,
-      ["limit", ...(want(1) ? [...REDIS_PEERS, "async-mutex"] : [])],
+      [
+        "limit",
+        ...(want(1) ? [...REDIS_PEERS, ...SCRIPT_PEERS, "async-mutex"] : []),
+      ],
       async (name) => {
         if (name === "limit") return await measureLimit(redis, config.limitOps);
         await using peer = await openPeer(name as PeerName, {

@@ -17,6 +17,8 @@ import { Mutex as MemoryMutex } from "async-mutex";
 import lockfile from "proper-lockfile";
 import { Locker } from "../mod.ts";
 import { turn1Lock } from "../support/turn1_client.ts";
+import { newDrawToken, newWakeId, resourceKeys } from "../src/redis/keys.ts";
+import { draw, release, run, type Target } from "../src/redis/steps.ts";
 
 /** The name of a lock under comparison. */
 export type PeerName =
@@ -26,6 +28,7 @@ export type PeerName =
   | "redlock-10ms"
   | "redis-semaphore"
   | "async-mutex"
+  | "turn-scripts"
   | "turn-file"
   | "proper-lockfile";
 
@@ -49,6 +52,13 @@ export const TURN1_PEERS: readonly PeerName[] = ["turn1"];
  * with a `file:` URL naming a directory. turn-file is turn's file backend.
  */
 export const FILE_PEERS: readonly PeerName[] = ["turn-file", "proper-lockfile"];
+
+/**
+ * Scenario 1's yardstick for turn's protocol apart from the Locker: turn's
+ * draw and release scripts sent with ioredis, one EVALSHA each, with no
+ * Locker around them.
+ */
+export const SCRIPT_PEERS: readonly PeerName[] = ["turn-scripts"];
 
 /** A held lock. */
 export interface Held {
@@ -94,6 +104,8 @@ export async function openPeer(
       return await openSemaphore(options);
     case "async-mutex":
       return openMemory();
+    case "turn-scripts":
+      return await openScripts(options);
     case "proper-lockfile":
       return openLockfile(options);
   }
@@ -110,6 +122,38 @@ async function openTurn(
       return { ticket: lock.number, release: () => lock.release() };
     },
     [Symbol.asyncDispose]: () => locker.close(),
+  };
+}
+
+/**
+ * turn's two scripts and nothing else: the draw's arguments and the release's
+ * as the Locker builds them (steps.ts), a fresh draw token per lock. Only for
+ * a lock nobody else wants: it cannot wait.
+ */
+async function openScripts({ url, expire }: PeerOptions): Promise<Peer> {
+  const redis = await connected(url);
+  const wakeId = newWakeId();
+  const label = "bench";
+  return {
+    async acquire(resource) {
+      const target: Target = {
+        keys: resourceKeys(resource),
+        variant: "single",
+      };
+      const token = newDrawToken(wakeId);
+      const drawn = await run(
+        redis,
+        draw(target, { label, expire, token, skip: 0 }),
+      );
+      if (!drawn.granted) throw new Error(`${resource} is busy: cannot wait`);
+      const place = { n: drawn.n, label, token };
+      return {
+        ticket: drawn.n,
+        release: async () =>
+          void await run(redis, release(target, place, "completed")),
+      };
+    },
+    [Symbol.asyncDispose]: async () => void await redis.quit(),
   };
 }
 

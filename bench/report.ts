@@ -74,7 +74,25 @@ function uncontendedSection(
     }; cycles/s turn/redlock at least 1.0: ${f(ofRedlock)}, ${
       verdict(ofRedlock >= 1)
     }.`,
-  ].join("\n\n");
+    scriptsNote(uncontended),
+  ].filter((part) => part !== "").join("\n\n");
+}
+
+/**
+ * What the `turn-scripts` row says: how near redlock turn's protocol itself
+ * comes, and the Locker's share of turn's cycle.
+ */
+function scriptsNote(uncontended: Record<string, LoopFigures>): string {
+  const scripts = uncontended["turn-scripts"];
+  if (!scripts) return "";
+  const { turn, redlock } = uncontended;
+  return `\`turn-scripts\` is turn's draw and release scripts sent with ioredis and no Locker: they reach ${
+    f(scripts.perSec / redlock.perSec)
+  } of redlock's rate, and the Locker runs at ${
+    f(turn.perSec / scripts.perSec)
+  } of theirs (client CPU ${
+    f(turn.clientCpuUs - scripts.clientCpuUs, 0)
+  } µs a cycle above them).`;
 }
 
 function contendedRows(r: BenchResults, peers: Record<string, Contended>) {
