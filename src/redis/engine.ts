@@ -192,7 +192,7 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
   }
 
   protected lockOf(ticket: RedisTicket): Lock {
-    this.#heartbeat.schedule();
+    this.#heartbeat.scheduleHeld(ticket);
     return ticket.lock(
       (outcome) => this.leaveHeld(ticket, outcome),
       () => ticket.checkLease(),
@@ -279,7 +279,7 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
     outcome: ReleaseOutcome,
   ): Promise<void> {
     ticket.checkLease();
-    if (!ticket.leaseSignal.aborted) {
+    if (!ticket.lost) {
       const leaving = this.leave(ticket, outcome).then(() => {}, this.#own);
       return this.inFlight.track(leaving);
     }

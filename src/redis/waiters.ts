@@ -32,6 +32,13 @@ import type { TicketState } from "../ticket.ts";
  */
 const FIRST_CHECK_MS = 100;
 
+/** The earliest of `times`, or Infinity; spreads no arguments. */
+function earliest(times: Iterable<number>): number {
+  let due = Infinity;
+  for (const at of times) due = Math.min(due, at);
+  return due;
+}
+
 /** What the waiters ask of their engine. */
 export interface WaitersHost {
   /** A due time has changed: the heartbeat's timer is set again. */
@@ -208,16 +215,12 @@ export class Waiters {
 
   /** The earliest time a presence ahead would run out, or Infinity. */
   aheadDue(): number {
-    let due = Infinity;
-    for (const deadline of this.#aheadDeadlines.values()) {
-      due = Math.min(due, deadline);
-    }
-    return due;
+    return earliest(this.#aheadDeadlines.values());
   }
 
   /** The earliest check due, or Infinity. */
   checkDue(): number {
-    return Math.min(Infinity, ...this.#checks.values());
+    return earliest(this.#checks.values());
   }
 
   /** Takes the waiters whose check is due by `now`. */
