@@ -43,6 +43,7 @@ export class Ticket<H = unknown> {
   drawing: Promise<void> | undefined;
   #ahead = -1;
   readonly #granted = deferred<void>();
+  #onGrant: (() => void) | undefined;
   /** Made when first asked for: most leases are never watched nor lost. */
   #lease: AbortController | undefined;
 
@@ -81,11 +82,17 @@ export class Ticket<H = unknown> {
     this.spec.onQueue?.(ahead);
   }
 
+  /** Has `then` run as the ticket is granted, in the grant's own tick. */
+  whenGranted(then: () => void): void {
+    this.#onGrant = then;
+  }
+
   /** Marks the turn as this ticket's. */
   grant(): void {
     this.state = "held";
     this.#ahead = 0;
     this.#granted.resolve();
+    this.#onGrant?.();
   }
 
   /**
