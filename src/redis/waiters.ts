@@ -355,8 +355,9 @@ export class Waiters {
       return;
     }
     if (message.proof !== ticket.proof) return;
-    ticket.lastNews = Date.now();
-    if (Date.now() > ticket.validUntil) void this.poll(ticket);
+    const now = Date.now();
+    ticket.lastNews = now;
+    if (now > ticket.validUntil) void this.poll(ticket);
     else {
       // Its presence was last refreshed at validUntil - expire; the grant
       // does not move that.
