@@ -11,6 +11,7 @@ import { type ConnectionError, TimeoutError } from "./errors.ts";
 import type { Lock } from "./lock.ts";
 import type { Ticket } from "./ticket.ts";
 import { TIMED_OUT, waitOrGiveUp } from "./wait.ts";
+import { deferred } from "./deferred.ts";
 
 /** What a backend does for one wait. */
 export interface WaitSteps<T extends Ticket> {
@@ -27,26 +28,52 @@ export interface WaitSteps<T extends Ticket> {
 /**
  * Waits for the turn of `ticket`. A wait that times out, is aborted or
  * fails leaves the queue before it throws a TimeoutError or the reason.
+ * The Lock is made and handed over in the grant's own tick, so its user
+ * resumes one step after the grant.
  */
-export async function awaitTurn<T extends Ticket>(
+export function awaitTurn<T extends Ticket>(
   ticket: T,
   limits: WaitLimits,
   steps: WaitSteps<T>,
 ): Promise<Lock> {
+  const turn = deferred<Lock>();
+  let granted = false;
+  ticket.whenGranted(() => {
+    granted = true;
+    try {
+      turn.resolve(steps.lockOf(ticket));
+    } catch (error) {
+      turn.reject(error);
+    }
+  });
   const entered = steps.enter(ticket);
   entered.catch((error) => ticket.fail(error));
   // With nothing to give up for, the grant itself is waited for.
   const limited = limits.timeout !== undefined || limits.signal !== undefined;
-  try {
-    await (limited ? waitOrGiveUp(ticket.granted, limits) : ticket.granted);
-  } catch (reason) {
-    const ahead = await steps.leaveWaiting(ticket, entered);
-    if (reason === TIMED_OUT) {
-      const { resource } = ticket;
-      const unreachable = steps.unreachable(ticket);
-      throw new TimeoutError(resource, ahead, limits.timeout!, unreachable);
-    }
-    throw reason;
+  const waited = limited
+    ? waitOrGiveUp(ticket.granted, limits)
+    : ticket.granted;
+  waited.catch((reason) => {
+    // A grant that came before the give-up was heard stands.
+    if (granted) return;
+    giveUp(ticket, reason, entered, limits, steps).catch(turn.reject);
+  });
+  return turn.promise;
+}
+
+/** Leaves the queue after a failed wait, then throws why it failed. */
+async function giveUp<T extends Ticket>(
+  ticket: T,
+  reason: unknown,
+  entered: Promise<void>,
+  limits: WaitLimits,
+  steps: WaitSteps<T>,
+): Promise<never> {
+  const ahead = await steps.leaveWaiting(ticket, entered);
+  if (reason === TIMED_OUT) {
+    const { resource } = ticket;
+    const unreachable = steps.unreachable(ticket);
+    throw new TimeoutError(resource, ahead, limits.timeout!, unreachable);
   }
-  return steps.lockOf(ticket);
+  throw reason;
 }

@@ -86,17 +86,21 @@ export class Lock implements AsyncDisposable {
    */
   readonly fence: bigint;
   readonly #validUntil: () => number;
-  readonly #signal: AbortSignal;
+  /** The signal, or what makes it when first read. */
+  #signal: AbortSignal | (() => AbortSignal);
   readonly #check: () => void;
   readonly #end: (outcome: ReleaseOutcome) => Promise<void>;
   #released: Promise<void> | undefined;
 
-  /** Made by the Locker; not for direct use. */
+  /**
+   * Made by the Locker; not for direct use. `signal` may be a function
+   * that gives it, called when first read.
+   */
   constructor(
     resource: string,
     number: number,
     label: string,
-    signal: AbortSignal,
+    signal: AbortSignal | (() => AbortSignal),
     end: (outcome: ReleaseOutcome) => Promise<void>,
     check: () => void = () => {},
     lease: LeaseInfo = {},
@@ -120,6 +124,7 @@ export class Lock implements AsyncDisposable {
    */
   get signal(): AbortSignal {
     this.#check();
+    if (typeof this.#signal === "function") this.#signal = this.#signal();
     return this.#signal;
   }
 

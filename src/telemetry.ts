@@ -89,11 +89,33 @@ function sdkRegistered(api: Api): boolean {
 }
 
 /**
+ * Where every copy of the API of major version 1 keeps the providers
+ * registered with it (`trace`, `metrics`, ...): the API's own contract
+ * between copies, so that one registration serves them all.
+ */
+const API_GLOBALS = Symbol.for("opentelemetry.js.api.1");
+
+/** What is registered with the API, as `API_GLOBALS` keeps it. */
+interface Registered {
+  readonly trace?: unknown;
+  readonly metrics?: unknown;
+}
+
+/**
  * Whether a turn goes straight to the engine, known without waiting: the
- * API is loaded and nothing would receive what a turn reports.
+ * API is loaded and nothing would receive what a turn reports. With no
+ * tracer or meter provider registered at all, the common case, one look
+ * tells.
  */
 function untraced(): boolean {
-  return loaded !== undefined && !sdkRegistered(loaded);
+  if (loaded === undefined) return false;
+  const registered = (globalThis as { [API_GLOBALS]?: Registered })[
+    API_GLOBALS
+  ];
+  if (registered?.trace === undefined && registered?.metrics === undefined) {
+    return true;
+  }
+  return !sdkRegistered(loaded);
 }
 
 // One set of instruments per meter provider: an application may register

@@ -43,7 +43,9 @@ export class Ticket<H = unknown> {
   drawing: Promise<void> | undefined;
   #ahead = -1;
   readonly #granted = deferred<void>();
-  readonly #lease = new AbortController();
+  #onGrant: (() => void) | undefined;
+  /** Made when first asked for: most leases are never watched nor lost. */
+  #lease: AbortController | undefined;
 
   constructor(resource: string, handle: H, spec: TicketSpec) {
     this.resource = resource;
@@ -59,7 +61,12 @@ export class Ticket<H = unknown> {
 
   /** Aborts when the lease is lost. */
   get leaseSignal(): AbortSignal {
-    return this.#lease.signal;
+    return (this.#lease ??= new AbortController()).signal;
+  }
+
+  /** Whether the lease is lost; makes no signal to tell. */
+  get lost(): boolean {
+    return this.#lease?.signal.aborted ?? false;
   }
 
   /** Tickets ahead as last seen, or -1 if never seen. */
@@ -75,11 +82,17 @@ export class Ticket<H = unknown> {
     this.spec.onQueue?.(ahead);
   }
 
+  /** Has `then` run as the ticket is granted, in the grant's own tick. */
+  whenGranted(then: () => void): void {
+    this.#onGrant = then;
+  }
+
   /** Marks the turn as this ticket's. */
   grant(): void {
     this.state = "held";
     this.#ahead = 0;
     this.#granted.resolve();
+    this.#onGrant?.();
   }
 
   /**
@@ -96,7 +109,7 @@ export class Ticket<H = unknown> {
       this.resource,
       this.number,
       this.spec.label,
-      this.leaseSignal,
+      () => this.leaseSignal,
       end,
       check,
       lease,
@@ -110,7 +123,8 @@ export class Ticket<H = unknown> {
 
   /** Aborts the lease signal, once. */
   lose(why: string): void {
-    if (this.#lease.signal.aborted) return;
+    if (this.lost) return;
+    this.#lease ??= new AbortController();
     this.#lease.abort(new LeaseLostError(this.resource, this.number, why));
   }
 }

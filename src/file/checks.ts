@@ -187,7 +187,7 @@ export class Checks {
 
   /** A holder's lease is lost when its presence file or the turn is gone. */
   #checkHolder(ticket: FileTicket): void {
-    if (ticket.leaseSignal.aborted) return;
+    if (ticket.lost) return;
     const paths = ticket.handle;
     const state = readState(paths);
     // A damaged or removed state file is rebuilt from the presence files by

@@ -12,7 +12,7 @@ import { isAway } from "./errors.ts";
 import { retryWhileAway } from "./outage.ts";
 import { NEWEST_GRACE_MS } from "./scripts.ts";
 import type { Session } from "./session.ts";
-import type { DrawArgs, RedisDrawn } from "./steps.ts";
+import { applying, type DrawArgs, type RedisDrawn } from "./steps.ts";
 import type { RedisTicket } from "./ticket.ts";
 import { delay } from "../wait.ts";
 
@@ -99,9 +99,8 @@ export class Draws {
       this.#session.target(ticket.keys),
       this.#drawArgs(ticket, 0),
     );
-    const drawing = this.#session.run(step).then((drawn) =>
-      this.#drawn(ticket, drawn, sentAt)
-    );
+    const drawn = (result: RedisDrawn) => this.#drawn(ticket, result, sentAt);
+    const drawing = this.#session.run(applying(step, drawn));
     ticket.drawing = drawing.catch(() => {});
     return drawing;
   }

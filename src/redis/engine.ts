@@ -9,7 +9,12 @@
 
 import { newWakeId, resourceKeys } from "./keys.ts";
 import type { Outcome } from "../messages.ts";
-import type { RedisReleaseResult, Step, Target } from "./steps.ts";
+import {
+  applying,
+  type RedisReleaseResult,
+  type Step,
+  type Target,
+} from "./steps.ts";
 import type { Connection } from "./options.ts";
 import type { TicketSpec } from "../ticket.ts";
 import type { Lock, ReleaseOutcome } from "../lock.ts";
@@ -192,7 +197,7 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
   }
 
   protected lockOf(ticket: RedisTicket): Lock {
-    this.#heartbeat.schedule();
+    this.#heartbeat.scheduleHeld(ticket);
     return ticket.lock(
       (outcome) => this.leaveHeld(ticket, outcome),
       () => ticket.checkLease(),
@@ -240,17 +245,33 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
     ticket: RedisTicket,
     outcome: Outcome,
   ): Promise<RedisReleaseResult> {
+    return this.#leave(ticket, outcome, (result) => result, (error) => error);
+  }
+
+  /**
+   * The leave step. Its result goes through `then` as the reply is read,
+   * and a failure is rethrown as `fail` makes it: one promise lies between
+   * the reply and the caller.
+   */
+  #leave<R>(
+    ticket: RedisTicket,
+    outcome: Outcome,
+    then: (result: RedisReleaseResult) => R,
+    fail: (error: unknown) => unknown,
+  ): Promise<R> {
     ticket.state = "gone";
     const step = ticket.steps.release(
       this.#session.target(ticket.keys),
       ticket.place,
       outcome,
     );
-    return this.#session.run(step).then(
-      (result) => this.#left(ticket, result),
+    const left = (result: RedisReleaseResult) =>
+      then(this.#left(ticket, result));
+    return this.#session.run(applying(step, left)).then(
+      undefined,
       (error) => {
         if (isSlotMoving(error)) this.#leaveLater(ticket, step);
-        throw error;
+        throw fail(error);
       },
     );
   }
@@ -279,8 +300,8 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
     outcome: ReleaseOutcome,
   ): Promise<void> {
     ticket.checkLease();
-    if (!ticket.leaseSignal.aborted) {
-      const leaving = this.leave(ticket, outcome).then(() => {}, this.#own);
+    if (!ticket.lost) {
+      const leaving = this.#leave(ticket, outcome, () => {}, this.#own);
       return this.inFlight.track(leaving);
     }
     // A lost lease may still be a turn nobody else was given (its connection
@@ -294,10 +315,8 @@ export class RedisEngine extends TurnEngine<RedisTicket> {
     return Promise.resolve();
   }
 
-  /** Rethrows `error` as this module's error. */
-  readonly #own = (error: unknown): never => {
-    throw this.#session.own(error);
-  };
+  /** This module's error for `error`. */
+  readonly #own = (error: unknown): Error => this.#session.own(error);
 
   /**
    * Leaves for a ticket whose lease was lost, again after each reconnect

@@ -32,6 +32,11 @@ interface FollowUp {
   readonly skip: number;
 }
 
+/** When a held ticket's lease runs out locally: just after `validUntil`. */
+function leaseEnd(ticket: RedisTicket): number {
+  return ticket.validUntil + 1;
+}
+
 /** One engine's heartbeat timer. */
 export class Heartbeat {
   readonly #host: HeartbeatHost;
@@ -93,8 +98,8 @@ export class Heartbeat {
   #leaseDue(): number {
     let due = Infinity;
     for (const ticket of this.#host.tickets) {
-      if (ticket.state === "held" && !ticket.leaseSignal.aborted) {
-        due = Math.min(due, ticket.validUntil + 1);
+      if (ticket.state === "held" && !ticket.lost) {
+        due = Math.min(due, leaseEnd(ticket));
       }
     }
     return due;
@@ -129,6 +134,18 @@ export class Heartbeat {
     clearTimeout(this.#timer);
     this.#timerAt = at;
     this.#timer = setTimeout(() => this.#tick(), wait);
+  }
+
+  /**
+   * A ticket was granted: the timer must fire by the time its lease runs
+   * out locally, the one deadline a grant adds (it only takes a waiter's
+   * away). A timer set for no later already does, and nothing else is
+   * looked at again.
+   */
+  scheduleHeld(ticket: RedisTicket): void {
+    const at = performance.now() + (leaseEnd(ticket) - Date.now());
+    if (this.#timer !== undefined && this.#timerAt <= at) return;
+    this.schedule();
   }
 
   /** Stops the timer. */
@@ -167,9 +184,7 @@ export class Heartbeat {
     const polled = [...host.tickets].filter((t) =>
       t.state === "waiting" && !t.busy
     );
-    const held = [...host.tickets].filter((t) =>
-      t.state === "held" && !t.leaseSignal.aborted
-    );
+    const held = [...host.tickets].filter((t) => t.state === "held" && !t.lost);
     const bumpers = polled.filter((t) =>
       t.steps.bumps && now - t.lastNews >= t.spec.patience
     );

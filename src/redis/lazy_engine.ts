@@ -37,6 +37,8 @@ export class LazyEngine implements Engine {
     spec: TicketSpec,
     limits: WaitLimits,
   ): Promise<Lock> {
+    // Once built, with no closure in between.
+    if (this.#engine) return this.#engine.acquire(resource, spec, limits);
     return this.#on((engine) => engine.acquire(resource, spec, limits));
   }
 

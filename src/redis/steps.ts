@@ -35,6 +35,17 @@ export interface Step<R> {
   readonly read: (reply: unknown) => R;
 }
 
+/**
+ * `step`, with `apply` run on its result as the reply is read: the caller
+ * gets what `apply` returns with no promise in between.
+ */
+export function applying<R, S>(
+  step: Step<R>,
+  apply: (result: R) => S,
+): Step<S> {
+  return { call: step.call, read: (reply) => apply(step.read(reply)) };
+}
+
 /** A step's outcome in a batch: its result, or why it failed. */
 export type Settled<R> =
   | { readonly ok: true; readonly value: R }

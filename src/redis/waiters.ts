@@ -32,6 +32,13 @@ import type { TicketState } from "../ticket.ts";
  */
 const FIRST_CHECK_MS = 100;
 
+/** The earliest of `times`, or Infinity; spreads no arguments. */
+function earliest(times: Iterable<number>): number {
+  let due = Infinity;
+  for (const at of times) due = Math.min(due, at);
+  return due;
+}
+
 /** What the waiters ask of their engine. */
 export interface WaitersHost {
   /** A due time has changed: the heartbeat's timer is set again. */
@@ -208,16 +215,12 @@ export class Waiters {
 
   /** The earliest time a presence ahead would run out, or Infinity. */
   aheadDue(): number {
-    let due = Infinity;
-    for (const deadline of this.#aheadDeadlines.values()) {
-      due = Math.min(due, deadline);
-    }
-    return due;
+    return earliest(this.#aheadDeadlines.values());
   }
 
   /** The earliest check due, or Infinity. */
   checkDue(): number {
-    return Math.min(Infinity, ...this.#checks.values());
+    return earliest(this.#checks.values());
   }
 
   /** Takes the waiters whose check is due by `now`. */
@@ -352,8 +355,9 @@ export class Waiters {
       return;
     }
     if (message.proof !== ticket.proof) return;
-    ticket.lastNews = Date.now();
-    if (Date.now() > ticket.validUntil) void this.poll(ticket);
+    const now = Date.now();
+    ticket.lastNews = now;
+    if (now > ticket.validUntil) void this.poll(ticket);
     else {
       // Its presence was last refreshed at validUntil - expire; the grant
       // does not move that.
