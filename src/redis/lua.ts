@@ -247,14 +247,12 @@ export const END_RARE_PATH = "--[[ back on the common path ]]";
 export function source(variant: ScriptVariant, body: string): string {
   const publish = variant === "sharded" ? "SPUBLISH" : "PUBLISH";
   const all = helpersOf(publish);
-  const [above, rest] = body.split(RARE_PATH);
-  if (rest === undefined) {
-    return `${head(variant)}\n${codeOf(calledBy(body, all))}\n${body}`;
-  }
+  const [above, rest = ""] = body.split(RARE_PATH);
   const [rare, below = ""] = rest.split(END_RARE_PATH);
   const common = calledBy(above + below, all);
   const names = new Set(common.map(({ name }) => name));
   const only = calledBy(rare, all, names);
-  const top = `${head(variant)}\n${codeOf(common)}\n${above}`;
-  return `${top}${codeOf(only)}\n${rare}${below}`;
+  const defined = only.length > 0 ? `${codeOf(only)}\n` : "";
+  const top = `${head(variant)}\n${codeOf(common)}\n`;
+  return `${top}${above}${defined}${rare}${below}`;
 }
