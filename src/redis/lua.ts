@@ -37,8 +37,9 @@ local prefix, tokens = base .. 'serial:', base .. 'token:'
 ${variant === "single" ? "" : slotProbe}`;
 
 // The helpers, each after those it calls. A script includes only those it
-// calls, directly or not: Lua makes a closure of every local function each
-// time a script runs.
+// calls, directly or not, and those that only its rare path calls are defined
+// there (see RARE_PATH): Lua makes a closure of every local function, with a
+// cell for each enclosing local it uses, each time the script reaches it.
 const helpers = (publish: string) => `
 local function say(text) redis.call('PUBLISH', base .. 'external', resource .. ': ' .. text) end
 local function announce(m) redis.call('${publish}', base .. 'internal', prefix .. m) end
@@ -82,6 +83,14 @@ local function user_of(m)
   if v[1] and v[2] and string.sub(v[2], 33) == v[1] then return v[1], string.sub(v[2], 1, 32) end
   return v[1], false, v[2]
 end
+-- Ends the queue at m, past the dispenser: nobody has drawn m or can wait
+-- for it. turn 1.0's followers still read that the turn went on, but nobody
+-- is woken. The counters go in one DEL with the keys given.
+local function close(m, ...)
+  say(m .. ' granted')
+  redis.call('DEL', dispenser, indicator, ...)
+  return m
+end
 -- Hands the turn to the first live number from 'from'; an empty queue leaves
 -- no keys. The announcement on the internal channel is turn 1.0's. A client
 -- of this module is granted in its wake message: this script has just seen
@@ -103,13 +112,7 @@ local function hand_over(from, d, skip, last, ...)
     if stale then wake(stale, m .. ' skipped') end
     m = m + 1
   end
-  -- Past the dispenser, nobody has drawn m or can wait for it: turn 1.0's
-  -- followers still read that the turn went on, but nobody is woken.
-  if m > d then
-    say(m .. ' granted')
-    redis.call('DEL', dispenser, indicator, ...)
-    return m
-  end
+  if m > d then return close(m, ...) end
   if select('#', ...) > 0 then redis.call('DEL', ...) end
   announce(m)
   say(m .. ' granted')
@@ -195,8 +198,15 @@ function helpersOf(publish: string): Helper[] {
   return found;
 }
 
-/** The helpers that `body` calls, directly or through one another. */
-function calledBy(body: string, all: readonly Helper[]): string {
+/**
+ * The helpers of `all` that `body` calls, directly or through one another,
+ * and does not have in scope already (`defined`), in the order of `all`.
+ */
+function calledBy(
+  body: string,
+  all: readonly Helper[],
+  defined: ReadonlySet<string> = new Set(),
+): Helper[] {
   const calls = (text: string, name: string) =>
     new RegExp(`\\b${name}\\(`).test(text);
   const wanted = new Set<string>();
@@ -204,19 +214,45 @@ function calledBy(body: string, all: readonly Helper[]): string {
   for (let grew = true; grew;) {
     grew = false;
     for (const helper of all) {
-      if (!wanted.has(helper.name) && calls(text, helper.name)) {
+      const known = defined.has(helper.name) || wanted.has(helper.name);
+      if (!known && calls(text, helper.name)) {
         wanted.add(helper.name);
         text += helper.code;
         grew = true;
       }
     }
   }
-  return all.filter((helper) => wanted.has(helper.name))
-    .map((helper) => helper.code).join("\n");
+  return all.filter((helper) => wanted.has(helper.name));
 }
 
-/** A script's whole source: its names, the helpers it calls, `body`. */
+const codeOf = (helpers: readonly Helper[]) =>
+  helpers.map((helper) => helper.code).join("\n");
+
+/**
+ * Marks, in a script's body, where code off its common path starts: the
+ * helpers that only this code calls are defined here, so that the common
+ * path makes no closures for them. It ends at {@linkcode END_RARE_PATH}, or
+ * with the body; what it defines must be in scope down to there (a block
+ * that ends there, or the body's top level).
+ */
+export const RARE_PATH = "--[[ off the common path ]]";
+
+/** Marks where the code that {@linkcode RARE_PATH} starts ends. */
+export const END_RARE_PATH = "--[[ back on the common path ]]";
+
+/**
+ * A script's whole source: its names, the helpers it calls, `body`; those
+ * that only its rare path calls are defined where that starts.
+ */
 export function source(variant: ScriptVariant, body: string): string {
   const publish = variant === "sharded" ? "SPUBLISH" : "PUBLISH";
-  return `${head(variant)}\n${calledBy(body, helpersOf(publish))}\n${body}`;
+  const all = helpersOf(publish);
+  const [above, rest = ""] = body.split(RARE_PATH);
+  const [rare, below = ""] = rest.split(END_RARE_PATH);
+  const common = calledBy(above + below, all);
+  const names = new Set(common.map(({ name }) => name));
+  const only = calledBy(rare, all, names);
+  const defined = only.length > 0 ? `${codeOf(only)}\n` : "";
+  const top = `${head(variant)}\n${codeOf(common)}\n`;
+  return `${top}${above}${defined}${rare}${below}`;
 }

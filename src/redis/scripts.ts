@@ -8,7 +8,7 @@
  */
 
 import type { ResourceKeys } from "./keys.ts";
-import { type ScriptVariant, source } from "./lua.ts";
+import { END_RARE_PATH, RARE_PATH, type ScriptVariant, source } from "./lua.ts";
 
 export type { ScriptVariant };
 
@@ -125,34 +125,45 @@ local v = redis.call('MGET', draw_key, indicator, dispenser, base .. 'fence', ba
 -- The line is always a string (shared_scripts.ts), so MGET sees it.
 if v[5] then return {-3, 0, 0} end
 local drawn, i, d, last = tonumber(v[1]), tonumber(v[2]), tonumber(v[3]), v[4]
--- The same draw again (its reply was lost and the client resent it): report
--- the number it drew rather than leave that one behind as a ghost.
-if drawn and redis.call('GET', tokens .. drawn) == token .. label then
-  if i == drawn then return {drawn, 1, fence_of()} end
-  if i and i < drawn then return {drawn, 0, i, foreign(i)} end
+-- 'foreign' of the head, when the caller will wait behind it.
+local behind
+-- With no queue and no earlier draw, there is nothing to settle or find.
+if i or drawn then
+  ${RARE_PATH}
+  -- The same draw again (its reply was lost and the client resent it): report
+  -- the number it drew rather than leave that one behind as a ghost.
+  if drawn and redis.call('GET', tokens .. drawn) == token .. label then
+    if i == drawn then return {drawn, 1, fence_of()} end
+    if i and i < drawn then return {drawn, 0, i, foreign(i)} end
+  end
+  local head = i
+  -- The head's user, read once for the settle, the try and 'foreign'.
+  local known, t
+  if i and d and i <= d then known, t = user_of(i) end
+  i, d = settle(i, d, skip, known)
+  -- A settle that moved the indicator handed over: the new head is another
+  -- user, and a fencing token may have been issued since 'last' was read.
+  if i ~= head then last, known = nil, nil end
+  if try and i and d and i <= d then return {0, i, stuck(i, d, known)} end
+  -- The caller waits exactly when the head is below the dispenser's next number.
+  if i and i <= (d or 0) then behind = foreign(i, known, t) end
 end
-local head = i
--- The head's user, read once for the settle, the try and 'foreign'.
-local known, t
-if i and d and i <= d then known, t = user_of(i) end
-i, d = settle(i, d, skip, known)
--- A settle that moved the indicator handed over: the new head is another
--- user, and a fencing token may have been issued since 'last' was read.
-if i ~= head then last, known = nil, nil end
-if try and i and d and i <= d then return {0, i, stuck(i, d, known)} end
+${END_RARE_PATH}
 -- turn 1.0's MSETNX dispenser 0 indicator 1, then INCR dispenser.
 local n = redis.call('INCR', dispenser)
 if not i or i > n then i = n; redis.call('SET', indicator, n) end
-redis.call('SET', prefix .. n, label, 'PX', expire)
-redis.call('SET', tokens .. n, token .. label, 'PX', expire)
+-- Lua formats a number anew at each concatenation: once is enough.
+local digits = n .. ''
+redis.call('SET', prefix .. digits, label, 'PX', expire)
+redis.call('SET', tokens .. digits, token .. label, 'PX', expire)
 redis.call('SET', draw_key, n, 'PX', expire)
-say(n .. ' assigned to "' .. label .. '"')
+say(digits .. ' assigned to "' .. label .. '"')
 if i == n then
   local f = fence_of(last)
-  say(n .. ' started (fence ' .. f .. ')')
+  say(digits .. ' started (fence ' .. f .. ')')
   return {n, 1, f}
 end
-return {n, 0, i, foreign(i, known, t)}
+return {n, 0, i, behind}
 `,
 );
 
@@ -228,11 +239,18 @@ local ours = had and labelled
 -- A gone presence counts as the caller's only where anyone could skip it, so a
 -- stranger naming the newest number cannot pass a turn 1.0 user mid-draw.
 local holder = i == n and (ours or (d ~= nil and skippable(n, d, skip)))
-local ahead = 0
-if i and i < n then ahead = live_between(i, n - 1) end
 if holder and outcome == 'crashed' then say(n .. ' crashed!') end
 if holder and outcome == 'completed' then say(n .. ' completed by "' .. label .. '"') end
 if ours and outcome == 'left' then say(n .. ' left') end
+-- Nobody behind the holder: the hand-over from n + 1 is past the dispenser at
+-- once, and ends the queue with what is left of the draw.
+if holder and d and n >= d then
+  close(n + 1, leftovers(had, labelled))
+  return {1, 0, 0}
+end
+${RARE_PATH}
+local ahead = 0
+if i and i < n then ahead = live_between(i, n - 1) end
 if holder then
   -- The hand-over deletes what is left of the draw: with the queue's
   -- counters, in one DEL, when nobody is left.

@@ -173,6 +173,26 @@ redisTest(
 );
 
 redisTest(
+  "a release of the newest number, named as skip after its holder's presence lapsed, ends the queue",
+  async (t) => {
+    await using heard = await listen(t.redis);
+    const a = await drawAs(t.redis, "a");
+    await take(heard.messages, 2);
+    await t.redis.del(presenceKey(KEYS, 1));
+    // Without its presence the caller holds only because skip names n.
+    const step = release(TARGET, a.place, "completed");
+    const call = { ...step.call, args: step.call.args.with(5, 1) };
+    const left = step.read(await runScript(t.redis, call));
+    assert.deepEqual(left, { holder: true, ahead: 0, stuck: 0 });
+    assert.deepEqual(await allKeys(t.redis), []);
+    assert.deepEqual(await take(heard.messages, 2), [
+      'external r: 1 completed by "a"',
+      "external r: 2 granted",
+    ]);
+  },
+);
+
+redisTest(
   "a draw after a settle in the same script, and a draw after the fence key was lost, get fresh tokens",
   async (t) => {
     const a = await drawAs(t.redis, "a");
