@@ -136,11 +136,15 @@ lockerTest(
       const signal = new AbortController().signal;
       const labels = ["try", "plain", "timeout", "signal", "both", "again"];
       const granted: string[] = [];
-      // Each is released as soon as it is granted, so the next may come.
-      const take = async (lock: Promise<Lock | null>) => {
+      // The last one asked holds or waits until the late try has its answer:
+      // a try whose draw comes after every turn was released may take it.
+      const tried = Promise.withResolvers<void>();
+      // The others are released as soon as granted, so the next may come.
+      const take = async (lock: Promise<Lock | null>, keep?: Promise<void>) => {
         const held = await lock;
         if (held === null) return;
         granted.push(held.label);
+        await keep;
         await held.release();
       };
       const asked = [
@@ -151,10 +155,11 @@ lockerTest(
         take(
           locker.lock("in turn", { label: "both", signal, timeout: 60_000 }),
         ),
-        take(locker.lock("in turn", { label: "again" })),
+        take(locker.lock("in turn", { label: "again" }), tried.promise),
       ];
       // Asked behind the others, it finds the turn taken.
       const late = await within(locker.tryLock("in turn"), 5000, "late try");
+      tried.resolve();
       assert.equal(late, null, `round ${round}: a late try took the turn`);
       await within(Promise.all(asked), 5000, `round ${round}`);
       assert.deepEqual(granted, labels, `round ${round}`);
