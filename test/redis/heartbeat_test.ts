@@ -4,7 +4,9 @@
  */
 
 import assert from "node:assert/strict";
-import { redisTest } from "../support/helpers.ts";
+import { LeaseLostError } from "../../mod.ts";
+import { presenceKey, resourceKeys } from "../../src/redis/keys.ts";
+import { redisTest, waitFor } from "../support/helpers.ts";
 import { delay } from "../../src/wait.ts";
 
 redisTest(
@@ -27,5 +29,27 @@ redisTest(
     assert.equal(short.signal.aborted, false);
     await short.release();
     await long.release();
+  },
+);
+
+redisTest(
+  "a lease lost before anyone read its signal shows as lost, with the beat's reason, when read",
+  async (t) => {
+    const locker = t.locker();
+    await (await locker.lock("lost", { expire: 1_500 })).release();
+    const held = await locker.lock("lost", { expire: 1_500 });
+    await t.redis.del(presenceKey(resourceKeys("lost"), held.number));
+    // Renewals go every 500 ms: the first after the presence went finds it
+    // gone, long before the lease would run out locally.
+    await waitFor(
+      () => Promise.resolve(Date.now() > held.validUntil + 100),
+      "the lease's end",
+    );
+    assert.equal(held.signal.aborted, true);
+    const reason = held.signal.reason;
+    assert.ok(reason instanceof LeaseLostError, String(reason));
+    assert.match(reason.message, /its presence expired/);
+    await held.release();
+    await locker.reset(["lost"]);
   },
 );
