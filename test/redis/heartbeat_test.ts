@@ -9,28 +9,33 @@ import { presenceKey, resourceKeys } from "../../src/redis/keys.ts";
 import { redisTest, waitFor } from "../support/helpers.ts";
 import { delay } from "../../src/wait.ts";
 
-redisTest(
-  "a short lease granted beside a long one is renewed before the long one's beat",
-  async (t) => {
-    const locker = t.locker();
-    // Its beats come every 5 s, the first 5 s after it was granted.
-    const long = await locker.lock("long", { expire: 15_000 });
-    const since = Date.now();
-    // Renewed every 2 s: twice before the long lease's first beat.
-    const short = await locker.lock("short", { expire: 6_000 });
-    const granted = short.validUntil;
-    // From before the long lease's first beat to past the short lease's
-    // first deadline, no timer runs: only renewals sent by then count.
-    await delay(since + 4_000 - Date.now());
-    while (Date.now() < granted + 500) { /* blocked */ }
-    assert.ok(short.validUntil > granted, "the short lease was never renewed");
-    assert.equal(short.signal.aborted, false);
-    await delay(0);
-    assert.equal(short.signal.aborted, false);
-    await short.release();
-    await long.release();
-  },
-);
+for (const take of ["lock", "tryLock"] as const) {
+  redisTest(
+    `a short lease granted by ${take} beside a long one is renewed before the long one's beat`,
+    async (t) => {
+      const locker = t.locker();
+      // Its beats come every 5 s, the first 5 s after it was granted.
+      const long = await locker.lock("long", { expire: 15_000 });
+      const since = Date.now();
+      // Renewed every 2 s: twice before the long lease's first beat.
+      const short = (await locker[take]("short", { expire: 6_000 }))!;
+      const granted = short.validUntil;
+      // From before the long lease's first beat to past the short lease's
+      // first deadline, no timer runs: only renewals sent by then count.
+      await delay(since + 4_000 - Date.now());
+      while (Date.now() < granted + 500) { /* blocked */ }
+      assert.ok(
+        short.validUntil > granted,
+        "the short lease was never renewed",
+      );
+      assert.equal(short.signal.aborted, false);
+      await delay(0);
+      assert.equal(short.signal.aborted, false);
+      await short.release();
+      await long.release();
+    },
+  );
+}
 
 redisTest(
   "a lease lost before anyone read its signal shows as lost, with the beat's reason, when read",
