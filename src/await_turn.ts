@@ -39,6 +39,8 @@ export function awaitTurn<T extends Ticket>(
   const turn = deferred<Lock>();
   let granted = false;
   ticket.whenGranted(() => {
+    // Aborted before the grant: its give-up is on its way, and leaves.
+    if (limits.signal?.aborted) return;
     granted = true;
     try {
       turn.resolve(steps.lockOf(ticket));

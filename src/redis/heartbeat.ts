@@ -137,13 +137,17 @@ export class Heartbeat {
   }
 
   /**
-   * A ticket was granted: the timer must fire by the time its lease runs
-   * out locally, the one deadline a grant adds (it only takes a waiter's
-   * away). A timer set for no later already does, and nothing else is
-   * looked at again.
+   * A ticket was granted: the timer must fire by its first renewal, one of
+   * its intervals after the last beat (one granted by its draw was never
+   * counted as a waiter, and its `expire` may be the shortest), and by the
+   * time its lease runs out locally: the deadlines a grant adds (it only
+   * takes a waiter's away). A timer set for no later already does, and
+   * nothing else is looked at again.
    */
   scheduleHeld(ticket: RedisTicket): void {
-    const at = performance.now() + (leaseEnd(ticket) - Date.now());
+    const renewal = this.#lastBeat + ticket.spec.expire / 3;
+    const due = Math.min(renewal, leaseEnd(ticket));
+    const at = performance.now() + (due - Date.now());
     if (this.#timer !== undefined && this.#timerAt <= at) return;
     this.schedule();
   }

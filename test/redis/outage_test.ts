@@ -173,6 +173,24 @@ redisTest(
 );
 
 redisTest(
+  "a refused release rejects with a CommandError that keeps Redis's reply",
+  async (t) => {
+    const locker = t.locker();
+    // A Locker with a past: it has held and handed over before.
+    await (await locker.lock("r", { expire: 1_000 })).release();
+    const held = await locker.lock("r", { expire: 1_000 });
+    await t.redis.call("ACL", "SETUSER", "default", "-evalsha", "-eval");
+    const error = await within(rejection(held.release()), 10_000, "release");
+    await t.redis.call("ACL", "SETUSER", "default", "+evalsha", "+eval");
+    assert.ok(error instanceof CommandError, String(error));
+    assert.match(error.message, /NOPERM/);
+    assert.equal((error.cause as Error).name, "ReplyError");
+    // The turn left behind passes on once its presence lapses.
+    await (await within(locker.lock("r"), 10_000, "the next turn")).release();
+  },
+);
+
+redisTest(
   "FLUSHALL behaves like a Redis that lost its keys: the holder loses its lease, a waiter draws again and is served",
   async (t) => {
     // Labels apart: one label for both is the same-label case, which needs
