@@ -95,6 +95,38 @@ Deno.test("a holder that sees its lease lost before the next grant breaks nothin
   assert.deepEqual(properties(events), []);
 });
 
+Deno.test("a holder frozen while Redis restarted empty is the documented gap, within its bounds", () => {
+  // a holds with expire 5000 and is frozen from 100 to 2100; Redis is down
+  // from 200 to 1200; b is granted at `grantedAt`; a looks at `lookAt`.
+  const frozen = (grantedAt: number, lookAt: number) =>
+    history([
+      ...lock(0, "a", { expire: 5000 }),
+      [2, "a", "granted", { resource: "r0", number: 1 }],
+      [100, "chaos", "fault", { fault: "sigstop", target: "a", ms: 2000 }],
+      [200, "chaos", "fault", { fault: "redis-kill", ms: 1000 }],
+      [1200, "chaos", "redis-up"],
+      ...lock(grantedAt - 5, "b"),
+      [grantedAt, "b", "granted", { resource: "r0", number: 1 }],
+      [2100, "chaos", "sigcont", { target: "a" }],
+      [lookAt, "a", "step", { ok: true }],
+      [lookAt + 1, "a", "overlap", { resource: "r0" }],
+    ]);
+  assert.deepEqual(properties(frozen(1300, 2120)), [
+    "frozen-across-restart",
+    "frozen-across-restart",
+  ]);
+  // Still held long after running again: not the gap.
+  assert.deepEqual(properties(frozen(1300, 3500)), [
+    "mutual-exclusion",
+    "mutual-exclusion",
+  ]);
+  // b was granted while Redis still knew a: not the gap.
+  assert.deepEqual(properties(frozen(150, 2120)), [
+    "mutual-exclusion",
+    "mutual-exclusion",
+  ]);
+});
+
 Deno.test("a user granted after a later number broke FIFO", () => {
   const events = history([
     ...lock(0, "a"),
