@@ -127,6 +127,21 @@ Deno.test("a holder frozen while Redis restarted empty is the documented gap, wi
   ]);
 });
 
+Deno.test("a holder starved of CPU while Redis restarted empty is the same gap", () => {
+  const events = history([
+    ...lock(0, "a", { expire: 2000 }),
+    [2, "a", "granted", { resource: "r0", number: 1 }],
+    [100, "a", "lag", { ms: 700 }],
+    [150, "chaos", "fault", { fault: "redis-kill", ms: 400 }],
+    [550, "chaos", "redis-up"],
+    ...lock(590, "b"),
+    [600, "b", "granted", { resource: "r0", number: 1 }],
+    [810, "a", "leave", { ok: true }],
+    [811, "a", "released"],
+  ]);
+  assert.deepEqual(properties(events), ["frozen-across-restart"]);
+});
+
 Deno.test("a user granted after a later number broke FIFO", () => {
   const events = history([
     ...lock(0, "a"),
