@@ -109,7 +109,9 @@ class Operation {
     const t = now();
     // The witness is one at a time; shared turns are judged by the history.
     const shared = this.#plan.shared !== undefined;
-    const displaced = shared ? [] : await this.#witness.enter(lock.resource);
+    const displaced = shared
+      ? []
+      : await this.#witness.enter(lock.resource, () => !lock.signal.aborted);
     if (!shared) this.#entered.push(lock.resource);
     this.#emit({
       kind: "granted",
