@@ -227,6 +227,18 @@ Deno.test("on the file backend a frozen holder blocks for as long as it is froze
   assert.deepEqual(properties(events), []);
 });
 
+Deno.test("a waiter killed while starved never hears its lag: from its last beat to its death it may not have run", () => {
+  const killed = (lastBeat: number) =>
+    history([
+      [0, "a", "alive"],
+      ...lock(10, "a"),
+      [lastBeat, "a", "alive"],
+      [3000, "chaos", "fault", { fault: "sigkill", target: "a", ms: 500 }],
+    ]);
+  assert.deepEqual(properties(killed(300)), []);
+  assert.deepEqual(properties(killed(2900)), ["liveness"]);
+});
+
 Deno.test("a timeout that fires late or early is reported", () => {
   const timed = (failedAt: number) =>
     history([

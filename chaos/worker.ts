@@ -280,22 +280,33 @@ async function holdAndRelease(
   operation.released();
 }
 
-/** How often the lag probe looks, and how late it must be to count, in ms. */
+/**
+ * How often the lag probe looks, how late it must be to count, and how
+ * often it says the process runs, in ms.
+ */
 const PROBE_MS = 50;
 const LAG_MS = 200;
+const ALIVE_MS = 250;
 
 /**
  * Reports each time this process could not run its event loop for more
  * than LAG_MS (starved of CPU on a loaded machine, or stopped): the checker
- * counts that time against no bound, as it does a SIGSTOP. Returns the stop.
+ * counts that time against no bound, as it does a SIGSTOP. A lag is heard
+ * only once the process runs again, so it also says every ALIVE_MS that it
+ * runs: a process killed while starved leaves its last beat behind. Returns
+ * the stop.
  */
 function probeLag(emit: Emit): () => void {
   let last = performance.now();
+  let beat = last;
   const timer = setInterval(() => {
     const at = performance.now();
     const late = at - last - PROBE_MS;
     last = at;
     if (late > LAG_MS) emit({ kind: "lag", t: now() - late, ms: late });
+    if (at - beat < ALIVE_MS) return;
+    beat = at;
+    emit({ kind: "alive" });
   }, PROBE_MS);
   return () => clearInterval(timer);
 }
