@@ -228,15 +228,17 @@ Deno.test("on the file backend a frozen holder blocks for as long as it is froze
 });
 
 Deno.test("a waiter killed while starved never hears its lag: from its last beat to its death it may not have run", () => {
-  const killed = (lastBeat: number) =>
+  const killed = (beats: number[]) =>
     history([
-      [0, "a", "alive"],
+      [0, "a", "start", { pid: 1 }],
       ...lock(10, "a"),
-      [lastBeat, "a", "alive"],
+      ...beats.map((t): [number, string, string] => [t, "a", "alive"]),
+      [3000, "b", "alive"],
       [3000, "chaos", "fault", { fault: "sigkill", target: "a", ms: 500 }],
     ]);
-  assert.deepEqual(properties(killed(300)), []);
-  assert.deepEqual(properties(killed(2900)), ["liveness"]);
+  assert.deepEqual(properties(killed([])), []);
+  assert.deepEqual(properties(killed([300])), []);
+  assert.deepEqual(properties(killed([300, 2900])), ["liveness"]);
 });
 
 Deno.test("a timeout that fires late or early is reported", () => {

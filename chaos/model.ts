@@ -44,8 +44,8 @@ export interface User {
   gone?: number;
   /** Its last sign of running: its last event, or the end of its last lag. */
   seen: number;
-  /** Whether it says regularly that it runs (a worker's lag probe). */
-  beats: boolean;
+  /** A worker process (it said it started), not a user in the orchestrator. */
+  worker: boolean;
   /** SIGSTOP to SIGCONT (or to the end). */
   readonly stops: { from: number; to: number }[];
   /** Its event loop could not run for a while (starved of CPU). */
@@ -90,7 +90,7 @@ export function gather(events: readonly ChaosEvent[]): Model {
           lags: [],
           paused: [],
           seen: 0,
-          beats: false,
+          worker: false,
         },
       );
     }
@@ -109,7 +109,7 @@ export function gather(events: readonly ChaosEvent[]): Model {
       const u = user(event.who);
       const ran = event.kind === "lag" ? event.t + event.ms : event.t;
       u.seen = Math.max(u.seen, ran);
-      u.beats ||= event.kind === "alive";
+      u.worker ||= event.kind === "start";
     }
     const op = "op" in event && event.kind !== "op"
       ? user(event.who).ops.find((o) => o.index === event.op)
@@ -211,22 +211,23 @@ export function gather(events: readonly ChaosEvent[]): Model {
   if (redisDown !== undefined) {
     outages.push({ from: redisDown, to: end, kind: "redis-kill" });
   }
+  // Histories from before workers said that they run tell nothing by silence.
+  const beating = events.some((e) => e.kind === "alive");
   for (const u of users.values()) {
-    u.paused = merge([...u.stops, ...u.lags, ...unheard(u)]);
+    const silent = beating && u.worker ? unheard(u) : [];
+    u.paused = merge([...u.stops, ...u.lags, ...silent]);
   }
   return { backend, users, grants, outages, end };
 }
 
 /**
  * A worker hears of a lag only once it runs again: one killed while starved
- * never does. From its last sign of running to its death, nothing shows
- * that it could run, if it says regularly that it runs.
+ * never does. It says regularly that it runs, so from its last sign of
+ * running to its death nothing shows that it could run.
  */
 function unheard(user: User): { from: number; to: number }[] {
   const { seen, gone } = user;
-  return user.beats && gone !== undefined && gone > seen
-    ? [{ from: seen, to: gone }]
-    : [];
+  return gone !== undefined && gone > seen ? [{ from: seen, to: gone }] : [];
 }
 
 /** How long `user` could not run (stopped or starved) within [from, to]. */
