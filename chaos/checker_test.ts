@@ -241,6 +241,18 @@ Deno.test("a waiter killed while starved never hears its lag: from its last beat
   assert.deepEqual(properties(killed([300, 2900])), ["liveness"]);
 });
 
+Deno.test("a user in the orchestrator (turn 1.0) lags with it", () => {
+  const waited = (lagMs: number) =>
+    history([
+      [0, "t1.0", "op", { call: "turn1", resources: ["r0"], expire: 3000 }],
+      [0, "t1.0", "acquiring", { resource: "r0" }],
+      [100, "chaos", "lag", { ms: lagMs }],
+      [2500, "t1.0", "failed", { error: "Turn1GaveUp", message: "crashed" }],
+    ]);
+  assert.deepEqual(properties(waited(600)), []);
+  assert.deepEqual(properties(waited(50)), ["liveness"]);
+});
+
 Deno.test("a timeout that fires late or early is reported", () => {
   const timed = (failedAt: number) =>
     history([

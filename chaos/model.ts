@@ -213,9 +213,12 @@ export function gather(events: readonly ChaosEvent[]): Model {
   }
   // Histories from before workers said that they run tell nothing by silence.
   const beating = events.some((e) => e.kind === "alive");
+  // The users that are no worker run in the orchestrator, and lag with it.
+  const orchestrator = users.get("chaos")?.lags ?? [];
   for (const u of users.values()) {
     const silent = beating && u.worker ? unheard(u) : [];
-    u.paused = merge([...u.stops, ...u.lags, ...silent]);
+    const lags = u.worker ? u.lags : [...u.lags, ...orchestrator];
+    u.paused = merge([...u.stops, ...lags, ...silent]);
   }
   return { backend, users, grants, outages, end };
 }

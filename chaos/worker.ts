@@ -13,6 +13,7 @@
 import { Locker } from "../mod.ts";
 import type { Lock } from "../mod.ts";
 import { type ChaosEvent, now } from "./history.ts";
+import { probeLag } from "./lag.ts";
 import { drawOp, type OpPlan } from "./plan.ts";
 import { Random } from "./random.ts";
 import { Witness } from "./witness.ts";
@@ -278,37 +279,6 @@ async function holdAndRelease(
   await operation.leave(signal);
   await held.release(plan.crash ? "crashed" : "completed");
   operation.released();
-}
-
-/**
- * How often the lag probe looks, how late it must be to count, and how
- * often it says the process runs, in ms.
- */
-const PROBE_MS = 50;
-const LAG_MS = 200;
-const ALIVE_MS = 250;
-
-/**
- * Reports each time this process could not run its event loop for more
- * than LAG_MS (starved of CPU on a loaded machine, or stopped): the checker
- * counts that time against no bound, as it does a SIGSTOP. A lag is heard
- * only once the process runs again, so it also says every ALIVE_MS that it
- * runs: a process killed while starved leaves its last beat behind. Returns
- * the stop.
- */
-function probeLag(emit: Emit): () => void {
-  let last = performance.now();
-  let beat = last;
-  const timer = setInterval(() => {
-    const at = performance.now();
-    const late = at - last - PROBE_MS;
-    last = at;
-    if (late > LAG_MS) emit({ kind: "lag", t: now() - late, ms: late });
-    if (at - beat < ALIVE_MS) return;
-    beat = at;
-    emit({ kind: "alive" });
-  }, PROBE_MS);
-  return () => clearInterval(timer);
 }
 
 /** Resolves when stdin ends: the orchestrator's word to finish. */
