@@ -95,6 +95,53 @@ Deno.test("a holder that sees its lease lost before the next grant breaks nothin
   assert.deepEqual(properties(events), []);
 });
 
+Deno.test("a holder frozen while Redis restarted empty is the documented gap, within its bounds", () => {
+  // a holds with expire 5000 and is frozen from 100 to 2100; Redis is down
+  // from 200 to 1200; b is granted at `grantedAt`; a looks at `lookAt`.
+  const frozen = (grantedAt: number, lookAt: number) =>
+    history([
+      ...lock(0, "a", { expire: 5000 }),
+      [2, "a", "granted", { resource: "r0", number: 1 }],
+      [100, "chaos", "fault", { fault: "sigstop", target: "a", ms: 2000 }],
+      [200, "chaos", "fault", { fault: "redis-kill", ms: 1000 }],
+      [1200, "chaos", "redis-up"],
+      ...lock(grantedAt - 5, "b"),
+      [grantedAt, "b", "granted", { resource: "r0", number: 1 }],
+      [2100, "chaos", "sigcont", { target: "a" }],
+      [lookAt, "a", "step", { ok: true }],
+      [lookAt + 1, "a", "overlap", { resource: "r0" }],
+    ]);
+  assert.deepEqual(properties(frozen(1300, 2120)), [
+    "frozen-across-restart",
+    "frozen-across-restart",
+  ]);
+  // Still held long after running again: not the gap.
+  assert.deepEqual(properties(frozen(1300, 3500)), [
+    "mutual-exclusion",
+    "mutual-exclusion",
+  ]);
+  // b was granted while Redis still knew a: not the gap.
+  assert.deepEqual(properties(frozen(150, 2120)), [
+    "mutual-exclusion",
+    "mutual-exclusion",
+  ]);
+});
+
+Deno.test("a holder starved of CPU while Redis restarted empty is the same gap", () => {
+  const events = history([
+    ...lock(0, "a", { expire: 2000 }),
+    [2, "a", "granted", { resource: "r0", number: 1 }],
+    [100, "a", "lag", { ms: 700 }],
+    [150, "chaos", "fault", { fault: "redis-kill", ms: 400 }],
+    [550, "chaos", "redis-up"],
+    ...lock(590, "b"),
+    [600, "b", "granted", { resource: "r0", number: 1 }],
+    [810, "a", "leave", { ok: true }],
+    [811, "a", "released"],
+  ]);
+  assert.deepEqual(properties(events), ["frozen-across-restart"]);
+});
+
 Deno.test("a user granted after a later number broke FIFO", () => {
   const events = history([
     ...lock(0, "a"),
@@ -178,6 +225,32 @@ Deno.test("on the file backend a frozen holder blocks for as long as it is froze
     [5302, "b", "granted", { resource: "r0", number: 2 }],
   ], { ...REDIS, backend: "file" });
   assert.deepEqual(properties(events), []);
+});
+
+Deno.test("a waiter killed while starved never hears its lag: from its last beat to its death it may not have run", () => {
+  const killed = (beats: number[]) =>
+    history([
+      [0, "a", "start", { pid: 1 }],
+      ...lock(10, "a"),
+      ...beats.map((t): [number, string, string] => [t, "a", "alive"]),
+      [3000, "b", "alive"],
+      [3000, "chaos", "fault", { fault: "sigkill", target: "a", ms: 500 }],
+    ]);
+  assert.deepEqual(properties(killed([])), []);
+  assert.deepEqual(properties(killed([300])), []);
+  assert.deepEqual(properties(killed([300, 2900])), ["liveness"]);
+});
+
+Deno.test("a user in the orchestrator (turn 1.0) lags with it", () => {
+  const waited = (lagMs: number) =>
+    history([
+      [0, "t1.0", "op", { call: "turn1", resources: ["r0"], expire: 3000 }],
+      [0, "t1.0", "acquiring", { resource: "r0" }],
+      [100, "chaos", "lag", { ms: lagMs }],
+      [2500, "t1.0", "failed", { error: "Turn1GaveUp", message: "crashed" }],
+    ]);
+  assert.deepEqual(properties(waited(600)), []);
+  assert.deepEqual(properties(waited(50)), ["liveness"]);
 });
 
 Deno.test("a timeout that fires late or early is reported", () => {

@@ -153,6 +153,8 @@ export type ChaosEvent =
   }
   /** A worker's event loop could not run for `ms` (starved of CPU). */
   | Base & { readonly kind: "lag"; readonly ms: number }
+  /** A worker's event loop ran (its lag probe's regular beat). */
+  | Base & { readonly kind: "alive" }
   /** A stopped worker continues. */
   | Base & { readonly kind: "sigcont"; readonly target: string }
   /** Redis accepts connections again after `redis-kill`. */

@@ -42,6 +42,10 @@ export interface User {
   readonly ops: Op[];
   /** When it was killed or its process ended. */
   gone?: number;
+  /** Its last sign of running: its last event, or the end of its last lag. */
+  seen: number;
+  /** A worker process (it said it started), not a user in the orchestrator. */
+  worker: boolean;
   /** SIGSTOP to SIGCONT (or to the end). */
   readonly stops: { from: number; to: number }[];
   /** Its event loop could not run for a while (starved of CPU). */
@@ -77,7 +81,18 @@ export function gather(events: readonly ChaosEvent[]): Model {
   const user = (who: string) => {
     let found = users.get(who);
     if (!found) {
-      users.set(who, found = { who, ops: [], stops: [], lags: [], paused: [] });
+      users.set(
+        who,
+        found = {
+          who,
+          ops: [],
+          stops: [],
+          lags: [],
+          paused: [],
+          seen: 0,
+          worker: false,
+        },
+      );
     }
     return found;
   };
@@ -87,6 +102,15 @@ export function gather(events: readonly ChaosEvent[]): Model {
   let redisDown: number | undefined;
   let backend: Model["backend"] = "redis";
   for (const event of events) {
+    // What the orchestrator records of a worker is no sign that it runs.
+    if (
+      event.who !== "chaos" && event.kind !== "spawn" && event.kind !== "exit"
+    ) {
+      const u = user(event.who);
+      const ran = event.kind === "lag" ? event.t + event.ms : event.t;
+      u.seen = Math.max(u.seen, ran);
+      u.worker ||= event.kind === "start";
+    }
     const op = "op" in event && event.kind !== "op"
       ? user(event.who).ops.find((o) => o.index === event.op)
       : undefined;
@@ -187,8 +211,26 @@ export function gather(events: readonly ChaosEvent[]): Model {
   if (redisDown !== undefined) {
     outages.push({ from: redisDown, to: end, kind: "redis-kill" });
   }
-  for (const u of users.values()) u.paused = merge([...u.stops, ...u.lags]);
+  // Histories from before workers said that they run tell nothing by silence.
+  const beating = events.some((e) => e.kind === "alive");
+  // The users that are no worker run in the orchestrator, and lag with it.
+  const orchestrator = users.get("chaos")?.lags ?? [];
+  for (const u of users.values()) {
+    const silent = beating && u.worker ? unheard(u) : [];
+    const lags = u.worker ? u.lags : [...u.lags, ...orchestrator];
+    u.paused = merge([...u.stops, ...lags, ...silent]);
+  }
   return { backend, users, grants, outages, end };
+}
+
+/**
+ * A worker hears of a lag only once it runs again: one killed while starved
+ * never does. It says regularly that it runs, so from its last sign of
+ * running to its death nothing shows that it could run.
+ */
+function unheard(user: User): { from: number; to: number }[] {
+  const { seen, gone } = user;
+  return gone !== undefined && gone > seen ? [{ from: seen, to: gone }] : [];
 }
 
 /** How long `user` could not run (stopped or starved) within [from, to]. */

@@ -92,11 +92,13 @@ export function excerpt(
   violation: Violation,
 ): string[] {
   const involved = (event: ChaosEvent) =>
-    violation.who.includes(event.who) ||
-    ("target" in event && violation.who.includes(event.target ?? "")) ||
-    ("resource" in event && event.resource === violation.resource) ||
-    event.kind === "fault" || event.kind === "redis-up" ||
-    event.kind === "sigcont";
+    event.kind !== "alive" && (
+      violation.who.includes(event.who) ||
+      ("target" in event && violation.who.includes(event.target ?? "")) ||
+      ("resource" in event && event.resource === violation.resource) ||
+      event.kind === "fault" || event.kind === "redis-up" ||
+      event.kind === "sigcont"
+    );
   const start = Math.min(violation.from ?? Infinity, violation.at - BEFORE_MS);
   const before = events.filter((e) =>
     e.t >= start && e.t <= violation.at && involved(e)

@@ -11,6 +11,7 @@ import { PREFIX, resourceOf } from "../src/redis/keys.ts";
 import { filesUnder } from "../support/files.ts";
 import { type RedisServer, startRedis } from "../support/redis_server.ts";
 import { drawFaults, type FaultPlan } from "./faults.ts";
+import { probeLag } from "./lag.ts";
 import { LONGEST_EXPIRE, SHARED_CAPACITY, SHARED_RESOURCE } from "./plan.ts";
 import { type ChaosEvent, now, type RunSettings } from "./history.ts";
 import { restartablePort } from "./port.ts";
@@ -138,6 +139,11 @@ export async function runChaos(settings: RunSettings): Promise<ChaosEvent[]> {
     });
   };
   globalThis.addEventListener("unhandledrejection", unhandled);
+  // The turn 1.0 users and the last user run in this process: its own lags
+  // count against none of their bounds.
+  const stopProbe = probeLag((event) => {
+    if (event.kind === "lag") record({ who: "chaos", ...event });
+  });
   try {
     const workers = new Workers(
       {
@@ -159,6 +165,7 @@ export async function runChaos(settings: RunSettings): Promise<ChaosEvent[]> {
     const items = await backend.leftover();
     record({ t: now(), who: "chaos", kind: "leftover", items });
   } finally {
+    stopProbe();
     globalThis.removeEventListener("unhandledrejection", unhandled);
     await backend.close();
     await Deno.remove(dir, { recursive: true }).catch(() => {});

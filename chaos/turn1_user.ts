@@ -112,7 +112,8 @@ async function hold(
     return emit({ kind: "failed", error: "Turn1GaveUp", message: "crashed" });
   }
   const witness = new Witness(plan.witness, `${plan.who}.1`);
-  const displaced = await witness.enter(plan.resource);
+  // turn 1.0 has no lease to look at: it holds for as long as its block runs.
+  const displaced = await witness.enter(plan.resource, () => true);
   emit({
     kind: "granted",
     resource: plan.resource,
@@ -121,7 +122,6 @@ async function hold(
   });
   await new Promise((resolve) => setTimeout(resolve, plan.holdMs));
   const inside = await witness.inside(plan.resource);
-  // turn 1.0 has no lease to check: it holds for as long as its block runs.
   emit({ kind: "leave", ok: true });
   if (!inside) emit({ kind: "overlap", resource: plan.resource });
   await witness.leave(plan.resource);

@@ -16,7 +16,7 @@
  * import { Witness } from "./witness.ts";
  * const dir = await Deno.makeTempDir();
  * const witness = new Witness(dir, "w0.0.1");
- * const displaced = await witness.enter("r0");
+ * const displaced = await witness.enter("r0", () => true);
  * await witness.leave("r0");
  * await Deno.remove(dir, { recursive: true });
  * ```
@@ -31,14 +31,20 @@ export class Witness {
     this.#token = token;
   }
 
-  /** Enters `resource`; returns the entries of others it removed. */
-  async enter(resource: string): Promise<string[]> {
+  /**
+   * Enters `resource`; returns the entries of others it removed. Like any
+   * code that acts on a resource, it asks whether it `holds` right before
+   * each removal: a holder stopped while entering may run again after its
+   * lease ran out and the next holder entered.
+   */
+  async enter(resource: string, holds: () => boolean): Promise<string[]> {
     const dir = `${this.#dir}/${resource}`;
     await Deno.mkdir(dir, { recursive: true });
     await Deno.writeTextFile(`${dir}/${this.#token}`, "");
     const displaced: string[] = [];
     for await (const entry of Deno.readDir(dir)) {
       if (entry.name === this.#token) continue;
+      if (!holds()) break;
       displaced.push(entry.name);
       await Deno.remove(`${dir}/${entry.name}`).catch(() => {});
     }

@@ -13,6 +13,7 @@
 import { Locker } from "../mod.ts";
 import type { Lock } from "../mod.ts";
 import { type ChaosEvent, now } from "./history.ts";
+import { probeLag } from "./lag.ts";
 import { drawOp, type OpPlan } from "./plan.ts";
 import { Random } from "./random.ts";
 import { Witness } from "./witness.ts";
@@ -109,7 +110,9 @@ class Operation {
     const t = now();
     // The witness is one at a time; shared turns are judged by the history.
     const shared = this.#plan.shared !== undefined;
-    const displaced = shared ? [] : await this.#witness.enter(lock.resource);
+    const displaced = shared
+      ? []
+      : await this.#witness.enter(lock.resource, () => !lock.signal.aborted);
     if (!shared) this.#entered.push(lock.resource);
     this.#emit({
       kind: "granted",
@@ -276,26 +279,6 @@ async function holdAndRelease(
   await operation.leave(signal);
   await held.release(plan.crash ? "crashed" : "completed");
   operation.released();
-}
-
-/** How often the lag probe looks, and how late it must be to count, in ms. */
-const PROBE_MS = 50;
-const LAG_MS = 200;
-
-/**
- * Reports each time this process could not run its event loop for more
- * than LAG_MS (starved of CPU on a loaded machine, or stopped): the checker
- * counts that time against no bound, as it does a SIGSTOP. Returns the stop.
- */
-function probeLag(emit: Emit): () => void {
-  let last = performance.now();
-  const timer = setInterval(() => {
-    const at = performance.now();
-    const late = at - last - PROBE_MS;
-    last = at;
-    if (late > LAG_MS) emit({ kind: "lag", t: now() - late, ms: late });
-  }, PROBE_MS);
-  return () => clearInterval(timer);
 }
 
 /** Resolves when stdin ends: the orchestrator's word to finish. */

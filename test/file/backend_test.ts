@@ -15,6 +15,7 @@ import {
   fixture,
   followUntil,
   leaseLost,
+  spawnHolder,
   untilQueued,
   within,
 } from "../support/helpers.ts";
@@ -161,6 +162,37 @@ Deno.test("a user whose number was drawn again under its label never takes that 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("a stopped holder keeps its place: beside it, capacity 2 admits one more at a time", () =>
+  withRoot(async (root, locker) => {
+    const options = { capacity: 2 };
+    // A stopped process still holds the lock on its presence file.
+    await using h = spawnHolder(`file://${root}`, "pool", 60_000, "h", options);
+    assert.equal(await within(h.held, 30_000, "h holds"), 1);
+    h.signal("SIGSTOP");
+    const one = locker();
+    const b = await one.lock("pool", { ...options, label: "b" });
+    const c = one.lock("pool", { ...options, label: "c" });
+    await untilQueued(one, "pool", 3);
+    // b leaves and queues again at once: the place it freed is c's.
+    await b.release();
+    const again = one.lock("pool", { ...options, label: "b again" });
+    const held = await within(c, 10_000, "c after b");
+    let againHeld = false;
+    again.then(() => againHeld = true, () => {});
+    await untilQueued(one, "pool", 3);
+    const [status] = await one.status(["pool"]);
+    assert.deepEqual(
+      status.users.map((u) => [u.number, u.label, u.holding]),
+      [[1, "h", true], [3, "c", true], [4, "b again", false]],
+    );
+    assert.equal(againHeld, false);
+    await held.release();
+    const lock = await within(again, 10_000, "b again after c");
+    // Killed (SIGKILL ends a stopped process too), it is skipped on leaving.
+    await h.kill();
+    await lock.release();
+  }));
 
 Deno.test("a holder whose queue directory was removed loses its lease", () =>
   withRoot(async (root, locker) => {
