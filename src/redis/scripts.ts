@@ -145,8 +145,9 @@ if i or drawn then
   -- user, and a fencing token may have been issued since 'last' was read.
   if i ~= head then last, known = nil, nil end
   if try and i and d and i <= d then return {0, i, stuck(i, d, known)} end
-  -- The caller waits exactly when the head is below the dispenser's next number.
-  if i and i <= (d or 0) then behind = foreign(i, known, t) end
+  -- The caller waits exactly when the head is below the dispenser's next
+  -- number (not 'i <= d': an indicator need not be a whole number).
+  if i and i < (d or 0) + 1 then behind = foreign(i, known, t) end
 end
 ${END_RARE_PATH}
 -- turn 1.0's MSETNX dispenser 0 indicator 1, then INCR dispenser.

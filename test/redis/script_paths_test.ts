@@ -229,3 +229,24 @@ redisTest(
     assert.deepEqual(await allKeys(t.redis), []);
   },
 );
+
+redisTest(
+  "a draw behind an indicator that is not a whole number still says whether its holder is foreign",
+  async (t) => {
+    // No client writes such an indicator; the draw answers as it always did:
+    // it waits behind 1.5, whose user (none) is not a client of this module.
+    await t.redis.set(KEYS.dispenser, "1");
+    await t.redis.set(KEYS.indicator, "1.5");
+    const reply = await runScript(
+      t.redis,
+      draw(TARGET, {
+        label: "a",
+        expire: EXPIRE,
+        token: newDrawToken(),
+        skip: 0,
+      })
+        .call,
+    );
+    assert.deepEqual(reply, [2, 0, 1, 1]);
+  },
+);
