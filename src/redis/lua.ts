@@ -247,8 +247,12 @@ export const END_RARE_PATH = "--[[ back on the common path ]]";
 export function source(variant: ScriptVariant, body: string): string {
   const publish = variant === "sharded" ? "SPUBLISH" : "PUBLISH";
   const all = helpersOf(publish);
-  const [above, rest = ""] = body.split(RARE_PATH);
-  const [rare, below = ""] = rest.split(END_RARE_PATH);
+  const [above, rest = "", ...more] = body.split(RARE_PATH);
+  const [rare, below = "", ...after] = rest.split(END_RARE_PATH);
+  // A second mark would drop the code after it.
+  if (more.length > 0 || after.length > 0) {
+    throw new Error("a script has at most one rare path, marked once");
+  }
   const common = calledBy(above + below, all);
   const names = new Set(common.map(({ name }) => name));
   const only = calledBy(rare, all, names);
