@@ -32,6 +32,11 @@ interface FollowUp {
   readonly skip: number;
 }
 
+/** How often a user with this `expire` must be renewed: three times an expire. */
+function intervalOf(expire: number): number {
+  return expire / 3;
+}
+
 /** When a held ticket's lease runs out locally: just after `validUntil`. */
 function leaseEnd(ticket: RedisTicket): number {
   return ticket.validUntil + 1;
@@ -72,7 +77,7 @@ export class Heartbeat {
     for (const ticket of this.#host.tickets) {
       shortest = Math.min(shortest, ticket.spec.expire);
     }
-    return shortest / 3;
+    return intervalOf(shortest);
   }
 
   /**
@@ -145,7 +150,7 @@ export class Heartbeat {
    * nothing else is looked at again.
    */
   scheduleHeld(ticket: RedisTicket): void {
-    const renewal = this.#lastBeat + ticket.spec.expire / 3;
+    const renewal = this.#lastBeat + intervalOf(ticket.spec.expire);
     const due = Math.min(renewal, leaseEnd(ticket));
     const at = performance.now() + (due - Date.now());
     if (this.#timer !== undefined && this.#timerAt <= at) return;
