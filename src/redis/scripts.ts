@@ -111,7 +111,9 @@ end
  * granted at once, `{n, 0, indicator, foreign}` when waiting (`foreign`: 1
  * if the holder is not a client of this module), `{0, indicator, stuck}`
  * when `try` found the resource busy. A draw sent again with the same token
- * returns the number it drew the first time.
+ * returns the number it drew the first time: a draw that waits leaves its
+ * number in its draw key, and one granted at once is the head of the queue,
+ * whose token key names it.
  */
 export const DRAW: Script = script(
   "turnDraw",
@@ -140,6 +142,8 @@ if i or drawn then
   -- The head's user, read once for the settle, the try and 'foreign'.
   local known, t
   if i and d and i <= d then known, t = user_of(i) end
+  -- A draw granted at once wrote no draw key: sent again, it is the head.
+  if t == token then return {i, 1, fence_of()} end
   i, d = settle(i, d, skip, known)
   -- A settle that moved the indicator handed over: the new head is another
   -- user, and a fencing token may have been issued since 'last' was read.
@@ -157,13 +161,14 @@ if not i or i > n then i = n; redis.call('SET', indicator, n) end
 local digits = n .. ''
 redis.call('SET', prefix .. digits, label, 'PX', expire)
 redis.call('SET', tokens .. digits, token .. label, 'PX', expire)
-redis.call('SET', draw_key, n, 'PX', expire)
 say(digits .. ' assigned to "' .. label .. '"')
 if i == n then
   local f = fence_of(last)
   say(digits .. ' started (fence ' .. f .. ')')
   return {n, 1, f}
 end
+-- Only a draw that waits needs its number kept by token (see above).
+redis.call('SET', draw_key, n, 'PX', expire)
 return {n, 0, i, behind}
 `,
 );

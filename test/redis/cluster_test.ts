@@ -129,12 +129,13 @@ Deno.test({
           const waiting = b.lock("printer", { expire: EXPIRE });
           await untilQueued(a, "printer", 2);
           const owner = cluster.admins[await ownerOfResource("printer")];
-          // Each user's token and draw keys live in the same slot.
+          // Each user's token key, and the waiter's draw key, live in the
+          // same slot (a draw granted at once keeps no draw key).
           const names = (await owner.keys("turn:*")).sort();
           const draws = names.filter((k) =>
             k.startsWith("turn:{printer}:draw:")
           );
-          assert.equal(draws.length, 2);
+          assert.equal(draws.length, 1);
           assert.deepEqual(names.filter((k) => !draws.includes(k)), [
             "turn:{printer}:dispenser",
             "turn:{printer}:fence",
@@ -237,11 +238,11 @@ Deno.test({
             Number(await cluster.admins[from].cluster("COUNTKEYSINSLOT", slot)),
             0,
           );
-          // Dispenser, indicator, fence and six users' presence, token and
-          // draw keys now live on the new master.
+          // Dispenser, indicator, fence, six users' presence and token keys
+          // and the five waiters' draw keys now live on the new master.
           assert.equal(
             Number(await cluster.admins[to].cluster("COUNTKEYSINSLOT", slot)),
-            3 + 3 * 6,
+            3 + 2 * 6 + 5,
           );
           // The waiters' sharded subscription follows the slot.
           await waitFor(

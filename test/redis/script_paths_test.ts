@@ -94,8 +94,9 @@ redisTest(
       assert.equal(await t.redis.get(KEYS.indicator), "1");
       assert.equal(await t.redis.get(KEYS.dispenser), "1");
       assert.equal(await t.redis.get(presenceKey(KEYS, 1)), "a");
-      const ttl = await t.redis.pttl(drawKey(KEYS, a.place.token));
-      assert.ok(ttl > 0 && ttl <= EXPIRE, `draw key TTL ${ttl}`);
+      // Granted at once, the draw keeps no draw key: its token key names it.
+      assert.equal(await t.redis.exists(drawKey(KEYS, a.place.token)), 0);
+      assert.equal(await t.redis.get(tokenKey(KEYS, 1)), `${a.place.token}a`);
       const left = await run(t.redis, release(TARGET, a.place, "completed"));
       assert.deepEqual(left, { holder: true, ahead: 0, stuck: 0 });
       assert.deepEqual(await allKeys(t.redis), []);
@@ -111,6 +112,44 @@ redisTest(
 );
 
 redisTest(
+  "a draw sent again gets the number it drew, granted at once or waiting, and a stranger with the same label gets its own",
+  async (t) => {
+    await using heard = await listen(t.redis);
+    const a = await drawAs(t.redis, "a");
+    const again = await drawAs(t.redis, "a", a.place.token);
+    assert.deepEqual([again.n, again.granted], [1, true]);
+    assert.ok(
+      again.fence > a.fence,
+      "a grant reported again issues a new token",
+    );
+    const b = await drawAs(t.redis, "b");
+    const bAgain = await drawAs(t.redis, "b", b.place.token);
+    assert.deepEqual(
+      [bAgain.n, bAgain.granted, bAgain.indicator],
+      [2, false, 1],
+    );
+    // The same label with another token is another user.
+    const stranger = await drawAs(t.redis, "a");
+    assert.deepEqual([stranger.n, stranger.granted], [3, false]);
+    assert.equal(await t.redis.get(KEYS.dispenser), "3", "a ghost number");
+    // Only the first draws said they were assigned.
+    await waitFor(
+      () => Promise.resolve(heard.messages.length >= 4),
+      "4 messages",
+      10_000,
+    );
+    assert.deepEqual(
+      heard.messages.filter((m) => m.includes("assigned")),
+      [
+        'external r: 1 assigned to "a"',
+        'external r: 2 assigned to "b"',
+        'external r: 3 assigned to "a"',
+      ],
+    );
+  },
+);
+
+redisTest(
   "a release that hands over grants the waiter with the next token, above the fence key it read",
   async (t) => {
     await using heard = await listen(t.redis);
@@ -122,6 +161,10 @@ redisTest(
       1,
       false,
     ]);
+    // A draw that waits keeps its number by token, for a draw sent again.
+    assert.equal(await t.redis.get(drawKey(KEYS, b.place.token)), "2");
+    const ttl = await t.redis.pttl(drawKey(KEYS, b.place.token));
+    assert.ok(ttl > 0 && ttl <= EXPIRE, `draw key TTL ${ttl}`);
     // A fence key far ahead of the clock: the hand-over must go above it.
     await t.redis.set(KEYS.fence, "4000000000000000");
     await take(heard.messages, 3);
