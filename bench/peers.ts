@@ -19,6 +19,7 @@ import { Locker } from "../mod.ts";
 import { turn1Lock } from "../support/turn1_client.ts";
 import { newDrawToken, newWakeId, resourceKeys } from "../src/redis/keys.ts";
 import { draw, release, run, type Target } from "../src/redis/steps.ts";
+import { openProtocolFloor } from "./protocol_floor.ts";
 
 /** The name of a lock under comparison. */
 export type PeerName =
@@ -29,6 +30,7 @@ export type PeerName =
   | "redis-semaphore"
   | "async-mutex"
   | "turn-scripts"
+  | "protocol-floor"
   | "turn-file"
   | "proper-lockfile";
 
@@ -54,11 +56,15 @@ export const TURN1_PEERS: readonly PeerName[] = ["turn1"];
 export const FILE_PEERS: readonly PeerName[] = ["turn-file", "proper-lockfile"];
 
 /**
- * Scenario 1's yardstick for turn's protocol apart from the Locker: turn's
+ * Scenario 1's yardsticks for turn's protocol apart from the Locker: turn's
  * draw and release scripts sent with ioredis, one EVALSHA each, with no
- * Locker around them.
+ * Locker around them; and the least any atomic lock of turn 1.0's protocol
+ * must run (protocol_floor.ts).
  */
-export const SCRIPT_PEERS: readonly PeerName[] = ["turn-scripts"];
+export const SCRIPT_PEERS: readonly PeerName[] = [
+  "turn-scripts",
+  "protocol-floor",
+];
 
 /** A held lock. */
 export interface Held {
@@ -106,6 +112,8 @@ export async function openPeer(
       return openMemory();
     case "turn-scripts":
       return await openScripts(options);
+    case "protocol-floor":
+      return await openProtocolFloor(options);
     case "proper-lockfile":
       return openLockfile(options);
   }

@@ -92,7 +92,17 @@ function scriptsNote(uncontended: Record<string, LoopFigures>): string {
     f(turn.perSec / scripts.perSec)
   } of theirs (client CPU ${
     f(turn.clientCpuUs - scripts.clientCpuUs, 0)
-  } µs a cycle above them).`;
+  } µs a cycle above them).${floorNote(uncontended)}`;
+}
+
+/** What the `protocol-floor` row says: the most a turn 1.0 lock could reach. */
+function floorNote(uncontended: Record<string, LoopFigures>): string {
+  const floor = uncontended["protocol-floor"];
+  if (!floor) return "";
+  const { turn, redlock } = uncontended;
+  return ` \`protocol-floor\` runs only what an atomic cycle of turn 1.0's protocol must (counters, presence, turn 1.0's four messages): it reaches ${
+    f(floor.perSec / redlock.perSec)
+  } of redlock's rate, and turn ${f(turn.perSec / floor.perSec)} of its.`;
 }
 
 function contendedRows(r: BenchResults, peers: Record<string, Contended>) {
