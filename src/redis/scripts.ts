@@ -147,7 +147,13 @@ if i or drawn then
   i, d = settle(i, d, skip, known)
   -- A settle that moved the indicator handed over: the new head is another
   -- user, and a fencing token may have been issued since 'last' was read.
-  if i ~= head then last, known = nil, nil end
+  if i ~= head then
+    last, known, t = nil, nil, nil
+    if i and d and i <= d then known, t = user_of(i) end
+    -- Or this draw, granted at once and sent again after a turn 1.0 user set
+    -- the indicator back below it (its release is not atomic).
+    if t == token then return {i, 1, fence_of()} end
+  end
   if try and i and d and i <= d then return {0, i, stuck(i, d, known)} end
   -- The caller waits exactly when the head is below the dispenser's next
   -- number (not 'i <= d': an indicator need not be a whole number).

@@ -26,6 +26,7 @@ import {
   release,
   type Step,
   type Target,
+  tryDraw,
 } from "../../src/redis/steps.ts";
 import { runScript } from "../../src/redis/eval.ts";
 import { allKeys, redisTest, waitFor } from "../support/helpers.ts";
@@ -291,5 +292,51 @@ redisTest(
         .call,
     );
     assert.deepEqual(reply, [2, 0, 1, 1]);
+  },
+);
+
+redisTest(
+  "a draw sent again after its number lapsed and the queue restarted with a user of the same label does not take that user's turn",
+  async (t) => {
+    const a = await drawAs(t.redis, "same");
+    assert.deepEqual([a.n, a.granted], [1, true]);
+    // Its lease ran out and the queue ended: nothing of it is left.
+    await t.redis.del(KEYS.dispenser, KEYS.indicator);
+    await t.redis.del(presenceKey(KEYS, 1), `${KEYS.base}token:1`);
+    const b = await drawAs(t.redis, "same");
+    assert.deepEqual([b.n, b.granted], [1, true]);
+    const again = await drawAs(t.redis, "same", a.place.token);
+    assert.deepEqual([again.n, again.granted], [2, false]);
+  },
+);
+
+redisTest(
+  "a try sent again after another user started waiting reports its grant",
+  async (t) => {
+    const token = newDrawToken();
+    const args = { label: "a", expire: EXPIRE, token, skip: 0 };
+    const first = await run(t.redis, tryDraw(TARGET, args));
+    assert.deepEqual("n" in first && [first.n, first.granted], [1, true]);
+    const b = await drawAs(t.redis, "b");
+    assert.deepEqual([b.n, b.granted], [2, false]);
+    const again = await run(t.redis, tryDraw(TARGET, args));
+    assert.deepEqual("n" in again && [again.n, again.granted], [1, true]);
+    assert.equal(await t.redis.get(KEYS.dispenser), "2", "no ghost number");
+  },
+);
+
+redisTest(
+  "a draw granted at once and sent again after a turn 1.0 user set the indicator back below it finds its number",
+  async (t) => {
+    // turn 1.0 user X held 1, user Y held 2 and released (SET indicator 3).
+    await t.redis.set(KEYS.dispenser, "2");
+    await t.redis.set(KEYS.indicator, "3");
+    const a = await drawAs(t.redis, "a");
+    assert.deepEqual([a.n, a.granted], [3, true]);
+    // X's release, delayed, sets the indicator to 2 (non-atomic in turn 1.0).
+    await t.redis.set(KEYS.indicator, "2");
+    const again = await drawAs(t.redis, "a", a.place.token);
+    assert.equal(again.n, 3, "the number it drew, not a new one");
+    assert.equal(await t.redis.get(KEYS.dispenser), "3", "no ghost number");
   },
 );
