@@ -7,7 +7,7 @@
  * @module
  */
 
-import { Redis } from "ioredis";
+import { Redis, type RedisOptions } from "ioredis";
 import { presenceKey, resourceKeys } from "../src/redis/keys.ts";
 
 /** A turn 1.0 user that has drawn a number. */
@@ -52,18 +52,27 @@ export async function turn1Lock(
   options: Turn1Options = {},
 ): Promise<Turn1User> {
   const keys = resourceKeys(resource);
-  const connect = () =>
+  const connect = (extra: RedisOptions = {}) =>
     typeof server === "number"
-      ? new Redis(server, "127.0.0.1", { enableReadyCheck: false })
-      : new Redis(server, { enableReadyCheck: false });
+      ? new Redis(server, "127.0.0.1", { enableReadyCheck: false, ...extra })
+      : new Redis(server, { enableReadyCheck: false, ...extra });
   const redis = options.client ?? connect();
-  const sub = connect();
+  // ioredis's own resubscription after a reconnect is a command whose
+  // promise nobody holds: when the connection closes before Redis answers
+  // it (close() right after a reconnect), it rejects with "Connection is
+  // closed." unhandled. Subscribing again here handles its failure.
+  const sub = connect({ autoResubscribe: false });
+  let resubscribe = false;
+  sub.on("ready", () => {
+    if (resubscribe) sub.subscribe(keys.internal).catch(() => {});
+  });
   // turn 1.0 reads its pub/sub connection only once it waits, so what was
   // announced since it subscribed is read then, not lost: keep it until then.
   const heard = new Set<string>();
   let onMessage = (payload: string) => void heard.add(payload);
   sub.on("message", (_channel: string, payload: string) => onMessage(payload));
   await sub.subscribe(keys.internal);
+  resubscribe = true;
   const say = (text: string) =>
     redis.publish(keys.external, `${resource}: ${text}`);
   const [, [, n]] = (await redis.multi()
