@@ -8,6 +8,28 @@
  * @module
  */
 
+/** What the witness needs of a held turn: whether it still holds. */
+export interface Holding {
+  readonly released: boolean;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Whether `lock` still holds: not released and its lease not lost. A turn
+ * that a failed lockAll gave back was released, not lost, so its signal
+ * stays quiet; its holder's entry, still being made, must not remove the
+ * next holder's (seed 4 under load: a false mutual-exclusion).
+ *
+ * @example
+ * ```ts
+ * import { holds } from "./witness.ts";
+ * console.log(holds({ released: true, signal: new AbortController().signal }));
+ * ```
+ */
+export function holds(lock: Holding): boolean {
+  return !lock.released && !lock.signal.aborted;
+}
+
 /**
  * One holder's entries in the witness.
  *

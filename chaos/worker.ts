@@ -16,7 +16,7 @@ import { type ChaosEvent, now } from "./history.ts";
 import { probeLag } from "./lag.ts";
 import { drawOp, type OpPlan } from "./plan.ts";
 import { Random } from "./random.ts";
-import { Witness } from "./witness.ts";
+import { holds, Witness } from "./witness.ts";
 
 /**
  * What the orchestrator tells a worker.
@@ -112,7 +112,7 @@ class Operation {
     const shared = this.#plan.shared !== undefined;
     const displaced = shared
       ? []
-      : await this.#witness.enter(lock.resource, () => !lock.signal.aborted);
+      : await this.#witness.enter(lock.resource, () => holds(lock));
     if (!shared) this.#entered.push(lock.resource);
     this.#emit({
       kind: "granted",
