@@ -142,18 +142,20 @@ if i or drawn then
   -- The head's user, read once for the settle, the try and 'foreign'.
   local known, t
   if i and d and i <= d then known, t = user_of(i) end
-  -- A draw granted at once wrote no draw key: sent again, it is the head.
-  if t == token then return {i, 1, fence_of()} end
-  i, d = settle(i, d, skip, known)
-  -- A settle that moved the indicator handed over: the new head is another
-  -- user, and a fencing token may have been issued since 'last' was read.
-  if i ~= head then
-    last, known, t = nil, nil, nil
-    if i and d and i <= d then known, t = user_of(i) end
-    -- Or this draw, granted at once and sent again after a turn 1.0 user set
-    -- the indicator back below it (its release is not atomic).
-    if t == token then return {i, 1, fence_of()} end
+  -- A live head has nothing to settle.
+  if t ~= token then
+    i, d = settle(i, d, skip, known)
+    -- A settle that moved the indicator handed over: the new head is another
+    -- user, and a fencing token may have been issued since 'last' was read.
+    if i ~= head then
+      last, known, t = nil, nil, nil
+      if i and d and i <= d then known, t = user_of(i) end
+    end
   end
+  -- A draw granted at once wrote no draw key: sent again, it is the head (or
+  -- the settle just made it so, after a turn 1.0 user's late release set the
+  -- indicator back below it: that release is not atomic).
+  if t == token then return {i, 1, fence_of(last)} end
   if try and i and d and i <= d then return {0, i, stuck(i, d, known)} end
   -- The caller waits exactly when the head is below the dispenser's next
   -- number (not 'i <= d': an indicator need not be a whole number).
